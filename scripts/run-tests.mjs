@@ -1,0 +1,24 @@
+// Runs every compiled test file with node's own runner (TAP on stdout).
+// A list of files or directories on the command line narrows the run.
+import { spawnSync } from "node:child_process";
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+function collect(path, out) {
+  if (statSync(path).isDirectory()) {
+    for (const entry of readdirSync(path).sort()) collect(join(path, entry), out);
+  } else if (path.endsWith(".test.js")) {
+    out.push(path);
+  }
+  return out;
+}
+
+const roots = process.argv.slice(2);
+const files = (roots.length > 0 ? roots : ["dist/test"]).flatMap((r) => collect(r, []));
+if (files.length === 0) {
+  console.error("no test files found: run `npm run build:test` first");
+  process.exit(1);
+}
+const args = ["--test", "--test-reporter=tap", "--test-timeout=120000", "--test-concurrency=1", ...files];
+const result = spawnSync(process.execPath, args, { stdio: "inherit" });
+process.exit(result.status ?? 1);

@@ -1,0 +1,147 @@
+/**
+ * Every error move_it raises on purpose. Each class has a stable `code` so
+ * callers and logs can match on it without parsing messages.
+ */
+
+export const ErrorCode = {
+  GENERIC: "EMOVEIT",
+  CONFIG: "EMOVEIT_CONFIG",
+  MESSAGE_DECODE: "EMOVEIT_MESSAGE_DECODE",
+  MESSAGE_ENCODE: "EMOVEIT_MESSAGE_ENCODE",
+  PATTERN: "EMOVEIT_PATTERN",
+  TRANSFER: "EMOVEIT_TRANSFER",
+  REQUEST_TIMEOUT: "EMOVEIT_REQUEST_TIMEOUT",
+  REMOTE: "EMOVEIT_REMOTE",
+  CLOSED: "EMOVEIT_CLOSED",
+  REFUSED: "EMOVEIT_REFUSED",
+  UNPACK: "EMOVEIT_UNPACK",
+} as const;
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Base class: a stable `code`, a `name` equal to the class name, and `cause`. */
+export class MoveItError extends Error {
+  readonly code: string;
+  constructor(message: string, options?: ErrorOptions & { code?: string }) {
+    super(message, options);
+    this.name = "MoveItError";
+    this.code = options?.code ?? ErrorCode.GENERIC;
+  }
+}
+
+/** A config file, section or option is wrong. The message names all of them. */
+export class ConfigError extends MoveItError {
+  readonly file: string | undefined;
+  readonly section: string | undefined;
+  readonly option: string | undefined;
+  constructor(
+    message: string,
+    where: { file?: string; section?: string; option?: string; value?: string } = {},
+    options?: ErrorOptions,
+  ) {
+    super(ConfigError.describe(message, where), { ...options, code: ErrorCode.CONFIG });
+    this.name = "ConfigError";
+    this.file = where.file;
+    this.section = where.section;
+    this.option = where.option;
+  }
+
+  private static describe(
+    message: string,
+    where: { file?: string; section?: string; option?: string; value?: string },
+  ): string {
+    const parts: string[] = [];
+    if (where.file !== undefined) parts.push(`file ${where.file}`);
+    if (where.section !== undefined) parts.push(`section [${where.section}]`);
+    if (where.option !== undefined) parts.push(`option ${where.option}`);
+    if (where.value !== undefined) parts.push(`value ${JSON.stringify(where.value)}`);
+    return parts.length > 0 ? `${parts.join(", ")}: ${message}` : message;
+  }
+}
+
+/** A frame is not a posttroll message. `reason` is short and safe to log. */
+export class MessageDecodeError extends MoveItError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, { ...options, code: ErrorCode.MESSAGE_DECODE });
+    this.name = "MessageDecodeError";
+  }
+}
+
+/** A message cannot be encoded (empty subject, data not serialisable...). */
+export class MessageEncodeError extends MoveItError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, { ...options, code: ErrorCode.MESSAGE_ENCODE });
+    this.name = "MessageEncodeError";
+  }
+}
+
+/** A pattern is invalid, or a string does not match it (trollsift's ValueError). */
+export class PatternError extends MoveItError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, { ...options, code: ErrorCode.PATTERN });
+    this.name = "PatternError";
+  }
+}
+
+/** A mover failed. `destination` never carries credentials. */
+export class TransferError extends MoveItError {
+  readonly scheme: string;
+  readonly destination: string;
+  constructor(message: string, where: { scheme: string; destination: string }, options?: ErrorOptions) {
+    super(message, { ...options, code: ErrorCode.TRANSFER });
+    this.name = "TransferError";
+    this.scheme = where.scheme;
+    this.destination = where.destination;
+  }
+}
+
+/** A request got no reply in time. */
+export class RequestTimeoutError extends MoveItError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, { ...options, code: ErrorCode.REQUEST_TIMEOUT });
+    this.name = "RequestTimeoutError";
+  }
+}
+
+/** The peer answered `err` (or `error`, `unknown`). */
+export class RemoteError extends MoveItError {
+  readonly replyType: string;
+  constructor(message: string, replyType = "err", options?: ErrorOptions) {
+    super(message, { ...options, code: ErrorCode.REMOTE });
+    this.name = "RemoteError";
+    this.replyType = replyType;
+  }
+}
+
+/** Work was submitted to a component that is closing or closed. */
+export class ClosedError extends MoveItError {
+  constructor(message = "closed", options?: ErrorOptions) {
+    super(message, { ...options, code: ErrorCode.CLOSED });
+    this.name = "ClosedError";
+  }
+}
+
+/** A request asks for something the server will not serve (not announced, escapes, ...). */
+export class RefusedError extends MoveItError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, { ...options, code: ErrorCode.REFUSED });
+    this.name = "RefusedError";
+  }
+}
+
+/** Unpacking (bzip2, tar, xRIT) failed. */
+export class UnpackError extends MoveItError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, { ...options, code: ErrorCode.UNPACK });
+    this.name = "UnpackError";
+  }
+}
+
+/** True for the DOMExceptions an aborted signal throws: never wrap these. */
+export function isAbortError(err: unknown): boolean {
+  return err instanceof Error && (err.name === "AbortError" || err.name === "TimeoutError");
+}
+
+/** The message of anything thrown, without a stack. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,51 @@
+/**
+ * The logger every component takes. It is bunyan's shape, narrowed to what
+ * move_it uses, so tests can pass a capturing logger.
+ */
+import bunyan from "bunyan";
+
+export interface Logger {
+  trace(fields: object, msg: string): void;
+  debug(fields: object, msg: string): void;
+  info(fields: object, msg: string): void;
+  warn(fields: object, msg: string): void;
+  error(fields: object, msg: string): void;
+  child(fields: object): Logger;
+}
+
+export interface LogRecord {
+  level: number;
+  msg: string;
+  [field: string]: unknown;
+}
+
+export interface CreateLoggerOptions {
+  name: string;
+  level?: bunyan.LogLevel;
+  /** Write to this file instead of stderr. */
+  file?: string;
+  /** Extra raw sink (tests), receives every record. */
+  sink?: (record: LogRecord) => void;
+}
+
+/** A bunyan root logger with the standard serializers. */
+export function createLogger(opts: CreateLoggerOptions): Logger {
+  const level = opts.level ?? "info";
+  const streams: bunyan.Stream[] = [opts.file !== undefined ? { level, path: opts.file } : { level, stream: process.stderr }];
+  if (opts.sink !== undefined) {
+    const sink = opts.sink;
+    streams.push({ level: "trace", type: "raw", stream: { write: (rec: unknown) => sink(rec as LogRecord) } as unknown as NodeJS.WritableStream });
+  }
+  if (opts.sink !== undefined && opts.file === undefined) streams.shift();
+  return bunyan.createLogger({ name: opts.name, streams, serializers: bunyan.stdSerializers });
+}
+
+/** A logger that drops everything. */
+export const nullLogger: Logger = {
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  child: () => nullLogger,
+};

@@ -1,0 +1,70 @@
+/**
+ * `file://` and bare paths: a hard link when source and destination share a
+ * filesystem (no data is copied), else a copy (reflink when the filesystem
+ * can). Either way the file is made under a temporary name in the
+ * destination directory and renamed into place.
+ */
+import { copyFile, constants, link, mkdir, rename, stat, unlink } from "node:fs/promises";
+import { basename, dirname } from "node:path";
+import { TransferError, errorMessage } from "../errors.js";
+import { formatUrl } from "../util/url.js";
+import { targetPath, temporaryName, type MoveRequest, type MoveResult, type Mover } from "./mover.js";
+
+/** errno codes meaning "a hard link cannot be made here": fall back to copying. */
+const NO_LINK = new Set(["EXDEV", "EPERM", "EMLINK", "ENOTSUP", "EOPNOTSUPP", "EACCES"]);
+
+export class FileMover implements Mover {
+  readonly schemes = ["file"] as const;
+
+  async move(req: MoveRequest): Promise<MoveResult> {
+    const final = targetPath(req.destination.path, basename(req.source));
+    const where = { scheme: "file", destination: formatUrl({ ...req.destination, path: final }) };
+    req.signal.throwIfAborted();
+    const tmp = temporaryName(final);
+    try {
+      await mkdir(dirname(final), { recursive: true });
+      const method = await linkOrCopy(req.source, tmp);
+      req.signal.throwIfAborted();
+      await rename(tmp, final);
+      const { size } = await stat(final);
+      return { uri: final, bytes: size, method };
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      if (req.signal.aborted) throw req.signal.reason;
+      throw new TransferError(describe(err, final), where, { cause: err });
+    }
+  }
+
+  async close(): Promise<void> {
+    // No connections to close.
+  }
+}
+
+async function linkOrCopy(source: string, tmp: string): Promise<"link" | "copy"> {
+  try {
+    await link(source, tmp);
+    return "link";
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "";
+    if (!NO_LINK.has(code)) throw err;
+  }
+  await copyFile(source, tmp, constants.COPYFILE_FICLONE);
+  return "copy";
+}
+
+function describe(err: unknown, final: string): string {
+  const e = err as NodeJS.ErrnoException;
+  switch (e.code) {
+    case "ENOENT":
+      return `no such file or directory: ${e.path ?? final}`;
+    case "EACCES":
+    case "EPERM":
+      return `permission denied on ${e.path ?? dirname(final)}`;
+    case "ENOSPC":
+      return `no space left on device writing ${final}`;
+    case "ENOTDIR":
+      return `not a directory: ${e.path ?? dirname(final)}`;
+    default:
+      return errorMessage(err);
+  }
+}

@@ -1,0 +1,19 @@
+/**
+ * The trollsift-compatible pattern engine: `parse` file names into fields,
+ * `compose` fields into names, `globify` a pattern for directory scans and
+ * `validate` names against a pattern.
+ */
+import type { DateTime } from "../util/datetime.js";
+import type { PyFloat } from "../util/pyfloat.js";
+
+/** A value a pattern field can hold. */
+export type PatternValue = string | number | bigint | PyFloat | DateTime | Date | boolean;
+
+/** Field values for `compose`/`globify` (other values are formatted with Python's `str`). */
+export type PatternData = Record<string, PatternValue | unknown>;
+
+export { parse, validate } from "./parse.js";
+export type { ParsedValue, ParseOptions } from "./parse.js";
+export { compose } from "./compose.js";
+export type { ComposeOptions } from "./compose.js";
+export { globify } from "./globify.js";

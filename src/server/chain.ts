@@ -1,0 +1,161 @@
+/**
+ * One server section: watch `origin`, unpack if configured, announce on the
+ * shared publisher, serve requests on the section's request port, delete
+ * served files on schedule.
+ */
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import type { ServerChainConfig } from "../config/index.js";
+import { errorMessage } from "../errors.js";
+import type { Logger } from "../log.js";
+import type { JsonValue } from "../message/index.js";
+import type { MoverRegistry } from "../movers/registry.js";
+import type { Publisher } from "../transport/publisher.js";
+import type { RouterSocket } from "../transport/router.js";
+import { unpack } from "../unpack/index.js";
+import { localAddress } from "../util/host.js";
+import { Semaphore } from "../util/serial.js";
+import { announcement } from "./announcer.js";
+import type { ChainContext } from "./context.js";
+import { Deleter } from "./deleter.js";
+import { TransferJoiner } from "./joiner.js";
+import { AnnouncedRegistry } from "./registry.js";
+import { createRequestServer } from "./request-server.js";
+import { newServerStats, type ServerStats } from "./stats.js";
+import { Watcher, watchRoot, type FileEvent } from "./watcher.js";
+
+export interface ServerChainOptions {
+  config: ServerChainConfig;
+  publisher: Publisher;
+  movers: MoverRegistry;
+  log: Logger;
+  /** Host the request socket binds to (`*` = all interfaces). */
+  requestHost: string;
+  backlog: boolean;
+  polling: boolean;
+  /** Where the deletion schedule is kept; omit for memory only. */
+  stateDir: string | undefined;
+  settleMs: number;
+}
+
+export class ServerChain {
+  readonly stats: ServerStats = newServerStats();
+  private readonly abort = new AbortController();
+  private readonly registry = new AnnouncedRegistry();
+  private readonly deleter: Deleter;
+  private readonly unpackSlots = new Semaphore(4);
+  private watcher: Watcher | undefined;
+  private router: RouterSocket | undefined;
+  private loop: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+  private requestAddress: string | undefined;
+
+  constructor(private readonly opts: ServerChainOptions) {
+    const stateFile = opts.stateDir === undefined ? undefined : join(opts.stateDir, `${encodeURIComponent(opts.config.name)}.deletions.json`);
+    this.deleter = new Deleter({ stateFile, log: opts.log });
+  }
+
+  get config(): ServerChainConfig {
+    return this.opts.config;
+  }
+
+  /** The bound request port (0 when the section does not serve). */
+  get requestPort(): number {
+    return this.router?.port ?? 0;
+  }
+
+  async start(): Promise<void> {
+    const { config, log } = this.opts;
+    await this.deleter.start();
+    if (config.requestPort !== undefined) {
+      this.router = createRequestServer(this.context(), `tcp://${this.opts.requestHost}:${config.requestPort}`);
+      await this.router.start();
+      this.requestAddress = `${config.requestAddress ?? localAddress()}:${this.router.port}`;
+    }
+    this.watcher = new Watcher({ origin: config.origin, polling: this.opts.polling, pollInterval: config.watchdogTimeout, backlog: this.opts.backlog, settleMs: this.opts.settleMs, log });
+    await this.watcher.start();
+    this.loop = this.consume(this.watcher);
+    log.info({ origin: config.origin, topic: config.topic, requestAddress: this.requestAddress }, "chain started");
+  }
+
+  private context(): ChainContext {
+    return {
+      config: this.opts.config,
+      log: this.opts.log,
+      registry: this.registry,
+      movers: this.opts.movers,
+      deleter: this.deleter,
+      joiner: new TransferJoiner(),
+      stats: this.stats,
+      signal: this.abort.signal,
+      startedAt: performance.now(),
+    };
+  }
+
+  private async consume(watcher: Watcher): Promise<void> {
+    const inflight = new Set<Promise<void>>();
+    for await (const ev of watcher) {
+      const p = this.process(ev).catch((err: unknown) => this.opts.log.error({ err, path: ev.path }, "announce failed"));
+      inflight.add(p);
+      void p.finally(() => inflight.delete(p));
+    }
+    await Promise.allSettled([...inflight]);
+  }
+
+  /** Unpack if configured, then announce. */
+  private async process(ev: FileEvent): Promise<void> {
+    const { config } = this.opts;
+    let served = ev.path;
+    let root = watchRoot(config.origin);
+    if (config.compression !== undefined && this.needsUnpacking(ev.path)) {
+      const workdir = config.workingDirectory ?? tmpdir();
+      const out = await this.unpackSlots.use(() =>
+        unpack(config.compression!, ev.path, { workingDirectory: workdir, prog: config.prog, signal: this.abort.signal, deleteSource: config.delete }),
+      );
+      served = out[0] ?? ev.path;
+      root = workdir;
+    }
+    const extra: [string, JsonValue][] = config.checksum === "sha256" ? [["checksum", `sha256:${await sha256File(served)}`]] : [];
+    const msg = announcement({ topic: config.topic, origin: config.origin, info: config.info, originalPath: ev.path, servedPath: served, requestAddress: this.requestAddress, extra });
+    this.registry.add({ path: served, uid: basename(served), topic: config.topic, root, at: Date.now() });
+    await this.opts.publisher.publish(msg);
+    this.stats.announced++;
+    this.opts.log.info({ uid: basename(served), path: served }, "announced");
+  }
+
+  private needsUnpacking(path: string): boolean {
+    if (this.opts.config.compression === "xrit") return path.endsWith("C_");
+    return path.endsWith(".bz2");
+  }
+
+  /**
+   * Stop intake, let requests in flight finish within `drainMs`, abort the
+   * rest, persist the deletion schedule, close sockets. Idempotent.
+   */
+  close(drainMs = 5000): Promise<void> {
+    this.closing ??= (async () => {
+      await this.watcher?.close();
+      await this.loop;
+      const drained = this.router?.close(drainMs);
+      const timer = setTimeout(() => this.abort.abort(new Error("chain closed")), drainMs);
+      await drained;
+      clearTimeout(timer);
+      this.abort.abort(new Error("chain closed"));
+      await this.deleter.close();
+      this.opts.log.info({}, "chain stopped");
+    })();
+    return this.closing;
+  }
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  try {
+    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  } catch (err) {
+    throw new Error(`checksum of ${path} failed: ${errorMessage(err)}`, { cause: err });
+  }
+  return hash.digest("hex");
+}

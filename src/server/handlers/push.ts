@@ -1,0 +1,72 @@
+/**
+ * `push`: deliver the file(s) named in the request to its destination with
+ * the mover for the scheme, then answer with the request's data, its
+ * destination stripped of credentials.
+ */
+import { basename } from "node:path";
+import { RefusedError, TransferError } from "../../errors.js";
+import { Message, type JsonValue } from "../../message/index.js";
+import { formatUrl, parseUrl, redactUrl, type ParsedUrl } from "../../util/url.js";
+import { deletesAfterServing, type ChainContext } from "../context.js";
+import { resolveServable } from "../path-guard.js";
+
+/** The uris a push or ack names: `uri`, or the items of a dataset/collection. */
+export function requestedUris(data: Record<string, JsonValue>): unknown[] {
+  if ("uri" in data) return [data["uri"]];
+  const items = data["dataset"] ?? data["collection"];
+  if (!Array.isArray(items)) return [undefined];
+  return items.map((item) => (item !== null && typeof item === "object" && !Array.isArray(item) ? (item as Record<string, JsonValue>)["uri"] : undefined));
+}
+
+/** The reply type the reference uses: `file` for one uri, else the collection kind. */
+function replyType(data: Record<string, JsonValue>): string {
+  if ("uri" in data) return "file";
+  return "collection" in data ? "collection" : "dataset";
+}
+
+/** The request data with every URL-ish credential removed, keys in place. */
+export function cleanedData(data: Record<string, JsonValue>): Record<string, JsonValue> {
+  const out: Record<string, JsonValue> = { ...data };
+  if (typeof out["destination"] === "string") out["destination"] = redactUrl(out["destination"]);
+  return out;
+}
+
+function destinationOf(data: Record<string, JsonValue>): ParsedUrl {
+  const dest = data["destination"];
+  if (typeof dest !== "string" || dest === "") throw new RefusedError("missing destination");
+  try {
+    return parseUrl(dest);
+  } catch (err) {
+    throw new RefusedError(`bad destination ${redactUrl(dest)}: ${(err as Error).message}`);
+  }
+}
+
+function backupTargets(data: Record<string, JsonValue>): string[] | undefined {
+  const b = data["backup_targets"];
+  if (Array.isArray(b)) return b.filter((x): x is string => typeof x === "string");
+  return typeof b === "string" ? b.split(/[\s,]+/).filter(Boolean) : undefined;
+}
+
+async function deliver(ctx: ChainContext, source: string, dest: ParsedUrl, data: Record<string, JsonValue>): Promise<void> {
+  if (!ctx.movers.has(dest.scheme)) throw new TransferError(`'${dest.scheme}'`, { scheme: dest.scheme, destination: formatUrl(dest) });
+  const mover = ctx.movers.get(dest.scheme);
+  const key = `${source}\n${formatUrl(dest)}\n${dest.username ?? ""}`;
+  const started = performance.now();
+  const { result, joined } = await ctx.joiner.run(key, () =>
+    mover.move({ source, destination: dest, connectionParameters: ctx.config.connectionParameters, backupTargets: backupTargets(data), signal: ctx.signal, log: ctx.log }),
+  );
+  if (joined) ctx.stats.pushesJoined++;
+  else ctx.stats.bytesSent += result.bytes;
+  ctx.log.info({ uid: basename(source), destination: result.uri, method: result.method, bytes: result.bytes, joined, durationMs: Math.round(performance.now() - started) }, "push completed");
+}
+
+export async function handlePush(ctx: ChainContext, req: Message): Promise<Message> {
+  const data = req.dataObject;
+  const dest = destinationOf(data);
+  const sources: string[] = [];
+  for (const uri of requestedUris(data)) sources.push(await resolveServable(uri, { origin: ctx.config.origin, registry: ctx.registry }));
+  for (const source of sources) await deliver(ctx, source, dest, data);
+  ctx.stats.pushes++;
+  if (deletesAfterServing(ctx.config)) for (const s of sources) ctx.deleter.schedule(s, ctx.config.removeDelay);
+  return new Message(req.subject, replyType(data), cleanedData(data));
+}

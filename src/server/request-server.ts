@@ -1,0 +1,70 @@
+/**
+ * A chain's request socket: decodes each request, dispatches it by type to
+ * its handler (one switch), and translates errors into replies once, here.
+ * A frame that is not a message is answered `error` (the reference stays
+ * silent and leaves the REQ peer hanging).
+ */
+import { MessageDecodeError, RefusedError, TransferError, errorMessage, isAbortError } from "../errors.js";
+import { Message } from "../message/index.js";
+import { RouterSocket, type IncomingRequest } from "../transport/router.js";
+import { redactText } from "../util/url.js";
+import type { ChainContext } from "./context.js";
+import { handleAck } from "./handlers/ack.js";
+import { handleInfo } from "./handlers/info.js";
+import { handlePing } from "./handlers/ping.js";
+import { handlePush } from "./handlers/push.js";
+
+function dispatch(ctx: ChainContext, req: Message): Promise<Message> {
+  switch (req.type) {
+    case "push":
+      return handlePush(ctx, req);
+    case "ack":
+      return handleAck(ctx, req);
+    case "ping":
+      return handlePing(ctx, req);
+    case "info":
+      return handleInfo(ctx, req);
+    default:
+      return Promise.resolve(new Message(req.subject, "unknown"));
+  }
+}
+
+/** Handle one raw request; never throws. */
+export async function answer(ctx: ChainContext, incoming: IncomingRequest): Promise<string> {
+  let req: Message;
+  try {
+    req = Message.decode(incoming.payload);
+  } catch (err) {
+    ctx.stats.malformed++;
+    ctx.log.warn({ err, peer: incoming.peer, bytes: incoming.payload.length }, "malformed request");
+    const reason = err instanceof MessageDecodeError ? err.message : "malformed request";
+    return new Message(ctx.config.topic, "error", reason).encode();
+  }
+  ctx.stats.requests[req.type] = (ctx.stats.requests[req.type] ?? 0) + 1;
+  const log = ctx.log.child({ req: req.type, peer: incoming.peer });
+  log.debug({ subject: req.subject }, "request received");
+  try {
+    return (await dispatch({ ...ctx, log }, req)).encode();
+  } catch (err) {
+    return failure(ctx, log, req, err).encode();
+  }
+}
+
+function failure(ctx: ChainContext, log: ChainContext["log"], req: Message, err: unknown): Message {
+  if (req.type === "push") ctx.stats.pushesFailed++;
+  const text = redactText(isAbortError(err) ? "server shutting down" : errorMessage(err));
+  if (err instanceof RefusedError) {
+    ctx.stats.refused++;
+    log.warn({ err, why: err.cause instanceof Error ? err.cause.message : undefined }, "request refused");
+  } else if (err instanceof TransferError || isAbortError(err)) {
+    log.error({ err }, "push failed");
+  } else {
+    log.error({ err }, "request failed");
+  }
+  return new Message(req.subject, "err", text);
+}
+
+/** Bind the chain's ROUTER socket and serve it. */
+export function createRequestServer(ctx: ChainContext, bind: string): RouterSocket {
+  return new RouterSocket({ bind, log: ctx.log, handler: (incoming) => answer(ctx, incoming) });
+}

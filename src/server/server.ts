@@ -1,0 +1,123 @@
+/**
+ * move_it_server: one publisher shared by every chain (ini section), with a
+ * heartbeat on /heartbeat/move_it_server. `reload()` keeps chains whose
+ * section did not change.
+ */
+import type { LoadedConfig, ServerChainConfig } from "../config/index.js";
+import type { Logger } from "../log.js";
+import { defaultMovers, type MoverRegistry } from "../movers/registry.js";
+import { Publisher } from "../transport/publisher.js";
+import { ServerChain } from "./chain.js";
+import type { ServerStats } from "./stats.js";
+
+export interface MoveItServerOptions {
+  config: LoadedConfig<ServerChainConfig>;
+  log: Logger;
+  /** Publisher endpoint (default `tcp://*:9010`). */
+  publishBind?: string;
+  /** Host request sockets bind to (default `*`). */
+  requestHost?: string;
+  disableBacklog?: boolean;
+  /** Poll the file system instead of OS events. */
+  polling?: boolean;
+  /** Directory for the persisted deletion schedule. */
+  stateDir?: string;
+  movers?: MoverRegistry;
+  /** Quiet time for files written in place, ms (default 200). */
+  settleMs?: number;
+  /** Heartbeat publisher name (default move_it_server; the mirror uses move_it_mirror). */
+  heartbeatName?: string;
+}
+
+function sameSection(a: ServerChainConfig, b: ServerChainConfig): boolean {
+  return JSON.stringify(a.raw) === JSON.stringify(b.raw);
+}
+
+export class MoveItServer {
+  private readonly publisher: Publisher;
+  private readonly movers: MoverRegistry;
+  private readonly chains = new Map<string, ServerChain>();
+  private config: LoadedConfig<ServerChainConfig>;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly opts: MoveItServerOptions) {
+    this.config = opts.config;
+    this.movers = opts.movers ?? defaultMovers();
+    this.publisher = new Publisher({ bind: opts.publishBind ?? "tcp://*:9010", log: opts.log, heartbeatName: opts.heartbeatName ?? "move_it_server" });
+  }
+
+  async start(): Promise<void> {
+    await this.publisher.start();
+    for (const c of this.config.chains) await this.startChain(c, !(this.opts.disableBacklog ?? false));
+    this.opts.log.info({ publishPort: this.publisher.port, chains: [...this.chains.keys()] }, "server started");
+  }
+
+  /** The bound publish port. */
+  get publishPort(): number {
+    return this.publisher.port;
+  }
+
+  /** The bound request port of a chain. */
+  requestPort(name: string): number {
+    return this.chains.get(name)?.requestPort ?? 0;
+  }
+
+  /** Per-chain counters. */
+  stats(): Record<string, ServerStats> {
+    return Object.fromEntries([...this.chains].map(([n, c]) => [n, c.stats]));
+  }
+
+  /** The publisher, for components that announce through this server (the mirror). */
+  get announcer(): Publisher {
+    return this.publisher;
+  }
+
+  private async startChain(config: ServerChainConfig, backlog: boolean): Promise<void> {
+    const log = this.opts.log.child({ chain: config.name });
+    const chain = new ServerChain({
+      config,
+      publisher: this.publisher,
+      movers: this.movers,
+      log,
+      requestHost: this.opts.requestHost ?? "*",
+      backlog,
+      polling: this.opts.polling ?? false,
+      stateDir: this.opts.stateDir,
+      settleMs: this.opts.settleMs ?? 200,
+    });
+    this.chains.set(config.name, chain);
+    try {
+      await chain.start();
+    } catch (err) {
+      this.chains.delete(config.name);
+      await chain.close(0);
+      throw err;
+    }
+  }
+
+  /** Apply a new config: keep unchanged chains, re-create changed ones, stop removed ones. */
+  async reload(next: LoadedConfig<ServerChainConfig>): Promise<void> {
+    const wanted = new Map(next.chains.map((c) => [c.name, c]));
+    for (const [name, chain] of [...this.chains]) {
+      const want = wanted.get(name);
+      if (want !== undefined && sameSection(want, chain.config)) continue;
+      this.chains.delete(name);
+      await chain.close();
+    }
+    for (const c of next.chains) if (!this.chains.has(c.name)) await this.startChain(c, !(this.opts.disableBacklog ?? false));
+    this.config = next;
+    this.opts.log.info({ chains: [...this.chains.keys()] }, "config reloaded");
+  }
+
+  /** Stop every chain (draining requests within `drainMs`), then the publisher. Idempotent. */
+  close(drainMs = 5000): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.allSettled([...this.chains.values()].map((c) => c.close(drainMs)));
+      this.chains.clear();
+      await this.movers.close();
+      await this.publisher.close();
+      this.opts.log.info({}, "server stopped");
+    })();
+    return this.closing;
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * Watches the directory tree of an `origin` pattern with chokidar and yields
+ * each matching file once it is complete.
+ *
+ * chokidar reports creation and modification but not "closed after write"
+ * (inotify's IN_CLOSE_WRITE). A file moved into place is recognised at once:
+ * the rename changed its ctime after its last write (ctime > mtime). A file
+ * written in place is yielded once it has been quiet (no change, same size
+ * and mtime) for `settleMs` (a file found already that quiet, e.g. the
+ * backlog, counts at once). Empty files are never yielded.
+ */
+import { stat } from "node:fs/promises";
+import { watch, type FSWatcher } from "chokidar";
+import type { Logger } from "../log.js";
+import { validate } from "../pattern/index.js";
+import { AsyncQueue } from "../util/async-queue.js";
+
+export interface FileEvent {
+  path: string;
+  size: number;
+}
+
+export interface WatcherOptions {
+  /** The origin pattern (directory and file name). */
+  origin: string;
+  /** Poll instead of OS events (NFS); interval in seconds. */
+  polling: boolean;
+  pollInterval: number;
+  /** Yield files already there at start. */
+  backlog: boolean;
+  /** Quiet time before a file written in place counts as complete (ms). */
+  settleMs: number;
+  log: Logger;
+}
+
+/** The directory part of a pattern before its first field or wildcard. */
+export function watchRoot(origin: string): string {
+  const firstSpecial = origin.search(/[{*?[]/);
+  const fixed = firstSpecial < 0 ? origin : origin.slice(0, firstSpecial);
+  const slash = fixed.lastIndexOf("/");
+  return slash <= 0 ? "/" : fixed.slice(0, slash);
+}
+
+interface Pending {
+  timer: NodeJS.Timeout;
+  size: bigint;
+  mtime: bigint;
+}
+
+export class Watcher implements AsyncIterable<FileEvent> {
+  private readonly queue = new AsyncQueue<FileEvent>();
+  private readonly pending = new Map<string, Pending>();
+  private fsw: FSWatcher | undefined;
+  private closed = false;
+
+  constructor(private readonly opts: WatcherOptions) {}
+
+  /** Start watching; resolves when the initial scan is done (backlog queued). */
+  async start(): Promise<void> {
+    const root = watchRoot(this.opts.origin);
+    const depth = this.opts.origin.slice(root.length + 1).split("/").length - 1;
+    this.fsw = watch(root, {
+      ignoreInitial: !this.opts.backlog,
+      usePolling: this.opts.polling,
+      interval: Math.max(10, this.opts.pollInterval * 1000),
+      binaryInterval: Math.max(10, this.opts.pollInterval * 1000),
+      depth: /\*\*/.test(this.opts.origin) ? undefined : depth,
+      persistent: true,
+    });
+    this.fsw.on("add", (p: string) => this.consider(p, true));
+    this.fsw.on("change", (p: string) => this.consider(p, false));
+    this.fsw.on("unlink", (p: string) => this.forget(p));
+    this.fsw.on("error", (err: unknown) => this.opts.log.warn({ err, root }, "watch error"));
+    await new Promise<void>((resolve) => this.fsw?.once("ready", () => resolve()));
+    this.opts.log.debug({ root, depth }, "watching");
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<FileEvent> {
+    return this.queue[Symbol.asyncIterator]();
+  }
+
+  private consider(path: string, added: boolean): void {
+    if (this.closed || !validate(this.opts.origin, path)) return;
+    void this.check(path, added).catch((err: unknown) => this.opts.log.debug({ err, path }, "file vanished"));
+  }
+
+  private async check(path: string, added: boolean): Promise<void> {
+    const st = await stat(path, { bigint: true });
+    const old = this.pending.get(path);
+    if (old !== undefined) clearTimeout(old.timer);
+    this.pending.delete(path);
+    if (!st.isFile() || st.size === 0n || this.closed) return;
+    const quietMs = Number(BigInt(Date.now()) * 1_000_000n - st.mtimeNs) / 1e6;
+    if ((added && st.ctimeNs > st.mtimeNs) || quietMs >= this.opts.settleMs) {
+      this.emit(path, st.size);
+      return;
+    }
+    const timer = setTimeout(() => void this.settled(path).catch(() => this.pending.delete(path)), this.opts.settleMs);
+    this.pending.set(path, { timer, size: st.size, mtime: st.mtimeNs });
+  }
+
+  private async settled(path: string): Promise<void> {
+    const before = this.pending.get(path);
+    if (before === undefined) return;
+    const st = await stat(path, { bigint: true });
+    if (this.pending.get(path) !== before) return;
+    if (st.size === before.size && st.mtimeNs === before.mtime) {
+      this.pending.delete(path);
+      if (st.size > 0n) this.emit(path, st.size);
+      return;
+    }
+    before.size = st.size;
+    before.mtime = st.mtimeNs;
+    before.timer = setTimeout(() => void this.settled(path).catch(() => this.pending.delete(path)), this.opts.settleMs);
+  }
+
+  private emit(path: string, size: bigint): void {
+    if (!this.closed) this.queue.push({ path, size: Number(size) });
+  }
+
+  private forget(path: string): void {
+    const p = this.pending.get(path);
+    if (p !== undefined) clearTimeout(p.timer);
+    this.pending.delete(path);
+  }
+
+  /** Stop watching; the iteration ends after what is queued. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const p of this.pending.values()) clearTimeout(p.timer);
+    this.pending.clear();
+    this.queue.close();
+    await this.fsw?.close();
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * A posttroll publisher: a ZeroMQ PUB socket that sends encoded messages,
+ * with an optional heartbeat on `/heartbeat/<name>`.
+ */
+import * as zmq from "zeromq";
+import type { Logger } from "../log.js";
+import { Message } from "../message/index.js";
+import { SerialQueue } from "../util/serial.js";
+
+export const HEARTBEAT_INTERVAL_S = 30;
+
+export interface PublisherOptions {
+  /** ZeroMQ endpoint to bind, e.g. `tcp://*:9010` or `tcp://127.0.0.1:0`. */
+  bind: string;
+  log: Logger;
+  /** Publisher name: heartbeats go to `/heartbeat/<name>`. Omit for none. */
+  heartbeatName?: string;
+  /** Seconds between heartbeats (default 30; the first goes out after ~1 s). */
+  heartbeatInterval?: number;
+}
+
+export class Publisher {
+  private readonly sock = new zmq.Publisher({ linger: 500, sendHighWaterMark: 100_000 });
+  private readonly queue = new SerialQueue();
+  private timer: NodeJS.Timeout | undefined;
+  private closing: Promise<void> | undefined;
+  private boundEndpoint = "";
+  /** Messages handed to the socket. */
+  sent = 0;
+
+  constructor(private readonly opts: PublisherOptions) {}
+
+  /** Bind and start heartbeats; returns the bound endpoint (with the real port). */
+  async start(): Promise<string> {
+    const bind = this.opts.bind.replace(/:0$/, ":*");
+    await this.sock.bind(bind);
+    this.boundEndpoint = this.sock.lastEndpoint ?? bind;
+    if (this.opts.heartbeatName !== undefined) this.startHeartbeat(this.opts.heartbeatName);
+    this.opts.log.debug({ endpoint: this.boundEndpoint }, "publisher bound");
+    return this.boundEndpoint;
+  }
+
+  /** The bound endpoint, e.g. `tcp://127.0.0.1:40123`. */
+  get endpoint(): string {
+    return this.boundEndpoint;
+  }
+
+  /** The bound TCP port. */
+  get port(): number {
+    return Number(/:(\d+)$/.exec(this.boundEndpoint)?.[1] ?? 0);
+  }
+
+  /** Queue a message; PUB never blocks, so this resolves quickly. */
+  publish(msg: Message): Promise<void> {
+    if (this.closing !== undefined) return Promise.resolve();
+    const frame = msg.encode();
+    return this.queue
+      .run(() => this.sock.send(frame))
+      .then(
+        () => {
+          this.sent++;
+          this.opts.log.trace({ frame }, "published");
+        },
+        (err: unknown) => this.opts.log.warn({ err }, "publish failed"),
+      );
+  }
+
+  private startHeartbeat(name: string): void {
+    const intervalS = this.opts.heartbeatInterval ?? HEARTBEAT_INTERVAL_S;
+    const beat = (): void => {
+      void this.publish(new Message(`/heartbeat/${name}`, "beat", { min_interval: intervalS }));
+    };
+    // The reference sends its first beat about a second after start.
+    this.timer = setTimeout(() => {
+      beat();
+      this.timer = setInterval(beat, intervalS * 1000);
+      this.timer.unref();
+    }, Math.min(1000, intervalS * 1000));
+    this.timer.unref();
+  }
+
+  /** Stop heartbeats, flush what is queued, close the socket. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      clearTimeout(this.timer);
+      clearInterval(this.timer);
+      await this.queue.idle();
+      this.sock.close();
+    })();
+    return this.closing;
+  }
+}

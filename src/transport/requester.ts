@@ -1,0 +1,91 @@
+/**
+ * Requests to a server's ROUTER socket, as a REQ peer (what the Python
+ * client is). REQ sockets are pooled per address so a burst of requests
+ * does not open a TCP connection each; a socket whose request timed out or
+ * failed is closed, since its REQ state machine is then stuck.
+ */
+import * as zmq from "zeromq";
+import { RequestTimeoutError } from "../errors.js";
+import { Message } from "../message/index.js";
+import { MAX_FRAME_BYTES } from "./subscriber.js";
+
+export interface RequestOptions {
+  /** Give up after this many milliseconds. */
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+/** Sends one request and resolves with the reply. Narrow, so tests can fake it. */
+export interface Requester {
+  request(address: string, msg: Message, opts: RequestOptions): Promise<Message>;
+  close(): void;
+}
+
+const MAX_IDLE_PER_ADDRESS = 16;
+
+/** `host:port` → `tcp://host:port`. */
+export function toEndpoint(address: string): string {
+  return address.startsWith("tcp://") ? address : `tcp://${address}`;
+}
+
+export class ZmqRequester implements Requester {
+  private readonly idle = new Map<string, zmq.Request[]>();
+  private readonly busy = new Set<zmq.Request>();
+  private closed = false;
+
+  async request(address: string, msg: Message, opts: RequestOptions): Promise<Message> {
+    if (this.closed) throw new RequestTimeoutError(`requester closed`);
+    const endpoint = toEndpoint(address);
+    const sock = this.take(endpoint);
+    this.busy.add(sock);
+    let reusable = false;
+    const onAbort = (): void => sock.close();
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      opts.signal?.throwIfAborted();
+      sock.sendTimeout = opts.timeoutMs;
+      sock.receiveTimeout = opts.timeoutMs;
+      await sock.send(msg.encode());
+      const [frame] = await sock.receive();
+      reusable = true;
+      return Message.decode(frame ?? Buffer.alloc(0));
+    } catch (err) {
+      opts.signal?.throwIfAborted();
+      if ((err as { code?: string }).code === "EAGAIN") {
+        throw new RequestTimeoutError(`no reply from ${address} within ${opts.timeoutMs} ms`, { cause: err });
+      }
+      throw err;
+    } finally {
+      opts.signal?.removeEventListener("abort", onAbort);
+      this.busy.delete(sock);
+      this.give(endpoint, sock, reusable);
+    }
+  }
+
+  private take(endpoint: string): zmq.Request {
+    const pool = this.idle.get(endpoint);
+    const sock = pool?.pop();
+    if (sock !== undefined && !sock.closed) return sock;
+    const fresh = new zmq.Request({ linger: 0, maxMessageSize: MAX_FRAME_BYTES, immediate: false });
+    fresh.connect(endpoint);
+    return fresh;
+  }
+
+  private give(endpoint: string, sock: zmq.Request, reusable: boolean): void {
+    const pool = this.idle.get(endpoint) ?? [];
+    if (!reusable || this.closed || sock.closed || pool.length >= MAX_IDLE_PER_ADDRESS) {
+      if (!sock.closed) sock.close();
+      return;
+    }
+    pool.push(sock);
+    this.idle.set(endpoint, pool);
+  }
+
+  /** Close idle sockets and abort nothing in flight (their callers own those). */
+  close(): void {
+    this.closed = true;
+    for (const pool of this.idle.values()) for (const s of pool) if (!s.closed) s.close();
+    this.idle.clear();
+    for (const s of this.busy) if (!s.closed) s.close();
+  }
+}

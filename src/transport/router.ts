@@ -1,0 +1,104 @@
+/**
+ * The request socket of a server: a ZeroMQ ROUTER read by one loop. Each
+ * request is handled concurrently; replies go out through one serialising
+ * queue (a second concurrent send would fail with EBUSY).
+ */
+import * as zmq from "zeromq";
+import type { Logger } from "../log.js";
+import { SerialQueue } from "../util/serial.js";
+import { MAX_FRAME_BYTES } from "./subscriber.js";
+
+/** One incoming request: its payload and a short id of the peer connection. */
+export interface IncomingRequest {
+  payload: Buffer;
+  peer: string;
+}
+
+/** Turns a request into the reply text. Must not throw: errors become replies. */
+export type RequestHandler = (req: IncomingRequest) => Promise<string>;
+
+export interface RouterOptions {
+  bind: string;
+  log: Logger;
+  handler: RequestHandler;
+}
+
+export class RouterSocket {
+  private readonly sock = new zmq.Router({ linger: 1000, maxMessageSize: MAX_FRAME_BYTES });
+  private readonly replies = new SerialQueue();
+  private readonly inflight = new Set<Promise<void>>();
+  private loop: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+  private boundEndpoint = "";
+
+  constructor(private readonly opts: RouterOptions) {}
+
+  async start(): Promise<string> {
+    const bind = this.opts.bind.replace(/:0$/, ":*");
+    await this.sock.bind(bind);
+    this.boundEndpoint = this.sock.lastEndpoint ?? bind;
+    this.loop = this.read();
+    return this.boundEndpoint;
+  }
+
+  get endpoint(): string {
+    return this.boundEndpoint;
+  }
+
+  get port(): number {
+    return Number(/:(\d+)$/.exec(this.boundEndpoint)?.[1] ?? 0);
+  }
+
+  /** Requests being handled now. */
+  get pending(): number {
+    return this.inflight.size;
+  }
+
+  private async read(): Promise<void> {
+    for (;;) {
+      let frames: Buffer[];
+      try {
+        frames = await this.sock.receive();
+      } catch (err) {
+        if (this.closing !== undefined || (err as { code?: string }).code === "EAGAIN") return;
+        this.opts.log.error({ err }, "request socket failed");
+        return;
+      }
+      this.dispatch(frames);
+    }
+  }
+
+  private dispatch(frames: Buffer[]): void {
+    const identity = frames[0];
+    if (identity === undefined) return;
+    // A REQ peer sends [identity, "", payload]; a DEALER may send [identity, payload].
+    const delimited = frames.length >= 3 && frames[1]?.length === 0;
+    const payload = (delimited ? frames[2] : frames[1]) ?? Buffer.alloc(0);
+    const envelope = delimited ? [identity, Buffer.alloc(0)] : [identity];
+    const peer = identity.toString("hex");
+    const work = this.opts
+      .handler({ payload, peer })
+      .then((reply) => this.replies.run(() => this.sock.send([...envelope, reply])))
+      .catch((err: unknown) => this.opts.log.error({ err, peer }, "reply failed"));
+    this.inflight.add(work);
+    void work.finally(() => this.inflight.delete(work));
+  }
+
+  /**
+   * Stop reading, wait up to `drainMs` for requests in flight to be answered,
+   * then close. Idempotent.
+   */
+  close(drainMs = 5000): Promise<void> {
+    this.closing ??= (async () => {
+      const all = Promise.allSettled([...this.inflight]);
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs)));
+      await Promise.race([all, deadline]);
+      clearTimeout(timer);
+      await Promise.race([this.replies.idle(), deadline]);
+      this.sock.close();
+      await this.loop;
+    })();
+    return this.closing;
+  }
+}

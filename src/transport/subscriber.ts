@@ -1,0 +1,57 @@
+/**
+ * A posttroll subscriber: a ZeroMQ SUB socket connected to one or more
+ * publishers, filtered by subject prefix, read as an async iterable of
+ * decoded messages. Frames that are not messages are logged and skipped.
+ */
+import * as zmq from "zeromq";
+import { MessageDecodeError } from "../errors.js";
+import type { Logger } from "../log.js";
+import { Message } from "../message/index.js";
+
+export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
+
+export interface SubscriberOptions {
+  /** `tcp://host:port` endpoints to connect to. */
+  endpoints: readonly string[];
+  /** Subjects to subscribe to (prefix match on `pytroll:/<subject>`); empty list = everything. */
+  subjects: readonly string[];
+  log: Logger;
+}
+
+export class Subscriber implements AsyncIterable<Message> {
+  private readonly sock = new zmq.Subscriber({ linger: 0, maxMessageSize: MAX_FRAME_BYTES, reconnectInterval: 200, reconnectMaxInterval: 5000 });
+  private closed = false;
+
+  constructor(private readonly opts: SubscriberOptions) {
+    for (const ep of opts.endpoints) this.sock.connect(ep);
+    if (opts.subjects.length === 0) this.sock.subscribe();
+    for (const subject of opts.subjects) this.sock.subscribe(Message.topicPrefix(subject));
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Message> {
+    for (;;) {
+      let frames: Buffer[];
+      try {
+        frames = await this.sock.receive();
+      } catch (err) {
+        if (this.closed || (err as { code?: string }).code === "EAGAIN") return;
+        throw err;
+      }
+      const frame = frames[0];
+      if (frame === undefined) continue;
+      try {
+        yield Message.decode(frame);
+      } catch (err) {
+        if (!(err instanceof MessageDecodeError)) throw err;
+        this.opts.log.warn({ err, bytes: frame.length }, "malformed frame dropped");
+      }
+    }
+  }
+
+  /** Close the socket; a running iteration ends. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sock.close();
+  }
+}

@@ -1,0 +1,32 @@
+import { FileMover } from "../../src/movers/file.js";
+import type { MoveRequest, MoveResult, Mover } from "../../src/movers/mover.js";
+
+/**
+ * A mover for scheme `slow://` that waits until released, then delivers
+ * with the real file mover: lets tests hold a transfer in flight.
+ */
+export class SlowMover implements Mover {
+  readonly schemes = ["slow"];
+  calls = 0;
+  private readonly file = new FileMover();
+  private gate: Promise<void>;
+  private open!: () => void;
+
+  constructor() {
+    this.gate = new Promise((r) => (this.open = r));
+  }
+
+  release(): void {
+    this.open();
+  }
+
+  async move(req: MoveRequest): Promise<MoveResult> {
+    this.calls++;
+    await this.gate;
+    return this.file.move({ ...req, destination: { ...req.destination, scheme: "file" } });
+  }
+
+  async close(): Promise<void> {
+    this.open();
+  }
+}
