@@ -10,7 +10,7 @@ import { basename, join } from "node:path";
 import type { ServerChainConfig } from "../config/index.js";
 import { errorMessage } from "../errors.js";
 import type { Logger } from "../log.js";
-import type { JsonValue } from "../message/index.js";
+import type { JsonValue, Message } from "../message/index.js";
 import type { MoverRegistry } from "../movers/registry.js";
 import type { Publisher } from "../transport/publisher.js";
 import type { RouterSocket } from "../transport/router.js";
@@ -18,7 +18,7 @@ import { unpack } from "../unpack/index.js";
 import { localAddress } from "../util/host.js";
 import { Semaphore } from "../util/serial.js";
 import { announcement } from "./announcer.js";
-import type { ChainContext } from "./context.js";
+import type { ChainContext, SourceHook } from "./context.js";
 import { Deleter } from "./deleter.js";
 import { TransferJoiner } from "./joiner.js";
 import { AnnouncedRegistry } from "./registry.js";
@@ -38,6 +38,9 @@ export interface ServerChainOptions {
   /** Where the deletion schedule is kept; omit for memory only. */
   stateDir: string | undefined;
   settleMs: number;
+  /** Watch `origin` (default true; the mirror relays instead). */
+  watch?: boolean;
+  sourceHook?: SourceHook;
 }
 
 export class ServerChain {
@@ -74,6 +77,10 @@ export class ServerChain {
       await this.router.start();
       this.requestAddress = `${config.requestAddress ?? localAddress()}:${this.router.port}`;
     }
+    if (this.opts.watch === false) {
+      log.info({ topic: config.topic, requestAddress: this.requestAddress }, "chain started");
+      return;
+    }
     this.watcher = new Watcher({ origin: config.origin, polling: this.opts.polling, pollInterval: config.watchdogTimeout, backlog: this.opts.backlog, settleMs: this.opts.settleMs, log });
     await this.watcher.start();
     this.loop = this.consume(this.watcher);
@@ -91,7 +98,21 @@ export class ServerChain {
       stats: this.stats,
       signal: this.abort.signal,
       startedAt: performance.now(),
+      sourceHook: this.opts.sourceHook,
     };
+  }
+
+  /** This chain's `request_address` (`host:port`), once started. */
+  get address(): string | undefined {
+    return this.requestAddress;
+  }
+
+  /** Publish a relayed announcement (the mirror's) and list it in `info`. */
+  async relay(msg: Message): Promise<void> {
+    const uid = msg.dataObject["uid"];
+    if (typeof uid === "string") this.registry.remember(this.opts.config.topic, uid);
+    await this.opts.publisher.publish(msg);
+    this.stats.announced++;
   }
 
   private async consume(watcher: Watcher): Promise<void> {

@@ -3,6 +3,7 @@
  */
 import type { ServerChainConfig } from "../config/index.js";
 import type { Logger } from "../log.js";
+import type { Message } from "../message/index.js";
 import type { MoverRegistry } from "../movers/registry.js";
 import type { Deleter } from "./deleter.js";
 import type { AnnouncedRegistry } from "./registry.js";
@@ -20,7 +21,15 @@ export interface ChainContext {
   /** Aborted when the chain is destroyed. */
   signal: AbortSignal;
   startedAt: number;
+  /**
+   * Finds (or fetches) the local file for a requested uri before the path
+   * checks; the mirror uses it to fetch from upstream. Undefined = not mine.
+   */
+  sourceHook: SourceHook | undefined;
 }
+
+/** See ChainContext.sourceHook. */
+export type SourceHook = (req: Message, uri: unknown, signal: AbortSignal) => Promise<string | undefined>;
 
 /** Files are deleted after serving when `delete` or compression is set (the reference's rule). */
 export function deletesAfterServing(config: ServerChainConfig): boolean {

@@ -34,7 +34,12 @@ export class AnnouncedRegistry {
       const oldest = this.byPath.keys().next().value;
       if (oldest !== undefined) this.byPath.delete(oldest);
     }
-    this.recent.push(`${entry.topic}/${entry.uid}`);
+    this.remember(entry.topic, entry.uid);
+  }
+
+  /** Record an announcement in the `info` history only (relayed ones: nothing local to serve). */
+  remember(topic: string, uid: string): void {
+    this.recent.push(`${topic}/${uid}`);
     if (this.recent.length > this.infoLimit * 2) this.recent.splice(0, this.recent.length - this.infoLimit);
   }
 

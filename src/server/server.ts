@@ -8,6 +8,8 @@ import type { Logger } from "../log.js";
 import { defaultMovers, type MoverRegistry } from "../movers/registry.js";
 import { Publisher } from "../transport/publisher.js";
 import { ServerChain } from "./chain.js";
+import type { SourceHook } from "./context.js";
+import type { Message } from "../message/index.js";
 import type { ServerStats } from "./stats.js";
 
 export interface MoveItServerOptions {
@@ -27,6 +29,10 @@ export interface MoveItServerOptions {
   settleMs?: number;
   /** Heartbeat publisher name (default move_it_server; the mirror uses move_it_mirror). */
   heartbeatName?: string;
+  /** Watch `origin` (default true). The mirror relays instead. */
+  watch?: boolean;
+  /** Local file for a requested uri, per chain (the mirror fetches from upstream). */
+  sourceHook?: (chain: string) => SourceHook | undefined;
 }
 
 function sameSection(a: ServerChainConfig, b: ServerChainConfig): boolean {
@@ -62,6 +68,16 @@ export class MoveItServer {
     return this.chains.get(name)?.requestPort ?? 0;
   }
 
+  /** A chain's `request_address` (`host:port`). */
+  requestAddress(name: string): string | undefined {
+    return this.chains.get(name)?.address;
+  }
+
+  /** Publish a relayed announcement through a chain (the mirror). */
+  async relay(name: string, msg: Message): Promise<void> {
+    await this.chains.get(name)?.relay(msg);
+  }
+
   /** Per-chain counters. */
   stats(): Record<string, ServerStats> {
     return Object.fromEntries([...this.chains].map(([n, c]) => [n, c.stats]));
@@ -84,6 +100,8 @@ export class MoveItServer {
       polling: this.opts.polling ?? false,
       stateDir: this.opts.stateDir,
       settleMs: this.opts.settleMs ?? 200,
+      watch: this.opts.watch,
+      sourceHook: this.opts.sourceHook?.(config.name),
     });
     this.chains.set(config.name, chain);
     try {

@@ -64,9 +64,17 @@ export async function handlePush(ctx: ChainContext, req: Message): Promise<Messa
   const data = req.dataObject;
   const dest = destinationOf(data);
   const sources: string[] = [];
-  for (const uri of requestedUris(data)) sources.push(await resolveServable(uri, { origin: ctx.config.origin, registry: ctx.registry }));
+  let hooked = false;
+  for (const uri of requestedUris(data)) {
+    const local = await ctx.sourceHook?.(req, uri, ctx.signal);
+    hooked ||= local !== undefined;
+    sources.push(local ?? (await resolveServable(uri, { origin: ctx.config.origin, registry: ctx.registry })));
+  }
   for (const source of sources) await deliver(ctx, source, dest, data);
   ctx.stats.pushes++;
-  if (deletesAfterServing(ctx.config)) for (const s of sources) ctx.deleter.schedule(s, ctx.config.removeDelay);
-  return new Message(req.subject, replyType(data), cleanedData(data));
+  if (hooked || deletesAfterServing(ctx.config)) for (const s of sources) ctx.deleter.schedule(s, ctx.config.removeDelay);
+  const reply = cleanedData(data);
+  // A relayed file is served from staging: say where it was served from, as the reference mirror does (D3).
+  if (hooked && "uri" in reply && sources[0] !== undefined) reply["uri"] = sources[0];
+  return new Message(req.subject, replyType(data), reply);
 }
