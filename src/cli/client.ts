@@ -3,7 +3,8 @@
  */
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { commonOptions, runMain } from "./common.js";
+import { MoveItClient } from "../client/index.js";
+import { commonOptions, readConfig, rootLogger, runMain, supervise } from "./common.js";
 
 export function clientArgs(argv: string[]) {
   return commonOptions(
@@ -19,8 +20,12 @@ export function clientArgs(argv: string[]) {
 }
 
 async function main(): Promise<void> {
-  await clientArgs(hideBin(process.argv)).parseAsync();
-  throw new Error("move_it_client: not implemented yet");
+  const args = await clientArgs(hideBin(process.argv)).parseAsync();
+  const log = await rootLogger("move_it_client", args);
+  const file = args.config;
+  const client = new MoveItClient({ config: await readConfig(file, "client"), log, publishHost: args.host });
+  await client.start();
+  await supervise({ reload: async () => client.reload(await readConfig(file, "client")), close: () => client.close() }, file, log);
 }
 
 runMain(main);

@@ -1,0 +1,192 @@
+/**
+ * move_it_client as a library: one ClientChain per config section, sharing
+ * one requester. `reload()` keeps unchanged chains, reconfigures changed
+ * ones in place where it can (keeping unchanged listeners), and re-creates
+ * the rest.
+ */
+import type { ClientChainConfig, LoadedConfig } from "../config/index.js";
+import { ClosedError } from "../errors.js";
+import type { Logger } from "../log.js";
+import type { Message } from "../message/index.js";
+import { ZmqRequester, type Requester } from "../transport/requester.js";
+import { deferred } from "../util/abort.js";
+import type { DateTime } from "../util/datetime.js";
+import { localHostname } from "../util/host.js";
+import { SerialQueue } from "../util/serial.js";
+import { ClientChain, type ChainStats } from "./chain.js";
+import type { Connect } from "./listener.js";
+import type { Stamp } from "./messages.js";
+
+export interface MoveItClientOptions {
+  /** The client config (`loadConfig(text, "client")`). */
+  config: LoadedConfig<ClientChainConfig>;
+  log: Logger;
+  /** Interface the chains' publishers bind on (default `*`). */
+  publishHost?: string;
+  /** Sends push/ack/ping; default a ZmqRequester owned (and closed) by the client. */
+  requester?: Requester;
+  /** Called with every file (dataset, collection) message republished after reception. */
+  onReceived?: (chain: string, message: Message) => void;
+  /** Host name put into destinations naming none (default this host's). */
+  hostname?: string;
+  /** Sender of every message built here (default `user@host` of this process). */
+  sender?: string;
+  /** Time of every message built here (default now). */
+  clock?: () => DateTime;
+  /** Subscriber factory (tests). */
+  connect?: Connect;
+  /** Publisher heartbeat interval, s (default 30). */
+  heartbeatInterval?: number;
+  /** Cap on the wait for one push reply while its server answers pings, ms (default 1 h). */
+  maxWaitMs?: number;
+  /** How long `close()` lets transfers in flight finish, ms (default 10 s). */
+  drainMs?: number;
+}
+
+/** Counters of the whole client, per chain. */
+export interface ClientStats {
+  chains: Record<string, ChainStats>;
+}
+
+/** See the module comment. */
+export class MoveItClient {
+  private readonly chains = new Map<string, ClientChain>();
+  private readonly requester: Requester;
+  private readonly ownsRequester: boolean;
+  private readonly serial = new SerialQueue();
+  private readonly done = deferred<Error | undefined>();
+  private config: LoadedConfig<ClientChainConfig>;
+  private closing: Promise<void> | undefined;
+  private failure: Error | undefined;
+
+  /** Resolves (never rejects) once the client is closed: with the error that closed it, if any. */
+  readonly closed: Promise<Error | undefined> = this.done.promise;
+
+  constructor(private readonly opts: MoveItClientOptions) {
+    this.config = opts.config;
+    this.ownsRequester = opts.requester === undefined;
+    this.requester = opts.requester ?? new ZmqRequester();
+  }
+
+  /** Start every chain. On a failure, the chains started so far are closed and the error thrown. */
+  start(): Promise<void> {
+    return this.serial.run(async () => {
+      this.assertOpen();
+      try {
+        for (const cfg of this.config.chains) await this.addChain(cfg);
+      } catch (err) {
+        await this.stopAll();
+        throw err;
+      }
+    });
+  }
+
+  /** Apply a new config; see the module comment. */
+  reload(config: LoadedConfig<ClientChainConfig>): Promise<void> {
+    return this.serial.run(async () => {
+      this.assertOpen();
+      this.config = config;
+      const names = new Set(config.chains.map((c) => c.name));
+      for (const [name, chain] of this.chains) {
+        if (names.has(name)) continue;
+        this.chains.delete(name);
+        await chain.close();
+        this.opts.log.info({ chain: name }, "chain removed");
+      }
+      for (const cfg of config.chains) await this.reloadChain(cfg);
+    });
+  }
+
+  /** Names of the running chains. */
+  get chainNames(): string[] {
+    return [...this.chains.keys()];
+  }
+
+  /** The publish port of a chain, or undefined if there is no such chain. */
+  publishPort(chain: string): number | undefined {
+    return this.chains.get(chain)?.publishPort;
+  }
+
+  /** A snapshot of every chain's counters. */
+  stats(): ClientStats {
+    const chains: Record<string, ChainStats> = {};
+    for (const [name, chain] of this.chains) chains[name] = chain.stats;
+    return { chains };
+  }
+
+  /** Stop listening, drain transfers in flight, close sockets. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.serial.idle().catch(() => undefined);
+      await this.stopAll();
+      if (this.ownsRequester) this.requester.close();
+      this.done.resolve(this.failure);
+    })();
+    return this.closing;
+  }
+
+  /** Abort transfers in flight now, then close. */
+  destroy(err?: Error): Promise<void> {
+    this.failure ??= err;
+    for (const chain of this.chains.values()) void chain.destroy(err);
+    return this.close();
+  }
+
+  private async reloadChain(cfg: ClientChainConfig): Promise<void> {
+    const chain = this.chains.get(cfg.name);
+    if (chain === undefined) {
+      await this.addChain(cfg);
+      this.opts.log.info({ chain: cfg.name }, "chain added");
+    } else if (sameRaw(chain.config.raw, cfg.raw)) {
+      return;
+    } else if (!chain.reconfigure(cfg)) {
+      this.chains.delete(cfg.name);
+      await chain.close();
+      await this.addChain(cfg);
+      this.opts.log.info({ chain: cfg.name }, "chain restarted");
+    }
+  }
+
+  private async addChain(cfg: ClientChainConfig): Promise<void> {
+    const chain = new ClientChain({
+      config: cfg,
+      log: this.opts.log,
+      requester: this.requester,
+      publishHost: this.opts.publishHost ?? "*",
+      hostname: this.opts.hostname ?? localHostname(),
+      stamp: this.stamp(),
+      onReceived: this.opts.onReceived,
+      connect: this.opts.connect,
+      heartbeatInterval: this.opts.heartbeatInterval,
+      maxWaitMs: this.opts.maxWaitMs,
+      drainMs: this.opts.drainMs,
+    });
+    try {
+      await chain.start();
+    } catch (err) {
+      await chain.close();
+      throw err;
+    }
+    this.chains.set(cfg.name, chain);
+  }
+
+  private stamp(): Stamp {
+    const { sender, clock } = this.opts;
+    return () => ({ sender, time: clock?.() });
+  }
+
+  private async stopAll(): Promise<void> {
+    const chains = [...this.chains.values()];
+    this.chains.clear();
+    await Promise.all(chains.map((c) => c.close()));
+  }
+
+  private assertOpen(): void {
+    if (this.closing !== undefined) throw new ClosedError("client closed");
+  }
+}
+
+function sameRaw(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && a[k] === b[k]);
+}

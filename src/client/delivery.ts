@@ -1,0 +1,104 @@
+/**
+ * What a client chain does around each push (the coordinator's hooks):
+ * build the destination and create the local directory before; verify the
+ * checksum after; then unpack, rewrite metadata and republish the `file`
+ * (or `dataset`/`collection`) message naming where the file now is.
+ */
+import { stat, mkdir } from "node:fs/promises";
+import { dirname } from "node:path";
+import type { ClientChainConfig } from "../config/index.js";
+import type { Logger } from "../log.js";
+import { Message } from "../message/index.js";
+import { compose } from "../pattern/index.js";
+import type { Announcement, TransferHooks } from "./coordinator.js";
+import { expectedChecksums, verifyFile } from "./checksum.js";
+import { asDirectory, buildDestination, deliveredUri, targetPath, type Destination } from "./destination.js";
+import { receivedData, rewriteMetadata, type Stamp } from "./messages.js";
+import { unpackReceived } from "./unpacking.js";
+
+export interface DeliveryOptions {
+  /** The chain's current config (a reload may replace it). */
+  config: () => ClientChainConfig;
+  /** This host's name, for destinations naming no host. */
+  hostname: string;
+  /** Publish on the chain's publisher. */
+  publish: (msg: Message) => Promise<void>;
+  stamp: Stamp;
+  log: Logger;
+  /** Called with every republished message. */
+  onReceived?: ((msg: Message) => void) | undefined;
+}
+
+/** Counters of post-processing. */
+export interface DeliveryStats {
+  /** Deliveries rejected for a wrong checksum. */
+  checksumMismatches: number;
+  /** Files checked against an announced checksum. */
+  checksumsVerified: number;
+  /** Messages republished after reception. */
+  republished: number;
+}
+
+/** The coordinator's hooks for one client chain. */
+export class Delivery implements TransferHooks {
+  readonly stats: DeliveryStats = { checksumMismatches: 0, checksumsVerified: 0, republished: 0 };
+
+  constructor(private readonly opts: DeliveryOptions) {}
+
+  /** Compose the destination from the announcement; create the local directory. */
+  async prepare(ann: Announcement): Promise<Destination> {
+    const cfg = this.opts.config();
+    const url = cfg.destination.includes("{") ? compose(cfg.destination, ann.msg.dataObject) : cfg.destination;
+    let dest: Destination = { ...buildDestination(url, { login: cfg.login, hostname: this.opts.hostname }), backupTargets: cfg.backupTargets };
+    if (!dest.local) return dest;
+    // A configured directory written without its trailing "/" is still a directory.
+    if (!dest.path.endsWith("/") && (await isDirectory(dest.path))) dest = asDirectory(dest);
+    if (cfg.createTargetDirectory) await mkdir(dest.path.endsWith("/") ? dest.path : dirname(dest.path), { recursive: true });
+    return dest;
+  }
+
+  /** Check announced checksums of a local delivery; a mismatch deletes the file and throws. */
+  async verify(ann: Announcement, dest: Destination, signal: AbortSignal): Promise<void> {
+    if (!this.opts.config().verifyChecksum || !dest.local) return;
+    for (const { uri, checksum } of expectedChecksums(ann.msg.data)) {
+      try {
+        if (await verifyFile(targetPath(dest, uri), checksum, signal)) this.stats.checksumsVerified++;
+      } catch (err) {
+        if (!signal.aborted) this.stats.checksumMismatches++;
+        throw err;
+      }
+    }
+  }
+
+  /** Unpack, rewrite metadata, republish, and tell `onReceived`. */
+  async complete(ann: Announcement, dest: Destination, signal: AbortSignal): Promise<void> {
+    const cfg = this.opts.config();
+    let type = ann.msg.type;
+    let data = receivedData(ann.msg, ann.address, (uri) => deliveredUri(dest, uri));
+    if (cfg.compression !== undefined && dest.local) {
+      const settings = { kind: cfg.compression, prog: cfg.xritdecompressor, deleteSource: cfg.delete, signal };
+      ({ type, data } = await unpackReceived(type, data, settings));
+    } else if (cfg.compression !== undefined) {
+      this.opts.log.warn({ uid: ann.key, destination: dest.public }, "remote destination not unpacked");
+    }
+    data = rewriteMetadata(data, cfg.metadataRewrites);
+    const msg = new Message(ann.msg.subject, type, data, this.opts.stamp());
+    await this.opts.publish(msg);
+    this.stats.republished++;
+    this.opts.log.debug({ uid: ann.key, type }, "republished");
+    this.opts.onReceived?.(msg);
+  }
+
+  /** Publish on the chain's publisher. */
+  async publish(msg: Message): Promise<void> {
+    await this.opts.publish(msg);
+  }
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}

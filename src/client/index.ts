@@ -1,0 +1,10 @@
+/**
+ * move_it_client's public surface: the client itself and the types its
+ * options, stats and callbacks use.
+ */
+export { MoveItClient } from "./client.js";
+export type { MoveItClientOptions, ClientStats } from "./client.js";
+export type { ChainStats } from "./chain.js";
+export type { CoordinatorStats } from "./coordinator.js";
+export type { DeliveryStats } from "./delivery.js";
+export type { ListenerStats, Connect, MessageSource } from "./listener.js";

@@ -1,0 +1,17 @@
+/**
+ * Errors on their way to a log line: a copy whose message and stack carry no
+ * `user:password@` (a server's reply or a mover's message may echo a
+ * destination URL).
+ */
+import { redactText } from "../util/url.js";
+
+/** A loggable copy of `err` without credentials; keeps `name` and `code`. */
+export function safeError(err: unknown): Error {
+  if (!(err instanceof Error)) return new Error(redactText(String(err)));
+  const copy = new Error(redactText(err.message));
+  copy.name = err.name;
+  copy.stack = err.stack === undefined ? undefined : redactText(err.stack);
+  const code = (err as { code?: unknown }).code;
+  if (code !== undefined) Object.assign(copy, { code });
+  return copy;
+}
