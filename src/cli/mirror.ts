@@ -1,9 +1,11 @@
 /**
  * move_it_mirror CONFIG [-p PORT] [-l FILE] [-v] [-c LOGCONFIG]
  */
+import { dirname, join, resolve } from "node:path";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { commonOptions, runMain } from "./common.js";
+import { MoveItMirror } from "../mirror/index.js";
+import { commonOptions, readConfig, rootLogger, runMain, supervise } from "./common.js";
 
 export function mirrorArgs(argv: string[]) {
   return commonOptions(
@@ -12,16 +14,27 @@ export function mirrorArgs(argv: string[]) {
       .usage("$0 CONFIG [options]\n\nRelay announcements and files between networks: a client and a server back to back.")
       .command("$0 <config>", false),
   )
-    .option("port", { alias: "p", type: "number", default: 9010, describe: "publish port" })
+    .option("port", { alias: "p", type: "number", default: 9010, describe: "publish port (downstream)" })
     .option("host", { type: "string", default: "*", describe: "interface to bind the publish and request sockets to" })
+    .option("state-dir", { type: "string", describe: "where the deletion schedule is kept (default: .<config>.state beside the config)" })
     .strict()
     .help()
     .version(false);
 }
 
 async function main(): Promise<void> {
-  await mirrorArgs(hideBin(process.argv)).parseAsync();
-  throw new Error("move_it_mirror: not implemented yet");
+  const args = await mirrorArgs(hideBin(process.argv)).parseAsync();
+  const log = await rootLogger("move_it_mirror", args);
+  const file = args.config;
+  const mirror = new MoveItMirror({
+    config: await readConfig(file, "mirror"),
+    log,
+    publishBind: `tcp://${args.host}:${args.port}`,
+    bindHost: args.host,
+    stateDir: args["state-dir"] ?? join(dirname(resolve(file)), `.${file.split("/").pop() ?? "mirror"}.state`),
+  });
+  await mirror.start();
+  await supervise({ reload: async () => mirror.reload(await readConfig(file, "mirror")), close: () => mirror.close() }, file, log);
 }
 
 runMain(main);

@@ -11,7 +11,8 @@ import type { Requester } from "../transport/requester.js";
 import { Coordinator, type CoordinatorSettings, type CoordinatorStats } from "./coordinator.js";
 import { Delivery, type DeliveryStats } from "./delivery.js";
 import { Listener, listenerSubjects, type Connect, type ListenerStats } from "./listener.js";
-import type { Stamp } from "./messages.js";
+import { deliveredUri } from "./destination.js";
+import { stringField, type Stamp } from "./messages.js";
 
 export interface ClientChainOptions {
   config: ClientChainConfig;
@@ -27,6 +28,8 @@ export interface ClientChainOptions {
   connect?: Connect | undefined;
   /** Publisher heartbeat interval, s (default 30). */
   heartbeatInterval?: number | undefined;
+  /** Relay mode for the mirror (see RelayOptions): `onAnnounced` gets the chain's announcements. */
+  relay?: { onAnnounced(msg: Message): void; prefetch: boolean } | undefined;
   /** Coordinator tuning (see CoordinatorOptions). */
   maxWaitMs?: number | undefined;
   drainMs?: number | undefined;
@@ -79,7 +82,17 @@ export class ClientChain {
       stamp: opts.stamp,
       maxWaitMs: opts.maxWaitMs,
       drainMs: opts.drainMs,
+      relay: opts.relay === undefined ? undefined : { prefetch: opts.relay.prefetch, onAnnounced: (ann) => opts.relay?.onAnnounced(ann.msg) },
     });
+  }
+
+  /**
+   * Relay mode: fetch the file announced upstream under `key` (its uid) and
+   * resolve with where it now is (a local path for local destinations).
+   */
+  async fetch(key: string): Promise<string> {
+    const { ann, dest } = await this.coordinator.fetch(key);
+    return deliveredUri(dest, stringField(ann.msg, "uri") ?? key);
   }
 
   /** The section name. */

@@ -41,6 +41,11 @@ export interface MoveItClientOptions {
   maxWaitMs?: number;
   /** How long `close()` lets transfers in flight finish, ms (default 10 s). */
   drainMs?: number;
+  /**
+   * Relay mode (the mirror): report every new upstream file to `onAnnounced`
+   * and fetch it only when `fetch()` asks, unless `prefetch`.
+   */
+  relay?: { onAnnounced(chain: string, message: Message): void; prefetch: (chain: string) => boolean };
 }
 
 /** Counters of the whole client, per chain. */
@@ -160,6 +165,7 @@ export class MoveItClient {
       heartbeatInterval: this.opts.heartbeatInterval,
       maxWaitMs: this.opts.maxWaitMs,
       drainMs: this.opts.drainMs,
+      relay: this.relayFor(cfg.name),
     });
     try {
       await chain.start();
@@ -168,6 +174,21 @@ export class MoveItClient {
       throw err;
     }
     this.chains.set(cfg.name, chain);
+  }
+
+  /**
+   * Relay mode: fetch the file announced upstream as `uid` on a chain,
+   * joining a transfer in flight; resolves with its local path.
+   */
+  async fetch(chain: string, uid: string): Promise<string> {
+    const c = this.chains.get(chain);
+    if (c === undefined) throw new ClosedError(`no chain ${chain}`);
+    return c.fetch(uid);
+  }
+
+  private relayFor(name: string): { onAnnounced(msg: Message): void; prefetch: boolean } | undefined {
+    const relay = this.opts.relay;
+    return relay === undefined ? undefined : { prefetch: relay.prefetch(name), onAnnounced: (msg) => relay.onAnnounced(name, msg) };
   }
 
   private stamp(): Stamp {

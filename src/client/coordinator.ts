@@ -8,11 +8,11 @@
  * Transfers run concurrently up to a bound; `handle()` never waits for
  * them, so announcements keep being read while files move.
  */
-import { ClosedError, RequestTimeoutError } from "../errors.js";
+import { ClosedError, RefusedError, RequestTimeoutError, TransferError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Message } from "../message/index.js";
 import type { Requester } from "../transport/requester.js";
-import { sleep } from "../util/abort.js";
+import { deferred, sleep, type Deferred } from "../util/abort.js";
 import { Semaphore } from "../util/serial.js";
 import type { Destination } from "./destination.js";
 import { ANNOUNCEMENT_TYPES, ackMessage, pushMessage, stringField, uidKey, type Stamp } from "./messages.js";
@@ -68,6 +68,30 @@ export interface CoordinatorOptions extends CoordinatorSettings {
   maxPending?: number;
   /** How long `close()` lets transfers in flight finish (default 10 s). */
   drainMs?: number;
+  /** Relay mode (the mirror): see RelayOptions. */
+  relay?: RelayOptions;
+}
+
+/**
+ * The mirror's way of using a client: every new file is reported at once
+ * (to be re-announced downstream) and fetched only when `fetch()` asks,
+ * unless `prefetch`. Announcements are kept, bounded, and expire when
+ * nobody asked for them.
+ */
+export interface RelayOptions {
+  onAnnounced(ann: Announcement): void;
+  /** Fetch on announcement instead of on request. */
+  prefetch: boolean;
+  /** Announcements kept at most (default 10 000). */
+  capacity?: number;
+  /** Forget an announcement nobody asked for after this long (default 1 h). */
+  ttlMs?: number;
+}
+
+/** What a finished transfer produced. */
+export interface Fetched {
+  ann: Announcement;
+  dest: Destination;
 }
 
 /** Counters for tests, metrics and the status view. */
@@ -104,6 +128,13 @@ interface Job {
   readonly candidates: Announcement[];
   /** Addresses that stopped answering during this job: not acked. */
   readonly unresponsive: Set<string>;
+  /** Settled when the job ends, for `fetch()` callers (made only when one waits). */
+  done?: Deferred<Fetched>;
+}
+
+interface Known {
+  candidates: Announcement[];
+  at: number;
 }
 
 const DEFAULTS = { maxWaitMs: 3_600_000, historySize: 10_000, maxPending: 10_000, drainMs: 10_000 };
@@ -111,6 +142,7 @@ const DEFAULTS = { maxWaitMs: 3_600_000, historySize: 10_000, maxPending: 10_000
 /** See the module comment. */
 export class Coordinator {
   private readonly jobs = new Map<string, Job>();
+  private readonly known = new Map<string, Known>();
   private readonly history: RecentSet;
   private readonly peerClaims: RecentSet;
   private readonly tasks = new Set<Promise<void>>();
@@ -184,7 +216,47 @@ export class Coordinator {
     await all;
   }
 
+  /**
+   * Relay mode: fetch a file announced upstream (joining a transfer in
+   * flight) and resolve when it has arrived.
+   */
+  fetch(key: string): Promise<Fetched> {
+    if (this.closing !== undefined) return Promise.reject(new ClosedError("coordinator closed"));
+    const running = this.jobs.get(key);
+    if (running !== undefined) return (running.done ??= deferred<Fetched>()).promise;
+    const known = this.known.get(key);
+    if (known === undefined) return Promise.reject(new RefusedError(`${key} was not announced upstream`));
+    const job: Job = { key, candidates: [...known.candidates], unresponsive: new Set(), done: deferred<Fetched>() };
+    this.start(job);
+    return job.done!.promise;
+  }
+
+  /** Relay mode: remember the announcement; true if it is the first of its file. */
+  private relayed(ann: Announcement): boolean {
+    const relay = this.opts.relay!;
+    const now = Date.now();
+    const ttl = relay.ttlMs ?? 3_600_000;
+    for (const [k, v] of this.known) {
+      if (now - v.at < ttl && this.known.size < (relay.capacity ?? DEFAULTS.historySize)) break;
+      this.known.delete(k);
+    }
+    const entry = this.known.get(ann.key);
+    if (entry !== undefined) {
+      if (!entry.candidates.some((c) => c.address === ann.address)) entry.candidates.push(ann);
+      const running = this.jobs.get(ann.key);
+      if (running !== undefined) this.remember(running, ann);
+      return false;
+    }
+    this.known.set(ann.key, { candidates: [ann], at: now });
+    relay.onAnnounced(ann);
+    return true;
+  }
+
   private route(ann: Announcement): void {
+    if (this.opts.relay !== undefined) {
+      const first = this.relayed(ann);
+      if (!this.opts.relay.prefetch || !first) return;
+    }
     const running = this.jobs.get(ann.key);
     if (running !== undefined) {
       this.remember(running, ann);
@@ -200,11 +272,16 @@ export class Coordinator {
       this.opts.log.warn({ uid: ann.key, provider: ann.provider }, "announcement dropped");
       return;
     }
-    const job: Job = { key: ann.key, candidates: [ann], unresponsive: new Set() };
-    this.jobs.set(ann.key, job);
+    this.start({ key: ann.key, candidates: [ann], unresponsive: new Set() });
+  }
+
+  private start(job: Job): void {
+    this.jobs.set(job.key, job);
     this.track(
       this.run(job).finally(() => {
         if (this.jobs.get(job.key) === job) this.jobs.delete(job.key);
+        // No-op after success; tells a waiting fetch() the job ended without the file.
+        job.done?.reject(new ClosedError(`transfer of ${job.key} abandoned`));
       }),
     );
   }
@@ -249,6 +326,7 @@ export class Coordinator {
       const dest = await this.attempt(job, ann);
       if (dest !== undefined) return this.succeed(job, ann, dest);
     }
+    job.done?.reject(new TransferError(`no provider could deliver ${job.key}`, { scheme: "push", destination: job.key }));
     if (this.intake.signal.aborted) return;
     this.counters.failed++;
     this.opts.log.error({ uid: job.key, providers: job.candidates.map((c) => c.address) }, "transfer failed");
@@ -304,6 +382,7 @@ export class Coordinator {
     } catch (err) {
       this.opts.log.error({ err: safeError(err), uid: job.key }, "post-processing failed");
     }
+    job.done?.resolve({ ann: winner, dest });
     await Promise.all(acks);
   }
 

@@ -1,6 +1,12 @@
-/** The network movers (ftp, scp, sftp). */
+/** The network movers: ftp, scp and sftp, each with its own connection cache. */
+import type { Logger } from "../log.js";
+import { FtpMover } from "./ftp.js";
 import type { Mover } from "./mover.js";
+import { ScpMover } from "./scp.js";
+import { SftpMover } from "./sftp.js";
 
-export function networkMovers(): Mover[] {
-  return [];
+/** One mover per network scheme; `log` receives their connection-cache events (connections closed). */
+export function networkMovers(log?: Logger): Mover[] {
+  const opts = log === undefined ? {} : { log };
+  return [new FtpMover(opts), new SftpMover(opts), new ScpMover(opts)];
 }

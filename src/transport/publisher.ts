@@ -85,6 +85,7 @@ export class Publisher {
       clearTimeout(this.timer);
       clearInterval(this.timer);
       await this.queue.idle();
+      await this.sock.unbind(this.boundEndpoint).catch(() => undefined);
       this.sock.close();
     })();
     return this.closing;

@@ -96,6 +96,8 @@ export class RouterSocket {
       await Promise.race([all, deadline]);
       clearTimeout(timer);
       await Promise.race([this.replies.idle(), deadline]);
+      // Unbind first and wait for it, so the port is free when close() resolves (a reload may rebind it).
+      await this.sock.unbind(this.boundEndpoint).catch(() => undefined);
       this.sock.close();
       await this.loop;
     })();

@@ -124,6 +124,10 @@ test("server - ping, info, unknown and ack reply as C6, C7, C11, C12", async (t)
   assert.equal(pong.type, "pong");
   assert.match(pong.encode(), / v1\.01 application\/json \{"station": "refstation"\}$/);
   await drop(s.dir, s.inDir, "test2.dat", "a");
+  await waitFor(async () => {
+    const r = await request(srv.requestPort(), new Message("/ref/test", "info", { max_count: 10 }));
+    return (r.dataObject["files"] as string[]).length === 1;
+  }, "first file in info");
   await drop(s.dir, s.inDir, "test3.dat", "b");
   const info = await waitFor(async () => {
     const r = await request(srv.requestPort(), new Message("/ref/test", "info", { max_count: 10 }));

@@ -1,0 +1,2 @@
+export { MoveItMirror } from "./mirror.js";
+export type { MoveItMirrorOptions } from "./mirror.js";

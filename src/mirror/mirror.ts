@@ -1,0 +1,142 @@
+/**
+ * move_it_mirror: a client and a server back to back, built from their
+ * public classes. Upstream announcements are re-announced at once with the
+ * mirror's own `request_address` (capture D2); a downstream push makes the
+ * client half fetch the file into staging (D4), then the server half pushes
+ * it on (D3) and deletes the staged copy `remove_delay` s later.
+ *
+ * Better than the reference: fetches run concurrently; two downstream
+ * requests for one file cause one upstream fetch (the client joins it); a
+ * staged file is served to later requesters while it is there; upstream
+ * announcements are bounded and expire; `prefetch` fetches on announcement.
+ */
+import { access } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { MoveItClient } from "../client/index.js";
+import type { ClientChainConfig, LoadedConfig, MirrorChainConfig, ServerChainConfig } from "../config/index.js";
+import { RefusedError } from "../errors.js";
+import type { Logger } from "../log.js";
+import { Message, type JsonValue } from "../message/index.js";
+import type { MoverRegistry } from "../movers/registry.js";
+import { MoveItServer } from "../server/server.js";
+import type { Requester } from "../transport/requester.js";
+import { parseUrl } from "../util/url.js";
+
+export interface MoveItMirrorOptions {
+  config: LoadedConfig<MirrorChainConfig>;
+  log: Logger;
+  /** Downstream publisher endpoint (default `tcp://*:9010`). */
+  publishBind?: string;
+  /** Host the request sockets and the client publishers bind to (default `*`). */
+  bindHost?: string;
+  stateDir?: string;
+  movers?: MoverRegistry;
+  requester?: Requester;
+}
+
+function halves(config: LoadedConfig<MirrorChainConfig>): { client: LoadedConfig<ClientChainConfig>; server: LoadedConfig<ServerChainConfig> } {
+  return {
+    client: { file: config.file, chains: config.chains.map((c) => c.client) },
+    server: { file: config.file, chains: config.chains.map((c) => c.server) },
+  };
+}
+
+export class MoveItMirror {
+  private readonly server: MoveItServer;
+  private readonly client: MoveItClient;
+  private config: LoadedConfig<MirrorChainConfig>;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly opts: MoveItMirrorOptions) {
+    this.config = opts.config;
+    const { client, server } = halves(opts.config);
+    this.server = new MoveItServer({
+      config: server,
+      log: opts.log.child({ side: "downstream" }),
+      publishBind: opts.publishBind,
+      requestHost: opts.bindHost,
+      stateDir: opts.stateDir,
+      movers: opts.movers,
+      heartbeatName: "move_it_mirror",
+      watch: false,
+      sourceHook: (chain) => (req, uri) => this.staged(chain, req, uri),
+    });
+    this.client = new MoveItClient({
+      config: client,
+      log: opts.log.child({ side: "upstream" }),
+      publishHost: opts.bindHost,
+      requester: opts.requester,
+      relay: { onAnnounced: (chain, msg) => void this.reannounce(chain, msg), prefetch: (chain) => this.chain(chain)?.prefetch ?? false },
+    });
+  }
+
+  private chain(name: string): MirrorChainConfig | undefined {
+    return this.config.chains.find((c) => c.name === name);
+  }
+
+  /** Server first, so the request address is known before anything is re-announced. */
+  async start(): Promise<void> {
+    await this.server.start();
+    await this.client.start();
+    this.opts.log.info({ publishPort: this.server.publishPort, chains: this.config.chains.map((c) => c.name) }, "mirror started");
+  }
+
+  get publishPort(): number {
+    return this.server.publishPort;
+  }
+
+  requestPort(chain: string): number {
+    return this.server.requestPort(chain);
+  }
+
+  stats(): { server: ReturnType<MoveItServer["stats"]>; client: ReturnType<MoveItClient["stats"]> } {
+    return { server: this.server.stats(), client: this.client.stats() };
+  }
+
+  /** D2: the upstream message with `request_address` replaced by ours, keys in place. */
+  private async reannounce(chain: string, upstream: Message): Promise<void> {
+    const cfg = this.chain(chain);
+    const address = this.server.requestAddress(chain);
+    if (cfg === undefined || address === undefined) return;
+    const data: Record<string, JsonValue> = { ...upstream.dataObject, request_address: address };
+    await this.server.relay(chain, new Message(cfg.server.topic, upstream.type, data));
+  }
+
+  /**
+   * The server's source hook: the staged copy if it is there, else fetch it
+   * from upstream. Undefined for files upstream never announced, which then
+   * face the server's usual checks.
+   */
+  private async staged(chain: string, req: Message, uri: unknown): Promise<string | undefined> {
+    const cfg = this.chain(chain);
+    const uid = req.dataObject["uid"];
+    const name = typeof uid === "string" ? uid : typeof uri === "string" ? basename(uri) : undefined;
+    if (cfg === undefined || name === undefined || name.includes("/") || name === ".." ) return undefined;
+    const stagingDir = parseUrl(cfg.client.destination).path;
+    const local = join(stagingDir, name);
+    if (await access(local).then(() => true, () => false)) return local;
+    try {
+      return await this.client.fetch(chain, name);
+    } catch (err) {
+      if (err instanceof RefusedError) return undefined;
+      throw err;
+    }
+  }
+
+  /** Re-read the config: both halves keep what did not change. */
+  async reload(next: LoadedConfig<MirrorChainConfig>): Promise<void> {
+    const { client, server } = halves(next);
+    this.config = next;
+    await this.server.reload(server);
+    await this.client.reload(client);
+  }
+
+  /** Close upstream first (no new fetches), then downstream. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.client.close();
+      await this.server.close();
+    })();
+    return this.closing;
+  }
+}

@@ -1,0 +1,218 @@
+/**
+ * What the network movers (ftp, scp, sftp) share: reading
+ * `connection_parameters`, the list of hosts to try (destination, then
+ * backup targets), failover between them, classifying connection failures
+ * and cancelling library calls that take no AbortSignal.
+ */
+import { createHash } from "node:crypto";
+import { stat } from "node:fs/promises";
+import { errorMessage } from "../errors.js";
+import type { Logger } from "../log.js";
+import { formatUrl, parseUrl, redactText, type ParsedUrl } from "../util/url.js";
+
+/** One host to connect to. */
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+/** Settings every network mover reads from the chain's connection parameters. */
+export interface NetworkSettings {
+  /** How long an unused connection is kept, ms (`connection_uptime`, s, default 30). */
+  uptimeMs: number;
+  /** Connections per host at most (`max_connections`, default 4). */
+  maxConnections: number;
+  /** Time allowed to connect and log in, ms. */
+  connectTimeoutMs: number;
+}
+
+const TRUE_WORDS = new Set(["1", "true", "yes", "on"]);
+const FALSE_WORDS = new Set(["0", "false", "no", "off", ""]);
+
+/** A string parameter (ini values arrive as strings), or undefined when absent. */
+export function stringParam(params: Readonly<Record<string, unknown>>, name: string): string | undefined {
+  const v = params[name];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") return String(v);
+  throw new TypeError(`connection_parameters__${name} must be a single value`);
+}
+
+/** A non-negative number parameter; TypeError naming the option when malformed. */
+export function numberParam(params: Readonly<Record<string, unknown>>, name: string, fallback: number): number {
+  const text = stringParam(params, name);
+  if (text === undefined || text.trim() === "") return fallback;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0) throw new TypeError(`connection_parameters__${name} is not a non-negative number: '${text}'`);
+  return n;
+}
+
+/** A boolean parameter: true/yes/on/1 or false/no/off/0. */
+export function boolParam(params: Readonly<Record<string, unknown>>, name: string, fallback: boolean): boolean {
+  const text = stringParam(params, name);
+  if (text === undefined) return fallback;
+  const word = text.trim().toLowerCase();
+  if (TRUE_WORDS.has(word)) return true;
+  if (FALSE_WORDS.has(word)) return false;
+  throw new TypeError(`connection_parameters__${name} is not a boolean: '${text}'`);
+}
+
+/** The settings shared by all network movers; `timeoutName` is the scheme's own connect-timeout option. */
+export function networkSettings(params: Readonly<Record<string, unknown>>, timeoutName?: string): NetworkSettings {
+  const generic = numberParam(params, "connection_timeout", 10);
+  const timeout = timeoutName === undefined ? generic : numberParam(params, timeoutName, generic);
+  return {
+    uptimeMs: numberParam(params, "connection_uptime", 30) * 1000,
+    maxConnections: Math.max(1, Math.floor(numberParam(params, "max_connections", 4))),
+    connectTimeoutMs: Math.max(1, timeout * 1000),
+  };
+}
+
+/** `host:port`, IPv6 literals bracketed. */
+export function hostPort(ep: Endpoint): string {
+  return `${ep.host.includes(":") ? `[${ep.host}]` : ep.host}:${ep.port}`;
+}
+
+/**
+ * The destination's host followed by the backup targets, without repeats.
+ * A backup target is `host`, `host:port`, `[v6]:port` or a URL; its port
+ * defaults to the destination's.
+ */
+export function endpoints(dest: ParsedUrl, backups: readonly string[] | undefined, defaultPort: number): Endpoint[] {
+  if (dest.hostname === "") throw new StepError(`no host in destination ${formatUrl(dest)}`);
+  const port = dest.port ?? defaultPort;
+  const all: Endpoint[] = [{ host: dest.hostname, port }];
+  for (const text of backups ?? []) {
+    const ep = parseBackup(text.trim(), port);
+    if (ep !== undefined && !all.some((e) => e.host === ep.host && e.port === ep.port)) all.push(ep);
+  }
+  return all;
+}
+
+function parseBackup(text: string, port: number): Endpoint | undefined {
+  if (text === "") return undefined;
+  if (text.includes("://")) {
+    const u = parseUrl(text);
+    return u.hostname === "" ? undefined : { host: u.hostname, port: u.port ?? port };
+  }
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(text) ?? /^([^:]+)(?::(\d+))?$/.exec(text);
+  if (m === null) return { host: text, port }; // a bare IPv6 address
+  return { host: m[1] ?? text, port: m[2] === undefined ? port : Number(m[2]) };
+}
+
+/** A short digest of secrets, so pools are keyed by credentials without holding them in the key. */
+export function secretDigest(...parts: (string | undefined)[]): string {
+  return createHash("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, 16);
+}
+
+/** A failed step of a transfer, already worded for the operator. */
+export class StepError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(redactText(message), options);
+    this.name = "StepError";
+  }
+}
+
+/**
+ * A connection could not be set up. `unreachable` failures (refused,
+ * timeout, no route, unknown name) make the movers try the next host;
+ * others (authentication, host key) do not.
+ */
+export class ConnectFailure extends Error {
+  constructor(
+    message: string,
+    readonly unreachable: boolean,
+    options?: ErrorOptions,
+  ) {
+    super(redactText(message), options);
+    this.name = "ConnectFailure";
+  }
+}
+
+const UNREACHABLE: Record<string, (where: string) => string> = {
+  ECONNREFUSED: (w) => `connection refused to ${w}`,
+  ETIMEDOUT: (w) => `timeout connecting to ${w}`,
+  EHOSTUNREACH: (w) => `host unreachable: ${w}`,
+  ENETUNREACH: (w) => `network unreachable: ${w}`,
+  EHOSTDOWN: (w) => `host down: ${w}`,
+  ENOTFOUND: (w) => `unknown host: ${w}`,
+  EAI_AGAIN: (w) => `unknown host: ${w}`,
+};
+
+/** The ConnectFailure for a socket-level error while connecting, or undefined if it is not one. */
+export function socketFailure(err: unknown, ep: Endpoint): ConnectFailure | undefined {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const describe = code === undefined ? undefined : UNREACHABLE[code];
+  if (describe !== undefined) return new ConnectFailure(describe(hostPort(ep)), true, { cause: err });
+  if (code === "ECONNRESET" || code === "EPIPE") {
+    return new ConnectFailure(`connection reset by ${hostPort(ep)}`, true, { cause: err });
+  }
+  return undefined;
+}
+
+/**
+ * Run `attempt` against each endpoint in turn until one is reachable.
+ * Any failure other than an unreachable ConnectFailure ends the search.
+ * When every host is unreachable the error lists them all.
+ */
+export async function withFailover<T>(
+  eps: readonly Endpoint[],
+  attempt: (ep: Endpoint) => Promise<T>,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<{ value: T; endpoint: Endpoint }> {
+  const failures: ConnectFailure[] = [];
+  for (const [i, ep] of eps.entries()) {
+    try {
+      return { value: await attempt(ep), endpoint: ep };
+    } catch (err) {
+      if (signal.aborted) throw signal.reason;
+      if (!(err instanceof ConnectFailure && err.unreachable)) throw err;
+      failures.push(err);
+      const next = eps[i + 1];
+      if (next !== undefined) log.warn({ host: hostPort(ep), next: hostPort(next), reason: err.message }, "host unreachable, trying backup target");
+    }
+  }
+  if (failures.length === 1) throw failures[0]!;
+  throw new ConnectFailure(failures.map((f) => f.message).join("; "), true, { cause: failures[0] });
+}
+
+/**
+ * Await `op`; if `signal` aborts first, call `stop` (which must make `op`
+ * settle, e.g. by closing its socket) and throw the signal's reason.
+ */
+export async function abortable<T>(signal: AbortSignal, op: () => Promise<T>, stop: () => void): Promise<T> {
+  signal.throwIfAborted();
+  const onAbort = (): void => stop();
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    return await op();
+  } catch (err) {
+    if (signal.aborted) throw signal.reason;
+    throw err;
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+}
+
+/** An error's message with any URL credentials removed. */
+export function safeMessage(err: unknown): string {
+  return redactText(errorMessage(err));
+}
+
+/** The credential-free URL of the delivered file, on the host that took it. */
+export function resultUri(dest: ParsedUrl, ep: Endpoint, defaultPort: number, path: string): string {
+  const port = ep.port === defaultPort && dest.port === undefined ? undefined : ep.port;
+  return formatUrl({ ...dest, hostname: ep.host, port, path });
+}
+
+/** Size of the local file, with the file mover's wording when it is missing. */
+export async function localSize(source: string): Promise<{ size: number }> {
+  try {
+    return await stat(source);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new StepError(`no such file or directory: ${source}`, { cause: err });
+    if (code === "EACCES") throw new StepError(`permission denied on ${source}`, { cause: err });
+    throw err;
+  }
+}

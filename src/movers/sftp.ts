@@ -1,0 +1,162 @@
+/**
+ * `sftp://user@host[:port]/path`: upload over SFTP. The file is streamed
+ * (ssh2's parallel fastPut, never read whole into memory) to a temporary
+ * name in the target directory, then renamed into place with
+ * posix-rename@openssh.com when the server has it (an existing target is
+ * replaced atomically), else by removing the target and renaming. Remote
+ * directories are created. Sessions are cached and pooled per host (see
+ * connection-cache.ts); backup targets are tried when a host is unreachable.
+ */
+import { basename, posix } from "node:path";
+import { TransferError } from "../errors.js";
+import { nullLogger, type Logger } from "../log.js";
+import { formatUrl } from "../util/url.js";
+import { ConnectionCache, type AcquireOptions, type CacheStats } from "./connection-cache.js";
+import { targetPath, temporaryName, type MoveRequest, type MoveResult, type Mover } from "./mover.js";
+import {
+  abortable,
+  endpoints,
+  hostPort,
+  localSize,
+  networkSettings,
+  resultUri,
+  safeMessage,
+  secretDigest,
+  StepError,
+  withFailover,
+  type Endpoint,
+  type NetworkSettings,
+} from "./remote.js";
+import { openSsh, sshOptions, type SshConnection, type SshOptions } from "./ssh-connection.js";
+
+/** SFTP status codes (draft-ietf-secsh-filexfer) that get their own wording. */
+const NO_SUCH_FILE = 2;
+const PERMISSION_DENIED = 3;
+
+function sftpCode(err: unknown): unknown {
+  return (err as { code?: unknown } | undefined)?.code;
+}
+
+/** Word a failed SFTP request on `path` (`dir`: the directory to name when permission is denied). */
+function stepError(err: unknown, conn: SshConnection, what: string, path: string, dir: string): StepError {
+  const code = sftpCode(err);
+  if (code === PERMISSION_DENIED) return new StepError(`permission denied on ${dir}`, { cause: err });
+  if (code === NO_SUCH_FILE) return new StepError(`no such file or directory: ${path}`, { cause: err });
+  if (!conn.alive) return new StepError(`connection lost to ${hostPort(conn.endpoint)} during ${what} of ${path}`, { cause: err });
+  return new StepError(`${what} of ${path} failed: ${safeMessage(err)}`, { cause: err });
+}
+
+/** Create `dir` and its missing parents; a directory made meanwhile by someone else is fine. */
+async function ensureDir(conn: SshConnection, dir: string): Promise<void> {
+  if (dir === "/" || dir === "." || dir === "") return;
+  try {
+    const st = await conn.sftp.stat(dir);
+    if (st.isDirectory) return;
+    throw new StepError(`not a directory: ${dir}`);
+  } catch (err) {
+    if (err instanceof StepError) throw err;
+    if (sftpCode(err) !== "ENOENT") throw stepError(err, conn, "stat", dir, posix.dirname(dir));
+  }
+  await ensureDir(conn, posix.dirname(dir));
+  try {
+    await conn.sftp.mkdir(dir, false);
+  } catch (err) {
+    const made = await conn.sftp.stat(dir).then((st) => st.isDirectory, () => false);
+    if (!made) throw stepError(err, conn, "mkdir", dir, posix.dirname(dir));
+  }
+}
+
+/** Rename `tmp` to `final`, replacing an existing `final`. */
+async function replace(conn: SshConnection, tmp: string, final: string): Promise<void> {
+  if (conn.posixRename !== false) {
+    try {
+      await conn.sftp.posixRename(tmp, final);
+      conn.posixRename = true;
+      return;
+    } catch (err) {
+      if (!/not support/i.test(safeMessage(err))) throw err;
+      conn.posixRename = false;
+    }
+  }
+  await conn.sftp.delete(final, true);
+  await conn.sftp.rename(tmp, final);
+}
+
+/** Upload `source` to `final` through a temporary name; the temporary file is removed on failure. */
+async function upload(conn: SshConnection, source: string, final: string, signal: AbortSignal): Promise<void> {
+  const dir = posix.dirname(final);
+  await abortable(signal, () => ensureDir(conn, dir), () => conn.destroy());
+  const tmp = temporaryName(final);
+  let step = "upload";
+  try {
+    await abortable(signal, () => conn.sftp.fastPut(source, tmp), () => conn.destroy());
+    step = "rename";
+    await abortable(signal, () => replace(conn, tmp, final), () => conn.destroy());
+  } catch (err) {
+    if (conn.alive) await conn.sftp.delete(tmp, true).catch(() => undefined);
+    if (signal.aborted) throw signal.reason;
+    throw stepError(err, conn, step, step === "upload" ? tmp : final, dir);
+  }
+}
+
+/** The mover for `sftp://` (and, through ScpMover, `scp://`). */
+export class SftpMover implements Mover {
+  readonly schemes: readonly string[] = ["sftp"];
+  private readonly cache: ConnectionCache<SshConnection>;
+
+  constructor(opts: { log?: Logger } = {}) {
+    this.cache = new ConnectionCache(opts.log ?? nullLogger);
+  }
+
+  async move(req: MoveRequest): Promise<MoveResult> {
+    const dest = req.destination;
+    const name = basename(req.source);
+    const where = { scheme: dest.scheme, destination: formatUrl({ ...dest, path: targetPath(dest.path, name) }) };
+    try {
+      const { size } = await localSize(req.source);
+      const settings = networkSettings(req.connectionParameters, "ssh_connection_timeout");
+      const ssh = sshOptions(dest, req.connectionParameters, settings.connectTimeoutMs);
+      const attempt = (ep: Endpoint): Promise<string> => this.cache.use(this.acquireOptions(req, ep, settings, ssh), (conn, reused) => this.push(req, conn, reused, name));
+      const { value: final, endpoint } = await withFailover(endpoints(dest, req.backupTargets, 22), attempt, req.log, req.signal);
+      return { uri: resultUri(dest, endpoint, 22, final), bytes: size, method: "upload" };
+    } catch (err) {
+      if (req.signal.aborted) throw req.signal.reason;
+      throw new TransferError(safeMessage(err), where, { cause: err });
+    }
+  }
+
+  /** Connection counters (opened, reused, ...), for metrics and tests. */
+  stats(): CacheStats {
+    return this.cache.stats();
+  }
+
+  async close(): Promise<void> {
+    await this.cache.close();
+  }
+
+  private acquireOptions(req: MoveRequest, ep: Endpoint, settings: NetworkSettings, ssh: SshOptions): AcquireOptions<SshConnection> {
+    const scheme = req.destination.scheme;
+    const label = `${scheme}://${ssh.username}@${hostPort(ep)}`;
+    return {
+      key: `${label}#${secretDigest(ssh.password, ssh.keyFile, ssh.knownHosts)}`,
+      label,
+      uptimeMs: settings.uptimeMs,
+      maxConnections: settings.maxConnections,
+      signal: req.signal,
+      open: async (signal) => {
+        const started = Date.now();
+        const conn = await openSsh(ep, ssh, signal, req.log);
+        req.log.info({ connection: label, durationMs: Date.now() - started }, "connection opened");
+        return conn;
+      },
+    };
+  }
+
+  private async push(req: MoveRequest, conn: SshConnection, reused: boolean, name: string): Promise<string> {
+    const started = Date.now();
+    const final = req.destination.path === "" ? posix.join(await conn.home(), name) : targetPath(req.destination.path, name);
+    await upload(conn, req.source, final, req.signal);
+    req.log.debug({ path: final, host: hostPort(conn.endpoint), reused, durationMs: Date.now() - started }, "file uploaded");
+    return final;
+  }
+}
