@@ -4,7 +4,7 @@
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { MoveItClient } from "../client/index.js";
-import { commonOptions, readConfig, rootLogger, runMain, supervise } from "./common.js";
+import { commonOptions, readConfig, rootLogger, runMain, statusFor, supervise } from "./common.js";
 
 export function clientArgs(argv: string[]) {
   return commonOptions(
@@ -25,7 +25,8 @@ async function main(): Promise<void> {
   const file = args.config;
   const client = new MoveItClient({ config: await readConfig(file, "client"), log, publishHost: args.host });
   await client.start();
-  await supervise({ reload: async () => client.reload(await readConfig(file, "client")), close: () => client.close() }, file, log);
+  const closeStatus = await statusFor("move_it_client", args, () => client.stats(), log);
+  await supervise({ reload: async () => client.reload(await readConfig(file, "client")), close: async () => { await closeStatus(); await client.close(); } }, file, log);
 }
 
 runMain(main);

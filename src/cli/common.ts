@@ -10,12 +10,15 @@ import type { Argv } from "yargs";
 import bunyan from "bunyan";
 import { loadConfig, type Role } from "../config/index.js";
 import { createLogger, type Logger } from "../log.js";
+import { startStatusServer } from "./status.js";
 
 export interface CommonArgs {
   config: string;
   log?: string;
   verbose: boolean;
   "log-config"?: string;
+  "status-port"?: number;
+  "status-host": string;
 }
 
 /** Options every command takes. */
@@ -24,6 +27,8 @@ export function commonOptions<T>(y: Argv<T>): Argv<T & CommonArgs> {
     .positional("config", { type: "string", describe: "the ini config file (one chain per section)", demandOption: true })
     .option("log", { alias: "l", type: "string", describe: "write the log to this file instead of stderr" })
     .option("verbose", { alias: "v", type: "boolean", default: false, describe: "debug-level logging" })
+    .option("status-port", { type: "number", describe: "serve GET /status (JSON) and /metrics (Prometheus) on this port" })
+    .option("status-host", { type: "string", default: "127.0.0.1", describe: "interface for the status port" })
     .option("log-config", { alias: "c", type: "string", describe: "logging config (JSON: {\"level\": ..., \"path\": ...}); Python YAML logging configs are accepted and ignored" }) as unknown as Argv<T & CommonArgs>;
 }
 
@@ -51,6 +56,13 @@ export async function rootLogger(name: string, args: CommonArgs): Promise<Logger
 export async function readConfig<R extends Role>(file: string, role: R): Promise<ReturnType<typeof loadConfig<R>>> {
   const text = await readFile(file, "utf8");
   return loadConfig(text, role as never, resolve(file)) as ReturnType<typeof loadConfig<R>>;
+}
+
+/** Start the status server if `--status-port` was given; returns its closer. */
+export async function statusFor(program: string, args: CommonArgs, stats: () => unknown, log: Logger): Promise<() => Promise<void>> {
+  if (args["status-port"] === undefined) return () => Promise.resolve();
+  const s = await startStatusServer({ program, host: args["status-host"], port: args["status-port"], stats, log });
+  return () => s.close();
 }
 
 export interface Daemon {

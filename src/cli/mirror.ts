@@ -5,7 +5,7 @@ import { dirname, join, resolve } from "node:path";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { MoveItMirror } from "../mirror/index.js";
-import { commonOptions, readConfig, rootLogger, runMain, supervise } from "./common.js";
+import { commonOptions, readConfig, rootLogger, runMain, statusFor, supervise } from "./common.js";
 
 export function mirrorArgs(argv: string[]) {
   return commonOptions(
@@ -34,7 +34,8 @@ async function main(): Promise<void> {
     stateDir: args["state-dir"] ?? join(dirname(resolve(file)), `.${file.split("/").pop() ?? "mirror"}.state`),
   });
   await mirror.start();
-  await supervise({ reload: async () => mirror.reload(await readConfig(file, "mirror")), close: () => mirror.close() }, file, log);
+  const closeStatus = await statusFor("move_it_mirror", args, () => { const s = mirror.stats(); return { server: { chains: s.server }, client: s.client }; }, log);
+  await supervise({ reload: async () => mirror.reload(await readConfig(file, "mirror")), close: async () => { await closeStatus(); await mirror.close(); } }, file, log);
 }
 
 runMain(main);

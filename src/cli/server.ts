@@ -5,7 +5,7 @@ import { dirname, join, resolve } from "node:path";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { MoveItServer } from "../server/server.js";
-import { commonOptions, readConfig, rootLogger, runMain, supervise } from "./common.js";
+import { commonOptions, readConfig, rootLogger, runMain, statusFor, supervise } from "./common.js";
 
 export function serverArgs(argv: string[]) {
   return commonOptions(
@@ -39,7 +39,8 @@ async function main(): Promise<void> {
     stateDir: args["state-dir"] ?? join(dirname(resolve(file)), `.${file.split("/").pop() ?? "server"}.state`),
   });
   await server.start();
-  await supervise({ reload: async () => server.reload(await readConfig(file, "server")), close: () => server.close() }, file, log);
+  const closeStatus = await statusFor("move_it_server", args, () => ({ chains: server.stats() }), log);
+  await supervise({ reload: async () => server.reload(await readConfig(file, "server")), close: async () => { await closeStatus(); await server.close(); } }, file, log);
 }
 
 runMain(main);

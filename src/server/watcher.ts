@@ -41,6 +41,8 @@ export function watchRoot(origin: string): string {
   return slash <= 0 ? "/" : fixed.slice(0, slash);
 }
 
+const EMITTED_LIMIT = 100_000;
+
 interface Pending {
   timer: NodeJS.Timeout;
   size: bigint;
@@ -50,6 +52,8 @@ interface Pending {
 export class Watcher implements AsyncIterable<FileEvent> {
   private readonly queue = new AsyncQueue<FileEvent>();
   private readonly pending = new Map<string, Pending>();
+  /** What each path looked like when yielded: an event for the same file unchanged is not yielded again. */
+  private readonly emitted = new Map<string, string>();
   private fsw: FSWatcher | undefined;
   private closed = false;
 
@@ -92,7 +96,7 @@ export class Watcher implements AsyncIterable<FileEvent> {
     if (!st.isFile() || st.size === 0n || this.closed) return;
     const quietMs = Number(BigInt(Date.now()) * 1_000_000n - st.mtimeNs) / 1e6;
     if ((added && st.ctimeNs > st.mtimeNs) || quietMs >= this.opts.settleMs) {
-      this.emit(path, st.size);
+      this.emit(path, st);
       return;
     }
     const timer = setTimeout(() => void this.settled(path).catch(() => this.pending.delete(path)), this.opts.settleMs);
@@ -106,7 +110,7 @@ export class Watcher implements AsyncIterable<FileEvent> {
     if (this.pending.get(path) !== before) return;
     if (st.size === before.size && st.mtimeNs === before.mtime) {
       this.pending.delete(path);
-      if (st.size > 0n) this.emit(path, st.size);
+      if (st.size > 0n) this.emit(path, st);
       return;
     }
     before.size = st.size;
@@ -114,11 +118,17 @@ export class Watcher implements AsyncIterable<FileEvent> {
     before.timer = setTimeout(() => void this.settled(path).catch(() => this.pending.delete(path)), this.opts.settleMs);
   }
 
-  private emit(path: string, size: bigint): void {
-    if (!this.closed) this.queue.push({ path, size: Number(size) });
+  private emit(path: string, st: { size: bigint; mtimeNs: bigint; ino: bigint }): void {
+    const signature = `${st.ino}:${st.size}:${st.mtimeNs}`;
+    if (this.closed || this.emitted.get(path) === signature) return;
+    this.emitted.delete(path);
+    this.emitted.set(path, signature);
+    if (this.emitted.size > EMITTED_LIMIT) this.emitted.delete(this.emitted.keys().next().value!);
+    this.queue.push({ path, size: Number(st.size) });
   }
 
   private forget(path: string): void {
+    this.emitted.delete(path);
     const p = this.pending.get(path);
     if (p !== undefined) clearTimeout(p.timer);
     this.pending.delete(path);

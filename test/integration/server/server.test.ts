@@ -192,3 +192,16 @@ test("server - a hard link is made when source and destination share a filesyste
   assert.equal(a.ino, b.ino);
   void link;
 });
+
+test("server - a file is announced once, and again only when replaced by new content (C4)", async (t) => {
+  const s = await setup(t);
+  const srv = await startServer(t, s.ini);
+  const got = collect(t, srv.publishPort);
+  await delay(300);
+  await drop(s.dir, s.inDir, "once.dat", "first");
+  await waitFor(() => got.some((m) => m.type === "file"), "announcement");
+  await delay(600);
+  assert.equal(got.filter((m) => m.type === "file").length, 1, "announced twice");
+  await drop(s.dir, s.inDir, "once.dat", "second content");
+  await waitFor(() => got.filter((m) => m.type === "file").length === 2, "re-announcement of new content");
+});

@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { appendFile, mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { test } from "node:test";
+import { promisify } from "node:util";
+import { freePort } from "../helpers/net.js";
+import { REPO, runCommand, waitForLog } from "../helpers/procs.js";
+import { tempDir } from "../helpers/tmp.js";
+import { waitFor } from "../helpers/wait.js";
+
+const run = promisify(execFile);
+
+for (const [cmd, options] of [
+  ["move_it_server", ["--port", "--disable-backlog", "--watchdog", "--log", "--verbose", "--log-config", "--status-port"]],
+  ["move_it_client", ["--log", "--verbose", "--log-config", "--status-port"]],
+  ["move_it_mirror", ["--port", "--log", "--verbose", "--log-config"]],
+] as const) {
+  test(`e2e/cli - ${cmd} --help lists its options`, async () => {
+    const { stdout } = await run(process.execPath, [join(REPO, "bin", `${cmd}.js`), "--help"]);
+    for (const o of options) assert.ok(stdout.includes(o), `${cmd} --help lacks ${o}`);
+  });
+}
+
+test("e2e/cli - a bad config exits 2 with one error naming file, section, option and value", async (t) => {
+  const dir = await tempDir(t);
+  const ini = join(dir, "bad.ini");
+  await writeFile(ini, "[eumetcast]\norigin = /data/{name}.dat\ntopic = /x\nrequest_port = 9201\nremove_delay = soon\n");
+  const p = runCommand(t, "move_it_server", [ini, "-p", String(await freePort()), "--host", "127.0.0.1"]);
+  assert.equal(await p.exited, 2);
+  const err = p.stderr();
+  for (const part of [ini, "[eumetcast]", "remove_delay", '"soon"']) assert.ok(err.includes(part), `error lacks ${part}: ${err}`);
+});
+
+test("e2e/cli - server and client processes move files; SIGHUP reloads; metrics; SIGTERM exits 0", async (t) => {
+  const dir = await tempDir(t);
+  const [inA, inB, out] = ["inA", "inB", "out"].map((d) => join(dir, d)) as [string, string, string];
+  await Promise.all([mkdir(inA), mkdir(inB)]);
+  const [pub, reqA, reqB, status] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const srvIni = join(dir, "server.ini");
+  const section = (n: string, d: string, p: number): string => `[${n}]\norigin = ${d}/{name}.dat\ntopic = /e2e/${n}\nrequest_port = ${p}\nrequest_address = 127.0.0.1\n`;
+  await writeFile(srvIni, section("a", inA, reqA));
+  await writeFile(join(dir, "client.ini"), `[c]\nproviders = 127.0.0.1:${pub}\ndestination = file://${out}/\ntopic = /e2e\npublish_port = 0\nnameservers = false\n`);
+  const srvLog = join(dir, "server.log");
+  const server = runCommand(t, "move_it_server", [srvIni, "-p", String(pub), "--host", "127.0.0.1", "--disable-backlog", "-l", srvLog, "--status-port", String(status)]);
+  const client = runCommand(t, "move_it_client", [join(dir, "client.ini"), "--host", "127.0.0.1", "-l", join(dir, "client.log")]);
+  await waitForLog(srvLog, "server started");
+  await waitForLog(join(dir, "client.log"), "chain started");
+  await new Promise((r) => setTimeout(r, 1500));
+  const body = "x".repeat(100_000);
+  await writeFile(join(dir, "t1"), body);
+  await rename(join(dir, "t1"), join(inA, "one.dat"));
+  await waitFor(() => readFile(join(out, "one.dat"), "utf8").then((b) => b === body, () => false), "one.dat delivered");
+  // add a section and reload with SIGHUP; the file watcher may also notice the change
+  await appendFile(srvIni, section("b", inB, reqB));
+  server.child.kill("SIGHUP");
+  await waitForLog(srvLog, "config reloaded");
+  await writeFile(join(dir, "t2"), "second");
+  await rename(join(dir, "t2"), join(inB, "two.dat"));
+  await waitFor(() => readFile(join(out, "two.dat"), "utf8").then((b) => b === "second", () => false), "two.dat delivered after reload");
+  const metrics = await (await fetch(`http://127.0.0.1:${status}/metrics`)).text();
+  assert.match(metrics, /move_it_server_announced\{chain="a"\} 1/);
+  assert.match(metrics, /move_it_server_pushes\{chain="b"\} 1/);
+  const st = (await (await fetch(`http://127.0.0.1:${status}/status`)).json()) as { stats: { chains: Record<string, unknown> } };
+  assert.deepEqual(Object.keys(st.stats.chains).sort(), ["a", "b"]);
+  server.child.kill("SIGTERM");
+  client.child.kill("SIGTERM");
+  assert.equal(await server.exited, 0);
+  assert.equal(await client.exited, 0);
+  assert.equal(createHash("sha256").update(await readFile(join(out, "one.dat"))).digest("hex"), createHash("sha256").update(body).digest("hex"));
+});

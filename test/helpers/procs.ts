@@ -1,0 +1,44 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import type { TestContext } from "node:test";
+import { fileURLToPath } from "node:url";
+import { waitFor } from "./wait.js";
+
+export const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+
+export interface Proc {
+  child: ChildProcess;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Run one of the bin/ commands; killed after the test. */
+export function runCommand(t: TestContext, cmd: "move_it_server" | "move_it_client" | "move_it_mirror", args: string[]): Proc {
+  const child = spawn(process.execPath, [join(REPO, "bin", `${cmd}.js`), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let err = "";
+  child.stderr?.on("data", (c: Buffer) => (err += c.toString()));
+  child.stdout?.resume();
+  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  t.after(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGKILL");
+      await exited;
+    }
+  });
+  return { child, stderr: () => err, exited };
+}
+
+/** Parsed bunyan records of a log file. */
+export async function logRecords(file: string): Promise<Array<Record<string, unknown>>> {
+  const text = await readFile(file, "utf8").catch(() => "");
+  return text
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** Wait for a record with this `msg` in a bunyan log file. */
+export async function waitForLog(file: string, msg: string, timeoutMs = 15_000): Promise<Record<string, unknown>> {
+  return waitFor(async () => (await logRecords(file)).find((r) => r["msg"] === msg), `log "${msg}" in ${file}`, timeoutMs);
+}
