@@ -1,22 +1,12 @@
 /**
  * move_it_client CONFIG [-l FILE] [-v] [-c LOGCONFIG]
  */
-import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { MoveItClient } from "../client/index.js";
-import { commonOptions, readConfig, rootLogger, runMain, statusFor, supervise } from "./common.js";
+import { programArgs, readConfig, rootLogger, runMain, statusFor, supervise } from "./common.js";
 
 export function clientArgs(argv: string[]) {
-  return commonOptions(
-    yargs(argv)
-      .scriptName("move_it_client")
-      .usage("$0 CONFIG [options]\n\nSubscribe to servers, fetch each announced file once, republish it.")
-      .command("$0 <config>", false),
-  )
-    .option("host", { type: "string", default: "*", describe: "interface to bind the publish sockets to" })
-    .strict()
-    .help()
-    .version(false);
+  return programArgs(argv, "move_it_client", "Subscribe to servers, fetch each announced file once, republish it.", "the publish sockets").strict().help().version(false);
 }
 
 async function main(): Promise<void> {

@@ -5,7 +5,8 @@
  */
 import { watch, type FSWatcher } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { basename, dirname, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
+import yargs from "yargs";
 import type { Argv } from "yargs";
 import bunyan from "bunyan";
 import { loadConfig, type Role } from "../config/index.js";
@@ -30,6 +31,23 @@ export function commonOptions<T>(y: Argv<T>): Argv<T & CommonArgs> {
     .option("status-port", { type: "number", describe: "serve GET /status (JSON) and /metrics (Prometheus) on this port" })
     .option("status-host", { type: "string", default: "127.0.0.1", describe: "interface for the status port" })
     .option("log-config", { alias: "c", type: "string", describe: "logging config (JSON: {\"level\": ..., \"path\": ...}); Python YAML logging configs are accepted and ignored" }) as unknown as Argv<T & CommonArgs>;
+}
+
+/** A command's parser: `NAME CONFIG [options]` with the common options and `--host`. */
+export function programArgs(argv: string[], name: string, about: string, hostFor: string) {
+  return commonOptions(yargs(argv).scriptName(name).usage(`$0 CONFIG [options]\n\n${about}`).command("$0 <config>", false)).option("host", {
+    type: "string",
+    default: "*",
+    describe: `interface to bind ${hostFor} to`,
+  });
+}
+
+/** `--state-dir`, for the commands that delete files on a schedule. */
+export const STATE_DIR_OPTION = { type: "string", describe: "where the deletion schedule is kept (default: .<config>.state beside the config)" } as const;
+
+/** The default state directory: `.<config file name>.state` beside the config. */
+export function defaultStateDir(file: string): string {
+  return join(dirname(resolve(file)), `.${basename(file)}.state`);
 }
 
 /** The root logger, from -l, -v and -c. */

@@ -1,22 +1,14 @@
 /**
  * move_it_mirror CONFIG [-p PORT] [-l FILE] [-v] [-c LOGCONFIG]
  */
-import { dirname, join, resolve } from "node:path";
-import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { MoveItMirror } from "../mirror/index.js";
-import { commonOptions, readConfig, rootLogger, runMain, statusFor, supervise } from "./common.js";
+import { STATE_DIR_OPTION, defaultStateDir, programArgs, readConfig, rootLogger, runMain, statusFor, supervise } from "./common.js";
 
 export function mirrorArgs(argv: string[]) {
-  return commonOptions(
-    yargs(argv)
-      .scriptName("move_it_mirror")
-      .usage("$0 CONFIG [options]\n\nRelay announcements and files between networks: a client and a server back to back.")
-      .command("$0 <config>", false),
-  )
+  return programArgs(argv, "move_it_mirror", "Relay announcements and files between networks: a client and a server back to back.", "the publish and request sockets")
     .option("port", { alias: "p", type: "number", default: 9010, describe: "publish port (downstream)" })
-    .option("host", { type: "string", default: "*", describe: "interface to bind the publish and request sockets to" })
-    .option("state-dir", { type: "string", describe: "where the deletion schedule is kept (default: .<config>.state beside the config)" })
+    .option("state-dir", STATE_DIR_OPTION)
     .strict()
     .help()
     .version(false);
@@ -31,7 +23,7 @@ async function main(): Promise<void> {
     log,
     publishBind: `tcp://${args.host}:${args.port}`,
     bindHost: args.host,
-    stateDir: args["state-dir"] ?? join(dirname(resolve(file)), `.${file.split("/").pop() ?? "mirror"}.state`),
+    stateDir: args["state-dir"] ?? defaultStateDir(file),
   });
   await mirror.start();
   const closeStatus = await statusFor("move_it_mirror", args, () => { const s = mirror.stats(); return { server: { chains: s.server }, client: s.client }; }, log);

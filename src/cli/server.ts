@@ -1,24 +1,16 @@
 /**
  * move_it_server CONFIG [-p PORT] [--disable-backlog] [-w] [-l FILE] [-v] [-c LOGCONFIG]
  */
-import { dirname, join, resolve } from "node:path";
-import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { MoveItServer } from "../server/server.js";
-import { commonOptions, readConfig, rootLogger, runMain, statusFor, supervise } from "./common.js";
+import { STATE_DIR_OPTION, defaultStateDir, programArgs, readConfig, rootLogger, runMain, statusFor, supervise } from "./common.js";
 
 export function serverArgs(argv: string[]) {
-  return commonOptions(
-    yargs(argv)
-      .scriptName("move_it_server")
-      .usage("$0 CONFIG [options]\n\nWatch directories, announce files, serve push requests.")
-      .command("$0 <config>", false),
-  )
+  return programArgs(argv, "move_it_server", "Watch directories, announce files, serve push requests.", "the publish and request sockets")
     .option("port", { alias: "p", type: "number", default: 9010, describe: "publish port" })
     .option("disable-backlog", { type: "boolean", default: false, describe: "do not announce files already there at start" })
     .option("watchdog", { alias: "w", type: "boolean", default: false, describe: "poll the file system (NFS) instead of OS events, every watchdog_timeout s" })
-    .option("host", { type: "string", default: "*", describe: "interface to bind the publish and request sockets to" })
-    .option("state-dir", { type: "string", describe: "where the deletion schedule is kept (default: .<config>.state beside the config)" })
+    .option("state-dir", STATE_DIR_OPTION)
     .strict()
     .help()
     .version(false);
@@ -36,7 +28,7 @@ async function main(): Promise<void> {
     requestHost: args.host,
     disableBacklog: args["disable-backlog"],
     polling: args.watchdog,
-    stateDir: args["state-dir"] ?? join(dirname(resolve(file)), `.${file.split("/").pop() ?? "server"}.state`),
+    stateDir: args["state-dir"] ?? defaultStateDir(file),
   });
   await server.start();
   const closeStatus = await statusFor("move_it_server", args, () => ({ chains: server.stats() }), log);
