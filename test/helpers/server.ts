@@ -1,4 +1,3 @@
-import type { TestContext } from "node:test";
 import { loadConfig } from "../../src/config/index.js";
 import type { Logger } from "../../src/log.js";
 import { nullLogger } from "../../src/log.js";
@@ -12,8 +11,13 @@ export interface StartedServer {
 }
 
 /** Start our server on 127.0.0.1 with ephemeral ports, closed after the test. */
+/** Where cleanups go: a TestContext, or a suite's own list. */
+export interface Cleanup {
+  after(fn: () => unknown): void;
+}
+
 export async function startServer(
-  t: TestContext,
+  t: Cleanup,
   ini: string,
   opts: { log?: Logger; movers?: MoverRegistry; stateDir?: string; disableBacklog?: boolean; settleMs?: number; extra?: Partial<MoveItServerOptions> } = {},
 ): Promise<StartedServer> {
