@@ -1,19 +1,26 @@
 /**
- * Watches the directory tree of an `origin` pattern with chokidar and yields
- * each matching file once it is complete.
+ * Watches the directory tree of an `origin` pattern and yields each matching
+ * file once it is complete.
  *
- * chokidar reports creation and modification but not "closed after write"
- * (inotify's IN_CLOSE_WRITE). A file moved into place is recognised at once:
+ * On Linux with inotify-tools installed, events come from inotify's
+ * IN_CLOSE_WRITE and IN_MOVED_TO (see inotify.ts), exactly what the
+ * reference watches: a file counts the moment it is closed or moved in.
+ *
+ * Otherwise (and with polling, for NFS) chokidar is used. It reports
+ * creation and modification but not "closed after write", so a file moved
+ * into place is recognised at once when
  * the rename changed its ctime after its last write (ctime > mtime). A file
  * written in place is yielded once it has been quiet (no change, same size
  * and mtime) for `settleMs` (a file found already that quiet, e.g. the
  * backlog, counts at once). Empty files are never yielded.
  */
-import { stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
 import { watch, type FSWatcher } from "chokidar";
 import type { Logger } from "../log.js";
 import { validate } from "../pattern/index.js";
 import { AsyncQueue } from "../util/async-queue.js";
+import { InotifySource, inotifyAvailable } from "./inotify.js";
 
 export interface FileEvent {
   path: string;
@@ -31,6 +38,8 @@ export interface WatcherOptions {
   /** Quiet time before a file written in place counts as complete (ms). */
   settleMs: number;
   log: Logger;
+  /** Use inotify when available (default true); false forces chokidar. */
+  inotify?: boolean;
 }
 
 /** The directory part of a pattern before its first field or wildcard. */
@@ -55,6 +64,7 @@ export class Watcher implements AsyncIterable<FileEvent> {
   /** What each path looked like when yielded: an event for the same file unchanged is not yielded again. */
   private readonly emitted = new Map<string, string>();
   private fsw: FSWatcher | undefined;
+  private inotify: InotifySource | undefined;
   private closed = false;
 
   constructor(private readonly opts: WatcherOptions) {}
@@ -63,6 +73,13 @@ export class Watcher implements AsyncIterable<FileEvent> {
   async start(): Promise<void> {
     const root = watchRoot(this.opts.origin);
     const depth = this.opts.origin.slice(root.length + 1).split("/").length - 1;
+    if (!this.opts.polling && this.opts.inotify !== false && inotifyAvailable() && (await isDirectory(root))) {
+      this.inotify = new InotifySource({ root, log: this.opts.log, onFile: (p) => this.complete(p) });
+      await this.inotify.start();
+      if (this.opts.backlog) for (const p of await walk(root, depth)) this.consider(p, true);
+      this.opts.log.debug({ root, depth, using: "inotify" }, "watching");
+      return;
+    }
     this.fsw = watch(root, {
       ignoreInitial: !this.opts.backlog,
       usePolling: this.opts.polling,
@@ -76,7 +93,16 @@ export class Watcher implements AsyncIterable<FileEvent> {
     this.fsw.on("unlink", (p: string) => this.forget(p));
     this.fsw.on("error", (err: unknown) => this.opts.log.warn({ err, root }, "watch error"));
     await new Promise<void>((resolve) => this.fsw?.once("ready", () => resolve()));
-    this.opts.log.debug({ root, depth }, "watching");
+    this.opts.log.debug({ root, depth, using: this.opts.polling ? "polling" : "chokidar" }, "watching");
+  }
+
+  /** inotify said the file is complete (closed after write, or moved in). */
+  private complete(path: string): void {
+    if (this.closed || !validate(this.opts.origin, path)) return;
+    this.forgetPending(path);
+    void stat(path, { bigint: true })
+      .then((st) => st.isFile() && st.size > 0n && this.emit(path, st))
+      .catch((err: unknown) => this.opts.log.debug({ err, path }, "file vanished"));
   }
 
   [Symbol.asyncIterator](): AsyncIterator<FileEvent> {
@@ -129,6 +155,10 @@ export class Watcher implements AsyncIterable<FileEvent> {
 
   private forget(path: string): void {
     this.emitted.delete(path);
+    this.forgetPending(path);
+  }
+
+  private forgetPending(path: string): void {
     const p = this.pending.get(path);
     if (p !== undefined) clearTimeout(p.timer);
     this.pending.delete(path);
@@ -141,6 +171,26 @@ export class Watcher implements AsyncIterable<FileEvent> {
     for (const p of this.pending.values()) clearTimeout(p.timer);
     this.pending.clear();
     this.queue.close();
+    this.inotify?.close();
     await this.fsw?.close();
   }
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  return stat(path).then((s) => s.isDirectory(), () => false);
+}
+
+/** Files under `root` at most `depth` directories down (the backlog). */
+async function walk(root: string, depth: number): Promise<string[]> {
+  const out: string[] = [];
+  const visit = async (dir: string, level: number): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      const p = join(dir, e.name);
+      if (e.isFile()) out.push(p);
+      else if (e.isDirectory() && level < depth) await visit(p, level + 1);
+    }
+  };
+  await visit(root, 0);
+  return out;
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { link, mkdir, readFile, rename, stat, symlink, writeFile, appendFile } from "node:fs/promises";
+import { link, mkdir, open, readFile, rename, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { Message } from "../../../src/message/index.js";
@@ -94,12 +94,14 @@ test("server - a file still growing is not announced until it is complete", asyn
   const got = collect(t, srv.publishPort);
   await delay(300);
   const path = join(s.inDir, "slow.dat");
-  await writeFile(path, "a");
+  const fh = await open(path, "w");
+  await fh.write("a");
   for (let i = 0; i < 8; i++) {
     await delay(100);
     assert.equal(got.filter((m) => m.type === "file").length, 0, "announced while still being written");
-    await appendFile(path, "more data");
+    await fh.write("more data");
   }
+  await fh.close();
   const msg = await waitFor(() => got.find((m) => m.type === "file"), "announcement");
   assert.equal(msg.dataObject["uri"], path);
   assert.equal((await stat(path)).size, 1 + 8 * 9);
