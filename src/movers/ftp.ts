@@ -8,27 +8,24 @@
  * the working directory left behind by directory creation does not matter to
  * the next upload on a reused connection.
  */
-import { basename, posix } from "node:path";
+import { posix } from "node:path";
 import { Client, FTPError } from "basic-ftp";
-import { TransferError } from "../errors.js";
 import { nullLogger, type Logger } from "../log.js";
-import { formatUrl, type ParsedUrl } from "../util/url.js";
+import type { ParsedUrl } from "../util/url.js";
 import { ConnectionCache, type AcquireOptions, type CacheStats, type PooledConnection } from "./connection-cache.js";
 import { targetPath, temporaryName, type MoveRequest, type MoveResult, type Mover } from "./mover.js";
 import { netrcCredentials, type NetrcEntry } from "./netrc.js";
 import {
   ConnectFailure,
   abortable,
-  endpoints,
+  moveWithFailover,
+  timedOpen,
   hostPort,
-  localSize,
   networkSettings,
-  resultUri,
   safeMessage,
   secretDigest,
   StepError,
   socketFailure,
-  withFailover,
   type Endpoint,
   type NetworkSettings,
 } from "./remote.js";
@@ -174,23 +171,15 @@ export class FtpMover implements Mover {
     this.cache = new ConnectionCache(opts.log ?? nullLogger);
   }
 
-  async move(req: MoveRequest): Promise<MoveResult> {
-    const dest = req.destination;
-    const name = basename(req.source);
-    const where = { scheme: dest.scheme, destination: formatUrl({ ...dest, path: targetPath(dest.path, name) }) };
-    try {
-      const { size } = await localSize(req.source);
-      const settings = networkSettings(req.connectionParameters, "ftp_connection_timeout");
-      const attempt = async (ep: Endpoint): Promise<string> => {
-        const opts = this.acquireOptions(req, ep, settings, await ftpLogin(dest, ep.host, req.log));
+  move(req: MoveRequest): Promise<MoveResult> {
+    const settings = (): NetworkSettings => networkSettings(req.connectionParameters, "ftp_connection_timeout");
+    return moveWithFailover(req, 21, (name) => {
+      const s = settings();
+      return async (ep) => {
+        const opts = this.acquireOptions(req, ep, s, await ftpLogin(req.destination, ep.host, req.log));
         return this.cache.use(opts, (conn, reused) => this.push(req, conn, reused, name));
       };
-      const { value: final, endpoint } = await withFailover(endpoints(dest, req.backupTargets, 21), attempt, req.log, req.signal);
-      return { uri: resultUri(dest, endpoint, 21, final), bytes: size, method: "upload" };
-    } catch (err) {
-      if (req.signal.aborted) throw req.signal.reason;
-      throw new TransferError(safeMessage(err), where, { cause: err });
-    }
+    });
   }
 
   /** Connection counters (opened, reused, ...), for metrics and tests. */
@@ -210,12 +199,7 @@ export class FtpMover implements Mover {
       uptimeMs: settings.uptimeMs,
       maxConnections: settings.maxConnections,
       signal: req.signal,
-      open: async (signal) => {
-        const started = Date.now();
-        const conn = await openFtp(ep, login, settings.connectTimeoutMs, signal);
-        req.log.info({ connection: label, durationMs: Date.now() - started }, "connection opened");
-        return conn;
-      },
+      open: (signal) => timedOpen(label, req.log, () => openFtp(ep, login, settings.connectTimeoutMs, signal)),
     };
   }
 

@@ -6,8 +6,10 @@
  */
 import { createHash } from "node:crypto";
 import { stat } from "node:fs/promises";
-import { errorMessage } from "../errors.js";
+import { basename } from "node:path";
+import { TransferError, errorMessage } from "../errors.js";
 import type { Logger } from "../log.js";
+import { targetPath, type MoveRequest, type MoveResult } from "./mover.js";
 import { formatUrl, parseUrl, redactText, type ParsedUrl } from "../util/url.js";
 
 /** One host to connect to. */
@@ -215,4 +217,36 @@ export async function localSize(source: string): Promise<{ size: number }> {
     if (code === "EACCES") throw new StepError(`permission denied on ${source}`, { cause: err });
     throw err;
   }
+}
+
+/** Tries one endpoint: uploads the file named `name`, resolves with its remote path. */
+export type Attempt = (ep: Endpoint) => Promise<string>;
+
+/**
+ * The shape every network move shares: read the local size, let `setup`
+ * read the settings and build the per-endpoint attempt, try the destination
+ * host then the backups, and translate any failure once into a
+ * TransferError with a credential-free destination.
+ */
+export async function moveWithFailover(req: MoveRequest, defaultPort: number, setup: (name: string) => Attempt): Promise<MoveResult> {
+  const dest = req.destination;
+  const name = basename(req.source);
+  const where = { scheme: dest.scheme, destination: formatUrl({ ...dest, path: targetPath(dest.path, name) }) };
+  try {
+    const { size } = await localSize(req.source);
+    const attempt = setup(name);
+    const { value: final, endpoint } = await withFailover(endpoints(dest, req.backupTargets, defaultPort), attempt, req.log, req.signal);
+    return { uri: resultUri(dest, endpoint, defaultPort, final), bytes: size, method: "upload" };
+  } catch (err) {
+    if (req.signal.aborted) throw req.signal.reason;
+    throw new TransferError(safeMessage(err), where, { cause: err });
+  }
+}
+
+/** Open a connection, logging "connection opened" with how long it took. */
+export async function timedOpen<C>(label: string, log: Logger, open: () => Promise<C>): Promise<C> {
+  const started = Date.now();
+  const conn = await open();
+  log.info({ connection: label, durationMs: Date.now() - started }, "connection opened");
+  return conn;
 }

@@ -7,23 +7,19 @@
  * directories are created. Sessions are cached and pooled per host (see
  * connection-cache.ts); backup targets are tried when a host is unreachable.
  */
-import { basename, posix } from "node:path";
-import { TransferError } from "../errors.js";
+import { posix } from "node:path";
 import { nullLogger, type Logger } from "../log.js";
-import { formatUrl } from "../util/url.js";
 import { ConnectionCache, type AcquireOptions, type CacheStats } from "./connection-cache.js";
 import { targetPath, temporaryName, type MoveRequest, type MoveResult, type Mover } from "./mover.js";
 import {
   abortable,
-  endpoints,
+  moveWithFailover,
+  timedOpen,
   hostPort,
-  localSize,
   networkSettings,
-  resultUri,
   safeMessage,
   secretDigest,
   StepError,
-  withFailover,
   type Endpoint,
   type NetworkSettings,
 } from "./remote.js";
@@ -108,21 +104,12 @@ export class SftpMover implements Mover {
     this.cache = new ConnectionCache(opts.log ?? nullLogger);
   }
 
-  async move(req: MoveRequest): Promise<MoveResult> {
-    const dest = req.destination;
-    const name = basename(req.source);
-    const where = { scheme: dest.scheme, destination: formatUrl({ ...dest, path: targetPath(dest.path, name) }) };
-    try {
-      const { size } = await localSize(req.source);
+  move(req: MoveRequest): Promise<MoveResult> {
+    return moveWithFailover(req, 22, (name) => {
       const settings = networkSettings(req.connectionParameters, "ssh_connection_timeout");
-      const ssh = sshOptions(dest, req.connectionParameters, settings.connectTimeoutMs);
-      const attempt = (ep: Endpoint): Promise<string> => this.cache.use(this.acquireOptions(req, ep, settings, ssh), (conn, reused) => this.push(req, conn, reused, name));
-      const { value: final, endpoint } = await withFailover(endpoints(dest, req.backupTargets, 22), attempt, req.log, req.signal);
-      return { uri: resultUri(dest, endpoint, 22, final), bytes: size, method: "upload" };
-    } catch (err) {
-      if (req.signal.aborted) throw req.signal.reason;
-      throw new TransferError(safeMessage(err), where, { cause: err });
-    }
+      const ssh = sshOptions(req.destination, req.connectionParameters, settings.connectTimeoutMs);
+      return (ep) => this.cache.use(this.acquireOptions(req, ep, settings, ssh), (conn, reused) => this.push(req, conn, reused, name));
+    });
   }
 
   /** Connection counters (opened, reused, ...), for metrics and tests. */
@@ -143,12 +130,7 @@ export class SftpMover implements Mover {
       uptimeMs: settings.uptimeMs,
       maxConnections: settings.maxConnections,
       signal: req.signal,
-      open: async (signal) => {
-        const started = Date.now();
-        const conn = await openSsh(ep, ssh, signal, req.log);
-        req.log.info({ connection: label, durationMs: Date.now() - started }, "connection opened");
-        return conn;
-      },
+      open: (signal) => timedOpen(label, req.log, () => openSsh(ep, ssh, signal, req.log)),
     };
   }
 
