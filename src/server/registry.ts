@@ -15,7 +15,7 @@ export interface Announced {
   at: number;
 }
 
-export const DEFAULT_REGISTRY_LIMIT = 100_000;
+export const DEFAULT_REGISTRY_LIMIT = 10_000;
 export const DEFAULT_INFO_LIMIT = 1000;
 
 export class AnnouncedRegistry {

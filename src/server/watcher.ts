@@ -50,7 +50,7 @@ export function watchRoot(origin: string): string {
   return slash <= 0 ? "/" : fixed.slice(0, slash);
 }
 
-const EMITTED_LIMIT = 100_000;
+const EMITTED_LIMIT = 10_000;
 
 interface Pending {
   timer: NodeJS.Timeout;
