@@ -94,8 +94,11 @@ export interface Daemon {
  */
 export function supervise(daemon: Daemon, configFile: string, log: Logger): Promise<void> {
   let reloading = Promise.resolve();
+  let stopping = false;
   const reload = (why: string): void => {
+    if (stopping) return;
     reloading = reloading.then(async () => {
+      if (stopping) return;
       log.info({ why }, "reloading config");
       try {
         await daemon.reload();
@@ -105,7 +108,6 @@ export function supervise(daemon: Daemon, configFile: string, log: Logger): Prom
     });
   };
   const watcher = watchConfig(configFile, () => reload("config file changed"));
-  let stopping = false;
   return new Promise((resolveDone) => {
     const stop = (sig: string): void => {
       if (stopping) {
@@ -127,11 +129,12 @@ export function supervise(daemon: Daemon, configFile: string, log: Logger): Prom
 }
 
 /** Watch the config's directory (editors replace files by rename) and debounce. */
-function watchConfig(file: string, onChange: () => void): FSWatcher | undefined {
+function watchConfig(file: string, onChange: () => void): { close(): void } | undefined {
   const name = basename(file);
   let timer: NodeJS.Timeout | undefined;
+  let fsw: FSWatcher;
   try {
-    return watch(dirname(resolve(file)), (_event, changed) => {
+    fsw = watch(dirname(resolve(file)), (_event, changed) => {
       if (changed !== name) return;
       clearTimeout(timer);
       timer = setTimeout(onChange, 300);
@@ -139,6 +142,12 @@ function watchConfig(file: string, onChange: () => void): FSWatcher | undefined 
   } catch {
     return undefined;
   }
+  return {
+    close: () => {
+      clearTimeout(timer);
+      fsw.close();
+    },
+  };
 }
 
 /** Run a command's main, turning a thrown error into a clean message and exit code 2. */

@@ -4,6 +4,7 @@
  * section did not change.
  */
 import type { LoadedConfig, ServerChainConfig } from "../config/index.js";
+import { ClosedError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { defaultMovers, type MoverRegistry } from "../movers/registry.js";
 import { Publisher } from "../transport/publisher.js";
@@ -115,6 +116,7 @@ export class MoveItServer {
 
   /** Apply a new config: keep unchanged chains, re-create changed ones, stop removed ones. */
   async reload(next: LoadedConfig<ServerChainConfig>): Promise<void> {
+    if (this.closing !== undefined) throw new ClosedError("server closed");
     const wanted = new Map(next.chains.map((c) => [c.name, c]));
     for (const [name, chain] of [...this.chains]) {
       const want = wanted.get(name);

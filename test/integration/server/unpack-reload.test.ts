@@ -78,3 +78,13 @@ test("server/reload - unchanged chains keep running, changed ones are re-created
   await assert.rejects(request(pb, new Message("/b", "ping"), 500));
   assert.equal((await request(pa, new Message("/a", "ping"))).type, "pong");
 });
+
+test("server/reload - a reload after close is refused and starts nothing", async (t) => {
+  const dir = await tempDir(t);
+  const port = await freePort();
+  const ini = `[a]\norigin = ${dir}/{name}.dat\ntopic = /a\nrequest_port = ${port}\nrequest_address = 127.0.0.1\n`;
+  const srv = await startServer(t, ini);
+  await srv.server.close();
+  await assert.rejects(srv.server.reload(loadConfig(ini, "server")), /closed/);
+  assert.deepEqual(srv.server.stats(), {});
+});
