@@ -13,6 +13,13 @@ export interface RequestOptions {
   /** Give up after this many milliseconds. */
   timeoutMs: number;
   signal?: AbortSignal;
+  /**
+   * Use a connection of its own, closed afterwards (as the reference does for
+   * every request). Pushes use this: abandoning a push then discards it even
+   * if its bytes still sat in a pooled connection's send buffer, which a
+   * healed link would otherwise deliver, long after the client gave up.
+   */
+  fresh?: boolean;
 }
 
 /** Sends one request and resolves with the reply. Narrow, so tests can fake it. */
@@ -36,7 +43,7 @@ export class ZmqRequester implements Requester {
   async request(address: string, msg: Message, opts: RequestOptions): Promise<Message> {
     if (this.closed) throw new RequestTimeoutError(`requester closed`);
     const endpoint = toEndpoint(address);
-    const sock = this.take(endpoint);
+    const sock = opts.fresh === true ? this.connect(endpoint) : this.take(endpoint);
     this.busy.add(sock);
     let reusable = false;
     const onAbort = (): void => sock.close();
@@ -58,7 +65,7 @@ export class ZmqRequester implements Requester {
     } finally {
       opts.signal?.removeEventListener("abort", onAbort);
       this.busy.delete(sock);
-      this.give(endpoint, sock, reusable);
+      this.give(endpoint, sock, reusable && opts.fresh !== true);
     }
   }
 
@@ -66,9 +73,13 @@ export class ZmqRequester implements Requester {
     const pool = this.idle.get(endpoint);
     const sock = pool?.pop();
     if (sock !== undefined && !sock.closed) return sock;
-    const fresh = new zmq.Request({ linger: 0, maxMessageSize: MAX_FRAME_BYTES, immediate: false });
-    fresh.connect(endpoint);
-    return fresh;
+    return this.connect(endpoint);
+  }
+
+  private connect(endpoint: string): zmq.Request {
+    const sock = new zmq.Request({ linger: 0, maxMessageSize: MAX_FRAME_BYTES, immediate: false });
+    sock.connect(endpoint);
+    return sock;
   }
 
   private give(endpoint: string, sock: zmq.Request, reusable: boolean): void {

@@ -15,7 +15,7 @@
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -145,6 +145,8 @@ export class NetLab {
   readonly dir: string;
   private readonly namespaces: string[] = [];
   private readonly procs: NsProcess[] = [];
+  private readonly extraDirs: string[] = [];
+  private readonly subscribers: NsSubscriber[] = [];
   private vethCount = 0;
   private torn: Promise<void> | undefined;
 
@@ -162,6 +164,24 @@ export class NetLab {
     await removeStale();
     const dir = await mkdtemp(join(tmpdir(), `move_it-netns-${tag}-`));
     return new NetLab(dir, tag, opts);
+  }
+
+  /**
+   * A fresh directory for data, on another file system than the lab dir
+   * when there is one (/dev/shm), so that a `file://` move into it is a real
+   * copy rather than a hard link to the source.
+   */
+  async otherFsDir(name: string): Promise<string> {
+    const here = await stat(this.dir);
+    const shm = await stat("/dev/shm").catch(() => undefined);
+    if (shm?.isDirectory() === true && shm.dev !== here.dev) {
+      const dir = await mkdtemp(join("/dev/shm", `move_it-netns-${this.tag}-${name}-`));
+      this.extraDirs.push(dir);
+      return dir;
+    }
+    const dir = join(this.dir, name);
+    await mkdir(dir, { recursive: true });
+    return dir;
   }
 
   /** A new namespace with `lo` up; returns its name. */
@@ -222,13 +242,20 @@ export class NetLab {
     return this.spawnNode(ns, label, [bin, config, ...args, "-l", logFile], logFile);
   }
 
-  /** A SUB socket inside `ns` connected to `endpoint` (tcp://host:port), collecting frames. */
+  /** A SUB socket inside `ns` connected to `endpoint` (tcp://host:port), collecting frames; its stderr goes to `<label>.out`. */
   subscribe(ns: string, label: string, endpoint: string): NsSubscriber {
-    const child = spawn("ip", ["netns", "exec", ns, process.execPath, "--input-type=module", "-e", SUBSCRIBE_SCRIPT, endpoint], {
-      cwd: REPO_ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-    });
+    const outFile = join(this.dir, `${label}.out`);
+    const fd = openSync(outFile, "a");
+    let child: ChildProcess;
+    try {
+      child = spawn("ip", ["netns", "exec", ns, process.execPath, "--input-type=module", "-e", SUBSCRIBE_SCRIPT, endpoint], {
+        cwd: REPO_ROOT,
+        stdio: ["ignore", "pipe", fd],
+        detached: true,
+      });
+    } finally {
+      closeSync(fd);
+    }
     const frames: string[] = [];
     let pending = "";
     child.stdout?.setEncoding("utf8");
@@ -238,17 +265,9 @@ export class NetLab {
       pending = lines.pop() ?? "";
       for (const line of lines) if (line !== "") frames.push(JSON.parse(line) as string);
     });
-    const errors: string[] = [];
-    child.stderr?.setEncoding("utf8");
-    child.stderr?.on("data", (chunk: string) => errors.push(chunk));
-    const outFile = join(this.dir, `${label}.out`);
-    const proc = this.track(ns, label, child, outFile, undefined);
-    // The frames are kept in memory; on exit, write what went wrong where the tails are read from.
-    void proc.exited.then(async (how) => {
-      const { appendFile } = await import("node:fs/promises");
-      await appendFile(outFile, `${frames.length} frames received; exit ${how}\n${errors.join("")}`).catch(() => undefined);
-    });
-    return { frames, proc };
+    const sub = { frames, proc: this.track(ns, label, child, outFile, undefined) };
+    this.subscribers.push(sub);
+    return sub;
   }
 
   /** Try a TCP connect to host:port from inside `ns`. */
@@ -290,8 +309,6 @@ export class NetLab {
     const timer = setTimeout(() => signalGroup(child, "SIGKILL"), this.opts.killAfterMs ?? 6000);
     await proc.exited;
     clearTimeout(timer);
-    // Anything the command left in its group (nothing, normally).
-    signalGroup(child, "SIGKILL");
   }
 
   /**
@@ -299,7 +316,7 @@ export class NetLab {
    * report.
    */
   async tails(lines = 40): Promise<string> {
-    const parts: string[] = [`lab dir (kept): ${this.dir}`];
+    const parts: string[] = [`lab dirs (kept): ${[this.dir, ...this.extraDirs].join(" ")}`];
     for (const p of this.procs) {
       for (const file of [p.logFile, p.outFile]) {
         if (file === undefined) continue;
@@ -308,6 +325,10 @@ export class NetLab {
         parts.push(`----- ${p.label} (${p.ns}) ${file}: last ${Math.min(lines, all.length)} of ${all.length} lines`);
         parts.push(...all.slice(-lines));
       }
+    }
+    for (const sub of this.subscribers) {
+      parts.push(`----- ${sub.proc.label} (${sub.proc.ns}): ${sub.frames.length} frames received, the last ${Math.min(lines, sub.frames.length)}:`);
+      parts.push(...sub.frames.slice(-lines));
     }
     return parts.join("\n");
   }
@@ -333,7 +354,7 @@ export class NetLab {
         }
         await ip("netns", "delete", ns).catch((err: unknown) => problems.push(String(err)));
       }
-      if (!keepDir) await rm(this.dir, { recursive: true, force: true });
+      if (!keepDir) for (const dir of [this.dir, ...this.extraDirs]) await rm(dir, { recursive: true, force: true });
     })();
     return this.torn.then(() => problems);
   }
