@@ -70,7 +70,9 @@ export class MoveItClient {
   constructor(private readonly opts: MoveItClientOptions) {
     this.config = opts.config;
     this.ownsRequester = opts.requester === undefined;
-    this.requester = opts.requester ?? new ZmqRequester();
+    // A push is given up no sooner than transfer_req_timeout after it was sent.
+    const giveUpMs = Math.min(...opts.config.chains.map((c) => c.transferReqTimeout * 1000), 10_000);
+    this.requester = opts.requester ?? new ZmqRequester({ maxRetransmitMs: Math.max(1000, giveUpMs) });
   }
 
   /** Start every chain. On a failure, the chains started so far are closed and the error thrown. */

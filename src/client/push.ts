@@ -45,7 +45,6 @@ export async function pushAndWait(address: string, request: Message, opts: PushO
   const reply = opts.requester.request(address, request, {
     timeoutMs: opts.maxWaitMs,
     signal: anySignal(opts.signal, local.signal),
-    fresh: true,
   });
   reply.catch(() => undefined);
   try {

@@ -13,13 +13,17 @@ export interface RequestOptions {
   /** Give up after this many milliseconds. */
   timeoutMs: number;
   signal?: AbortSignal;
+}
+
+export interface ZmqRequesterOptions {
   /**
-   * Use a connection of its own, closed afterwards (as the reference does for
-   * every request). Pushes use this: abandoning a push then discards it even
-   * if its bytes still sat in a pooled connection's send buffer, which a
-   * healed link would otherwise deliver, long after the client gave up.
+   * TCP_USER_TIMEOUT of every connection, ms: unacknowledged bytes are
+   * dropped (the connection reset) after this long. Keep it at most the time
+   * after which a caller gives up on a request, so a request abandoned on a
+   * cut link cannot sit in a kernel send buffer and be delivered, and carried
+   * out, when the link heals.
    */
-  fresh?: boolean;
+  maxRetransmitMs?: number;
 }
 
 /** Sends one request and resolves with the reply. Narrow, so tests can fake it. */
@@ -40,10 +44,12 @@ export class ZmqRequester implements Requester {
   private readonly busy = new Set<zmq.Request>();
   private closed = false;
 
+  constructor(private readonly opts: ZmqRequesterOptions = {}) {}
+
   async request(address: string, msg: Message, opts: RequestOptions): Promise<Message> {
     if (this.closed) throw new RequestTimeoutError(`requester closed`);
     const endpoint = toEndpoint(address);
-    const sock = opts.fresh === true ? this.connect(endpoint) : this.take(endpoint);
+    const sock = this.take(endpoint);
     this.busy.add(sock);
     let reusable = false;
     const onAbort = (): void => sock.close();
@@ -65,7 +71,7 @@ export class ZmqRequester implements Requester {
     } finally {
       opts.signal?.removeEventListener("abort", onAbort);
       this.busy.delete(sock);
-      this.give(endpoint, sock, reusable && opts.fresh !== true);
+      this.give(endpoint, sock, reusable);
     }
   }
 
@@ -78,6 +84,7 @@ export class ZmqRequester implements Requester {
 
   private connect(endpoint: string): zmq.Request {
     const sock = new zmq.Request({ linger: 0, maxMessageSize: MAX_FRAME_BYTES, immediate: false });
+    if (this.opts.maxRetransmitMs !== undefined) sock.tcpMaxRetransmitTimeout = this.opts.maxRetransmitMs;
     sock.connect(endpoint);
     return sock;
   }

@@ -13,9 +13,9 @@
  *    announcements are acked) and it serves files when the other is cut.
  * 3. A push in flight: the site a push is waiting on is cut off; the client
  *    gives up on it and gets the file from the other site; once the link is
- *    back, the abandoned push must not be carried out late (it was, while
- *    pushes went over pooled connections: the request sat in the kernel's
- *    send buffer and was retransmitted when the link healed).
+ *    back, the abandoned push must not be carried out late (it was: the
+ *    request sat in the kernel's send buffer of a pooled connection and was
+ *    retransmitted when the link healed; TCP_USER_TIMEOUT now drops it).
  *
  * Every delivered file is checked by sha256 against what was dropped, and
  * counted: one file on disk, one republished `file` message, one `push`
