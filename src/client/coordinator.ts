@@ -342,7 +342,8 @@ export class Coordinator {
       const dest = await this.opts.hooks.prepare(ann, this.owner.signal);
       // The public push and the request are one push: same sender and time.
       const stamp = this.stamp();
-      await this.opts.hooks.publish(pushMessage(ann.msg, dest.public, () => stamp, dest.backupTargets));
+      // Queued before the request, not awaited: the PUB socket sends it first anyway.
+      void this.opts.hooks.publish(pushMessage(ann.msg, dest.public, () => stamp, dest.backupTargets)).catch((err: unknown) => log.warn({ err: safeError(err) }, "publish failed"));
       const request = pushMessage(ann.msg, dest.request, () => stamp, dest.backupTargets);
       const reply = await pushAndWait(ann.address, request, this.pushOptions(log));
       expectReply(reply, PUSH_REPLIES);

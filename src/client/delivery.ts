@@ -15,6 +15,7 @@ import { expectedChecksums, verifyFile } from "./checksum.js";
 import { asDirectory, buildDestination, deliveredUri, targetPath, type Destination } from "./destination.js";
 import { receivedData, rewriteMetadata, type Stamp } from "./messages.js";
 import { unpackReceived } from "./unpacking.js";
+import { RecentSet } from "./recent.js";
 
 export interface DeliveryOptions {
   /** The chain's current config (a reload may replace it). */
@@ -43,6 +44,8 @@ export interface DeliveryStats {
 export class Delivery implements TransferHooks {
   readonly stats: DeliveryStats = { checksumMismatches: 0, checksumsVerified: 0, republished: 0 };
 
+  private readonly made = new RecentSet(1000);
+
   constructor(private readonly opts: DeliveryOptions) {}
 
   /** Compose the destination from the announcement; create the local directory. */
@@ -53,8 +56,15 @@ export class Delivery implements TransferHooks {
     if (!dest.local) return dest;
     // A configured directory written without its trailing "/" is still a directory.
     if (!dest.path.endsWith("/") && (await isDirectory(dest.path))) dest = asDirectory(dest);
-    if (cfg.createTargetDirectory) await mkdir(dest.path.endsWith("/") ? dest.path : dirname(dest.path), { recursive: true });
+    if (cfg.createTargetDirectory) await this.ensureDirectory(dest.path.endsWith("/") ? dest.path : dirname(dest.path));
     return dest;
+  }
+
+  /** mkdir -p, once per directory (remembered, bounded); the server's mover recreates a directory removed since. */
+  private async ensureDirectory(dir: string): Promise<void> {
+    if (this.made.has(dir)) return;
+    await mkdir(dir, { recursive: true });
+    this.made.add(dir);
   }
 
   /** Check announced checksums of a local delivery; a mismatch deletes the file and throws. */

@@ -4,7 +4,7 @@
  * can). Either way the file is made under a temporary name in the
  * destination directory and renamed into place.
  */
-import { copyFile, constants, link, mkdir, rename, stat, unlink } from "node:fs/promises";
+import { access, copyFile, constants, link, mkdir, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import { TransferError, errorMessage } from "../errors.js";
 import { formatUrl } from "../util/url.js";
@@ -22,8 +22,12 @@ export class FileMover implements Mover {
     req.signal.throwIfAborted();
     const tmp = temporaryName(final);
     try {
-      await mkdir(dirname(final), { recursive: true });
-      const method = await linkOrCopy(req.source, tmp);
+      const method = await linkOrCopy(req.source, tmp).catch(async (err: NodeJS.ErrnoException) => {
+        // Create the directory only when it is missing: mkdir -p on every move costs more than the move.
+        if (err.code !== "ENOENT" || (await exists(req.source)) === false) throw err;
+        await mkdir(dirname(final), { recursive: true });
+        return linkOrCopy(req.source, tmp);
+      });
       req.signal.throwIfAborted();
       await rename(tmp, final);
       const { size } = await stat(final);
@@ -38,6 +42,13 @@ export class FileMover implements Mover {
   async close(): Promise<void> {
     // No connections to close.
   }
+}
+
+function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function linkOrCopy(source: string, tmp: string): Promise<"link" | "copy"> {

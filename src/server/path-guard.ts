@@ -22,6 +22,18 @@ export function uriPath(uri: string): string {
   return m?.[1] ?? uri;
 }
 
+const rootCache = new Map<string, string>();
+
+/** A watched root's real path, remembered: roots are few and rarely move. */
+async function realRootOf(root: string): Promise<string> {
+  const known = rootCache.get(root);
+  if (known !== undefined) return known;
+  const real = await realpath(root).catch(() => root);
+  if (rootCache.size > 256) rootCache.clear();
+  rootCache.set(root, real);
+  return real;
+}
+
 function inside(root: string, path: string): boolean {
   return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
 }
@@ -50,7 +62,7 @@ export async function resolveServable(uri: unknown, ctx: GuardContext): Promise<
     if (code === "ENOENT") throw new RefusedError(`[Errno 2] No such file or directory: '${path}'`, { cause: err });
     throw notReachable(`cannot resolve: ${code ?? String(err)}`);
   }
-  const realRoot = await realpath(root).catch(() => root);
+  const realRoot = await realRootOf(root);
   if (!inside(realRoot, real)) throw notReachable(`resolves outside ${realRoot} through a link`);
   return real;
 }
