@@ -40,6 +40,9 @@ export interface PushOptions {
  * @throws RequestTimeoutError when the server stops answering or the cap
  *   passes; the signal's reason when aborted; whatever the requester throws.
  */
+/** The reason local controllers are aborted with once their operation settled: built once, not per push. */
+const SETTLED = new Error("settled");
+
 export async function pushAndWait(address: string, request: Message, opts: PushOptions): Promise<Message> {
   const local = new AbortController();
   const reply = opts.requester.request(address, request, {
@@ -59,7 +62,7 @@ export async function pushAndWait(address: string, request: Message, opts: PushO
     return await reply;
   } finally {
     // Abandoning closes the REQ socket: a late reply can no longer land anywhere.
-    local.abort();
+    local.abort(SETTLED);
   }
 }
 
@@ -73,7 +76,7 @@ async function settledWithin(p: Promise<unknown>, ms: number, signal: AbortSigna
   try {
     return await Promise.race([p.then(() => true, () => true), timer]);
   } finally {
-    local.abort();
+    local.abort(SETTLED);
   }
 }
 

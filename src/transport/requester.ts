@@ -43,6 +43,7 @@ export class ZmqRequester implements Requester {
   private readonly idle = new Map<string, zmq.Request[]>();
   private readonly busy = new Set<zmq.Request>();
   private closed = false;
+  private readonly timeouts = new WeakMap<zmq.Request, number>();
 
   constructor(private readonly opts: ZmqRequesterOptions = {}) {}
 
@@ -56,8 +57,12 @@ export class ZmqRequester implements Requester {
     opts.signal?.addEventListener("abort", onAbort, { once: true });
     try {
       opts.signal?.throwIfAborted();
-      sock.sendTimeout = opts.timeoutMs;
-      sock.receiveTimeout = opts.timeoutMs;
+      if (this.timeouts.get(sock) !== opts.timeoutMs) {
+        // Setting a socket option is a native call: only when it changes.
+        sock.sendTimeout = opts.timeoutMs;
+        sock.receiveTimeout = opts.timeoutMs;
+        this.timeouts.set(sock, opts.timeoutMs);
+      }
       await sock.send(msg.encode());
       const [frame] = await sock.receive();
       reusable = true;
