@@ -18,6 +18,7 @@ import type { Destination } from "./destination.js";
 import { ANNOUNCEMENT_TYPES, ackMessage, pushMessage, stringField, uidKey, type Stamp } from "./messages.js";
 import { PUSH_REPLIES, expectReply, pushAndWait, type PushOptions } from "./push.js";
 import { RecentSet } from "./recent.js";
+import { RelayRegistry, type Fetched, type RelayOptions } from "./relay.js";
 import { safeError } from "./safe-error.js";
 
 /** One server's announcement of a file. */
@@ -72,28 +73,6 @@ export interface CoordinatorOptions extends CoordinatorSettings {
   relay?: RelayOptions;
 }
 
-/**
- * The mirror's way of using a client: every new file is reported at once
- * (to be re-announced downstream) and fetched only when `fetch()` asks,
- * unless `prefetch`. Announcements are kept, bounded, and expire when
- * nobody asked for them.
- */
-export interface RelayOptions {
-  onAnnounced(ann: Announcement): void;
-  /** Fetch on announcement instead of on request. */
-  prefetch: boolean;
-  /** Announcements kept at most (default 10 000). */
-  capacity?: number;
-  /** Forget an announcement nobody asked for after this long (default 1 h). */
-  ttlMs?: number;
-}
-
-/** What a finished transfer produced. */
-export interface Fetched {
-  ann: Announcement;
-  dest: Destination;
-}
-
 /** Counters for tests, metrics and the status view. */
 export interface CoordinatorStats {
   /** Announcements handled (with a request_address and a uid). */
@@ -132,17 +111,13 @@ interface Job {
   done?: Deferred<Fetched>;
 }
 
-interface Known {
-  candidates: Announcement[];
-  at: number;
-}
 
 const DEFAULTS = { maxWaitMs: 3_600_000, historySize: 10_000, maxPending: 10_000, drainMs: 10_000 };
 
 /** See the module comment. */
 export class Coordinator {
   private readonly jobs = new Map<string, Job>();
-  private readonly known = new Map<string, Known>();
+  private readonly known: RelayRegistry | undefined;
   private readonly history: RecentSet;
   private readonly peerClaims: RecentSet;
   private readonly tasks = new Set<Promise<void>>();
@@ -160,6 +135,7 @@ export class Coordinator {
     this.history = new RecentSet(opts.historySize ?? DEFAULTS.historySize);
     this.peerClaims = new RecentSet(opts.historySize ?? DEFAULTS.historySize);
     this.stamp = opts.stamp ?? (() => ({}));
+    this.known = opts.relay === undefined ? undefined : new RelayRegistry(opts.relay.capacity ?? DEFAULTS.historySize, opts.relay.ttlMs ?? 3_600_000);
   }
 
   /** Take one message from a listener. Returns at once; transfers run in the background. */
@@ -224,32 +200,20 @@ export class Coordinator {
     if (this.closing !== undefined) return Promise.reject(new ClosedError("coordinator closed"));
     const running = this.jobs.get(key);
     if (running !== undefined) return (running.done ??= deferred<Fetched>()).promise;
-    const known = this.known.get(key);
-    if (known === undefined) return Promise.reject(new RefusedError(`${key} was not announced upstream`));
-    const job: Job = { key, candidates: [...known.candidates], unresponsive: new Set(), done: deferred<Fetched>() };
+    const candidates = this.known?.candidates(key);
+    if (candidates === undefined) return Promise.reject(new RefusedError(`${key} was not announced upstream`));
+    const job: Job = { key, candidates, unresponsive: new Set(), done: deferred<Fetched>() };
     this.start(job);
     return job.done!.promise;
   }
 
-  /** Relay mode: remember the announcement; true if it is the first of its file. */
+  /** Relay mode: remember the announcement, report a new file; true if it is the first of its file. */
   private relayed(ann: Announcement): boolean {
-    const relay = this.opts.relay!;
-    const now = Date.now();
-    const ttl = relay.ttlMs ?? 3_600_000;
-    for (const [k, v] of this.known) {
-      if (now - v.at < ttl && this.known.size < (relay.capacity ?? DEFAULTS.historySize)) break;
-      this.known.delete(k);
-    }
-    const entry = this.known.get(ann.key);
-    if (entry !== undefined) {
-      if (!entry.candidates.some((c) => c.address === ann.address)) entry.candidates.push(ann);
-      const running = this.jobs.get(ann.key);
-      if (running !== undefined) this.remember(running, ann);
-      return false;
-    }
-    this.known.set(ann.key, { candidates: [ann], at: now });
-    relay.onAnnounced(ann);
-    return true;
+    const first = this.known!.add(ann);
+    const running = this.jobs.get(ann.key);
+    if (!first && running !== undefined) this.remember(running, ann);
+    if (first) this.opts.relay!.onAnnounced(ann);
+    return first;
   }
 
   private route(ann: Announcement): void {
@@ -441,3 +405,5 @@ function newCounters(): Omit<CoordinatorStats, "pending"> {
     peakActive: 0,
   };
 }
+
+export type { Fetched, RelayOptions } from "./relay.js";
