@@ -13,7 +13,7 @@ import { RemoteError, RequestTimeoutError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Message } from "../message/index.js";
 import type { Requester } from "../transport/requester.js";
-import { anySignal, sleep } from "../util/abort.js";
+import { childController, sleep } from "../util/abort.js";
 import { redactText } from "../util/url.js";
 import { pingMessage, type Stamp } from "./messages.js";
 
@@ -35,19 +35,19 @@ export interface PushOptions {
   signal: AbortSignal;
 }
 
+/** The reason local controllers are aborted with once their operation settled: built once, not per push. */
+const SETTLED = new Error("settled");
+
 /**
  * Send `request` once to `address` and wait for its reply as described above.
  * @throws RequestTimeoutError when the server stops answering or the cap
  *   passes; the signal's reason when aborted; whatever the requester throws.
  */
-/** The reason local controllers are aborted with once their operation settled: built once, not per push. */
-const SETTLED = new Error("settled");
-
 export async function pushAndWait(address: string, request: Message, opts: PushOptions): Promise<Message> {
-  const local = new AbortController();
+  const local = childController(opts.signal);
   const reply = opts.requester.request(address, request, {
     timeoutMs: opts.maxWaitMs,
-    signal: anySignal(opts.signal, local.signal),
+    signal: local.signal,
   });
   reply.catch(() => undefined);
   try {
@@ -62,21 +62,21 @@ export async function pushAndWait(address: string, request: Message, opts: PushO
     return await reply;
   } finally {
     // Abandoning closes the REQ socket: a late reply can no longer land anywhere.
-    local.abort(SETTLED);
+    local.done(SETTLED);
   }
 }
 
 /** True once `p` settled (or the signal aborted), false when `ms` passed first. */
 async function settledWithin(p: Promise<unknown>, ms: number, signal: AbortSignal): Promise<boolean> {
-  const local = new AbortController();
-  const timer = sleep(ms, anySignal(signal, local.signal)).then(
+  const local = childController(signal);
+  const timer = sleep(ms, local.signal).then(
     () => false,
     () => true,
   );
   try {
     return await Promise.race([p.then(() => true, () => true), timer]);
   } finally {
-    local.abort(SETTLED);
+    local.done(SETTLED);
   }
 }
 
