@@ -118,7 +118,11 @@ export function descendants(root: number): number[] {
   }
   const found: number[] = [];
   const walk = (p: number): void => {
-    for (const [pid, pp] of parent) if (pp === p && !found.includes(pid)) (found.push(pid), walk(pid));
+    for (const [pid, pp] of parent) {
+      if (pp !== p || found.includes(pid)) continue;
+      found.push(pid);
+      walk(pid);
+    }
   };
   walk(root);
   return found;

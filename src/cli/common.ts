@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import yargs from "yargs";
 import type { Argv } from "yargs";
-import bunyan from "bunyan";
+import type bunyan from "bunyan";
 import { loadConfig, type Role } from "../config/index.js";
 import { createLogger, type Logger } from "../log.js";
 import { startStatusServer } from "./status.js";

@@ -200,9 +200,7 @@ export function parsePyJson(text: string): JsonValue {
   }
 }
 
-// eslint-disable-next-line no-control-regex
 const NEEDS_ESCAPE = /[\\"\x00-\x1f\x7f-\uffff]/;
-// eslint-disable-next-line no-control-regex
 const ESCAPE_ALL = /[\\"\x00-\x1f\x7f-\uffff]/g;
 const SHORT_ESCAPES: Record<string, string> = { "\\": "\\\\", '"': '\\"', "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t" };
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import { Message } from "../../../src/message/index.js";
 import { MoverRegistry } from "../../../src/movers/registry.js";
 import { FileMover } from "../../../src/movers/file.js";
@@ -12,7 +12,7 @@ import { tempDir } from "../../helpers/tmp.js";
 import { delay, waitFor } from "../../helpers/wait.js";
 import { collect, request } from "../../helpers/zmq.js";
 
-async function setup(t: import("node:test").TestContext) {
+async function setup(t: TestContext) {
   const dir = await tempDir(t);
   const inDir = join(dir, "in");
   await mkdir(inDir);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { link, mkdir, open, readFile, rename, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import { Message } from "../../../src/message/index.js";
 import { DateTime } from "../../../src/util/datetime.js";
 import { capture } from "../../helpers/fixtures.js";
@@ -11,7 +11,7 @@ import { tempDir } from "../../helpers/tmp.js";
 import { delay, waitFor } from "../../helpers/wait.js";
 import { collect, rawRequest, request } from "../../helpers/zmq.js";
 
-async function setup(t: import("node:test").TestContext, extra = "") {
+async function setup(t: TestContext, extra = "") {
   const dir = await tempDir(t);
   const inDir = join(dir, "in");
   const outDir = join(dir, "out");
