@@ -32,6 +32,8 @@ export interface MoveItMirrorOptions {
   stateDir?: string;
   movers?: MoverRegistry;
   requester?: Requester;
+  /** Seconds between downstream heartbeats (default 30). */
+  heartbeatInterval?: number;
 }
 
 function halves(config: LoadedConfig<MirrorChainConfig>): { client: LoadedConfig<ClientChainConfig>; server: LoadedConfig<ServerChainConfig> } {
@@ -58,6 +60,7 @@ export class MoveItMirror {
       stateDir: opts.stateDir,
       movers: opts.movers,
       heartbeatName: "move_it_mirror",
+      heartbeatInterval: opts.heartbeatInterval,
       watch: false,
       sourceHook: (chain) => (req, uri) => this.staged(chain, req, uri),
     });

@@ -30,6 +30,8 @@ export interface MoveItServerOptions {
   settleMs?: number;
   /** Heartbeat publisher name (default move_it_server; the mirror uses move_it_mirror). */
   heartbeatName?: string;
+  /** Seconds between heartbeats (default 30). */
+  heartbeatInterval?: number;
   /** Watch `origin` (default true). The mirror relays instead. */
   watch?: boolean;
   /** Local file for a requested uri, per chain (the mirror fetches from upstream). */
@@ -50,7 +52,7 @@ export class MoveItServer {
   constructor(private readonly opts: MoveItServerOptions) {
     this.config = opts.config;
     this.movers = opts.movers ?? defaultMovers();
-    this.publisher = new Publisher({ bind: opts.publishBind ?? "tcp://*:9010", log: opts.log, heartbeatName: opts.heartbeatName ?? "move_it_server" });
+    this.publisher = new Publisher({ bind: opts.publishBind ?? "tcp://*:9010", log: opts.log, heartbeatName: opts.heartbeatName ?? "move_it_server", heartbeatInterval: opts.heartbeatInterval });
   }
 
   async start(): Promise<void> {

@@ -94,3 +94,19 @@ test("mirror - prefetch stages the file on announcement", async (t) => {
   assert.equal(r.type, "file");
   assert.equal(srv.server.stats()["s"]?.pushes, 1);
 });
+
+test("mirror - a client behind it with heartbeat_alarm_scale hears its heartbeats and does not reconnect when quiet", async (t) => {
+  const srv = await testServer(t, "/ref/test");
+  const staging = `${await tempDir(t, "move_it-stage-")}/`;
+  const ini = `[mirror]\nproviders = 127.0.0.1:${srv.publishPort}\ndestination = file://${staging}\nclient_topic = /ref/test\norigin = ${staging}{name}.dat\nrequest_address = 127.0.0.1\nrequest_port = ${await freePort()}\ntopic = /ref/test\n`;
+  const mirror = new MoveItMirror({ config: loadConfig(ini, "mirror"), log: nullLogger, publishBind: "tcp://127.0.0.1:0", bindHost: "127.0.0.1", heartbeatInterval: 0.2 });
+  t.after(() => mirror.close());
+  await mirror.start();
+  const dest = await outDir(t);
+  const c = await startClient(t, clientIni("ref", [`127.0.0.1:${mirror.publishPort}`], "/ref/test", `file://${dest}`, "heartbeat_alarm_scale = 3\n"));
+  const listener = () => Object.values(c.client.stats().chains["ref"]?.listeners ?? {})[0];
+  await waitFor(() => (listener()?.heartbeats ?? 0) >= 2, "mirror heartbeats at the client");
+  await delay(2500); // quiet: no file at all, only heartbeats every 0.2 s
+  assert.equal(listener()?.restarts, 0, "the listener reconnected in a quiet period");
+  assert.ok((listener()?.heartbeats ?? 0) >= 8);
+});
