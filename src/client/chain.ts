@@ -82,6 +82,7 @@ export class ClientChain {
       stamp: opts.stamp,
       maxWaitMs: opts.maxWaitMs,
       drainMs: opts.drainMs,
+      providerAlive: (provider) => [...this.listeners.values()].some((l) => l.address === provider && l.alive()),
       relay: opts.relay === undefined ? undefined : { prefetch: opts.relay.prefetch, onAnnounced: (ann) => opts.relay?.onAnnounced(ann.msg) },
     });
   }

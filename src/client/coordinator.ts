@@ -57,6 +57,8 @@ export interface CoordinatorSettings {
 
 export interface CoordinatorOptions extends CoordinatorSettings {
   requester: Requester;
+  /** True while the provider (`host:port` of its publisher) is heard; see pushAndWait. */
+  providerAlive?: (provider: string) => boolean;
   hooks: TransferHooks;
   log: Logger;
   /** Sender and time of the messages built here (default: this process, now). */
@@ -309,7 +311,7 @@ export class Coordinator {
       // Queued before the request, not awaited: the PUB socket sends it first anyway.
       void this.opts.hooks.publish(pushMessage(ann.msg, dest.public, () => stamp, dest.backupTargets)).catch((err: unknown) => log.warn({ err: safeError(err) }, "publish failed"));
       const request = pushMessage(ann.msg, dest.request, () => stamp, dest.backupTargets);
-      const reply = await pushAndWait(ann.address, request, this.pushOptions(log));
+      const reply = await pushAndWait(ann.address, request, this.pushOptions(log, () => this.lastHope(job, ann)));
       expectReply(reply, PUSH_REPLIES);
       await this.opts.hooks.verify(ann, dest, this.owner.signal);
       log.info({ destination: dest.public, durationMs: Date.now() - started }, "push completed");
@@ -323,7 +325,18 @@ export class Coordinator {
     }
   }
 
-  private pushOptions(log: Logger): PushOptions {
+  /**
+   * A server that stopped answering pings is still waited for when giving up
+   * would lose the file: no other server announced it, and this one's
+   * publisher is still heard (busy, not dead). With another server to try,
+   * failing over is quicker.
+   */
+  private lastHope(job: Job, ann: Announcement): boolean {
+    const last = job.candidates[job.candidates.length - 1] === ann;
+    return last && (this.opts.providerAlive?.(ann.provider) ?? false);
+  }
+
+  private pushOptions(log: Logger, isAlive: () => boolean): PushOptions {
     return {
       requester: this.opts.requester,
       reqTimeoutMs: this.settings.reqTimeoutMs,
@@ -332,6 +345,7 @@ export class Coordinator {
       stamp: this.stamp,
       log,
       signal: this.owner.signal,
+      isAlive,
     };
   }
 

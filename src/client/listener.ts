@@ -59,6 +59,8 @@ export class Listener {
   private loop: Promise<void> | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private lastSeen = 0;
+  /** When a message (heartbeats included) last arrived; 0 before any. */
+  private lastHeard = 0;
   private minIntervalS = DEFAULT_MIN_INTERVAL_S;
   private closing: Promise<void> | undefined;
 
@@ -72,6 +74,16 @@ export class Listener {
   /** A snapshot of the counters. */
   get stats(): ListenerStats {
     return { ...this.counters };
+  }
+
+  /**
+   * True while the provider's publisher is heard: a message within two
+   * heartbeat intervals. A server busy with a long push may not answer a
+   * ping (the Python server handles requests one at a time), but it still
+   * publishes heartbeats.
+   */
+  alive(): boolean {
+    return this.lastHeard > 0 && Date.now() - this.lastHeard < 2 * this.minIntervalS * 1000 + 1000;
   }
 
   /** Connect and start reading (returns at once). */
@@ -132,6 +144,7 @@ export class Listener {
   private receive(msg: Message): void {
     this.counters.messages++;
     this.lastSeen = Date.now();
+    this.lastHeard = this.lastSeen;
     if (msg.type === "beat") {
       this.counters.heartbeats++;
       const interval = Number(msg.dataObject["min_interval"]);

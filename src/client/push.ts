@@ -33,6 +33,8 @@ export interface PushOptions {
   stamp: Stamp;
   log: Logger;
   signal: AbortSignal;
+  /** True while the server's publisher is still heard (heartbeats): then a missing pong means busy, not dead. */
+  isAlive?: () => boolean;
 }
 
 /** The reason local controllers are aborted with once their operation settled: built once, not per push. */
@@ -90,6 +92,11 @@ async function probe(address: string, subject: string, opts: PushOptions, waited
     });
   } catch (err) {
     opts.signal.throwIfAborted();
+    if (opts.isAlive?.() === true) {
+      // Giving up here would lose the file (or fetch a duplicate elsewhere) while the server still delivers it.
+      opts.log.warn({ waitedMs }, "push still running, server busy");
+      return;
+    }
     throw new RequestTimeoutError(`no push reply from ${address} within ${waitedMs} ms and no answer to ping`, { cause: err });
   }
   if (reply.type !== "pong") {

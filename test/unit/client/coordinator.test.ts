@@ -114,6 +114,44 @@ test("client/coordinator - a server that stops answering ping is abandoned for t
   assert.equal(coordinator.stats.failovers, 1);
 });
 
+test("client/coordinator - a busy server (no pong, heartbeats still heard) is waited for when it is the only provider", async (t) => {
+  mockTime(t);
+  const reply = deferred<Message>();
+  const requester = new FakeRequester((call) => {
+    if (call.msg.type !== "push") return noReply(call);
+    return call.msg.dataObject["uid"] === "dead.dat" ? pending() : reply.promise;
+  });
+  let heard = true;
+  const { coordinator } = setup(t, requester, { providerAlive: (p) => p === "p1" && heard });
+  coordinator.handle(announce("busy.dat", A), "p1");
+  await advance(t, 35_000, 500);
+  assert.equal(requester.of("push").length, 1);
+  assert.equal(requester.of("ping", A).length, 3, "pinged each transfer_req_timeout");
+  assert.equal(coordinator.stats.failed, 0, "given up on a busy server: the file would be lost");
+  reply.resolve(serverReply(requester.of("push")[0]!));
+  await flush();
+  assert.equal(coordinator.stats.received, 1);
+  // once its publisher falls silent too, it is dead: given up
+  heard = false;
+  coordinator.handle(announce("dead.dat", A), "p1");
+  await advance(t, 12_000, 500);
+  assert.equal(coordinator.stats.failed, 1);
+});
+
+test("client/coordinator - with another provider to try, a server without pong is left even if heard", async (t) => {
+  mockTime(t);
+  const requester = new FakeRequester((call) => {
+    if (call.address !== A) return serverReply(call);
+    return call.msg.type === "push" ? pending() : noReply(call);
+  });
+  const { coordinator } = setup(t, requester, { providerAlive: () => true });
+  coordinator.handle(announce("f.dat", A), "p1");
+  coordinator.handle(announce("f.dat", B), "p2");
+  await advance(t, 11_500, 250);
+  assert.deepEqual(requester.of("push").map((c) => c.address), [A, B]);
+  assert.equal(coordinator.stats.received, 1);
+});
+
 test("client/coordinator - a push is given up after the cap even when pings answer", async (t) => {
   mockTime(t);
   const requester = new FakeRequester((call) => (call.msg.type === "push" ? pending() : serverReply(call)));
