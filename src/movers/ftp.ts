@@ -13,12 +13,14 @@ import { Client, FTPError } from "basic-ftp";
 import { nullLogger, type Logger } from "../log.js";
 import type { ParsedUrl } from "../util/url.js";
 import { ConnectionCache, type AcquireOptions, type CacheStats, type PooledConnection } from "./connection-cache.js";
-import { targetPath, temporaryName, type MoveRequest, type MoveResult, type Mover } from "./mover.js";
+import { targetPath, type MoveRequest, type MoveResult, type Mover } from "./mover.js";
 import { netrcCredentials, type NetrcEntry } from "./netrc.js";
 import {
   ConnectFailure,
   abortable,
   moveWithFailover,
+  uploadAtomically,
+  type UploadOps,
   timedOpen,
   hostPort,
   networkSettings,
@@ -149,17 +151,15 @@ async function upload(conn: FtpConnection, source: string, final: string, signal
   await abortable(signal, () => ensureDir(conn, dir), () => c.close()).catch((err: unknown) => {
     throw signal.aborted ? signal.reason : stepError(err, conn, "mkdir", dir, posix.dirname(dir));
   });
-  const tmp = temporaryName(final);
-  let step = "upload";
-  try {
-    await abortable(signal, () => c.uploadFrom(source, tmp), () => c.close());
-    step = "rename";
-    await abortable(signal, () => replace(c, tmp, final), () => c.close());
-  } catch (err) {
-    if (!c.closed) await c.remove(tmp, true).catch(() => undefined);
-    if (signal.aborted) throw signal.reason;
-    throw stepError(err, conn, step, step === "upload" ? tmp : final, dir);
-  }
+  const ops: UploadOps = {
+    put: async (tmp) => void (await c.uploadFrom(source, tmp)),
+    rename: (tmp, to) => replace(c, tmp, to),
+    remove: async (tmp) => void (await c.remove(tmp, true)),
+    usable: () => !c.closed,
+    stop: () => c.close(),
+    fail: (err, step, path) => stepError(err, conn, step, path, dir),
+  };
+  await uploadAtomically(ops, final, signal);
 }
 
 /** The mover for `ftp://`. */

@@ -9,7 +9,7 @@ import { stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { TransferError, errorMessage } from "../errors.js";
 import type { Logger } from "../log.js";
-import { targetPath, type MoveRequest, type MoveResult } from "./mover.js";
+import { targetPath, temporaryName, type MoveRequest, type MoveResult } from "./mover.js";
 import { formatUrl, parseUrl, redactText, type ParsedUrl } from "../util/url.js";
 
 /** One host to connect to. */
@@ -249,4 +249,39 @@ export async function timedOpen<C>(label: string, log: Logger, open: () => Promi
   const conn = await open();
   log.info({ connection: label, durationMs: Date.now() - started }, "connection opened");
   return conn;
+}
+
+/** The protocol operations an atomic upload needs. */
+export interface UploadOps {
+  /** Write the local file to `tmp`. */
+  put(tmp: string): Promise<void>;
+  /** Move `tmp` onto `final`, replacing it. */
+  rename(tmp: string, final: string): Promise<void>;
+  /** Remove a leftover `tmp` (best effort). */
+  remove(tmp: string): Promise<void>;
+  /** False once the connection is gone (no clean-up possible). */
+  usable(): boolean;
+  /** Drop the connection, to stop an operation when the signal aborts. */
+  stop(): void;
+  /** The error for a failed step on `path`. */
+  fail(err: unknown, step: string, path: string): Error;
+}
+
+/**
+ * Upload under a temporary name in the target directory, then rename into
+ * place: nobody ever sees a partial file under the final name. A failed or
+ * aborted upload removes the temporary file when the connection allows.
+ */
+export async function uploadAtomically(ops: UploadOps, final: string, signal: AbortSignal): Promise<void> {
+  const tmp = temporaryName(final);
+  let step = "upload";
+  try {
+    await abortable(signal, () => ops.put(tmp), () => ops.stop());
+    step = "rename";
+    await abortable(signal, () => ops.rename(tmp, final), () => ops.stop());
+  } catch (err) {
+    if (ops.usable()) await ops.remove(tmp).catch(() => undefined);
+    if (signal.aborted) throw signal.reason;
+    throw ops.fail(err, step, step === "upload" ? tmp : final);
+  }
 }

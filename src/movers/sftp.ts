@@ -10,10 +10,12 @@
 import { posix } from "node:path";
 import { nullLogger, type Logger } from "../log.js";
 import { ConnectionCache, type AcquireOptions, type CacheStats } from "./connection-cache.js";
-import { targetPath, temporaryName, type MoveRequest, type MoveResult, type Mover } from "./mover.js";
+import { targetPath, type MoveRequest, type MoveResult, type Mover } from "./mover.js";
 import {
   abortable,
   moveWithFailover,
+  uploadAtomically,
+  type UploadOps,
   timedOpen,
   hostPort,
   networkSettings,
@@ -82,17 +84,15 @@ async function replace(conn: SshConnection, tmp: string, final: string): Promise
 async function upload(conn: SshConnection, source: string, final: string, signal: AbortSignal): Promise<void> {
   const dir = posix.dirname(final);
   await abortable(signal, () => ensureDir(conn, dir), () => conn.destroy());
-  const tmp = temporaryName(final);
-  let step = "upload";
-  try {
-    await abortable(signal, () => conn.sftp.fastPut(source, tmp), () => conn.destroy());
-    step = "rename";
-    await abortable(signal, () => replace(conn, tmp, final), () => conn.destroy());
-  } catch (err) {
-    if (conn.alive) await conn.sftp.delete(tmp, true).catch(() => undefined);
-    if (signal.aborted) throw signal.reason;
-    throw stepError(err, conn, step, step === "upload" ? tmp : final, dir);
-  }
+  const ops: UploadOps = {
+    put: async (tmp) => void (await conn.sftp.fastPut(source, tmp)),
+    rename: (tmp, to) => replace(conn, tmp, to),
+    remove: async (tmp) => void (await conn.sftp.delete(tmp, true)),
+    usable: () => conn.alive,
+    stop: () => conn.destroy(),
+    fail: (err, step, path) => stepError(err, conn, step, path, dir),
+  };
+  await uploadAtomically(ops, final, signal);
 }
 
 /** The mover for `sftp://` (and, through ScpMover, `scp://`). */
