@@ -19,7 +19,7 @@ if (inCi() && !inotifyAvailable()) {
   test("server/watcher - inotifywait is required in CI", () => assert.fail("install inotify-tools"));
 }
 
-for (const mode of ["inotify", "chokidar"] as const) {
+for (const mode of ["inotify", "chokidar", "polling"] as const) {
   const skip = mode === "inotify" && !inotifyAvailable() ? "inotifywait missing: apt-get install inotify-tools" : undefined;
 
   test(`server/watcher - ${mode}: moved-in, written-in-place, empty and backlog files`, { skip }, async (t) => {
@@ -28,7 +28,7 @@ for (const mode of ["inotify", "chokidar"] as const) {
     await mkdir(inDir, { recursive: true });
     await writeFile(join(inDir, "old.dat"), "backlog");
     await writeFile(join(inDir, "skip.txt"), "not matching");
-    const w = new Watcher({ origin: `${dir}/in/{sat}/{name}.dat`, polling: false, pollInterval: 1, backlog: true, settleMs: 300, log: nullLogger, inotify: mode === "inotify" });
+    const w = new Watcher({ origin: `${dir}/in/{sat}/{name}.dat`, polling: mode === "polling", pollInterval: 0.1, backlog: true, settleMs: 300, log: nullLogger, inotify: mode === "inotify" });
     t.after(() => w.close());
     const got: FileEvent[] = [];
     void (async () => {
