@@ -11,6 +11,7 @@
  */
 import { ClosedError } from "../errors.js";
 import { nullLogger, type Logger } from "../log.js";
+import type { MoveRequest, MoveResult, Mover } from "./mover.js";
 
 /** What the cache needs from a connection. */
 export interface PooledConnection {
@@ -263,5 +264,29 @@ export class ConnectionCache<C extends PooledConnection> {
       pool.waiters.push(wake);
       signal.addEventListener("abort", onAbort, { once: true });
     });
+  }
+}
+
+/**
+ * A mover whose connections live in a ConnectionCache: counters for metrics
+ * and tests, and close() closing every pooled connection.
+ */
+export abstract class PooledMover<C extends PooledConnection> implements Mover {
+  abstract readonly schemes: readonly string[];
+  protected readonly cache: ConnectionCache<C>;
+
+  constructor(opts: { log?: Logger } = {}) {
+    this.cache = new ConnectionCache<C>(opts.log ?? nullLogger);
+  }
+
+  abstract move(req: MoveRequest): Promise<MoveResult>;
+
+  /** Connection counters (opened, reused, ...). */
+  stats(): CacheStats {
+    return this.cache.stats();
+  }
+
+  async close(): Promise<void> {
+    await this.cache.close();
   }
 }

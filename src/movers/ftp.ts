@@ -10,10 +10,10 @@
  */
 import { posix } from "node:path";
 import { Client, FTPError } from "basic-ftp";
-import { nullLogger, type Logger } from "../log.js";
+import type { Logger } from "../log.js";
 import type { ParsedUrl } from "../util/url.js";
-import { ConnectionCache, type AcquireOptions, type CacheStats, type PooledConnection } from "./connection-cache.js";
-import { targetPath, type MoveRequest, type MoveResult, type Mover } from "./mover.js";
+import { PooledMover, type AcquireOptions, type PooledConnection } from "./connection-cache.js";
+import { targetPath, type MoveRequest, type MoveResult } from "./mover.js";
 import { netrcCredentials, type NetrcEntry } from "./netrc.js";
 import {
   ConnectFailure,
@@ -163,13 +163,8 @@ async function upload(conn: FtpConnection, source: string, final: string, signal
 }
 
 /** The mover for `ftp://`. */
-export class FtpMover implements Mover {
+export class FtpMover extends PooledMover<FtpConnection> {
   readonly schemes: readonly string[] = ["ftp"];
-  private readonly cache: ConnectionCache<FtpConnection>;
-
-  constructor(opts: { log?: Logger } = {}) {
-    this.cache = new ConnectionCache(opts.log ?? nullLogger);
-  }
 
   move(req: MoveRequest): Promise<MoveResult> {
     const settings = (): NetworkSettings => networkSettings(req.connectionParameters, "ftp_connection_timeout");
@@ -182,14 +177,6 @@ export class FtpMover implements Mover {
     });
   }
 
-  /** Connection counters (opened, reused, ...), for metrics and tests. */
-  stats(): CacheStats {
-    return this.cache.stats();
-  }
-
-  async close(): Promise<void> {
-    await this.cache.close();
-  }
 
   private acquireOptions(req: MoveRequest, ep: Endpoint, settings: NetworkSettings, login: FtpLogin): AcquireOptions<FtpConnection> {
     const label = `ftp://${login.user}@${hostPort(ep)}`;

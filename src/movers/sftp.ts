@@ -8,9 +8,8 @@
  * connection-cache.ts); backup targets are tried when a host is unreachable.
  */
 import { posix } from "node:path";
-import { nullLogger, type Logger } from "../log.js";
-import { ConnectionCache, type AcquireOptions, type CacheStats } from "./connection-cache.js";
-import { targetPath, type MoveRequest, type MoveResult, type Mover } from "./mover.js";
+import { PooledMover, type AcquireOptions } from "./connection-cache.js";
+import { targetPath, type MoveRequest, type MoveResult } from "./mover.js";
 import {
   abortable,
   moveWithFailover,
@@ -96,13 +95,8 @@ async function upload(conn: SshConnection, source: string, final: string, signal
 }
 
 /** The mover for `sftp://` (and, through ScpMover, `scp://`). */
-export class SftpMover implements Mover {
+export class SftpMover extends PooledMover<SshConnection> {
   readonly schemes: readonly string[] = ["sftp"];
-  private readonly cache: ConnectionCache<SshConnection>;
-
-  constructor(opts: { log?: Logger } = {}) {
-    this.cache = new ConnectionCache(opts.log ?? nullLogger);
-  }
 
   move(req: MoveRequest): Promise<MoveResult> {
     return moveWithFailover(req, 22, (name) => {
@@ -112,14 +106,6 @@ export class SftpMover implements Mover {
     });
   }
 
-  /** Connection counters (opened, reused, ...), for metrics and tests. */
-  stats(): CacheStats {
-    return this.cache.stats();
-  }
-
-  async close(): Promise<void> {
-    await this.cache.close();
-  }
 
   private acquireOptions(req: MoveRequest, ep: Endpoint, settings: NetworkSettings, ssh: SshOptions): AcquireOptions<SshConnection> {
     const scheme = req.destination.scheme;
