@@ -31,7 +31,11 @@ export function sshdMissing(): string | undefined {
   }
 }
 
-function sshdConfig(dir: string, port: number): string {
+/**
+ * sshd_config for a throw-away server on 127.0.0.1:`port` with everything in
+ * `dir`; `extra` lines are appended (the tests raise limits and log more).
+ */
+export function sshdConfig(dir: string, port: number, extra: readonly string[] = ["LogLevel ERROR"]): string {
   return [
     `Port ${port}`,
     `ListenAddress ${LOCALHOST}`,
@@ -45,7 +49,7 @@ function sshdConfig(dir: string, port: number): string {
     "PasswordAuthentication no",
     "KbdInteractiveAuthentication no",
     "Subsystem sftp internal-sftp",
-    "LogLevel ERROR",
+    ...extra,
     "",
   ].join("\n");
 }

@@ -9,6 +9,7 @@ import { execFile } from "node:child_process";
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { sshdConfig } from "../../src/bench/sshd.js";
 import { promisify } from "node:util";
 import { LOCALHOST, freePort, requireBinary, skipUnless, startDaemon, waitForGreeting, type Daemon } from "./daemon.js";
 
@@ -52,24 +53,7 @@ export async function generateKey(path: string): Promise<void> {
 }
 
 function config(dir: string, port: number): string {
-  return [
-    `Port ${port}`,
-    `ListenAddress ${LOCALHOST}`,
-    `HostKey ${join(dir, "host_key")}`,
-    `PidFile ${join(dir, "sshd.pid")}`,
-    `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
-    "StrictModes no",
-    "UsePAM no",
-    "PermitRootLogin yes",
-    "PubkeyAuthentication yes",
-    "PasswordAuthentication no",
-    "KbdInteractiveAuthentication no",
-    "Subsystem sftp internal-sftp",
-    "MaxSessions 20",
-    "MaxStartups 50",
-    "LogLevel VERBOSE",
-    "",
-  ].join("\n");
+  return sshdConfig(dir, port, ["MaxSessions 20", "MaxStartups 50", "LogLevel VERBOSE"]);
 }
 
 /** Start sshd; stop it with `stop()` (in `after`). Throws when sshd is missing. */
