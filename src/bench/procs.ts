@@ -7,7 +7,6 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, openSync, readFileSync, readdirSync } from "node:fs";
-import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -165,18 +164,7 @@ export function startMoveIt(command: string, args: readonly string[], logFile: s
   return startProc(command, process.execPath, [...nodeFlags(profDir, command), bin, ...args], logFile);
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((res, rej) => {
-    server.once("error", rej);
-    server.listen(0, LOCALHOST, res);
-  });
-  const address = server.address();
-  await new Promise<void>((res) => server.close(() => res()));
-  if (address === null || typeof address === "string") throw new Error("no free port");
-  return address.port;
-}
+export { freePort } from "../util/ports.js";
 
 /** Resident memory of a process, KiB: current (VmRSS) and peak (VmHWM); undefined when it is gone. */
 export function memoryOf(pid: number): { rssKiB: number; hwmKiB: number } | undefined {

@@ -6,6 +6,7 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import { createServer, connect, type Server, type Socket } from "node:net";
+import { freePort } from "../../src/util/ports.js";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
@@ -42,18 +43,7 @@ export function requireBinary(binary: string, aptPackages: string): void {
   if (!executable(binary)) throw new Error(`${binary} not found: apt-get install -y ${aptPackages}`);
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, LOCALHOST, resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
+export { freePort };
 
 /** A port on 127.0.0.1 where nothing listens (connection refused). */
 export async function closedPort(): Promise<number> {
