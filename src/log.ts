@@ -3,6 +3,7 @@
  * move_it uses, so tests can pass a capturing logger.
  */
 import bunyan from "bunyan";
+import { RateLimiter, type RateLimitOptions } from "./util/rate-limit.js";
 
 export interface Logger {
   trace(fields: object, msg: string): void;
@@ -49,3 +50,42 @@ export const nullLogger: Logger = {
   error: () => undefined,
   child: () => nullLogger,
 };
+
+/** A logger for repeated warnings and errors: each call names a key, and every key is rate-limited. */
+export interface LimitedLogger {
+  warn(key: string, fields: object, msg: string): void;
+  error(key: string, fields: object, msg: string): void;
+  /** Records suppressed so far (for metrics). */
+  readonly suppressed: number;
+  /** Write the pending summaries now and stop the timers (at shutdown). */
+  close(): void;
+}
+
+interface Held {
+  level: "warn" | "error";
+  fields: object;
+  msg: string;
+}
+
+/**
+ * Wrap `log` so that each key writes at most `burst` records per window;
+ * when a window ends with records held back, one more record is written with
+ * the same message and level, the fields of the last one held back, and
+ * `suppressed` (how many) and `windowMs` added.
+ */
+export function rateLimitedLogger(log: Logger, opts: RateLimitOptions = {}): LimitedLogger {
+  const limiter = new RateLimiter<Held>((key, suppressed, last) => {
+    log[last.level]({ ...last.fields, rateKey: key, suppressed, windowMs: limiter.windowMs }, last.msg);
+  }, opts);
+  const write = (level: Held["level"]) => (key: string, fields: object, msg: string) => {
+    if (limiter.allow(key, { level, fields, msg })) log[level](fields, msg);
+  };
+  return {
+    warn: write("warn"),
+    error: write("error"),
+    get suppressed() {
+      return limiter.suppressed;
+    },
+    close: () => limiter.close(),
+  };
+}

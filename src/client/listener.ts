@@ -6,7 +6,7 @@
  * beats (30 s until one arrives). A subscriber that ends or fails is
  * re-created with backoff, forever, until `close()`.
  */
-import type { Logger } from "../log.js";
+import { rateLimitedLogger, type Logger } from "../log.js";
 import type { Message } from "../message/index.js";
 import { Subscriber, type SubscriberOptions } from "../transport/subscriber.js";
 import { backoff, sleep } from "../util/abort.js";
@@ -63,8 +63,12 @@ export class Listener {
   private lastHeard = 0;
   private minIntervalS = DEFAULT_MIN_INTERVAL_S;
   private closing: Promise<void> | undefined;
+  /** A dead provider would log a miss and a restart every cycle forever: 3 of each per 10 minutes, then a count. */
+  private readonly limited: ReturnType<typeof rateLimitedLogger>;
 
-  constructor(private readonly opts: ListenerOptions) {}
+  constructor(private readonly opts: ListenerOptions) {
+    this.limited = rateLimitedLogger(opts.log, { burst: 3, windowMs: 600_000 });
+  }
 
   /** The provider's `host:port`. */
   get address(): string {
@@ -101,6 +105,7 @@ export class Listener {
       clearTimeout(this.watchdog);
       this.source?.close();
       await this.loop;
+      this.limited.close();
     })();
     return this.closing;
   }
@@ -115,7 +120,7 @@ export class Listener {
       if (!(await sleep(delayMs, this.ctrl.signal).then(() => true, () => false))) return;
       this.counters.restarts++;
       this.lastSeen = Date.now();
-      this.opts.log.warn({ provider: this.opts.address, attempt, delayMs }, "listener restarted");
+      this.limited.warn("listener restarted", { provider: this.opts.address, attempt, delayMs }, "listener restarted");
     }
   }
 
@@ -164,7 +169,7 @@ export class Listener {
       const silentMs = Date.now() - this.lastSeen;
       if (this.source !== undefined && silentMs >= alarmMs()) {
         this.counters.missedHeartbeats++;
-        this.opts.log.warn({ provider: this.opts.address, silentMs, alarmMs: alarmMs() }, "heartbeat missed");
+        this.limited.warn("heartbeat missed", { provider: this.opts.address, silentMs, alarmMs: alarmMs() }, "heartbeat missed");
         this.lastSeen = Date.now();
         // Closing the subscriber ends its iteration; run() then reconnects.
         this.source.close();

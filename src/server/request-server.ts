@@ -5,6 +5,7 @@
  * silent and leaves the REQ peer hanging).
  */
 import { MessageDecodeError, RefusedError, TransferError, errorMessage, isAbortError } from "../errors.js";
+import { rateLimitedLogger, type LimitedLogger } from "../log.js";
 import { Message } from "../message/index.js";
 import { RouterSocket, type IncomingRequest } from "../transport/router.js";
 import { redactText } from "../util/url.js";
@@ -29,14 +30,16 @@ function dispatch(ctx: ChainContext, req: Message): Promise<Message> {
   }
 }
 
-/** Handle one raw request; never throws. */
-export async function answer(ctx: ChainContext, incoming: IncomingRequest): Promise<string> {
+/** Handle one raw request; never throws. `limited` rate-limits the warnings a flood of bad frames makes. */
+export async function answer(ctx: ChainContext, incoming: IncomingRequest, limited?: LimitedLogger): Promise<string> {
   let req: Message;
   try {
     req = Message.decode(incoming.payload);
   } catch (err) {
     ctx.stats.malformed++;
-    ctx.log.warn({ err, peer: incoming.peer, bytes: incoming.payload.length }, "malformed request");
+    const fields = { err, peer: incoming.peer, bytes: incoming.payload.length };
+    if (limited !== undefined) limited.warn("malformed request", fields, "malformed request");
+    else ctx.log.warn(fields, "malformed request");
     const reason = err instanceof MessageDecodeError ? err.message : "malformed request";
     return new Message(ctx.config.topic, "error", reason).encode();
   }
@@ -64,7 +67,13 @@ function failure(ctx: ChainContext, log: ChainContext["log"], req: Message, err:
   return new Message(req.subject, "err", text);
 }
 
-/** Bind the chain's ROUTER socket and serve it. */
+/**
+ * Bind the chain's ROUTER socket and serve it. Malformed requests are logged
+ * at most 5 a minute (peers' routing ids change with every connection, so the
+ * chain is the key), with a summary of how many more there were.
+ */
 export function createRequestServer(ctx: ChainContext, bind: string): RouterSocket {
-  return new RouterSocket({ bind, log: ctx.log, handler: (incoming) => answer(ctx, incoming) });
+  const limited = rateLimitedLogger(ctx.log);
+  ctx.signal.addEventListener("abort", () => limited.close(), { once: true });
+  return new RouterSocket({ bind, log: ctx.log, handler: (incoming) => answer(ctx, incoming, limited) });
 }

@@ -5,7 +5,7 @@
  */
 import * as zmq from "zeromq";
 import { MessageDecodeError } from "../errors.js";
-import type { Logger } from "../log.js";
+import { rateLimitedLogger, type Logger } from "../log.js";
 import { Message } from "../message/index.js";
 
 export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
@@ -21,6 +21,7 @@ export interface SubscriberOptions {
 export class Subscriber implements AsyncIterable<Message> {
   private readonly sock = new zmq.Subscriber({ linger: 0, maxMessageSize: MAX_FRAME_BYTES, reconnectInterval: 200, reconnectMaxInterval: 5000 });
   private closed = false;
+  private limited: ReturnType<typeof rateLimitedLogger> | undefined;
 
   constructor(private readonly opts: SubscriberOptions) {
     for (const ep of opts.endpoints) this.sock.connect(ep);
@@ -43,7 +44,8 @@ export class Subscriber implements AsyncIterable<Message> {
         yield Message.decode(frame);
       } catch (err) {
         if (!(err instanceof MessageDecodeError)) throw err;
-        this.opts.log.warn({ err, bytes: frame.length }, "malformed frame dropped");
+        this.limited ??= rateLimitedLogger(this.opts.log);
+        this.limited.warn("malformed frame", { err, bytes: frame.length }, "malformed frame dropped");
       }
     }
   }
@@ -52,6 +54,7 @@ export class Subscriber implements AsyncIterable<Message> {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.limited?.close();
     this.sock.close();
   }
 }
