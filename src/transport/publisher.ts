@@ -6,6 +6,7 @@ import * as zmq from "zeromq";
 import type { Logger } from "../log.js";
 import { Message } from "../message/index.js";
 import { SerialQueue } from "../util/serial.js";
+import { bindSocket, endpointPort, releaseSocket } from "./binding.js";
 
 export const HEARTBEAT_INTERVAL_S = 30;
 
@@ -32,9 +33,7 @@ export class Publisher {
 
   /** Bind and start heartbeats; returns the bound endpoint (with the real port). */
   async start(): Promise<string> {
-    const bind = this.opts.bind.replace(/:0$/, ":*");
-    await this.sock.bind(bind);
-    this.boundEndpoint = this.sock.lastEndpoint ?? bind;
+    this.boundEndpoint = bindSocket(this.sock, this.opts.bind);
     if (this.opts.heartbeatName !== undefined) this.startHeartbeat(this.opts.heartbeatName);
     this.opts.log.debug({ endpoint: this.boundEndpoint }, "publisher bound");
     return this.boundEndpoint;
@@ -47,7 +46,7 @@ export class Publisher {
 
   /** The bound TCP port. */
   get port(): number {
-    return Number(/:(\d+)$/.exec(this.boundEndpoint)?.[1] ?? 0);
+    return endpointPort(this.boundEndpoint);
   }
 
   /** Queue a message; PUB never blocks, so this resolves quickly. */
@@ -85,8 +84,8 @@ export class Publisher {
       clearTimeout(this.timer);
       clearInterval(this.timer);
       await this.queue.idle();
-      await this.sock.unbind(this.boundEndpoint).catch(() => undefined);
-      this.sock.close();
+      // Close, never unbind (binding.ts says why); the port is free when close() resolves.
+      await releaseSocket(this.sock, this.boundEndpoint);
     })();
     return this.closing;
   }

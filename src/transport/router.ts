@@ -6,6 +6,7 @@
 import * as zmq from "zeromq";
 import type { Logger } from "../log.js";
 import { SerialQueue } from "../util/serial.js";
+import { bindSocket, endpointPort, releaseSocket } from "./binding.js";
 import { MAX_FRAME_BYTES } from "./subscriber.js";
 
 /** One incoming request: its payload and a short id of the peer connection. */
@@ -33,10 +34,9 @@ export class RouterSocket {
 
   constructor(private readonly opts: RouterOptions) {}
 
+  /** Bind (on this thread: see binding.ts) and start reading; returns the bound endpoint. */
   async start(): Promise<string> {
-    const bind = this.opts.bind.replace(/:0$/, ":*");
-    await this.sock.bind(bind);
-    this.boundEndpoint = this.sock.lastEndpoint ?? bind;
+    this.boundEndpoint = bindSocket(this.sock, this.opts.bind);
     this.loop = this.read();
     return this.boundEndpoint;
   }
@@ -46,7 +46,7 @@ export class RouterSocket {
   }
 
   get port(): number {
-    return Number(/:(\d+)$/.exec(this.boundEndpoint)?.[1] ?? 0);
+    return endpointPort(this.boundEndpoint);
   }
 
   /** Requests being handled now. */
@@ -96,9 +96,8 @@ export class RouterSocket {
       await Promise.race([all, deadline]);
       clearTimeout(timer);
       await Promise.race([this.replies.idle(), deadline]);
-      // Unbind first and wait for it, so the port is free when close() resolves (a reload may rebind it).
-      await this.sock.unbind(this.boundEndpoint).catch(() => undefined);
-      this.sock.close();
+      // Close, never unbind (binding.ts says why); the port is free when close() resolves, so a reload may rebind it.
+      await releaseSocket(this.sock, this.boundEndpoint);
       await this.loop;
     })();
     return this.closing;
