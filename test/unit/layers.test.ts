@@ -21,6 +21,7 @@ const PACKAGE_HOME: Record<string, (file: string) => boolean> = {
   "basic-ftp": (f) => f.startsWith("movers/"),
   "ssh2-sftp-client": (f) => f.startsWith("movers/"),
   ssh2: (f) => f.startsWith("movers/"),
+  "@aws-sdk": (f) => f.startsWith("movers/"),
   bunyan: (f) => f === "log.ts" || f.startsWith("cli/"),
   yargs: (f) => f.startsWith("cli/"),
   "prom-client": (f) => f === "cli/status.ts",
