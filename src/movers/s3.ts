@@ -26,6 +26,8 @@ import { objectKey, s3Settings, type S3Settings } from "./s3-settings.js";
 export interface LocalDigests {
   size: number;
   sha256: string;
+  /** Parts of a multipart upload (1: a single PUT). */
+  parts: number;
   /** The ETags a store may give these bytes uploaded in parts of `partSize`: S3's (MD5, or MD5 of the part MD5s and `-N`) and the whole file's MD5 (some stores give that for multipart too). */
   etags: readonly string[];
 }
@@ -58,7 +60,7 @@ export async function localDigests(path: string, partSize: number, signal: Abort
   const count = Math.max(1, Math.ceil(size / partSize));
   const md5 = whole.digest("hex");
   const etags = count === 1 ? [md5] : [`${createHash("md5").update(Buffer.concat(parts)).digest("hex")}-${count}`, md5];
-  return { size, sha256: sha.digest("hex"), etags };
+  return { size, sha256: sha.digest("hex"), parts: count, etags };
 }
 
 /** An ETag shaped like an MD5 (what S3 gives unless the object is KMS- or customer-key encrypted). */
@@ -117,7 +119,7 @@ export class S3Mover implements Mover {
       const digests = await localDigests(req.source, settings.partSize, req.signal);
       const client = await this.clients.get(settings);
       await upload(client, settings, { bucket, key, source: req.source, digests, signal: req.signal, log: req.log });
-      req.log.debug({ bucket, key, bytes: digests.size, sha256: digests.sha256, durationMs: Date.now() - started }, "object uploaded");
+      req.log.debug({ bucket, key, bytes: digests.size, parts: digests.parts, sha256: digests.sha256, durationMs: Date.now() - started }, "object uploaded");
       return { uri, bytes: digests.size, method: "upload" };
     } catch (err) {
       if (req.signal.aborted) throw req.signal.reason;
