@@ -15,6 +15,10 @@ export const ErrorCode = {
   CLOSED: "EMOVEIT_CLOSED",
   REFUSED: "EMOVEIT_REFUSED",
   UNPACK: "EMOVEIT_UNPACK",
+  LEDGER_CORRUPT: "EMOVEIT_LEDGER_CORRUPT",
+  LEDGER_TOO_NEW: "EMOVEIT_LEDGER_TOO_NEW",
+  LEDGER_UNREADABLE: "EMOVEIT_LEDGER_UNREADABLE",
+  LEDGER_KIND: "EMOVEIT_LEDGER_KIND",
 } as const;
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -144,4 +148,26 @@ export function isAbortError(err: unknown): boolean {
 /** The message of anything thrown, without a stack. */
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** Codes a LedgerError can carry. */
+export type LedgerErrorCode =
+  | typeof ErrorCode.LEDGER_CORRUPT
+  | typeof ErrorCode.LEDGER_TOO_NEW
+  | typeof ErrorCode.LEDGER_UNREADABLE
+  | typeof ErrorCode.LEDGER_KIND;
+
+/**
+ * A ledger file cannot be used: corrupt, unreadable, written by a newer
+ * move_it, or of the other kind (a client's ledger given to a server). The
+ * message names the file and says what the operator can do; a daemon never
+ * starts on a silently emptied ledger.
+ */
+export class LedgerError extends MoveItError {
+  readonly path: string;
+  constructor(message: string, path: string, code: LedgerErrorCode, options?: ErrorOptions) {
+    super(message, { ...options, code });
+    this.name = "LedgerError";
+    this.path = path;
+  }
 }

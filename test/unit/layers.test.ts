@@ -9,7 +9,7 @@ const LEVEL: Record<string, number> = {
   "errors.ts": 1, "log.ts": 1, util: 1,
   message: 2, pattern: 2,
   config: 3,
-  transport: 4, movers: 4, unpack: 4,
+  transport: 4, movers: 4, unpack: 4, ledger: 4,
   server: 5, client: 5,
   mirror: 6,
   cli: 7, "index.ts": 8, demo: 8, bench: 8,
@@ -26,6 +26,7 @@ const PACKAGE_HOME: Record<string, (file: string) => boolean> = {
   yargs: (f) => f.startsWith("cli/"),
   "prom-client": (f) => f === "cli/status.ts",
   tar: (f) => f.startsWith("unpack/"),
+  "better-sqlite3": (f) => f === "ledger/sqlite.ts",
 };
 
 function sources(dir: string, out: string[] = []): string[] {
