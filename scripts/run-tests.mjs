@@ -1,7 +1,10 @@
 // Runs every compiled test file with node's own runner (TAP on stdout).
 // A list of files or directories on the command line narrows the run.
+// Files run concurrently, one process each (TEST_CONCURRENCY, default: the
+// number of cores, at least 2): tests use ephemeral ports and temp dirs only.
 import { spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 
 function collect(path, out) {
@@ -19,6 +22,7 @@ if (files.length === 0) {
   console.error("no test files found: run `npm run build:test` first");
   process.exit(1);
 }
-const args = ["--test", "--test-reporter=tap", "--test-timeout=120000", "--test-concurrency=1", ...files];
+const concurrency = Number(process.env.TEST_CONCURRENCY ?? Math.max(2, availableParallelism()));
+const args = ["--test", "--test-reporter=tap", "--test-timeout=120000", `--test-concurrency=${concurrency}`, ...files];
 const result = spawnSync(process.execPath, args, { stdio: "inherit" });
 process.exit(result.status ?? 1);

@@ -100,7 +100,8 @@ export function readServerChain(section: SectionReader, options: ServerChainOpti
     name,
     origin: section.required("origin"),
     topic: readTopic(section.required("topic"), section.where("topic")),
-    requestPort: section.read("request_port", readPort),
+    // 0: any free port (tests; read the bound port back from the server).
+    requestPort: section.read("request_port", (value, where) => readPort(value, where, true)),
     requestAddress: section.read("request_address", readRequestAddress),
     info: section.read("info", readInfo, []),
     station: section.text("station") ?? "unknown",

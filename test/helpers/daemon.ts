@@ -89,19 +89,67 @@ export async function waitForGreeting(port: number, greeting: string, timeoutMs 
   }
 }
 
+/**
+ * Start a daemon that must be told its port in advance (sshd, vsftpd): a
+ * free port is picked, and another one if the daemon exits or stays silent
+ * because a concurrently running test took that port in between (up to
+ * `attempts` tries). `launch` writes the config and starts the daemon;
+ * `greeting` is what the port says once it is up.
+ */
+export async function startOnFreePort<T extends { daemon: Daemon }>(
+  what: string,
+  greeting: string,
+  launch: (port: number) => Promise<T>,
+  attempts = 3,
+): Promise<T & { port: number }> {
+  const failures: string[] = [];
+  for (let i = 0; i < attempts; i++) {
+    const port = await freePort();
+    const started = await launch(port);
+    const gone = started.daemon.exited.then(() => {
+      throw new Error(`${what} exited`);
+    });
+    try {
+      await Promise.race([waitForGreeting(port, greeting), gone]);
+      void gone.catch(() => undefined);
+      return { ...started, port };
+    } catch (err) {
+      void gone.catch(() => undefined);
+      await started.daemon.stop();
+      failures.push(`port ${port}: ${err instanceof Error ? err.message : String(err)}: ${started.daemon.lines.join(" | ")}`);
+    }
+  }
+  throw new Error(`${what} did not start: ${failures.join("; ")}`);
+}
+
 /** A started daemon: its output lines and a way to stop it and all it forked. */
 export interface Daemon {
   readonly child: ChildProcess;
   /** stdout and stderr lines so far. */
   readonly lines: string[];
+  /** Resolves when the daemon has exited. */
+  readonly exited: Promise<void>;
   /** Kill (SIGKILL) the per-connection processes the daemon forked, keeping the listener; returns how many. */
   killSessions(): Promise<number>;
   stop(): Promise<void>;
 }
 
+const SETPRIV = "/usr/bin/setpriv";
+const haveSetpriv = executable(SETPRIV);
+
+/**
+ * `[command, args]` that run `binary args` and die with SIGKILL when this
+ * test process dies, however it dies (an abort or a SIGKILL skips every
+ * `after` hook): util-linux's `setpriv --pdeathsig` sets PR_SET_PDEATHSIG,
+ * which survives the exec. Without setpriv, the plain command.
+ */
+export function dieWithParent(binary: string, args: readonly string[]): [string, string[]] {
+  return haveSetpriv ? [SETPRIV, ["--pdeathsig", "KILL", "--", binary, ...args]] : [binary, [...args]];
+}
+
 /** Start `binary args` in its own process group, collecting its output. */
 export function startDaemon(binary: string, args: string[]): Daemon {
-  const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const child = spawn(...dieWithParent(binary, args), { stdio: ["ignore", "pipe", "pipe"], detached: true });
   const lines: string[] = [];
   const collect = (chunk: Buffer): void => {
     lines.push(...chunk.toString("utf8").split("\n").filter((l) => l !== ""));
@@ -119,6 +167,7 @@ export function startDaemon(binary: string, args: string[]): Daemon {
   return {
     child,
     lines,
+    exited,
     killSessions: async () => {
       const pids = await descendants(child.pid);
       killPids(pids);

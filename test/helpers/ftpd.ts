@@ -12,7 +12,7 @@ import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/p
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { LOCALHOST, freePort, requireBinary, skipUnless, startDaemon, waitForGreeting, type Daemon } from "./daemon.js";
+import { LOCALHOST, requireBinary, skipUnless, startDaemon, startOnFreePort } from "./daemon.js";
 
 const run = promisify(execFile);
 
@@ -101,16 +101,14 @@ export async function startFtpd(opts: { passwords?: string[] } = {}): Promise<Ft
   await chown(pub, ftp.uid, ftp.gid);
   const passwords = opts.passwords ?? ["anonymous@", "s3cret-Passw0rd"];
   await writeFile(join(dir, "passwords"), `${passwords.join("\n")}\n`);
-  const port = await freePort();
-  const pasv = 20_000 + Math.floor(Math.random() * 40_000);
-  await writeFile(join(dir, "vsftpd.conf"), config(dir, port, pasv), { mode: 0o600 });
-  const daemon: Daemon = startDaemon(VSFTPD, [join(dir, "vsftpd.conf")]);
-  try {
-    await waitForGreeting(port, "220");
-  } catch (err) {
-    await daemon.stop();
-    throw new Error(`vsftpd did not start: ${daemon.lines.join(" | ")}`, { cause: err });
-  }
+  const { daemon, port } = await startOnFreePort("vsftpd", "220", async (port) => {
+    const pasv = 20_000 + Math.floor(Math.random() * 40_000);
+    await writeFile(join(dir, "vsftpd.conf"), config(dir, port, pasv), { mode: 0o600 });
+    return { daemon: startDaemon(VSFTPD, [join(dir, "vsftpd.conf")]) };
+  }).catch(async (err: unknown) => {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  });
   const log = (): Promise<string> => readFile(join(dir, "vsftpd.log"), "utf8").catch(() => "");
   const count = async (re: RegExp): Promise<number> => (await log()).split("\n").filter((l) => re.test(l)).length;
   return {

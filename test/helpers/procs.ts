@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { TestContext } from "node:test";
 import { fileURLToPath } from "node:url";
+import { dieWithParent } from "./daemon.js";
 import { waitFor } from "./wait.js";
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
@@ -13,9 +14,9 @@ export interface Proc {
   exited: Promise<number | null>;
 }
 
-/** Run one of the bin/ commands; killed after the test. */
+/** Run one of the bin/ commands; killed after the test, and when this process dies. */
 export function runCommand(t: TestContext, cmd: "move_it_server" | "move_it_client" | "move_it_mirror", args: string[]): Proc {
-  const child = spawn(process.execPath, [join(REPO, "bin", `${cmd}.js`), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(...dieWithParent(process.execPath, [join(REPO, "bin", `${cmd}.js`), ...args]), { stdio: ["ignore", "pipe", "pipe"] });
   let err = "";
   child.stderr?.on("data", (c: Buffer) => (err += c.toString()));
   child.stdout?.resume();

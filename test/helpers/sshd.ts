@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sshdConfig } from "../../src/bench/sshd.js";
 import { promisify } from "node:util";
-import { LOCALHOST, freePort, requireBinary, skipUnless, startDaemon, waitForGreeting, type Daemon } from "./daemon.js";
+import { LOCALHOST, requireBinary, skipUnless, startDaemon, startOnFreePort } from "./daemon.js";
 
 const run = promisify(execFile);
 
@@ -66,17 +66,15 @@ export async function startSshd(): Promise<SshdServer> {
   await generateKey(join(dir, "host_key"));
   await generateKey(join(dir, "id_ed25519"));
   await writeFile(join(dir, "authorized_keys"), await readFile(join(dir, "id_ed25519.pub")), { mode: 0o644 });
-  const port = await freePort();
-  await writeFile(join(dir, "sshd_config"), config(dir, port));
   const hostPublicKey = (await readFile(join(dir, "host_key.pub"), "utf8")).split(" ").slice(0, 2).join(" ");
-  await writeFile(join(dir, "known_hosts"), `[${LOCALHOST}]:${port} ${hostPublicKey}\n`);
-  const daemon: Daemon = startDaemon(SSHD, ["-D", "-e", "-f", join(dir, "sshd_config")]);
-  try {
-    await waitForGreeting(port, "SSH-2.0-");
-  } catch (err) {
-    await daemon.stop();
-    throw new Error(`sshd did not start: ${daemon.lines.join(" | ")}`, { cause: err });
-  }
+  const { daemon, port } = await startOnFreePort("sshd", "SSH-2.0-", async (port) => {
+    await writeFile(join(dir, "sshd_config"), config(dir, port));
+    await writeFile(join(dir, "known_hosts"), `[${LOCALHOST}]:${port} ${hostPublicKey}\n`);
+    return { daemon: startDaemon(SSHD, ["-D", "-e", "-f", join(dir, "sshd_config")]) };
+  }).catch(async (err: unknown) => {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  });
   return {
     host: LOCALHOST,
     port,

@@ -108,12 +108,17 @@ test("config/server-config - missing origin or topic", () => {
   rejects("origin = /x/{a}\ntopic =\n", /option topic, value "": must not be empty/);
 });
 
+test("config/server-config - request_port 0 means any free port, and may repeat", () => {
+  const { chains } = loadConfig(`[a]\n${MINIMAL}request_port = 0\n[b]\n${MINIMAL}request_port = 0\n`, "server");
+  assert.deepEqual(chains.map((c) => c.requestPort), [0, 0]);
+});
+
 test("config/server-config - bad values name the option and value", () => {
   rejects(`${MINIMAL}remove_delay = soon\n`, /option remove_delay, value "soon": not a number of seconds/);
   rejects(`${MINIMAL}delete = maybe\n`, /option delete, value "maybe": not a boolean/);
   rejects(`${MINIMAL}compression = gzip\n`, /option compression, value "gzip": not one of xrit, bzip/);
   rejects(`${MINIMAL}compression = tar\n`, /not one of xrit, bzip/);
-  rejects(`${MINIMAL}request_port = 0\n`, /option request_port, value "0": not a port number \(1\.\.65535\)/);
+  rejects(`${MINIMAL}request_port = -1\n`, /option request_port, value "-1": not a port number \(0\.\.65535\)/);
   rejects(`${MINIMAL}request_port = 70000\n`, /not a port number/);
   rejects(`${MINIMAL}watchdog_timeout = 0\n`, /must be more than 0 seconds/);
   rejects(`${MINIMAL}checksum = md5\n`, /not one of sha256/);
