@@ -147,6 +147,7 @@ export class Listener {
   }
 
   private receive(msg: Message): void {
+    if (this.counters.messages === 0) this.opts.log.info({ provider: this.opts.address }, "provider heard");
     this.counters.messages++;
     this.lastSeen = Date.now();
     this.lastHeard = this.lastSeen;

@@ -6,10 +6,13 @@
 export class TransferJoiner {
   private readonly inflight = new Map<string, Promise<unknown>>();
 
-  /** Run `task` unless the same key is running; `joined` tells which. */
-  async run<T>(key: string, task: () => Promise<T>): Promise<{ result: T; joined: boolean }> {
+  /** Run `task` unless the same key is running; `joined` tells which. `onJoin` runs the moment a call joins. */
+  async run<T>(key: string, task: () => Promise<T>, onJoin?: () => void): Promise<{ result: T; joined: boolean }> {
     const running = this.inflight.get(key) as Promise<T> | undefined;
-    if (running !== undefined) return { result: await running, joined: true };
+    if (running !== undefined) {
+      onJoin?.();
+      return { result: await running, joined: true };
+    }
     const p = task();
     this.inflight.set(key, p);
     try {

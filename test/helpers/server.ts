@@ -30,6 +30,8 @@ export async function startServer(
     stateDir: opts.stateDir,
     disableBacklog: opts.disableBacklog ?? true,
     settleMs: opts.settleMs ?? 100,
+    // Fast heartbeats: `subscribe()` waits for one to know a subscriber is connected.
+    heartbeatInterval: 0.1,
     ...opts.extra,
   });
   t.after(() => server.close(1000));

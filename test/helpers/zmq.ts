@@ -20,6 +20,21 @@ export async function request(port: number, msg: Message, timeoutMs = 5000): Pro
   return Message.decode(await rawRequest(port, msg.encode(), timeoutMs));
 }
 
+/**
+ * `collect`, resolved once the subscription is live: a publisher drops what
+ * it sends before a subscriber is connected, so wait for its first heartbeat
+ * (startServer's servers beat every 0.1 s) instead of sleeping.
+ */
+export async function subscribe(t: TestContext, port: number, subjects: string[] = []): Promise<Message[]> {
+  const got = collect(t, port, subjects.length === 0 ? [] : [...subjects, "/heartbeat"]);
+  const deadline = Date.now() + 15_000;
+  while (!got.some((m) => m.type === "beat")) {
+    if (Date.now() > deadline) throw new Error(`no heartbeat from port ${port} within 15 s`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return got;
+}
+
 /** A SUB socket collecting decoded messages from a publisher. */
 export function collect(t: TestContext, port: number, subjects: string[] = []): Message[] {
   const sock = new zmq.Subscriber({ linger: 0 });

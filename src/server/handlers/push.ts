@@ -52,11 +52,12 @@ async function deliver(ctx: ChainContext, source: string, dest: ParsedUrl, data:
   const mover = ctx.movers.get(dest.scheme);
   const key = `${source}\n${formatUrl(dest)}\n${dest.username ?? ""}`;
   const started = performance.now();
-  const { result, joined } = await ctx.joiner.run(key, () =>
-    mover.move({ source, destination: dest, connectionParameters: ctx.config.connectionParameters, backupTargets: backupTargets(data), signal: ctx.signal, log: ctx.log }),
+  const { result, joined } = await ctx.joiner.run(
+    key,
+    () => mover.move({ source, destination: dest, connectionParameters: ctx.config.connectionParameters, backupTargets: backupTargets(data), signal: ctx.signal, log: ctx.log }),
+    () => ctx.stats.pushesJoined++,
   );
-  if (joined) ctx.stats.pushesJoined++;
-  else ctx.stats.bytesSent += result.bytes;
+  if (!joined) ctx.stats.bytesSent += result.bytes;
   ctx.log.info({ uid: basename(source), destination: result.uri, method: result.method, bytes: result.bytes, joined, durationMs: Math.round(performance.now() - started) }, "push completed");
 }
 

@@ -5,21 +5,19 @@ import { test, type TestContext } from "node:test";
 import { Message } from "../../../src/message/index.js";
 import { MoverRegistry } from "../../../src/movers/registry.js";
 import { FileMover } from "../../../src/movers/file.js";
-import { freePort } from "../../helpers/net.js";
 import { startServer } from "../../helpers/server.js";
 import { SlowMover } from "../../helpers/slow-mover.js";
 import { tempDir } from "../../helpers/tmp.js";
-import { delay, waitFor } from "../../helpers/wait.js";
-import { collect, request } from "../../helpers/zmq.js";
+import { waitFor } from "../../helpers/wait.js";
+import { request, subscribe } from "../../helpers/zmq.js";
 
 async function setup(t: TestContext) {
   const dir = await tempDir(t);
   const inDir = join(dir, "in");
   await mkdir(inDir);
-  const port = await freePort();
   const slow = new SlowMover();
   const movers = new MoverRegistry([new FileMover(), slow]);
-  const ini = `[c]\norigin = ${inDir}/{name}.dat\ntopic = /c\nrequest_port = ${port}\nrequest_address = 127.0.0.1\n`;
+  const ini = `[c]\norigin = ${inDir}/{name}.dat\ntopic = /c\nrequest_port = 0\nrequest_address = 127.0.0.1\n`;
   const srv = await startServer(t, ini, { movers });
   const path = join(inDir, "big.dat");
   await writeFile(join(dir, "x"), "content");
@@ -29,8 +27,7 @@ async function setup(t: TestContext) {
 
 test("server/concurrency - a slow push never stalls other requests or announcements", async (t) => {
   const { dir, inDir, slow, srv, path } = await setup(t);
-  const got = collect(t, srv.publishPort);
-  await delay(300);
+  const got = await subscribe(t, srv.publishPort);
   const pending = request(srv.requestPort(), new Message("/c", "push", { uri: path, uid: "big.dat", destination: `slow://h${dir}/out/` }), 20_000);
   await waitFor(() => slow.calls === 1, "slow push started");
   const pong = await request(srv.requestPort(), new Message("/c", "ping"), 2000);
@@ -51,7 +48,7 @@ test("server/concurrency - identical pushes in flight join one transfer, both an
   const first = push();
   await waitFor(() => slow.calls === 1, "first push started");
   const second = push();
-  await delay(200);
+  await waitFor(() => srv.server.stats()["c"]?.pushesJoined === 1, "second push joined the first");
   slow.release();
   const [a, b] = await Promise.all([first, second]);
   assert.equal(a.type, "file");

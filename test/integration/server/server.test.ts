@@ -5,20 +5,18 @@ import { test, type TestContext } from "node:test";
 import { Message } from "../../../src/message/index.js";
 import { DateTime } from "../../../src/util/datetime.js";
 import { capture } from "../../helpers/fixtures.js";
-import { freePort } from "../../helpers/net.js";
 import { startServer } from "../../helpers/server.js";
 import { tempDir } from "../../helpers/tmp.js";
 import { delay, waitFor } from "../../helpers/wait.js";
-import { collect, rawRequest, request } from "../../helpers/zmq.js";
+import { rawRequest, request, subscribe } from "../../helpers/zmq.js";
 
 async function setup(t: TestContext, extra = "") {
   const dir = await tempDir(t);
   const inDir = join(dir, "in");
   const outDir = join(dir, "out");
   await mkdir(inDir);
-  const port = await freePort();
-  const ini = `[ref]\norigin = ${inDir}/{name}.dat\ntopic = /ref/test\nrequest_port = ${port}\nrequest_address = 127.0.0.1\ninfo = sensor=dummy;variant=ref\n${extra}`;
-  return { dir, inDir, outDir, port, ini };
+  const ini = `[ref]\norigin = ${inDir}/{name}.dat\ntopic = /ref/test\nrequest_port = 0\nrequest_address = 127.0.0.1\ninfo = sensor=dummy;variant=ref\n${extra}`;
+  return { dir, inDir, outDir, ini };
 }
 
 /** Write a file elsewhere and move it into place, as ground-station software does. */
@@ -39,24 +37,22 @@ function pushFor(data: Record<string, unknown>, type = "push"): Message {
 test("server - announces a file moved into place exactly as the reference (A2)", async (t) => {
   const s = await setup(t);
   const srv = await startServer(t, s.ini);
-  const got = collect(t, srv.publishPort, ["/ref/test"]);
-  await delay(300);
+  const got = await subscribe(t, srv.publishPort, ["/ref/test"]);
   const path = await drop(s.dir, s.inDir, "test2.dat", "hello");
   const msg = await waitFor(() => got.find((m) => m.type === "file"), "announcement");
   assert.equal(msg.subject, "/ref/test");
   const expected = Message.decode(capture("A2")[0]!).dataObject;
   assert.deepEqual(Object.keys(msg.dataObject), Object.keys(expected));
-  assert.deepEqual(msg.dataObject, { ...expected, uri: path, request_address: `127.0.0.1:${s.port}` });
+  assert.deepEqual(msg.dataObject, { ...expected, uri: path, request_address: `127.0.0.1:${srv.requestPort()}` });
   assert.equal(msg.version, "v1.01");
 });
 
 test("server - a datetime field makes a v1.2 announcement with a naive data datetime (A3)", async (t) => {
   const s = await setup(t);
-  const port = await freePort();
-  const ini = `[ref_dt]\norigin = ${s.inDir}/{platform_name}_{start_time:%Y%m%dT%H%M%S}.bin\ntopic = /ref/dt\nrequest_port = ${port}\nrequest_address = 127.0.0.1\nstation = refstation\n`;
+  const ini = `[ref_dt]\norigin = ${s.inDir}/{platform_name}_{start_time:%Y%m%dT%H%M%S}.bin\ntopic = /ref/dt\nrequest_port = 0\nrequest_address = 127.0.0.1\nstation = refstation\n`;
   const srv = await startServer(t, ini);
-  const got = collect(t, srv.publishPort);
-  await delay(300);
+  const port = srv.requestPort();
+  const got = await subscribe(t, srv.publishPort);
   await drop(s.dir, s.inDir, "NOAA-20_20240102T030405.bin", "x");
   const msg = await waitFor(() => got.find((m) => m.type === "file"), "announcement");
   const line = msg.encode();
@@ -71,13 +67,17 @@ test("server - backlog announces files present at start; empty files never", asy
   await writeFile(join(s.inDir, "empty.dat"), "");
   const srv = await startServer(t, s.ini, { disableBacklog: false });
   // The backlog is announced during start, before a subscriber can connect: ask info instead.
-  await delay(150);
-  const info = await waitFor(async () => {
+  await waitFor(async () => {
     const r = await request(srv.requestPort(), new Message("/ref/test", "info", { max_count: 10 }));
     return (r.dataObject["files"] as string[]).length > 0 ? r : undefined;
   }, "backlog in info");
-  await delay(300);
-  assert.deepEqual(info.dataObject["files"], ["/ref/test/old.dat"]);
+  // A file arriving after start is announced after the backlog: once it is listed, an empty file would be too.
+  await drop(s.dir, s.inDir, "later.dat", "later");
+  const info = await waitFor(async () => {
+    const r = await request(srv.requestPort(), new Message("/ref/test", "info", { max_count: 10 }));
+    return (r.dataObject["files"] as string[]).includes("/ref/test/later.dat") ? r : undefined;
+  }, "a later file in info");
+  assert.deepEqual(info.dataObject["files"], ["/ref/test/later.dat", "/ref/test/old.dat"]);
 });
 
 test("server - --disable-backlog skips files present at start", async (t) => {
@@ -91,8 +91,7 @@ test("server - --disable-backlog skips files present at start", async (t) => {
 test("server - a file still growing is not announced until it is complete", async (t) => {
   const s = await setup(t);
   const srv = await startServer(t, s.ini, { settleMs: 300 });
-  const got = collect(t, srv.publishPort);
-  await delay(300);
+  const got = await subscribe(t, srv.publishPort);
   const path = join(s.inDir, "slow.dat");
   const fh = await open(path, "w");
   await fh.write("a");
@@ -111,7 +110,7 @@ test("server - push delivers the file and replies like C1/C2, credentials stripp
   const s = await setup(t);
   const srv = await startServer(t, s.ini);
   const path = await drop(s.dir, s.inDir, "dup.dat", "payload");
-  const data = { sensor: "dummy", variant: "ref", name: "dup", uri: path, uid: "dup.dat", request_address: `127.0.0.1:${s.port}`, destination: `file://user:secret@vm${s.outDir}/` };
+  const data = { sensor: "dummy", variant: "ref", name: "dup", uri: path, uid: "dup.dat", request_address: `127.0.0.1:${srv.requestPort()}`, destination: `file://user:secret@vm${s.outDir}/` };
   const reply = await request(srv.requestPort(), pushFor(data));
   assert.equal(reply.type, "file");
   assert.deepEqual(reply.dataObject, { ...data, destination: `file://vm${s.outDir}/` });
@@ -198,12 +197,14 @@ test("server - a hard link is made when source and destination share a filesyste
 test("server - a file is announced once, and again only when replaced by new content (C4)", async (t) => {
   const s = await setup(t);
   const srv = await startServer(t, s.ini);
-  const got = collect(t, srv.publishPort);
-  await delay(300);
+  const got = await subscribe(t, srv.publishPort);
+  const files = (uid: string): number => got.filter((m) => m.type === "file" && m.dataObject["uid"] === uid).length;
   await drop(s.dir, s.inDir, "once.dat", "first");
-  await waitFor(() => got.some((m) => m.type === "file"), "announcement");
-  await delay(600);
-  assert.equal(got.filter((m) => m.type === "file").length, 1, "announced twice");
+  await waitFor(() => files("once.dat") === 1, "announcement");
+  // A second announcement would come before that of a file dropped later.
+  await drop(s.dir, s.inDir, "later.dat", "later");
+  await waitFor(() => files("later.dat") === 1, "later announcement");
+  assert.equal(files("once.dat"), 1, "announced twice");
   await drop(s.dir, s.inDir, "once.dat", "second content");
-  await waitFor(() => got.filter((m) => m.type === "file").length === 2, "re-announcement of new content");
+  await waitFor(() => files("once.dat") === 2, "re-announcement of new content");
 });

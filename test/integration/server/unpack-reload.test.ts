@@ -6,11 +6,10 @@ import { test } from "node:test";
 import { loadConfig } from "../../../src/config/index.js";
 import { Message } from "../../../src/message/index.js";
 import { fixturePath } from "../../helpers/fixtures.js";
-import { freePort } from "../../helpers/net.js";
 import { startServer } from "../../helpers/server.js";
 import { tempDir } from "../../helpers/tmp.js";
-import { delay, waitFor } from "../../helpers/wait.js";
-import { collect, request } from "../../helpers/zmq.js";
+import { waitFor } from "../../helpers/wait.js";
+import { request, subscribe } from "../../helpers/zmq.js";
 
 const exists = (p: string): Promise<boolean> => access(p).then(() => true, () => false);
 
@@ -19,10 +18,9 @@ test("server/unpack - bzip: announces the unpacked file, deletes the packed one 
   const inDir = join(dir, "in");
   const work = join(dir, "work");
   await mkdir(inDir);
-  const ini = `[b]\norigin = ${inDir}/{name}.dat.bz2\ntopic = /b\nrequest_port = ${await freePort()}\nrequest_address = 127.0.0.1\ncompression = bzip\nworking_directory = ${work}\ndelete = true\nremove_delay = 0.2\n`;
+  const ini = `[b]\norigin = ${inDir}/{name}.dat.bz2\ntopic = /b\nrequest_port = 0\nrequest_address = 127.0.0.1\ncompression = bzip\nworking_directory = ${work}\ndelete = true\nremove_delay = 0.2\n`;
   const srv = await startServer(t, ini);
-  const got = collect(t, srv.publishPort);
-  await delay(300);
+  const got = await subscribe(t, srv.publishPort);
   await writeFile(join(dir, "seg.dat"), "decompressed bytes\n".repeat(1000));
   execFileSync("bzip2", [join(dir, "seg.dat")]);
   await rename(join(dir, "seg.dat.bz2"), join(inDir, "seg.dat.bz2"));
@@ -45,10 +43,9 @@ test("server/unpack - xrit: runs prog in working_directory, C_ becomes __", asyn
   const work = join(dir, "work");
   await mkdir(inDir);
   const pattern = "H-000-{series:_<6s}-{platform_name:_<5s}_______-{channel:_<9s}-{segment:_<9s}-{nominal_time:%Y%m%d%H%M}-{compressed:_<2s}";
-  const ini = `[hrit]\norigin = ${inDir}/${pattern}\ntopic = /hrit\nrequest_port = ${await freePort()}\nrequest_address = 127.0.0.1\ncompression = xrit\nprog = ${fixturePath("bin/xRITDecompress")}\nworking_directory = ${work}\n`;
+  const ini = `[hrit]\norigin = ${inDir}/${pattern}\ntopic = /hrit\nrequest_port = 0\nrequest_address = 127.0.0.1\ncompression = xrit\nprog = ${fixturePath("bin/xRITDecompress")}\nworking_directory = ${work}\n`;
   const srv = await startServer(t, ini);
-  const got = collect(t, srv.publishPort);
-  await delay(300);
+  const got = await subscribe(t, srv.publishPort);
   const name = "H-000-MSG4__-MSG4________-IR_108___-000001___-202411221200-C_";
   await writeFile(join(dir, "seg"), "HEADER\nimage data\n");
   await rename(join(dir, "seg"), join(inDir, name));
@@ -65,24 +62,26 @@ test("server/unpack - xrit: runs prog in working_directory, C_ becomes __", asyn
 
 test("server/reload - unchanged chains keep running, changed ones are re-created, removed ones stop", async (t) => {
   const dir = await tempDir(t);
-  const [pa, pb, pc] = [await freePort(), await freePort(), await freePort()];
-  const sec = (n: string, p: number, extra = ""): string => `[${n}]\norigin = ${dir}/${n}/{name}.dat\ntopic = /${n}\nrequest_port = ${p}\nrequest_address = 127.0.0.1\n${extra}`;
-  const srv = await startServer(t, sec("a", pa) + sec("b", pb, "station = one\n"));
+  // request_port = 0: each (re-)created chain binds a free port, read back from the server.
+  const sec = (n: string, extra = ""): string => `[${n}]\norigin = ${dir}/${n}/{name}.dat\ntopic = /${n}\nrequest_port = 0\nrequest_address = 127.0.0.1\n${extra}`;
+  const srv = await startServer(t, sec("a") + sec("b", "station = one\n"));
   const before = srv.server.stats()["a"];
-  await srv.server.reload(loadConfig(sec("a", pa) + sec("b", pb, "station = two\n") + sec("c", pc), "server"));
+  const pa = srv.server.requestPort("a");
+  await srv.server.reload(loadConfig(sec("a") + sec("b", "station = two\n") + sec("c"), "server"));
   assert.equal(srv.server.stats()["a"], before, "unchanged chain was re-created");
+  assert.equal(srv.server.requestPort("a"), pa, "unchanged chain rebound");
+  const pb = srv.server.requestPort("b");
   const pong = await request(pb, new Message("/b", "ping"));
   assert.deepEqual(pong.dataObject, { station: "two" });
-  assert.equal((await request(pc, new Message("/c", "ping"))).type, "pong");
-  await srv.server.reload(loadConfig(sec("a", pa), "server"));
+  assert.equal((await request(srv.server.requestPort("c"), new Message("/c", "ping"))).type, "pong");
+  await srv.server.reload(loadConfig(sec("a"), "server"));
   await assert.rejects(request(pb, new Message("/b", "ping"), 500));
   assert.equal((await request(pa, new Message("/a", "ping"))).type, "pong");
 });
 
 test("server/reload - a reload after close is refused and starts nothing", async (t) => {
   const dir = await tempDir(t);
-  const port = await freePort();
-  const ini = `[a]\norigin = ${dir}/{name}.dat\ntopic = /a\nrequest_port = ${port}\nrequest_address = 127.0.0.1\n`;
+  const ini = `[a]\norigin = ${dir}/{name}.dat\ntopic = /a\nrequest_port = 0\nrequest_address = 127.0.0.1\n`;
   const srv = await startServer(t, ini);
   await srv.server.close();
   await assert.rejects(srv.server.reload(loadConfig(ini, "server")), /closed/);
