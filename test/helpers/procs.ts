@@ -40,6 +40,6 @@ export async function logRecords(file: string): Promise<Array<Record<string, unk
 }
 
 /** Wait for a record with this `msg` in a bunyan log file. */
-export async function waitForLog(file: string, msg: string, timeoutMs = 15_000): Promise<Record<string, unknown>> {
+export async function waitForLog(file: string, msg: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {
   return waitFor(async () => (await logRecords(file)).find((r) => r["msg"] === msg), `log "${msg}" in ${file}`, timeoutMs);
 }
