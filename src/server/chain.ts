@@ -20,6 +20,7 @@ import { Semaphore } from "../util/serial.js";
 import { announcement } from "./announcer.js";
 import type { ChainContext, SourceHook } from "./context.js";
 import { Deleter } from "./deleter.js";
+import { RunningPushes } from "./instance.js";
 import { TransferJoiner } from "./joiner.js";
 import { AnnouncedRegistry } from "./registry.js";
 import { createRequestServer } from "./request-server.js";
@@ -49,6 +50,7 @@ export class ServerChain {
   private readonly registry = new AnnouncedRegistry();
   private readonly deleter: Deleter;
   private readonly unpackSlots = new Semaphore(4);
+  private readonly running = new RunningPushes();
   private watcher: Watcher | undefined;
   private router: RouterSocket | undefined;
   private loop: Promise<void> | undefined;
@@ -95,6 +97,7 @@ export class ServerChain {
       movers: this.opts.movers,
       deleter: this.deleter,
       joiner: new TransferJoiner(),
+      running: this.running,
       stats: this.stats,
       signal: this.abort.signal,
       startedAt: performance.now(),

@@ -9,6 +9,7 @@ import type { Deleter } from "./deleter.js";
 import type { AnnouncedRegistry } from "./registry.js";
 import type { ServerStats } from "./stats.js";
 import type { TransferJoiner } from "./joiner.js";
+import type { RunningPushes } from "./instance.js";
 
 export interface ChainContext {
   config: ServerChainConfig;
@@ -17,6 +18,8 @@ export interface ChainContext {
   movers: MoverRegistry;
   deleter: Deleter;
   joiner: TransferJoiner;
+  /** Uids of the pushes in flight (for `push_running` in pong). */
+  running: RunningPushes;
   stats: ServerStats;
   /** Aborted when the chain is destroyed. */
   signal: AbortSignal;

@@ -61,7 +61,22 @@ async function deliver(ctx: ChainContext, source: string, dest: ParsedUrl, data:
   ctx.log.info({ uid: basename(source), destination: result.uri, method: result.method, bytes: result.bytes, joined, durationMs: Math.round(performance.now() - started) }, "push completed");
 }
 
-export async function handlePush(ctx: ChainContext, req: Message): Promise<Message> {
+/** The uids a push names: `uid`, or those of its dataset/collection items. */
+export function requestedUids(data: Record<string, JsonValue>): string[] {
+  if (typeof data["uid"] === "string") return [data["uid"]];
+  const items = data["dataset"] ?? data["collection"];
+  if (!Array.isArray(items)) return [];
+  return items.flatMap((item) => {
+    const uid = item !== null && typeof item === "object" && !Array.isArray(item) ? (item as Record<string, JsonValue>)["uid"] : undefined;
+    return typeof uid === "string" ? [uid] : [];
+  });
+}
+
+export function handlePush(ctx: ChainContext, req: Message): Promise<Message> {
+  return ctx.running.around(requestedUids(req.dataObject), () => push(ctx, req));
+}
+
+async function push(ctx: ChainContext, req: Message): Promise<Message> {
   const data = req.dataObject;
   const dest = destinationOf(data);
   const sources: string[] = [];
