@@ -31,7 +31,7 @@ async function main(): Promise<void> {
     stateDir: args["state-dir"] ?? defaultStateDir(file),
   });
   await server.start();
-  const closeStatus = await statusFor("move_it_server", args, () => ({ chains: server.stats() }), log);
+  const closeStatus = await statusFor("move_it_server", args, () => ({ chains: server.stats(), ledger: server.ledgerStats() }), log);
   await supervise({ reload: async () => server.reload(await readConfig(file, "server")), close: async () => { await closeStatus(); await server.close(); } }, file, log);
 }
 

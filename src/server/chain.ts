@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import type { ServerChainConfig } from "../config/index.js";
@@ -20,6 +21,7 @@ import { Semaphore } from "../util/serial.js";
 import { announcement } from "./announcer.js";
 import type { ChainContext, SourceHook } from "./context.js";
 import { Deleter } from "./deleter.js";
+import type { ServerLedger } from "./ledger.js";
 import { RunningPushes } from "./instance.js";
 import { TransferJoiner } from "./joiner.js";
 import { AnnouncedRegistry } from "./registry.js";
@@ -36,8 +38,12 @@ export interface ServerChainOptions {
   requestHost: string;
   backlog: boolean;
   polling: boolean;
-  /** Where the deletion schedule is kept; omit for memory only. */
+  /** Where an old move_it kept the deletion schedule as JSON (migrated into the ledger). */
   stateDir: string | undefined;
+  /** The daemon's ledger. */
+  ledger: ServerLedger;
+  /** Keep a file of any chain of this daemon `remove_delay` longer (catch-up named it). */
+  keep: (chain: string, path: string) => void;
   settleMs: number;
   /** Watch `origin` (default true; the mirror relays instead). */
   watch?: boolean;
@@ -58,8 +64,8 @@ export class ServerChain {
   private requestAddress: string | undefined;
 
   constructor(private readonly opts: ServerChainOptions) {
-    const stateFile = opts.stateDir === undefined ? undefined : join(opts.stateDir, `${encodeURIComponent(opts.config.name)}.deletions.json`);
-    this.deleter = new Deleter({ stateFile, log: opts.log });
+    const legacyStateFile = opts.stateDir === undefined ? undefined : join(opts.stateDir, `${encodeURIComponent(opts.config.name)}.deletions.json`);
+    this.deleter = new Deleter({ chain: opts.config.name, ledger: opts.ledger, legacyStateFile, log: opts.log, busy: (path) => this.running.has(path) });
   }
 
   get config(): ServerChainConfig {
@@ -94,6 +100,8 @@ export class ServerChain {
       config: this.opts.config,
       log: this.opts.log,
       registry: this.registry,
+      ledger: this.opts.ledger,
+      keep: this.opts.keep,
       movers: this.opts.movers,
       deleter: this.deleter,
       joiner: new TransferJoiner(),
@@ -103,6 +111,11 @@ export class ServerChain {
       startedAt: performance.now(),
       sourceHook: this.opts.sourceHook,
     };
+  }
+
+  /** A client was told about `path` (catch-up): keep it remove_delay longer if its deletion is due. */
+  keep(path: string): void {
+    this.deleter.postpone(path, this.opts.config.removeDelay);
   }
 
   /** This chain's `request_address` (`host:port`), once started. */
@@ -143,7 +156,13 @@ export class ServerChain {
     }
     const extra: [string, JsonValue][] = config.checksum === "sha256" ? [["checksum", `sha256:${await sha256File(served)}`]] : [];
     const msg = announcement({ topic: config.topic, origin: config.origin, info: config.info, originalPath: ev.path, servedPath: served, requestAddress: this.requestAddress, extra });
-    this.registry.add({ path: served, uid: basename(served), topic: config.topic, root, at: Date.now() });
+    const st = await stat(served, { bigint: true });
+    const uid = basename(served);
+    const checksum = extra.length > 0 ? String(extra[0]![1]) : undefined;
+    void this.opts.ledger
+      .announced({ chain: config.name, uid, topic: config.topic, path: served, root, originalPath: ev.path, size: Number(st.size), mtimeNs: st.mtimeNs, inode: st.ino, checksum, message: msg.encode(), announcedAt: Date.now() })
+      .catch(() => undefined);
+    this.registry.remember(config.topic, uid);
     await this.opts.publisher.publish(msg);
     this.stats.announced++;
     this.opts.log.info({ uid: basename(served), path: served }, "announced");

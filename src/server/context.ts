@@ -6,6 +6,8 @@ import type { Logger } from "../log.js";
 import type { Message } from "../message/index.js";
 import type { MoverRegistry } from "../movers/registry.js";
 import type { Deleter } from "./deleter.js";
+import type { ServerLedger } from "./ledger.js";
+import type { GuardContext } from "./path-guard.js";
 import type { AnnouncedRegistry } from "./registry.js";
 import type { ServerStats } from "./stats.js";
 import type { TransferJoiner } from "./joiner.js";
@@ -14,7 +16,12 @@ import type { RunningPushes } from "./instance.js";
 export interface ChainContext {
   config: ServerChainConfig;
   log: Logger;
+  /** The `info` history. */
   registry: AnnouncedRegistry;
+  /** The daemon's ledger (every chain's rows). */
+  ledger: ServerLedger;
+  /** Keep a file a client was just told about (catch-up) for `remove_delay` more, whichever chain it is of. */
+  keep: (chain: string, path: string) => void;
   movers: MoverRegistry;
   deleter: Deleter;
   joiner: TransferJoiner;
@@ -37,4 +44,9 @@ export type SourceHook = (req: Message, uri: unknown, signal: AbortSignal) => Pr
 /** Files are deleted after serving when `delete` or compression is set (the reference's rule). */
 export function deletesAfterServing(config: ServerChainConfig): boolean {
   return config.delete || config.compression !== undefined;
+}
+
+/** What the path checks need from a chain. */
+export function guardOf(ctx: ChainContext): GuardContext {
+  return { origin: ctx.config.origin, announced: (path) => ctx.ledger.lookup(ctx.config.name, path) };
 }

@@ -1,120 +1,153 @@
 /**
  * Deletes served files `remove_delay` seconds after a push or ack. The
- * schedule is written to a state file on every change, so a restart neither
- * forgets a deletion nor runs one early: on start, pending ones are re-armed
- * for their original due time (overdue ones run at once).
+ * schedule lives in the server ledger (table `deletions`), so a restart
+ * neither forgets a deletion nor runs one early, and a schedule of any size
+ * costs one timer: the one for the earliest due time.
+ *
+ * A file a client still wants is kept: a push in flight, or a catch-up reply
+ * naming it, postpones its deletion to now + remove_delay. On start, a
+ * schedule left by an older move_it as `<chain>.deletions.json` is moved
+ * into the ledger and the JSON file removed.
  */
-import { mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
+import { readFile, unlink } from "node:fs/promises";
 import type { Logger } from "../log.js";
+import type { ServerLedger } from "./ledger.js";
 
 export interface DeleterOptions {
-  /** JSON file holding the schedule; omit to keep it in memory only. */
-  stateFile?: string;
+  chain: string;
+  ledger: ServerLedger;
   log: Logger;
-  /** Injected clock and timers for tests (defaults: Date.now, setTimeout). */
+  /** The pre-ledger JSON schedule to migrate, if any. */
+  legacyStateFile?: string;
+  /** Injected clock for tests (default Date.now). */
   now?: () => number;
+  /** A path is being served now: its deletion waits. */
+  busy?: (path: string) => boolean;
   onDeleted?: (path: string) => void;
 }
 
-interface Entry {
-  path: string;
-  due: number;
-  timer?: NodeJS.Timeout;
-}
+/** Longest single timer: re-check at least this often (also covers commits that were retried). */
+const MAX_WAIT_MS = 60_000;
 
 export class Deleter {
-  private readonly entries = new Map<string, Entry>();
   private readonly now: () => number;
-  private saving: Promise<void> = Promise.resolve();
-  private dirty = false;
+  private timer: NodeJS.Timeout | undefined;
+  private armedFor = Infinity;
+  private running: Promise<void> | undefined;
   private closed = false;
 
   constructor(private readonly opts: DeleterOptions) {
     this.now = opts.now ?? Date.now;
   }
 
-  /** Load a persisted schedule and arm it. */
+  /** Migrate a legacy JSON schedule, then arm for the earliest due deletion. */
   async start(): Promise<void> {
-    if (this.opts.stateFile === undefined) return;
-    let saved: { path: string; due: number }[] = [];
+    await this.migrate();
+    const pending = this.pending;
+    if (pending > 0) this.opts.log.info({ pending }, "deletion schedule restored");
+    this.arm(this.opts.ledger.nextDue(this.opts.chain));
+  }
+
+  private async migrate(): Promise<void> {
+    const file = this.opts.legacyStateFile;
+    if (file === undefined) return;
+    let saved: unknown;
     try {
-      saved = JSON.parse(await readFile(this.opts.stateFile, "utf8")) as typeof saved;
+      saved = JSON.parse(await readFile(file, "utf8"));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") this.opts.log.warn({ err, file: this.opts.stateFile }, "deletion schedule unreadable");
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+      this.opts.log.warn({ err, file }, "old deletion schedule unreadable, left in place");
+      return;
     }
-    for (const e of Array.isArray(saved) ? saved : []) {
-      if (typeof e?.path === "string" && typeof e.due === "number") this.arm({ path: e.path, due: e.due });
+    let moved = 0;
+    for (const e of Array.isArray(saved) ? (saved as unknown[]) : []) {
+      const entry = e as { path?: unknown; due?: unknown } | null;
+      if (typeof entry?.path !== "string" || typeof entry.due !== "number") continue;
+      void this.opts.ledger.schedule(this.opts.chain, entry.path, entry.due);
+      moved++;
     }
-    if (this.entries.size > 0) this.opts.log.info({ pending: this.entries.size }, "deletion schedule restored");
+    this.opts.ledger.flush();
+    await unlink(file);
+    this.opts.log.info({ file, moved }, "deletion schedule moved into the ledger");
   }
 
   /** Delete `path` after `delaySeconds` (a later call for the same path moves it). */
   schedule(path: string, delaySeconds: number): void {
     if (this.closed) return;
-    const old = this.entries.get(path);
-    if (old !== undefined) clearTimeout(old.timer);
-    this.arm({ path, due: this.now() + delaySeconds * 1000 });
-    this.persist();
+    const due = this.now() + delaySeconds * 1000;
+    void this.opts.ledger.schedule(this.opts.chain, path, due).catch(() => undefined);
+    this.arm(due);
   }
 
-  /** Paths waiting for deletion. */
+  /** A client still wants `path`: keep it at least `delaySeconds` more if its deletion is scheduled. */
+  postpone(path: string, delaySeconds: number): void {
+    if (this.closed) return;
+    void this.opts.ledger.postpone(this.opts.chain, path, this.now() + delaySeconds * 1000).catch(() => undefined);
+  }
+
+  /** Deletions scheduled (committed). */
   get pending(): number {
-    return this.entries.size;
+    return this.opts.ledger.scheduledCount(this.opts.chain);
   }
 
-  has(path: string): boolean {
-    return this.entries.has(path);
+  private arm(due: number | undefined): void {
+    if (this.closed || due === undefined || due >= this.armedFor) return;
+    clearTimeout(this.timer);
+    this.armedFor = due;
+    const wait = Math.min(MAX_WAIT_MS, Math.max(0, due - this.now()));
+    this.timer = setTimeout(() => this.fire(), wait);
+    this.timer.unref?.();
   }
 
-  private arm(entry: Entry): void {
-    const wait = Math.max(0, entry.due - this.now());
-    entry.timer = setTimeout(() => void this.fire(entry), wait);
-    entry.timer.unref?.();
-    this.entries.set(entry.path, entry);
+  private fire(): void {
+    this.timer = undefined;
+    this.armedFor = Infinity;
+    if (this.closed || this.running !== undefined) return;
+    this.running = this.sweep()
+      .catch((err: unknown) => this.opts.log.error({ err }, "deletion sweep failed"))
+      .finally(() => {
+        this.running = undefined;
+        if (!this.closed) this.arm(this.opts.ledger.nextDue(this.opts.chain) ?? this.now() + MAX_WAIT_MS);
+      });
   }
 
-  private async fire(entry: Entry): Promise<void> {
-    if (this.entries.get(entry.path) !== entry) return;
-    this.entries.delete(entry.path);
+  private async sweep(): Promise<void> {
+    const { chain, ledger, log } = this.opts;
     try {
-      await unlink(entry.path);
-      this.opts.log.info({ path: entry.path }, "file deleted");
-      this.opts.onDeleted?.(entry.path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") this.opts.log.warn({ err, path: entry.path }, "delete failed");
+      ledger.flush();
+    } catch {
+      // The base retries the commit; sweep what is committed.
     }
-    this.persist();
-  }
-
-  /** Write the schedule (coalesced: at most one write in flight, one queued). */
-  private persist(): void {
-    const file = this.opts.stateFile;
-    if (file === undefined) return;
-    if (this.dirty) return;
-    this.dirty = true;
-    this.saving = this.saving.then(async () => {
-      this.dirty = false;
-      const body = JSON.stringify([...this.entries.values()].map((e) => ({ path: e.path, due: e.due })));
-      const tmp = `${file}.tmp`;
-      try {
-        await mkdir(dirname(file), { recursive: true });
-        await writeFile(tmp, body);
-        await rename(tmp, file);
-      } catch (err) {
-        this.opts.log.error({ err, file }, "deletion schedule not saved");
-        await unlink(tmp).catch(() => undefined);
+    for (;;) {
+      const due = ledger.dueDeletions(chain, this.now());
+      if (due.length === 0 || this.closed) return;
+      const writes: Promise<void>[] = [];
+      for (const { path } of due) {
+        if (this.opts.busy?.(path) === true) {
+          writes.push(ledger.postpone(chain, path, this.now() + 1000));
+          continue;
+        }
+        try {
+          await unlink(path);
+          log.info({ path }, "file deleted");
+          this.opts.onDeleted?.(path);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
+            log.warn({ err, path }, "delete failed");
+            writes.push(ledger.unschedule(chain, path));
+            continue;
+          }
+        }
+        writes.push(ledger.deleted(chain, path, this.now()));
       }
-    });
+      await Promise.all(writes);
+    }
   }
 
-  /** Stop timers and flush the schedule to disk; nothing is forgotten. */
+  /** Stop the timer; the schedule stays in the ledger. */
   async close(): Promise<void> {
-    if (this.closed) return this.saving;
     this.closed = true;
-    for (const e of this.entries.values()) clearTimeout(e.timer);
-    this.dirty = false;
-    this.persist();
-    await this.saving;
+    clearTimeout(this.timer);
+    await this.running;
   }
 }

@@ -8,12 +8,12 @@ import { realpath } from "node:fs/promises";
 import { sep } from "node:path";
 import { RefusedError } from "../errors.js";
 import { validate } from "../pattern/index.js";
-import type { AnnouncedRegistry } from "./registry.js";
 import { watchRoot } from "./watcher.js";
 
 export interface GuardContext {
   origin: string | undefined;
-  registry: AnnouncedRegistry;
+  /** The tree an announced path was served from, if this chain announced it. */
+  announced: (path: string) => { root: string } | undefined;
 }
 
 /** A `file://host/path` uri is read as its path, as the reference does. */
@@ -49,7 +49,7 @@ export async function resolveServable(uri: unknown, ctx: GuardContext): Promise<
   const notReachable = (why: string): RefusedError => new RefusedError(`${uri} not reachable`, { cause: new Error(why) });
   if (!path.startsWith("/") || path.includes("\0")) throw notReachable("not an absolute path");
   if (path.split("/").includes("..")) throw notReachable("path contains '..'");
-  const announced = ctx.registry.get(path);
+  const announced = ctx.announced(path);
   let root: string;
   if (announced !== undefined) root = announced.root;
   else if (ctx.origin !== undefined && validate(ctx.origin, path)) root = watchRoot(ctx.origin);

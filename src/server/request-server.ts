@@ -11,6 +11,7 @@ import { RouterSocket, type IncomingRequest } from "../transport/router.js";
 import { redactText } from "../util/url.js";
 import type { ChainContext } from "./context.js";
 import { handleAck } from "./handlers/ack.js";
+import { handleCatchup } from "./handlers/catchup.js";
 import { handleInfo } from "./handlers/info.js";
 import { handlePing } from "./handlers/ping.js";
 import { handlePush } from "./handlers/push.js";
@@ -25,6 +26,8 @@ function dispatch(ctx: ChainContext, req: Message): Promise<Message> {
       return handlePing(ctx, req);
     case "info":
       return handleInfo(ctx, req);
+    case "catchup":
+      return handleCatchup(ctx, req);
     default:
       return Promise.resolve(new Message(req.subject, "unknown"));
   }

@@ -9,6 +9,7 @@ import type { Logger } from "../log.js";
 import { defaultMovers, type MoverRegistry } from "../movers/registry.js";
 import { Publisher } from "../transport/publisher.js";
 import { ServerChain } from "./chain.js";
+import { ServerLedger } from "./ledger.js";
 import type { SourceHook } from "./context.js";
 import type { Message } from "../message/index.js";
 import type { ServerStats } from "./stats.js";
@@ -23,7 +24,7 @@ export interface MoveItServerOptions {
   disableBacklog?: boolean;
   /** Poll the file system instead of OS events. */
   polling?: boolean;
-  /** Directory for the persisted deletion schedule. */
+  /** Directory of the ledger (`server.ledger.sqlite`); omit for an in-memory one. */
   stateDir?: string;
   movers?: MoverRegistry;
   /** Quiet time for files written in place, ms (default 200). */
@@ -48,6 +49,7 @@ export class MoveItServer {
   private readonly chains = new Map<string, ServerChain>();
   private config: LoadedConfig<ServerChainConfig>;
   private closing: Promise<void> | undefined;
+  private ledgerDb: ServerLedger | undefined;
 
   constructor(private readonly opts: MoveItServerOptions) {
     this.config = opts.config;
@@ -56,7 +58,14 @@ export class MoveItServer {
   }
 
   async start(): Promise<void> {
-    await this.publisher.start();
+    this.ledgerDb = ServerLedger.open(this.opts.stateDir, this.opts.log);
+    this.opts.log.info({ file: this.ledgerDb.path }, "ledger opened");
+    try {
+      await this.publisher.start();
+    } catch (err) {
+      this.ledgerDb.close();
+      throw err;
+    }
     for (const c of this.config.chains) await this.startChain(c, !(this.opts.disableBacklog ?? false));
     this.opts.log.info({ publishPort: this.publisher.port, chains: [...this.chains.keys()] }, "server started");
   }
@@ -81,6 +90,16 @@ export class MoveItServer {
     await this.chains.get(name)?.relay(msg);
   }
 
+  /** The ledger's counters. */
+  ledgerStats(): { writeErrors: number; pendingWrites: number } {
+    return { writeErrors: this.ledgerDb?.writeErrors ?? 0, pendingWrites: this.ledgerDb?.ledger.pendingWrites ?? 0 };
+  }
+
+  /** The daemon's ledger, once started. */
+  get ledger(): ServerLedger | undefined {
+    return this.ledgerDb;
+  }
+
   /** Per-chain counters. */
   stats(): Record<string, ServerStats> {
     return Object.fromEntries([...this.chains].map(([n, c]) => [n, c.stats]));
@@ -102,6 +121,8 @@ export class MoveItServer {
       backlog,
       polling: this.opts.polling ?? false,
       stateDir: this.opts.stateDir,
+      ledger: this.ledgerDb!,
+      keep: (chain, path) => this.chains.get(chain)?.keep(path),
       settleMs: this.opts.settleMs ?? 200,
       watch: this.opts.watch,
       sourceHook: this.opts.sourceHook?.(config.name),
@@ -138,6 +159,7 @@ export class MoveItServer {
       this.chains.clear();
       await this.movers.close();
       await this.publisher.close();
+      this.ledgerDb?.close();
       this.opts.log.info({}, "server stopped");
     })();
     return this.closing;

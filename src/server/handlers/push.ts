@@ -7,8 +7,8 @@ import { basename } from "node:path";
 import { RefusedError, TransferError } from "../../errors.js";
 import { Message, type JsonValue } from "../../message/index.js";
 import { formatUrl, parseUrl, redactUrl, type ParsedUrl } from "../../util/url.js";
-import { deletesAfterServing, type ChainContext } from "../context.js";
-import { resolveServable } from "../path-guard.js";
+import { deletesAfterServing, guardOf, type ChainContext } from "../context.js";
+import { resolveServable, uriPath } from "../path-guard.js";
 
 /** The uris a push or ack names: `uri`, or the items of a dataset/collection. */
 export function requestedUris(data: Record<string, JsonValue>): unknown[] {
@@ -84,10 +84,16 @@ async function push(ctx: ChainContext, req: Message): Promise<Message> {
   for (const uri of requestedUris(data)) {
     const local = await ctx.sourceHook?.(req, uri, ctx.signal);
     hooked ||= local !== undefined;
-    sources.push(local ?? (await resolveServable(uri, { origin: ctx.config.origin, registry: ctx.registry })));
+    sources.push(local ?? (await resolveServable(uri, guardOf(ctx))));
   }
-  for (const source of sources) await deliver(ctx, source, dest, data);
+  // A file being pushed is not deleted meanwhile, and a due deletion waits remove_delay more.
+  for (const s of sources) ctx.deleter.postpone(s, ctx.config.removeDelay);
+  await ctx.running.around(sources, async () => {
+    for (const source of sources) await deliver(ctx, source, dest, data);
+  });
   ctx.stats.pushes++;
+  const to = formatUrl(dest);
+  for (const uri of requestedUris(data)) if (typeof uri === "string") ctx.ledger.pushed(ctx.config.name, uriPath(uri), req.sender, to);
   if (hooked || deletesAfterServing(ctx.config)) for (const s of sources) ctx.deleter.schedule(s, ctx.config.removeDelay);
   const reply = cleanedData(data);
   // A relayed file is served from staging: say where it was served from, as the reference mirror does (D3).

@@ -123,7 +123,8 @@ test("server - ping, info, unknown and ack reply as C6, C7, C11, C12", async (t)
   const srv = await startServer(t, s.ini);
   const pong = await request(srv.requestPort(), new Message("/ref/test", "ping"));
   assert.equal(pong.type, "pong");
-  assert.match(pong.encode(), / v1\.01 application\/json \{"station": "refstation"\}$/);
+  // The reference's key first and unchanged; move_it's own keys follow (docs/protocol.md).
+  assert.match(pong.encode(), / v1\.01 application\/json \{"station": "refstation", "move_it": \{"instance": "[0-9a-f]{16}", "catchup": true\}\}$/);
   await drop(s.dir, s.inDir, "test2.dat", "a");
   await waitFor(async () => {
     const r = await request(srv.requestPort(), new Message("/ref/test", "info", { max_count: 10 }));

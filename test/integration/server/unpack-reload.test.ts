@@ -72,7 +72,7 @@ test("server/reload - unchanged chains keep running, changed ones are re-created
   assert.equal(srv.server.requestPort("a"), pa, "unchanged chain rebound");
   const pb = srv.server.requestPort("b");
   const pong = await request(pb, new Message("/b", "ping"));
-  assert.deepEqual(pong.dataObject, { station: "two" });
+  assert.equal(pong.dataObject["station"], "two");
   assert.equal((await request(srv.server.requestPort("c"), new Message("/c", "ping"))).type, "pong");
   await srv.server.reload(loadConfig(sec("a"), "server"));
   await assert.rejects(request(pb, new Message("/b", "ping"), 500));

@@ -1,0 +1,282 @@
+/**
+ * The server's ledger: one SQLite file per daemon (`<state dir>/server.ledger.sqlite`)
+ * holding every file a chain announced (the announcement exactly as sent,
+ * who pushed or acked it and when, when it was deleted) and the deletion
+ * schedule. It is what `catchup` answers from, what the push checks ask
+ * "did we announce this path?", and what the reconcile scan compares with.
+ *
+ * Writes are queued and committed in batches by the base `Ledger`; until a
+ * batch commits, the rows it adds are kept in a small map here so a read
+ * right after an announcement already sees it. A failed commit (disk full)
+ * is retried by the base; transfers go on meanwhile.
+ */
+import type { Database, Statement } from "better-sqlite3";
+import { Ledger, ledgerPath, type LedgerSchema } from "../ledger/sqlite.js";
+import type { Logger } from "../log.js";
+
+/** Schema migrations of the server ledger; version = length. Never edit a shipped entry: append. */
+export const SERVER_LEDGER_SCHEMA: LedgerSchema = {
+  kind: "server",
+  migrations: [
+    `CREATE TABLE files (
+       id INTEGER PRIMARY KEY AUTOINCREMENT,
+       chain TEXT NOT NULL,
+       uid TEXT NOT NULL,
+       topic TEXT NOT NULL,
+       path TEXT NOT NULL,
+       root TEXT NOT NULL,
+       original_path TEXT NOT NULL,
+       size INTEGER NOT NULL,
+       mtime_ns TEXT NOT NULL,
+       inode TEXT NOT NULL,
+       checksum TEXT,
+       message TEXT NOT NULL,
+       announced_at INTEGER NOT NULL,
+       current INTEGER NOT NULL DEFAULT 1,
+       pushes INTEGER NOT NULL DEFAULT 0,
+       pushed_at INTEGER,
+       pushed_by TEXT,
+       pushed_to TEXT,
+       acked_at INTEGER,
+       acked_by TEXT,
+       deleted_at INTEGER
+     );
+     CREATE INDEX files_path ON files(chain, path, current);
+     CREATE INDEX files_announced ON files(announced_at);
+     CREATE INDEX files_uid ON files(uid);
+     CREATE TABLE deletions (
+       chain TEXT NOT NULL,
+       path TEXT NOT NULL,
+       due INTEGER NOT NULL,
+       PRIMARY KEY (chain, path)
+     );
+     CREATE INDEX deletions_due ON deletions(chain, due);`,
+  ],
+};
+
+/** File name (under the state dir) of a daemon's server ledger. */
+export const SERVER_LEDGER_NAME = "server";
+
+/** A file as a chain announced it. */
+export interface AnnouncedFile {
+  chain: string;
+  uid: string;
+  topic: string;
+  /** Absolute path served (the unpacked one when unpacking). */
+  path: string;
+  /** Directory the path must stay inside after resolving links. */
+  root: string;
+  /** The file the event was about (the packed one when unpacking). */
+  originalPath: string;
+  size: number;
+  mtimeNs: bigint;
+  inode: bigint;
+  checksum: string | undefined;
+  /** The announcement, encoded exactly as published. */
+  message: string;
+  announcedAt: number;
+}
+
+/** What a path lookup returns. */
+export interface LedgerEntry {
+  id: number;
+  uid: string;
+  root: string;
+  size: number;
+  mtimeNs: string;
+  inode: string;
+  deletedAt: number | null;
+}
+
+/** One row a catch-up page offers (the caller checks the file is still there). */
+export interface CatchupRow {
+  id: number;
+  chain: string;
+  path: string;
+  message: string;
+}
+
+interface Statements {
+  insert: Statement;
+  supersede: Statement;
+  byPath: Statement;
+  pushed: Statement;
+  acked: Statement;
+  deleted: Statement;
+  schedule: Statement;
+  postpone: Statement;
+  unschedule: Statement;
+  due: Statement;
+  nextDue: Statement;
+  catchup: Statement;
+  prune: Statement;
+  count: Statement;
+}
+
+export class ServerLedger {
+  /** Rows announced but not committed yet, by `chain\npath`. */
+  private readonly uncommitted = new Map<string, LedgerEntry & { chain: string }>();
+  private readonly st: Statements;
+  private nextPendingId = -1;
+
+  private constructor(
+    readonly ledger: Ledger,
+    private readonly log: Logger,
+  ) {
+    this.st = prepare(ledger.db);
+  }
+
+  /**
+   * Open (create) the daemon's ledger in `stateDir`, or an in-memory one when
+   * there is none (library use). Throws the base's LedgerError for a corrupt,
+   * unreadable or newer-schema file: the daemon must not start without it.
+   */
+  static open(stateDir: string | undefined, log: Logger, onWriteError?: (err: Error, pending: number) => void): ServerLedger {
+    const path = stateDir === undefined ? ":memory:" : ledgerPath(stateDir, SERVER_LEDGER_NAME);
+    const ledger = Ledger.open(path, SERVER_LEDGER_SCHEMA, {
+      onWriteError: (err, pending) => {
+        log.error({ err, pending, file: path }, "ledger write failed, retrying");
+        onWriteError?.(err, pending);
+      },
+    });
+    return new ServerLedger(ledger, log);
+  }
+
+  get path(): string {
+    return this.ledger.path;
+  }
+
+  get writeErrors(): number {
+    return this.ledger.writeErrors;
+  }
+
+  /** Record an announcement; older rows of the same path stop being current. */
+  announced(f: AnnouncedFile): Promise<void> {
+    const key = `${f.chain}\n${f.path}`;
+    const entry = { chain: f.chain, id: this.nextPendingId--, uid: f.uid, root: f.root, size: f.size, mtimeNs: String(f.mtimeNs), inode: String(f.inode), deletedAt: null };
+    this.uncommitted.set(key, entry);
+    const done = this.ledger.write(() => {
+      this.st.supersede.run(f.chain, f.path);
+      this.st.insert.run(f.chain, f.uid, f.topic, f.path, f.root, f.originalPath, f.size, String(f.mtimeNs), String(f.inode), f.checksum ?? null, f.message, f.announcedAt);
+    });
+    return done.finally(() => {
+      if (this.uncommitted.get(key) === entry) this.uncommitted.delete(key);
+    });
+  }
+
+  /** The current row of `path` in `chain` (committed or queued). */
+  lookup(chain: string, path: string): LedgerEntry | undefined {
+    const pending = this.uncommitted.get(`${chain}\n${path}`);
+    if (pending !== undefined) return pending;
+    const row = this.st.byPath.get(chain, path) as RawEntry | undefined;
+    return row === undefined ? undefined : { id: row.id, uid: row.uid, root: row.root, size: row.size, mtimeNs: row.mtime_ns, inode: row.inode, deletedAt: row.deleted_at };
+  }
+
+  pushed(chain: string, path: string, by: string, to: string, at = Date.now()): void {
+    void this.ledger.write(() => this.st.pushed.run(at, by, to, chain, path)).catch(() => undefined);
+  }
+
+  acked(chain: string, path: string, by: string, at = Date.now()): void {
+    void this.ledger.write(() => this.st.acked.run(at, by, chain, path)).catch(() => undefined);
+  }
+
+  /** The file is gone (deleted on schedule, or found missing). */
+  deleted(chain: string, path: string, at = Date.now()): Promise<void> {
+    return this.ledger.write(() => {
+      this.st.unschedule.run(chain, path);
+      this.st.deleted.run(at, chain, path);
+    });
+  }
+
+  /** Delete `path` at `due` (ms); a later call moves it. */
+  schedule(chain: string, path: string, due: number): Promise<void> {
+    return this.ledger.write(() => this.st.schedule.run(chain, path, due));
+  }
+
+  /** Drop a scheduled deletion (it failed for good). */
+  unschedule(chain: string, path: string): Promise<void> {
+    return this.ledger.write(() => this.st.unschedule.run(chain, path));
+  }
+
+  /** Move a scheduled deletion of `path` to no earlier than `due`; nothing if none is scheduled. */
+  postpone(chain: string, path: string, due: number): Promise<void> {
+    return this.ledger.write(() => this.st.postpone.run(due, chain, path));
+  }
+
+  /** Scheduled deletions of `chain` due by `now`, oldest first. */
+  dueDeletions(chain: string, now: number, limit = 500): Array<{ path: string; due: number }> {
+    return this.st.due.all(chain, now, limit) as Array<{ path: string; due: number }>;
+  }
+
+  /** When the next deletion of `chain` is due, if any. */
+  nextDue(chain: string): number | undefined {
+    const row = this.st.nextDue.get(chain) as { due: number | null } | undefined;
+    return row?.due ?? undefined;
+  }
+
+  /** How many deletions `chain` has scheduled. */
+  scheduledCount(chain: string): number {
+    return (this.st.count.get(chain) as { n: number }).n;
+  }
+
+  /**
+   * Current, undeleted announcements on a topic starting with `topic`
+   * (posttroll's prefix rule), announced at or after `since` (ms), with id
+   * above `after`, oldest first, at most `limit`.
+   */
+  catchup(topic: string, since: number, after: number, limit: number): CatchupRow[] {
+    return this.st.catchup.all(since, after, topic.length, topic, limit) as CatchupRow[];
+  }
+
+  /** Forget rows of `chain` announced before `before` (ms) whose file is deleted or replaced, or that are past it anyway. */
+  prune(chain: string, before: number): number {
+    this.ledger.flush();
+    return this.st.prune.run(chain, before).changes;
+  }
+
+  /** Commit what is queued now (throws if the commit fails). */
+  flush(): void {
+    this.ledger.flush();
+  }
+
+  close(): void {
+    try {
+      this.ledger.close();
+    } catch (err) {
+      this.log.error({ err, file: this.ledger.path }, "ledger close failed");
+    }
+  }
+}
+
+interface RawEntry {
+  id: number;
+  uid: string;
+  root: string;
+  size: number;
+  mtime_ns: string;
+  inode: string;
+  deleted_at: number | null;
+}
+
+function prepare(db: Database): Statements {
+  return {
+    insert: db.prepare(
+      "INSERT INTO files (chain, uid, topic, path, root, original_path, size, mtime_ns, inode, checksum, message, announced_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    ),
+    supersede: db.prepare("UPDATE files SET current = 0 WHERE chain = ? AND path = ? AND current = 1"),
+    byPath: db.prepare("SELECT id, uid, root, size, mtime_ns, inode, deleted_at FROM files WHERE chain = ? AND path = ? AND current = 1 ORDER BY id DESC LIMIT 1"),
+    pushed: db.prepare("UPDATE files SET pushes = pushes + 1, pushed_at = ?, pushed_by = ?, pushed_to = ? WHERE chain = ? AND path = ? AND current = 1"),
+    acked: db.prepare("UPDATE files SET acked_at = ?, acked_by = ? WHERE chain = ? AND path = ? AND current = 1"),
+    deleted: db.prepare("UPDATE files SET deleted_at = ? WHERE chain = ? AND path = ? AND deleted_at IS NULL"),
+    schedule: db.prepare("INSERT INTO deletions (chain, path, due) VALUES (?, ?, ?) ON CONFLICT (chain, path) DO UPDATE SET due = excluded.due"),
+    postpone: db.prepare("UPDATE deletions SET due = max(due, ?) WHERE chain = ? AND path = ?"),
+    unschedule: db.prepare("DELETE FROM deletions WHERE chain = ? AND path = ?"),
+    due: db.prepare("SELECT path, due FROM deletions WHERE chain = ? AND due <= ? ORDER BY due LIMIT ?"),
+    nextDue: db.prepare("SELECT min(due) AS due FROM deletions WHERE chain = ?"),
+    count: db.prepare("SELECT count(*) AS n FROM deletions WHERE chain = ?"),
+    catchup: db.prepare(
+      "SELECT id, chain, path, message FROM files WHERE announced_at >= ? AND id > ? AND current = 1 AND deleted_at IS NULL AND substr(topic, 1, ?) = ? ORDER BY id LIMIT ?",
+    ),
+    prune: db.prepare("DELETE FROM files WHERE chain = ? AND announced_at < ?"),
+  };
+}
