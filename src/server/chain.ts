@@ -37,6 +37,8 @@ export interface ServerChainOptions {
   /** Host the request socket binds to (`*` = all interfaces). */
   requestHost: string;
   backlog: boolean;
+  /** With `backlog`: wait this long after start before announcing (subscribers reconnect meanwhile). */
+  backlogDelayMs: number;
   polling: boolean;
   /** Where an old move_it kept the deletion schedule as JSON (migrated into the ledger). */
   stateDir: string | undefined;
@@ -62,6 +64,7 @@ export class ServerChain {
   private loop: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   private requestAddress: string | undefined;
+  private stopWaiting: (() => void) | undefined;
 
   constructor(private readonly opts: ServerChainOptions) {
     const legacyStateFile = opts.stateDir === undefined ? undefined : join(opts.stateDir, `${encodeURIComponent(opts.config.name)}.deletions.json`);
@@ -133,12 +136,27 @@ export class ServerChain {
 
   private async consume(watcher: Watcher): Promise<void> {
     const inflight = new Set<Promise<void>>();
+    // A restarted server's subscribers need a moment to reconnect: announcing the backlog at once loses it.
+    if (this.opts.backlog && this.opts.backlogDelayMs > 0) await this.pause(this.opts.backlogDelayMs);
     for await (const ev of watcher) {
       const p = this.process(ev).catch((err: unknown) => this.opts.log.error({ err, path: ev.path }, "announce failed"));
       inflight.add(p);
       void p.finally(() => inflight.delete(p));
     }
     await Promise.allSettled([...inflight]);
+  }
+
+  /** Sleep `ms`, or less if the chain closes meanwhile. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.stopWaiting = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.stopWaiting = done;
+    });
   }
 
   /** Unpack if configured, then announce. */
@@ -180,6 +198,7 @@ export class ServerChain {
   close(drainMs = 5000): Promise<void> {
     this.closing ??= (async () => {
       await this.watcher?.close();
+      this.stopWaiting?.();
       await this.loop;
       const drained = this.router?.close(drainMs);
       const timer = setTimeout(() => this.abort.abort(new Error("chain closed")), drainMs);

@@ -22,6 +22,8 @@ export interface MoveItServerOptions {
   /** Host request sockets bind to (default `*`). */
   requestHost?: string;
   disableBacklog?: boolean;
+  /** Wait this long after start before announcing the backlog, ms (default 3000, as the reference). */
+  backlogDelayMs?: number;
   /** Poll the file system instead of OS events. */
   polling?: boolean;
   /** Directory of the ledger (`server.ledger.sqlite`); omit for an in-memory one. */
@@ -119,6 +121,7 @@ export class MoveItServer {
       log,
       requestHost: this.opts.requestHost ?? "*",
       backlog,
+      backlogDelayMs: this.opts.backlogDelayMs ?? 3000,
       polling: this.opts.polling ?? false,
       stateDir: this.opts.stateDir,
       ledger: this.ledgerDb!,

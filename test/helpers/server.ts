@@ -32,6 +32,7 @@ export async function startServer(
     settleMs: opts.settleMs ?? 100,
     // Fast heartbeats: `subscribe()` waits for one to know a subscriber is connected.
     heartbeatInterval: 0.1,
+    backlogDelayMs: 0,
     ...opts.extra,
   });
   t.after(() => server.close(1000));
