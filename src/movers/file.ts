@@ -30,6 +30,8 @@ export class FileMover implements Mover {
       });
       req.signal.throwIfAborted();
       await rename(tmp, final);
+      // When `final` already was a link to the same file, rename() does nothing and leaves `tmp`.
+      if (method === "link") await unlink(tmp).catch(() => undefined);
       const { size } = await stat(final);
       return { uri: final, bytes: size, method };
     } catch (err) {
