@@ -51,6 +51,10 @@ export interface ServerChainConfig {
   readonly watchdogTimeout: number;
   /** Mover settings from `connection_parameters__KEY[__SUB]` options. */
   readonly connectionParameters: Readonly<Record<string, unknown>>;
+  /** Ours: seconds between reconcile scans of `origin` (0 = none). */
+  readonly rescanInterval: number;
+  /** Ours: seconds the ledger keeps a file's row after it was announced. */
+  readonly ledgerRetention: number;
   /** Ours: add a checksum of this kind to announcements (`checksum = sha256`). */
   readonly checksum: "sha256" | undefined;
   /** The section's options as read (DEFAULT merged), for change detection. */
@@ -83,8 +87,15 @@ export const SERVER_OPTIONS: readonly string[] = [
   "remove_delay",
   "watchdog_timeout",
   "checksum",
+  "rescan_interval",
+  "ledger_retention",
   ...LEGACY_CONNECTION_OPTIONS,
 ];
+
+/** Default `rescan_interval`, seconds. */
+export const DEFAULT_RESCAN_INTERVAL = 60;
+/** Default `ledger_retention`, seconds (7 days). */
+export const DEFAULT_LEDGER_RETENTION = 7 * 86400;
 
 /** Options of `readServerChain`. */
 export interface ServerChainOptions {
@@ -118,6 +129,8 @@ export function readServerChain(section: SectionReader, options: ServerChainOpti
       LEGACY_CONNECTION_OPTIONS,
     ),
     checksum: section.choice("checksum", ["sha256"]),
+    rescanInterval: section.read("rescan_interval", readSeconds, DEFAULT_RESCAN_INTERVAL),
+    ledgerRetention: section.read("ledger_retention", readPositiveSeconds, DEFAULT_LEDGER_RETENTION),
     raw: section.raw(),
   };
 }

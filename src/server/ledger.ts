@@ -44,6 +44,7 @@ export const SERVER_LEDGER_SCHEMA: LedgerSchema = {
      CREATE INDEX files_path ON files(chain, path, current);
      CREATE INDEX files_announced ON files(announced_at);
      CREATE INDEX files_uid ON files(uid);
+     CREATE INDEX files_original ON files(chain, original_path);
      CREATE TABLE deletions (
        chain TEXT NOT NULL,
        path TEXT NOT NULL,
@@ -100,6 +101,7 @@ interface Statements {
   insert: Statement;
   supersede: Statement;
   byPath: Statement;
+  byOriginal: Statement;
   pushed: Statement;
   acked: Statement;
   deleted: Statement;
@@ -170,6 +172,12 @@ export class ServerLedger {
     if (pending !== undefined) return pending;
     const row = this.st.byPath.get(chain, path) as RawEntry | undefined;
     return row === undefined ? undefined : { id: row.id, uid: row.uid, root: row.root, size: row.size, mtimeNs: row.mtime_ns, inode: row.inode, deletedAt: row.deleted_at };
+  }
+
+  /** When a file unpacked from `originalPath` was last announced (and not deleted since), if ever. */
+  announcedFrom(chain: string, originalPath: string): number | undefined {
+    const row = this.st.byOriginal.get(chain, originalPath) as { at: number | null } | undefined;
+    return row?.at ?? undefined;
   }
 
   pushed(chain: string, path: string, by: string, to: string, at = Date.now()): void {
@@ -265,6 +273,7 @@ function prepare(db: Database): Statements {
     ),
     supersede: db.prepare("UPDATE files SET current = 0 WHERE chain = ? AND path = ? AND current = 1"),
     byPath: db.prepare("SELECT id, uid, root, size, mtime_ns, inode, deleted_at FROM files WHERE chain = ? AND path = ? AND current = 1 ORDER BY id DESC LIMIT 1"),
+    byOriginal: db.prepare("SELECT max(announced_at) AS at FROM files WHERE chain = ? AND original_path = ? AND current = 1 AND deleted_at IS NULL"),
     pushed: db.prepare("UPDATE files SET pushes = pushes + 1, pushed_at = ?, pushed_by = ?, pushed_to = ? WHERE chain = ? AND path = ? AND current = 1"),
     acked: db.prepare("UPDATE files SET acked_at = ?, acked_by = ? WHERE chain = ? AND path = ? AND current = 1"),
     deleted: db.prepare("UPDATE files SET deleted_at = ? WHERE chain = ? AND path = ? AND deleted_at IS NULL"),
