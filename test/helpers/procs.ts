@@ -15,7 +15,7 @@ export interface Proc {
 }
 
 /** Run one of the bin/ commands; killed after the test, and when this process dies. */
-export function runCommand(t: TestContext, cmd: "move_it_server" | "move_it_client" | "move_it_mirror", args: string[]): Proc {
+export function runCommand(t: TestContext, cmd: "move_it_server" | "move_it_client" | "move_it_mirror" | "move_it_ledger", args: string[]): Proc {
   const child = spawn(...dieWithParent(process.execPath, [join(REPO, "bin", `${cmd}.js`), ...args]), { stdio: ["ignore", "pipe", "pipe"] });
   let err = "";
   child.stderr?.on("data", (c: Buffer) => (err += c.toString()));
