@@ -66,9 +66,18 @@ const SERVER_STATE_SQL = `CASE WHEN deleted_at IS NOT NULL THEN 'deleted' WHEN c
 export function queryServer(db: Database, f: LedgerFilter): LedgerRow[] {
   const where: string[] = [];
   const args: unknown[] = [];
-  if (f.name !== undefined) (where.push("uid GLOB ?"), args.push(f.name));
-  if (f.since !== undefined) (where.push("announced_at >= ?"), args.push(f.since));
-  if (f.state !== undefined) (where.push("state = ?"), args.push(f.state));
+  if (f.name !== undefined) {
+    where.push("uid GLOB ?");
+    args.push(f.name);
+  }
+  if (f.since !== undefined) {
+    where.push("announced_at >= ?");
+    args.push(f.since);
+  }
+  if (f.state !== undefined) {
+    where.push("state = ?");
+    args.push(f.state);
+  }
   const sql = `SELECT * FROM (SELECT id, chain, uid, topic, path, size, checksum, announced_at, current, pushes, pushed_at, pushed_by, pushed_to, acked_at, acked_by, deleted_at, ${SERVER_STATE_SQL} AS state FROM files)
     ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id ${f.limit !== undefined ? "LIMIT ?" : ""}`;
   if (f.limit !== undefined) args.push(f.limit);
@@ -114,9 +123,18 @@ interface ClientRaw {
 export function queryClient(db: Database, f: LedgerFilter): LedgerRow[] {
   const where: string[] = [];
   const args: unknown[] = [];
-  if (f.name !== undefined) (where.push("f.name GLOB ?"), args.push(f.name));
-  if (f.since !== undefined) (where.push("f.announced_at >= ?"), args.push(f.since));
-  if (f.state !== undefined) (where.push("f.state = ?"), args.push(f.state));
+  if (f.name !== undefined) {
+    where.push("f.name GLOB ?");
+    args.push(f.name);
+  }
+  if (f.since !== undefined) {
+    where.push("f.announced_at >= ?");
+    args.push(f.since);
+  }
+  if (f.state !== undefined) {
+    where.push("f.state = ?");
+    args.push(f.state);
+  }
   const sql = `SELECT f.chain, f.uid, f.name, f.topic, f.state, f.announced_at, f.push_sent_at, f.delivered_at, f.delivered_from, f.destination, f.bytes, f.checksum,
       f.attempts, f.last_error, f.next_try_at, f.updated_at,
       (SELECT group_concat(o.request_address, ' ') FROM client_offers o WHERE o.chain = f.chain AND o.uid = f.uid) AS providers
