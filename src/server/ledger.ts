@@ -10,8 +10,7 @@
  * right after an announcement already sees it. A failed commit (disk full)
  * is retried by the base; transfers go on meanwhile.
  */
-import type { Database, Statement } from "better-sqlite3";
-import { Ledger, ledgerPath, type LedgerSchema } from "../ledger/sqlite.js";
+import { Ledger, ledgerPath, type Database, type LedgerSchema } from "../ledger/sqlite.js";
 import type { Logger } from "../log.js";
 
 /** Schema migrations of the server ledger; version = length. Never edit a shipped entry: append. */
@@ -96,6 +95,9 @@ export interface CatchupRow {
   path: string;
   message: string;
 }
+
+/** A prepared statement taking any parameters (better-sqlite3's type, reached through the base). */
+type Statement = { run(...args: unknown[]): { changes: number }; get(...args: unknown[]): unknown; all(...args: unknown[]): unknown[] };
 
 interface Statements {
   insert: Statement;
@@ -267,25 +269,26 @@ interface RawEntry {
 }
 
 function prepare(db: Database): Statements {
+  const p = (sql: string): Statement => db.prepare(sql) as unknown as Statement;
   return {
-    insert: db.prepare(
+    insert: p(
       "INSERT INTO files (chain, uid, topic, path, root, original_path, size, mtime_ns, inode, checksum, message, announced_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     ),
-    supersede: db.prepare("UPDATE files SET current = 0 WHERE chain = ? AND path = ? AND current = 1"),
-    byPath: db.prepare("SELECT id, uid, root, size, mtime_ns, inode, deleted_at FROM files WHERE chain = ? AND path = ? AND current = 1 ORDER BY id DESC LIMIT 1"),
-    byOriginal: db.prepare("SELECT max(announced_at) AS at FROM files WHERE chain = ? AND original_path = ? AND current = 1 AND deleted_at IS NULL"),
-    pushed: db.prepare("UPDATE files SET pushes = pushes + 1, pushed_at = ?, pushed_by = ?, pushed_to = ? WHERE chain = ? AND path = ? AND current = 1"),
-    acked: db.prepare("UPDATE files SET acked_at = ?, acked_by = ? WHERE chain = ? AND path = ? AND current = 1"),
-    deleted: db.prepare("UPDATE files SET deleted_at = ? WHERE chain = ? AND path = ? AND deleted_at IS NULL"),
-    schedule: db.prepare("INSERT INTO deletions (chain, path, due) VALUES (?, ?, ?) ON CONFLICT (chain, path) DO UPDATE SET due = excluded.due"),
-    postpone: db.prepare("UPDATE deletions SET due = max(due, ?) WHERE chain = ? AND path = ?"),
-    unschedule: db.prepare("DELETE FROM deletions WHERE chain = ? AND path = ?"),
-    due: db.prepare("SELECT path, due FROM deletions WHERE chain = ? AND due <= ? ORDER BY due LIMIT ?"),
-    nextDue: db.prepare("SELECT min(due) AS due FROM deletions WHERE chain = ?"),
-    count: db.prepare("SELECT count(*) AS n FROM deletions WHERE chain = ?"),
-    catchup: db.prepare(
+    supersede: p("UPDATE files SET current = 0 WHERE chain = ? AND path = ? AND current = 1"),
+    byPath: p("SELECT id, uid, root, size, mtime_ns, inode, deleted_at FROM files WHERE chain = ? AND path = ? AND current = 1 ORDER BY id DESC LIMIT 1"),
+    byOriginal: p("SELECT max(announced_at) AS at FROM files WHERE chain = ? AND original_path = ? AND current = 1 AND deleted_at IS NULL"),
+    pushed: p("UPDATE files SET pushes = pushes + 1, pushed_at = ?, pushed_by = ?, pushed_to = ? WHERE chain = ? AND path = ? AND current = 1"),
+    acked: p("UPDATE files SET acked_at = ?, acked_by = ? WHERE chain = ? AND path = ? AND current = 1"),
+    deleted: p("UPDATE files SET deleted_at = ? WHERE chain = ? AND path = ? AND deleted_at IS NULL"),
+    schedule: p("INSERT INTO deletions (chain, path, due) VALUES (?, ?, ?) ON CONFLICT (chain, path) DO UPDATE SET due = excluded.due"),
+    postpone: p("UPDATE deletions SET due = max(due, ?) WHERE chain = ? AND path = ?"),
+    unschedule: p("DELETE FROM deletions WHERE chain = ? AND path = ?"),
+    due: p("SELECT path, due FROM deletions WHERE chain = ? AND due <= ? ORDER BY due LIMIT ?"),
+    nextDue: p("SELECT min(due) AS due FROM deletions WHERE chain = ?"),
+    count: p("SELECT count(*) AS n FROM deletions WHERE chain = ?"),
+    catchup: p(
       "SELECT id, chain, path, message FROM files WHERE announced_at >= ? AND id > ? AND current = 1 AND deleted_at IS NULL AND substr(topic, 1, ?) = ? ORDER BY id LIMIT ?",
     ),
-    prune: db.prepare("DELETE FROM files WHERE chain = ? AND announced_at < ?"),
+    prune: p("DELETE FROM files WHERE chain = ? AND announced_at < ?"),
   };
 }

@@ -43,6 +43,8 @@ test("config/server-config - defaults (SPEC §3)", () => {
     watchdogTimeout: 1,
     connectionParameters: {},
     checksum: undefined,
+    rescanInterval: 60,
+    ledgerRetention: 604800,
     raw: { origin: "/data/in/{name}.dat", topic: "/t" },
   });
 });
