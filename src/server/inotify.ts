@@ -6,6 +6,7 @@
  * installed the server uses it and needs no quiet-time guess.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { accessSync, constants } from "node:fs";
 import type { Logger } from "../log.js";
 import { backoff } from "../util/abort.js";
 
@@ -17,6 +18,28 @@ let available: boolean | undefined;
 export function inotifyAvailable(): boolean {
   available ??= process.platform === "linux" && spawnSync(INOTIFYWAIT, ["--help"], { stdio: "ignore" }).error === undefined;
   return available;
+}
+
+const SETPRIV = "/usr/bin/setpriv";
+let setpriv: boolean | undefined;
+
+/**
+ * The command line for inotifywait, through util-linux's `setpriv
+ * --pdeathsig` where it exists: a server killed with -9 takes its
+ * inotifywait with it instead of leaving it holding an inotify instance.
+ */
+function inotifyCommand(args: string[]): [string, string[]] {
+  setpriv ??= process.platform === "linux" && canRun(SETPRIV);
+  return setpriv ? [SETPRIV, ["--pdeathsig", "KILL", "--", INOTIFYWAIT, ...args]] : [INOTIFYWAIT, args];
+}
+
+function canRun(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export interface InotifyOptions {
@@ -38,7 +61,7 @@ export class InotifySource {
   start(): Promise<void> {
     return new Promise((resolve, reject) => {
       const args = ["-m", "-r", "--no-newline", "--format", "%w%f%0", "-e", "close_write", "-e", "moved_to", this.opts.root];
-      const child = spawn(INOTIFYWAIT, args, { stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(...inotifyCommand(args), { stdio: ["ignore", "pipe", "pipe"] });
       this.child = child;
       let pending = "";
       let ready = false;

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { mkdir, rename, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test, type TestContext } from "node:test";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import * as zmq from "zeromq";
 import { Message } from "../../src/message/index.js";
 import { DateTime } from "../../src/util/datetime.js";
@@ -9,6 +11,8 @@ import { serverProc } from "../helpers/server-proc.js";
 import { tempDir } from "../helpers/tmp.js";
 import { delay, waitFor } from "../helpers/wait.js";
 import { request } from "../helpers/zmq.js";
+
+const run = promisify(execFile);
 
 /** Raw frames the publisher sends, as bytes on the wire. */
 function rawFrames(t: TestContext, port: number, prefix: string): string[] {
@@ -87,6 +91,8 @@ test("e2e/server-catchup - answers from the ledger, in pages, the frames as publ
 
   // Durable: a kill -9 and a restart answer the same.
   await srv.kill9();
+  // Nothing of the killed server stays behind (its inotifywait dies with it).
+  await waitFor(async () => !(await run("ps", ["-eo", "args"])).stdout.includes(origin), "no process left watching origin", 10_000);
   await srv.start(["--disable-backlog"]);
   const again = await catchupAll(port, { topic: "/cu/hrit", since: before });
   assert.deepEqual(again.messages, expected);
