@@ -8,11 +8,14 @@ import type { Logger } from "../log.js";
 import type { Message } from "../message/index.js";
 import { Publisher } from "../transport/publisher.js";
 import type { Requester } from "../transport/requester.js";
+import { safeError } from "./safe-error.js";
+import { catchUp } from "./catchup.js";
 import { Coordinator, type CoordinatorSettings, type CoordinatorStats } from "./coordinator.js";
+import type { FileBook } from "./ledger.js";
 import { Delivery, type DeliveryStats } from "./delivery.js";
 import { Listener, listenerSubjects, type Connect, type ListenerStats } from "./listener.js";
 import { deliveredUri } from "./destination.js";
-import { stringField, type Stamp } from "./messages.js";
+import { stringField, uidKey, type Stamp } from "./messages.js";
 
 export interface ClientChainOptions {
   config: ClientChainConfig;
@@ -33,6 +36,23 @@ export interface ClientChainOptions {
   /** Coordinator tuning (see CoordinatorOptions). */
   maxWaitMs?: number | undefined;
   drainMs?: number | undefined;
+  /** This chain's view of the client ledger. */
+  book: FileBook;
+  /** Catch up from this long before a provider was last heard, ms (default 60 s). */
+  catchUpMarginMs?: number | undefined;
+}
+
+/** What a catch-up pass of a chain did. */
+export interface CatchUpSummary {
+  /** Request addresses asked. */
+  servers: number;
+  /** Of those, the ones without catch-up (Python) or not answering. */
+  unsupported: number;
+  unreachable: number;
+  /** Announcements received. */
+  announcements: number;
+  /** Distinct files among them. */
+  keys: string[];
 }
 
 /** Counters of one chain. */
@@ -55,6 +75,9 @@ export class ClientChain {
   private readonly coordinator: Coordinator;
   private readonly listeners = new Map<string, Listener>();
   private readonly retiring = new Set<Promise<void>>();
+  private readonly catchingUp = new Map<string, { since: number; task: Promise<CatchUpSummary> }>();
+  private readonly noCatchUp = new Set<string>();
+  private readonly ctrl = new AbortController();
   private closing: Promise<void> | undefined;
 
   constructor(private readonly opts: ClientChainOptions) {
@@ -82,6 +105,7 @@ export class ClientChain {
       stamp: opts.stamp,
       maxWaitMs: opts.maxWaitMs,
       drainMs: opts.drainMs,
+      book: opts.book,
       providerAlive: (provider) => [...this.listeners.values()].some((l) => l.address === provider && l.alive()),
       relay: opts.relay === undefined ? undefined : { prefetch: opts.relay.prefetch, onAnnounced: (ann) => opts.relay?.onAnnounced(ann.msg) },
     });
@@ -127,6 +151,7 @@ export class ClientChain {
   /** Bind the publisher, then start listening. */
   async start(): Promise<void> {
     await this.publisher.start();
+    this.coordinator.resume();
     this.syncListeners();
     this.log.info({ publishPort: this.publisher.port, providers: this.cfg.providers.map((p) => p.address) }, "chain started");
   }
@@ -148,7 +173,9 @@ export class ClientChain {
   /** Stop listening, drain transfers, close the publisher. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.ctrl.abort();
       await Promise.all([...this.listeners.values(), ...this.retiring].map((l) => (l instanceof Listener ? l.close() : l)));
+      await Promise.allSettled([...this.catchingUp.values()].map((c) => c.task));
       this.listeners.clear();
       await this.coordinator.close();
       await this.publisher.close();
@@ -180,12 +207,85 @@ export class ClientChain {
         subjects: this.subjectsFor(provider),
         heartbeatAlarmScale: this.cfg.heartbeatAlarmScale,
         onMessage: (msg, from) => this.coordinator.handle(msg, from),
+        onHeard: (from) => this.coordinator.heard(from),
+        onResume: (from) => this.resumed(from),
         log: this.log.child({ provider: provider.address }),
         connect: this.opts.connect,
       });
       this.listeners.set(key, listener);
       listener.start();
     }
+  }
+
+  /** A provider is heard after silence: retry its failed files now and catch up on what it announced meanwhile. */
+  private resumed(provider: string): void {
+    if (this.closing !== undefined) return;
+    this.coordinator.providerBack(provider);
+    const margin = this.opts.catchUpMarginMs ?? 60_000;
+    const servers = this.opts.book.servers().filter((s) => s.provider === provider && s.lastHeardAt !== undefined);
+    for (const s of servers) void this.catchUpFrom(s.provider, s.address, new Date(s.lastHeardAt! - margin));
+  }
+
+  /**
+   * Ask every server known from the ledger (or those of one provider) for
+   * what it announced since `since`, and fetch what the ledger lacks.
+   */
+  async catchUp(since: Date): Promise<CatchUpSummary> {
+    const all = await Promise.all(this.opts.book.servers().map((s) => this.catchUpFrom(s.provider, s.address, since)));
+    const keys = new Set(all.flatMap((r) => r.keys));
+    const sum = (f: (r: CatchUpSummary) => number): number => all.reduce((n, r) => n + f(r), 0);
+    return { servers: sum((r) => r.servers), unsupported: sum((r) => r.unsupported), unreachable: sum((r) => r.unreachable), announcements: sum((r) => r.announcements), keys: [...keys] };
+  }
+
+  /** One server, one catch-up at a time: a call joins a running one reaching back as far, else follows it. */
+  private catchUpFrom(provider: string, address: string, since: Date): Promise<CatchUpSummary> {
+    const id = `${provider} ${address}`;
+    const running = this.catchingUp.get(id);
+    if (running !== undefined && running.since <= since.getTime()) return running.task;
+    if (running !== undefined) return running.task.then(() => this.catchUpFrom(provider, address, since));
+    const cfgProvider = this.cfg.providers.find((p) => p.address === provider);
+    const topic = cfgProvider?.topic ?? this.cfg.topic;
+    const log = this.log.child({ provider: address });
+    const keys = new Set<string>();
+    const task = catchUp(address, topic, since, {
+      requester: this.opts.requester,
+      timeoutMs: Math.max(this.cfg.reqTimeout, this.cfg.transferReqTimeout) * 1000,
+      stamp: this.opts.stamp,
+      signal: this.ctrl.signal,
+    }, (msg) => {
+      const key = uidKey(msg);
+      if (key !== undefined) keys.add(key);
+      this.coordinator.handle(msg, provider);
+    }).then(
+      (r): CatchUpSummary => {
+        this.opts.book.catchup(provider, address, r.supported);
+        if (!r.supported) {
+          if (!this.noCatchUp.has(id)) log.info({ since: since.toISOString() }, "catch-up unavailable");
+          this.noCatchUp.add(id);
+        } else {
+          log.info({ since: since.toISOString(), announcements: r.messages, pages: r.pages, bad: r.bad }, "caught up");
+        }
+        return { servers: 1, unsupported: r.supported ? 0 : 1, unreachable: 0, announcements: r.messages, keys: [...keys] };
+      },
+      (err: unknown): CatchUpSummary => {
+        if (!this.ctrl.signal.aborted) log.warn({ err: safeError(err) }, "catch-up failed");
+        return { servers: 1, unsupported: 0, unreachable: 1, announcements: keys.size, keys: [...keys] };
+      },
+    ).finally(() => {
+      if (this.catchingUp.get(id)?.task === task) this.catchingUp.delete(id);
+    });
+    this.catchingUp.set(id, { since: since.getTime(), task });
+    return task;
+  }
+
+  /** The ledger state of each key (for the one-off catch-up pass). */
+  states(keys: readonly string[]): Map<string, string | undefined> {
+    return new Map(keys.map((k) => [k, this.opts.book.get(k)?.state]));
+  }
+
+  /** Files of this chain held in memory now (waiting or moving). */
+  get busy(): number {
+    return this.coordinator.stats.pending;
   }
 
   private subjectsFor(provider: Provider): string[] {
@@ -203,5 +303,6 @@ function settingsOf(cfg: ClientChainConfig): CoordinatorSettings {
     transferReqTimeoutMs: cfg.transferReqTimeout * 1000,
     maxConcurrent: cfg.maxConcurrentTransfers,
     processingDelayMs: cfg.processingDelay === undefined ? undefined : cfg.processingDelay * 1000,
+    maxRetryAgeMs: cfg.maxRetryAge * 1000,
   };
 }

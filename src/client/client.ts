@@ -14,6 +14,8 @@ import type { DateTime } from "../util/datetime.js";
 import { localHostname } from "../util/host.js";
 import { SerialQueue } from "../util/serial.js";
 import { ClientChain, type ChainStats } from "./chain.js";
+import { ClientLedger } from "./ledger.js";
+import { safeError } from "./safe-error.js";
 import type { Connect } from "./listener.js";
 import type { Stamp } from "./messages.js";
 
@@ -42,6 +44,12 @@ export interface MoveItClientOptions {
   /** How long `close()` lets transfers in flight finish, ms (default 10 s). */
   drainMs?: number;
   /**
+   * The ledger file (see `ledgerPath`); default one in memory, which forgets
+   * everything when the process ends.
+   * @throws LedgerError from the constructor when the file is corrupt, unreadable, foreign or newer.
+   */
+  ledgerFile?: string;
+  /**
    * Relay mode (the mirror): report every new upstream file to `onAnnounced`
    * and fetch it only when `fetch()` asks, unless `prefetch`.
    */
@@ -51,7 +59,31 @@ export interface MoveItClientOptions {
 /** Counters of the whole client, per chain. */
 export interface ClientStats {
   chains: Record<string, ChainStats>;
+  /** Ledger writes queued now, and commits that failed so far (disk full...). */
+  ledger: { pendingWrites: number; writeErrors: number };
 }
+
+/** What `catchUp()` did. */
+export interface CatchUpReport {
+  since: string;
+  /** Request addresses asked; of those without catch-up (Python) or not answering. */
+  servers: number;
+  unsupported: number;
+  unreachable: number;
+  /** Announcements received, distinct files among them. */
+  announcements: number;
+  files: number;
+  /** Files fetched by this pass; files the ledger already had as delivered. */
+  fetched: number;
+  alreadyDelivered: number;
+  /** Files not delivered when the pass ended (they stay in the ledger for the daemon). */
+  failed: number;
+  givenUp: number;
+  unfinished: number;
+}
+
+/** Prune the ledger this often, ms. */
+const PRUNE_EVERY_MS = 3_600_000;
 
 /** See the module comment. */
 export class MoveItClient {
@@ -63,6 +95,8 @@ export class MoveItClient {
   private config: LoadedConfig<ClientChainConfig>;
   private closing: Promise<void> | undefined;
   private failure: Error | undefined;
+  private readonly ledger: ClientLedger;
+  private pruneTimer: NodeJS.Timeout | undefined;
 
   /** Resolves (never rejects) once the client is closed: with the error that closed it, if any. */
   readonly closed: Promise<Error | undefined> = this.done.promise;
@@ -73,6 +107,13 @@ export class MoveItClient {
     // A push is given up no sooner than transfer_req_timeout after it was sent.
     const giveUpMs = Math.min(...opts.config.chains.map((c) => c.transferReqTimeout * 1000), 10_000);
     this.requester = opts.requester ?? new ZmqRequester({ maxRetransmitMs: Math.max(1000, giveUpMs) });
+    let reported = 0;
+    this.ledger = ClientLedger.open(opts.ledgerFile ?? ":memory:", {
+      onWriteError: (err, pending) => {
+        // Transfers go on; the batch stays queued and is retried. Log the first of a run and then every 100th.
+        if (reported++ % 100 === 0) opts.log.error({ err: safeError(err), pending, file: opts.ledgerFile }, "ledger write failed");
+      },
+    });
   }
 
   /** Start every chain. On a failure, the chains started so far are closed and the error thrown. */
@@ -85,7 +126,58 @@ export class MoveItClient {
         await this.stopAll();
         throw err;
       }
+      this.prune();
     });
+  }
+
+  /** Forget delivered and given-up files past each chain's ledger_retention; again every hour. */
+  private prune(): void {
+    clearTimeout(this.pruneTimer);
+    for (const cfg of this.config.chains) {
+      void this.ledger.prune(cfg.name, cfg.ledgerRetention * 1000).then((n) => {
+        if (n > 0) this.opts.log.info({ chain: cfg.name, rows: n }, "ledger pruned");
+      });
+    }
+    this.pruneTimer = setTimeout(() => this.prune(), PRUNE_EVERY_MS);
+    this.pruneTimer.unref();
+  }
+
+  /**
+   * One catch-up pass: ask every server the ledger knows for what it
+   * announced since `since`, fetch what is missing, and resolve once each
+   * of those files is delivered, failed or given up (or `timeoutMs` passed).
+   */
+  async catchUp(since: Date, timeoutMs = 3_600_000): Promise<CatchUpReport> {
+    const chains = [...this.chains.values()];
+    const before = chains.reduce((n, c) => n + c.stats.coordinator.received, 0);
+    const passes = await Promise.all(chains.map(async (c) => ({ chain: c, summary: await c.catchUp(since) })));
+    const deadline = Date.now() + timeoutMs;
+    const tally = (): Record<string, number> => {
+      const t: Record<string, number> = {};
+      for (const { chain, summary } of passes) for (const state of chain.states(summary.keys).values()) t[state ?? "pending"] = (t[state ?? "pending"] ?? 0) + 1;
+      return t;
+    };
+    let counts = tally();
+    while ((counts["pending"] ?? 0) + (counts["in_flight"] ?? 0) > 0 && Date.now() < deadline && this.closing === undefined) {
+      await new Promise((r) => setTimeout(r, 200));
+      this.ledger.ledger.flush();
+      counts = tally();
+    }
+    const fetched = chains.reduce((n, c) => n + c.stats.coordinator.received, 0) - before;
+    const sum = (f: (s: (typeof passes)[number]["summary"]) => number): number => passes.reduce((n, p) => n + f(p.summary), 0);
+    return {
+      since: since.toISOString(),
+      servers: sum((s) => s.servers),
+      unsupported: sum((s) => s.unsupported),
+      unreachable: sum((s) => s.unreachable),
+      announcements: sum((s) => s.announcements),
+      files: sum((s) => s.keys.length),
+      fetched,
+      alreadyDelivered: Math.max(0, (counts["delivered"] ?? 0) - fetched),
+      failed: counts["failed"] ?? 0,
+      givenUp: counts["given_up"] ?? 0,
+      unfinished: (counts["pending"] ?? 0) + (counts["in_flight"] ?? 0),
+    };
   }
 
   /** Apply a new config; see the module comment. */
@@ -118,7 +210,7 @@ export class MoveItClient {
   stats(): ClientStats {
     const chains: Record<string, ChainStats> = {};
     for (const [name, chain] of this.chains) chains[name] = chain.stats;
-    return { chains };
+    return { chains, ledger: { pendingWrites: this.ledger.ledger.pendingWrites, writeErrors: this.ledger.ledger.writeErrors } };
   }
 
   /** Stop listening, drain transfers in flight, close sockets. Idempotent. */
@@ -126,7 +218,9 @@ export class MoveItClient {
     this.closing ??= (async () => {
       await this.serial.idle().catch(() => undefined);
       await this.stopAll();
+      clearTimeout(this.pruneTimer);
       if (this.ownsRequester) this.requester.close();
+      this.ledger.close();
       this.done.resolve(this.failure);
     })();
     return this.closing;
@@ -167,6 +261,7 @@ export class MoveItClient {
       heartbeatInterval: this.opts.heartbeatInterval,
       maxWaitMs: this.opts.maxWaitMs,
       drainMs: this.opts.drainMs,
+      book: this.ledger.book(cfg.name),
       relay: this.relayFor(cfg.name),
     });
     try {

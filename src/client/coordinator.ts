@@ -7,16 +7,27 @@
  * stands down if another client's `push`/`ack` of the uid was heard.
  * Transfers run concurrently up to a bound; `handle()` never waits for
  * them, so announcements keep being read while files move.
+ *
+ * Every file and offer goes into the ledger (`FileBook`): it is the memory.
+ * A file every provider failed to deliver is retried with capped backoff,
+ * at once when a provider comes back or another file got through, until
+ * `maxRetryAgeMs` after it was first heard of (then given up). Files beyond
+ * the in-memory bound, and those of an earlier run, wait in the ledger and
+ * are taken up as room frees. A file resumed or retried is first checked:
+ * still being pushed by its server (wait), already complete under its final
+ * name (delivered), or leftovers of a crashed transfer (cleaned).
  */
 import { ClosedError, RefusedError, RequestTimeoutError, TransferError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Message } from "../message/index.js";
 import type { Requester } from "../transport/requester.js";
-import { deferred, sleep, type Deferred } from "../util/abort.js";
+import { backoff, deferred, sleep, type Deferred } from "../util/abort.js";
 import { Semaphore } from "../util/serial.js";
-import type { Destination } from "./destination.js";
+import { AddressHealth } from "./address-health.js";
+import { deliveredUri, type Destination } from "./destination.js";
+import { ClientLedger, type FileBook, type FileRecord } from "./ledger.js";
 import { ANNOUNCEMENT_TYPES, ackMessage, pushMessage, stringField, uidKey, type Stamp } from "./messages.js";
-import { PUSH_REPLIES, expectReply, pushAndWait, type PushOptions } from "./push.js";
+import { LostPushError, PUSH_REPLIES, expectReply, ping, pushAndWait, type PushOptions } from "./push.js";
 import { RecentSet } from "./recent.js";
 import { RelayRegistry, type Fetched, type RelayOptions } from "./relay.js";
 import { safeError } from "./safe-error.js";
@@ -41,6 +52,10 @@ export interface TransferHooks {
   verify(ann: Announcement, dest: Destination, signal: AbortSignal): Promise<void>;
   /** After success: unpack, rewrite and republish. */
   complete(ann: Announcement, dest: Destination, signal: AbortSignal): Promise<void>;
+  /** True when the file is already complete under its final name (resumed or retried files only). */
+  present?(ann: Announcement, dest: Destination, signal: AbortSignal): Promise<boolean>;
+  /** Remove what a crashed transfer of the file left behind (`.part` files). */
+  cleanup?(ann: Announcement, dest: Destination): Promise<void>;
   /** Publish on the chain's publisher (push before, ack after). */
   publish(msg: Message): Promise<void>;
 }
@@ -53,6 +68,8 @@ export interface CoordinatorSettings {
   maxConcurrent: number;
   /** Hot spare: wait this long before acting; undefined: act at once. */
   processingDelayMs?: number | undefined;
+  /** Give a file up this long after it was first heard of (default 24 h). */
+  maxRetryAgeMs?: number | undefined;
 }
 
 export interface CoordinatorOptions extends CoordinatorSettings {
@@ -65,10 +82,15 @@ export interface CoordinatorOptions extends CoordinatorSettings {
   stamp?: Stamp;
   /** Cap on the wait for one push reply while the server answers pings (default 1 h). */
   maxWaitMs?: number;
-  /** Uids remembered as received (default 10 000). */
+  /** The ledger (default: one in memory, owned and closed by the coordinator). */
+  book?: FileBook;
+  /** Uids kept in memory as received, a cache in front of the ledger (default 10 000). */
   historySize?: number;
-  /** Files waiting or moving at once; more announcements are dropped (default 10 000). */
+  /** Files held in memory (waiting or moving) at once; more wait in the ledger (default 10 000). */
   maxPending?: number;
+  /** Retry backoff bounds, ms (default 2 s .. 5 min). */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
   /** How long `close()` lets transfers in flight finish (default 10 s). */
   drainMs?: number;
   /** Relay mode (the mirror): see RelayOptions. */
@@ -85,8 +107,18 @@ export interface CoordinatorStats {
   alreadyReceived: number;
   /** Files received. */
   received: number;
-  /** Files no provider could deliver. */
+  /** Rounds in which no provider could deliver a file (it is retried). */
   failed: number;
+  /** Files given up after max_retry_age. */
+  givenUp: number;
+  /** Retries started from the ledger (backoff due, resumed at start, room freed). */
+  retries: number;
+  /** Files found complete under their final name when resumed: not fetched again. */
+  foundPresent: number;
+  /** Pushes abandoned because the server lost them (restarted, or said push_running false). */
+  lostPushes: number;
+  /** Offers skipped because their request address was backed off as dead. */
+  deadSkips: number;
   /** Pushes tried on a next provider after a failure. */
   failovers: number;
   /** Ack requests answered / not answered. */
@@ -94,8 +126,8 @@ export interface CoordinatorStats {
   ackFailures: number;
   /** Hot spare: files left to the primary client. */
   stoodDown: number;
-  /** Announcements dropped because too many files were pending. */
-  dropped: number;
+  /** Announcements left in the ledger because too many files were in memory. */
+  deferred: number;
   /** Pushes in flight now, and the most seen at once. */
   active: number;
   peakActive: number;
@@ -111,10 +143,23 @@ interface Job {
   readonly unresponsive: Set<string>;
   /** Settled when the job ends, for `fetch()` callers (made only when one waits). */
   done?: Deferred<Fetched>;
+  /** The ledger row when the job was started from it (resumed or retried). */
+  record?: FileRecord | undefined;
+  /** Pushes sent by this job. */
+  sent?: number;
 }
 
-
-const DEFAULTS = { maxWaitMs: 3_600_000, historySize: 10_000, maxPending: 10_000, drainMs: 10_000 };
+const DEFAULTS = {
+  maxWaitMs: 3_600_000,
+  historySize: 10_000,
+  maxPending: 10_000,
+  drainMs: 10_000,
+  maxRetryAgeMs: 86_400_000,
+  retryBaseMs: 2_000,
+  retryMaxMs: 300_000,
+};
+/** Wake failed files after a success at most this often, ms. */
+const WAKE_EVERY_MS = 5_000;
 
 /** See the module comment. */
 export class Coordinator {
@@ -127,17 +172,35 @@ export class Coordinator {
   private readonly owner = new AbortController();
   private readonly counters: Omit<CoordinatorStats, "pending"> = newCounters();
   private readonly stamp: Stamp;
+  private readonly book: FileBook;
+  private readonly ownLedger: ClientLedger | undefined;
+  private readonly health = new AddressHealth();
+  /** Files whose last push this process saw end (no earlier push of theirs can still be running). */
+  private readonly endedHere: RecentSet;
   private settings: CoordinatorSettings;
   private slots: Semaphore;
   private closing: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = 0;
+  /** Files wait in the ledger for room in memory. */
+  private waiting = false;
+  private lastWake = 0;
 
   constructor(private readonly opts: CoordinatorOptions) {
     this.settings = pickSettings(opts);
     this.slots = new Semaphore(opts.maxConcurrent);
     this.history = new RecentSet(opts.historySize ?? DEFAULTS.historySize);
     this.peerClaims = new RecentSet(opts.historySize ?? DEFAULTS.historySize);
+    this.endedHere = new RecentSet(opts.historySize ?? DEFAULTS.historySize);
     this.stamp = opts.stamp ?? (() => ({}));
     this.known = opts.relay === undefined ? undefined : new RelayRegistry(opts.relay.capacity ?? DEFAULTS.historySize, opts.relay.ttlMs ?? 3_600_000);
+    if (opts.book === undefined) this.ownLedger = ClientLedger.open(":memory:");
+    this.book = opts.book ?? this.ownLedger!.book("");
+  }
+
+  /** Take up what the ledger holds from an earlier run (pending, in flight, due retries). */
+  resume(): void {
+    this.pump();
   }
 
   /** Take one message from a listener. Returns at once; transfers run in the background. */
@@ -157,7 +220,20 @@ export class Coordinator {
       return;
     }
     this.counters.announcements++;
+    this.health.learn(address, provider);
     this.route({ msg, address, key, provider });
+  }
+
+  /** A provider was heard again after silence: its dead addresses and failed files get another try now. */
+  providerBack(provider: string): void {
+    if (this.closing !== undefined) return;
+    this.health.revive(provider);
+    void this.book.wake(provider).then(() => this.pump());
+  }
+
+  /** A provider's publisher was heard. */
+  heard(provider: string): void {
+    this.book.heard(provider);
   }
 
   /** Change timeouts, delay and bound for files announced from now on. */
@@ -185,6 +261,7 @@ export class Coordinator {
   }
 
   private async shutdown(): Promise<void> {
+    clearTimeout(this.timer);
     this.intake.abort(new ClosedError("coordinator closed"));
     const all = Promise.allSettled([...this.tasks]);
     const deadline = new AbortController();
@@ -192,6 +269,8 @@ export class Coordinator {
     deadline.abort();
     this.owner.abort(new ClosedError("coordinator closed"));
     await all;
+    clearTimeout(this.timer);
+    this.ownLedger?.close();
   }
 
   /**
@@ -202,9 +281,9 @@ export class Coordinator {
     if (this.closing !== undefined) return Promise.reject(new ClosedError("coordinator closed"));
     const running = this.jobs.get(key);
     if (running !== undefined) return (running.done ??= deferred<Fetched>()).promise;
-    const candidates = this.known?.candidates(key);
-    if (candidates === undefined) return Promise.reject(new RefusedError(`${key} was not announced upstream`));
-    const job: Job = { key, candidates, unresponsive: new Set(), done: deferred<Fetched>() };
+    const candidates = this.known?.candidates(key) ?? this.storedOffers(key);
+    if (candidates.length === 0) return Promise.reject(new RefusedError(`${key} was not announced upstream`));
+    const job: Job = { key, candidates, unresponsive: new Set(), done: deferred<Fetched>(), record: this.book.get(key) };
     this.start(job);
     return job.done!.promise;
   }
@@ -221,6 +300,7 @@ export class Coordinator {
   private route(ann: Announcement): void {
     if (this.opts.relay !== undefined) {
       const first = this.relayed(ann);
+      void this.book.offer(ann.key, ann.msg, ann.address, ann.provider);
       if (!this.opts.relay.prefetch || !first) return;
     }
     const running = this.jobs.get(ann.key);
@@ -228,17 +308,74 @@ export class Coordinator {
       this.remember(running, ann);
       return;
     }
-    if (this.history.has(ann.key)) {
+    if (this.delivered(ann.key)) {
       this.counters.alreadyReceived++;
       this.track(this.ack(ann));
       return;
     }
-    if (this.jobs.size >= (this.opts.maxPending ?? DEFAULTS.maxPending)) {
-      this.counters.dropped++;
-      this.opts.log.warn({ uid: ann.key, provider: ann.provider }, "announcement dropped");
+    const full = this.jobs.size >= (this.opts.maxPending ?? DEFAULTS.maxPending);
+    if (this.opts.relay === undefined) {
+      const stored = this.book.offer(ann.key, ann.msg, ann.address, ann.provider);
+      if (full) void stored.then(() => this.arm());
+    }
+    if (full) {
+      // Not lost: the ledger has it, pump() takes it up when room frees.
+      this.counters.deferred++;
+      this.waiting = true;
       return;
     }
-    this.start({ key: ann.key, candidates: [ann], unresponsive: new Set() });
+    const record = this.book.get(ann.key);
+    const candidates = record === undefined ? [ann] : mergeOffers(this.storedOffers(ann.key), ann);
+    this.start({ key: ann.key, candidates, unresponsive: new Set(), record });
+  }
+
+  /** Delivered: in the memory cache, or committed in the ledger. */
+  private delivered(key: string): boolean {
+    if (this.history.has(key)) return true;
+    if (this.book.get(key)?.state !== "delivered") return false;
+    this.history.add(key);
+    return true;
+  }
+
+  private storedOffers(key: string): Announcement[] {
+    return this.book.offers(key).map((o) => ({ msg: o.msg, address: o.address, provider: o.provider, key }));
+  }
+
+  /** Start files the ledger holds that are due, as far as room allows; arm the timer for the next. */
+  private pump(): void {
+    if (this.closing !== undefined) return;
+    const room = (this.opts.maxPending ?? DEFAULTS.maxPending) - this.jobs.size;
+    if (room > 0) {
+      const due = this.book.due(Date.now(), room, (k) => this.jobs.has(k) || this.history.has(k));
+      this.waiting = due.length >= room;
+      for (const record of due) this.retry(record);
+    }
+    this.arm();
+  }
+
+  private retry(record: FileRecord): void {
+    const candidates = this.storedOffers(record.key);
+    if (candidates.length === 0) {
+      void this.book.givenUp(record.key, "no stored announcement to fetch it from");
+      return;
+    }
+    this.counters.retries++;
+    this.start({ key: record.key, candidates, unresponsive: new Set(), record });
+  }
+
+  private arm(): void {
+    const next = this.book.nextDue();
+    if (next === undefined) return;
+    // Rows running now keep an old next_try_at: look again in a second at the earliest.
+    const at = Math.max(next, Date.now() + 1000);
+    if (this.timer !== undefined && this.timerAt <= at && this.timerAt > Date.now()) return;
+    clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.pump();
+    }, Math.min(at - Date.now(), 60_000));
+    this.timer.unref?.();
   }
 
   private start(job: Job): void {
@@ -248,12 +385,14 @@ export class Coordinator {
         if (this.jobs.get(job.key) === job) this.jobs.delete(job.key);
         // No-op after success; tells a waiting fetch() the job ended without the file.
         job.done?.reject(new ClosedError(`transfer of ${job.key} abandoned`));
+        if (this.waiting) this.pump();
       }),
     );
   }
 
   private remember(job: Job, ann: Announcement): void {
     this.counters.duplicates++;
+    if (this.opts.relay === undefined) void this.book.offer(ann.key, ann.msg, ann.address, ann.provider);
     if (job.candidates.some((c) => c.address === ann.address)) return;
     job.candidates.push(ann);
     this.opts.log.debug({ uid: ann.key, provider: ann.provider }, "announcement remembered");
@@ -273,55 +412,142 @@ export class Coordinator {
 
   private async run(job: Job): Promise<void> {
     const delay = this.settings.processingDelayMs;
-    if (delay !== undefined) {
+    if (delay !== undefined && job.record === undefined) {
       if (delay > 0 && !(await sleep(delay, this.intake.signal).then(() => true, () => false))) return;
       if (this.peerClaims.has(job.key)) {
         this.counters.stoodDown++;
         this.opts.log.info({ uid: job.key }, "standing down");
+        void this.book.givenUp(job.key, "left to the primary client");
         return;
       }
     }
-    await this.slots.use(() => this.transfer(job));
+    await this.transfer(job);
   }
 
   private async transfer(job: Job): Promise<void> {
+    let lastError = "no provider answered";
+    let retryAt = 0;
     for (let i = 0; i < job.candidates.length; i++) {
       if (this.intake.signal.aborted) return;
       const ann = job.candidates[i]!;
+      const dead = this.health.deadUntil(ann.address);
+      if (dead > 0 || !(await this.reachable(ann))) {
+        this.counters.deadSkips++;
+        retryAt = Math.max(retryAt, this.health.deadUntil(ann.address));
+        lastError = `${ann.address} does not answer`;
+        continue;
+      }
       if (i > 0) this.counters.failovers++;
-      const dest = await this.attempt(job, ann);
-      if (dest !== undefined) return this.succeed(job, ann, dest);
+      const outcome = await this.slots.use(() => this.attempt(job, ann));
+      if (typeof outcome !== "string") return this.succeed(job, ann, outcome);
+      lastError = outcome;
     }
     job.done?.reject(new TransferError(`no provider could deliver ${job.key}`, { scheme: "push", destination: job.key }));
     if (this.intake.signal.aborted) return;
-    this.counters.failed++;
-    this.opts.log.error({ uid: job.key, providers: job.candidates.map((c) => c.address) }, "transfer failed");
+    this.roundFailed(job, lastError, retryAt);
   }
 
-  /** One push to one server; the destination on success, undefined on failure. */
-  private async attempt(job: Job, ann: Announcement): Promise<Destination | undefined> {
+  /** A verified address, or one that answers a ping now (shared by every file waiting on it). */
+  private reachable(ann: Announcement): Promise<boolean> {
+    return this.health.ready(ann.address, async () => {
+      try {
+        const pong = await ping(ann.address, ann.msg.subject, { ...this.settings, requester: this.opts.requester, stamp: this.stamp, signal: this.owner.signal });
+        this.health.answered(ann.address, pong.instance);
+        return true;
+      } catch (err) {
+        if (this.owner.signal.aborted) return false;
+        const until = this.health.failed(ann.address);
+        this.opts.log.warn({ err: safeError(err), provider: ann.address, retryInMs: until - Date.now() }, "request address does not answer");
+        return false;
+      }
+    });
+  }
+
+  /** Every provider failed this round: retry later, or give up past max_retry_age. */
+  private roundFailed(job: Job, error: string, notBefore: number): void {
+    this.counters.failed++;
+    const now = Date.now();
+    const since = job.record?.announcedAt ?? now;
+    const maxAge = this.settings.maxRetryAgeMs ?? DEFAULTS.maxRetryAgeMs;
+    const providers = job.candidates.map((c) => c.address);
+    if (now - since >= maxAge) {
+      this.counters.givenUp++;
+      void this.book.givenUp(job.key, error);
+      this.opts.log.error({ uid: job.key, providers, err: { message: error } }, "file given up");
+      return;
+    }
+    const attempts = (job.record?.attempts ?? 0) + (job.sent ?? 0);
+    const delay = backoff(Math.max(0, attempts - 1), this.opts.retryBaseMs ?? DEFAULTS.retryBaseMs, this.opts.retryMaxMs ?? DEFAULTS.retryMaxMs);
+    const at = Math.max(now + delay, notBefore);
+    // Armed once committed: nextDue() reads committed rows.
+    void this.book.failed(job.key, error, at).then(() => this.arm());
+    this.opts.log.error({ uid: job.key, providers, retryInMs: at - now }, "transfer failed");
+  }
+
+  /** One push to one server: the destination on success, the error text on failure. */
+  private async attempt(job: Job, ann: Announcement): Promise<Destination | string> {
     const log = this.opts.log.child({ uid: job.key, provider: ann.address });
     const started = Date.now();
     this.counters.active++;
     this.counters.peakActive = Math.max(this.counters.peakActive, this.counters.active);
     try {
       const dest = await this.opts.hooks.prepare(ann, this.owner.signal);
+      if ((job.record !== undefined || (job.sent ?? 0) > 0) && (await this.settled(job, ann, dest, log))) return dest;
       // The public push and the request are one push: same sender and time.
       const stamp = this.stamp();
+      void this.book.sent(job.key, ann.address);
+      job.sent = (job.sent ?? 0) + 1;
       // Queued before the request, not awaited: the PUB socket sends it first anyway.
       void this.opts.hooks.publish(pushMessage(ann.msg, dest.public, () => stamp, dest.backupTargets)).catch((err: unknown) => log.warn({ err: safeError(err) }, "publish failed"));
       const request = pushMessage(ann.msg, dest.request, () => stamp, dest.backupTargets);
-      const reply = await pushAndWait(ann.address, request, this.pushOptions(log, () => this.lastHope(job, ann)));
+      const reply = await pushAndWait(ann.address, request, this.pushOptions(ann, log, () => this.lastHope(job, ann))).finally(() => this.endedHere.add(job.key));
+      this.health.answered(ann.address);
       expectReply(reply, PUSH_REPLIES);
       await this.opts.hooks.verify(ann, dest, this.owner.signal);
       log.info({ destination: dest.public, durationMs: Date.now() - started }, "push completed");
       return dest;
     } catch (err) {
-      if (err instanceof RequestTimeoutError) job.unresponsive.add(ann.address);
+      if (err instanceof LostPushError) this.counters.lostPushes++;
+      else if (err instanceof RequestTimeoutError) {
+        job.unresponsive.add(ann.address);
+        this.health.failed(ann.address);
+      }
       if (!this.owner.signal.aborted) log.warn({ err: safeError(err), durationMs: Date.now() - started }, "push failed");
-      return undefined;
+      return err instanceof Error ? safeError(err).message : String(err);
     } finally {
       this.counters.active--;
+      this.health.pushEnded(ann.address);
+    }
+  }
+
+  /**
+   * Before pushing a file again (resumed from an earlier run, or retried):
+   * wait while its server still runs the earlier push, then count it
+   * delivered if it is complete under its final name; else clean up.
+   */
+  private async settled(job: Job, ann: Announcement, dest: Destination, log: Logger): Promise<boolean> {
+    const uid = stringField(ann.msg, "uid");
+    const earlier = job.record?.pushSentAt !== undefined && (job.sent ?? 0) === 0 && !this.endedHere.has(job.key);
+    if (earlier && job.record?.deliveredFrom !== undefined && uid !== undefined) {
+      await this.waitForEarlierPush(job.record.deliveredFrom, ann.msg.subject, uid, log);
+    }
+    if ((await this.opts.hooks.present?.(ann, dest, this.owner.signal)) === true) {
+      this.counters.foundPresent++;
+      log.info({ destination: dest.public }, "already delivered");
+      return true;
+    }
+    await this.opts.hooks.cleanup?.(ann, dest);
+    return false;
+  }
+
+  /** Poll a move_it server while it says the push of `uid` is running (bounded by maxWaitMs). */
+  private async waitForEarlierPush(address: string, subject: string, uid: string, log: Logger): Promise<void> {
+    const deadline = Date.now() + (this.opts.maxWaitMs ?? DEFAULTS.maxWaitMs);
+    while (Date.now() < deadline) {
+      const pong = await ping(address, subject, { ...this.settings, requester: this.opts.requester, stamp: this.stamp, signal: this.owner.signal }, uid).catch(() => undefined);
+      if (pong?.pushRunning !== true) return;
+      log.info({ provider: address }, "earlier push still running");
+      await sleep(this.settings.transferReqTimeoutMs, this.owner.signal);
     }
   }
 
@@ -336,7 +562,7 @@ export class Coordinator {
     return last && (this.opts.providerAlive?.(ann.provider) ?? false);
   }
 
-  private pushOptions(log: Logger, isAlive: () => boolean): PushOptions {
+  private pushOptions(ann: Announcement, log: Logger, isAlive: () => boolean): PushOptions {
     return {
       requester: this.opts.requester,
       reqTimeoutMs: this.settings.reqTimeoutMs,
@@ -346,6 +572,9 @@ export class Coordinator {
       log,
       signal: this.owner.signal,
       isAlive,
+      uid: stringField(ann.msg, "uid"),
+      instance: this.health.instance(ann.address),
+      onPong: (pong) => this.health.answered(ann.address, pong.instance),
     };
   }
 
@@ -354,6 +583,13 @@ export class Coordinator {
     this.history.add(job.key);
     this.jobs.delete(job.key);
     this.counters.received++;
+    void this.book.delivered(job.key, {
+      from: winner.address,
+      destination: deliveredUri(dest, stringField(winner.msg, "uri") ?? job.key),
+      checksum: stringField(winner.msg, "checksum"),
+      bytes: numberField(winner.msg, "filesize"),
+    });
+    this.wakeFailed();
     await this.opts.hooks.publish(ackMessage(winner.msg, this.stamp));
     const acks = this.others(job, winner).map((ann) => this.ack(ann));
     try {
@@ -365,12 +601,20 @@ export class Coordinator {
     await Promise.all(acks);
   }
 
+  /** A file got through: the destination works, so failed files are retried now (at most every few s). */
+  private wakeFailed(): void {
+    const now = Date.now();
+    if (now - this.lastWake < WAKE_EVERY_MS || this.counters.failed === 0) return;
+    this.lastWake = now;
+    void this.book.wake().then(() => this.pump());
+  }
+
   /** Every other server that announced the file and still answers, once each. */
   private others(job: Job, winner: Announcement): Announcement[] {
     const skip = new Set([winner.address, ...job.unresponsive]);
     const out: Announcement[] = [];
     for (const ann of job.candidates) {
-      if (skip.has(ann.address)) continue;
+      if (skip.has(ann.address) || this.health.deadUntil(ann.address) > 0) continue;
       skip.add(ann.address);
       out.push(ann);
     }
@@ -394,12 +638,23 @@ export class Coordinator {
   }
 }
 
+/** Stored offers first (their order is the announcement order), then `ann` if its address is new. */
+function mergeOffers(stored: Announcement[], ann: Announcement): Announcement[] {
+  return stored.some((o) => o.address === ann.address) ? stored : [...stored, ann];
+}
+
+function numberField(msg: Message, key: string): number | undefined {
+  const v = msg.dataObject[key];
+  return typeof v === "number" && Number.isFinite(v) ? v : undefined;
+}
+
 function pickSettings(s: CoordinatorSettings): CoordinatorSettings {
   return {
     reqTimeoutMs: s.reqTimeoutMs,
     transferReqTimeoutMs: s.transferReqTimeoutMs,
     maxConcurrent: s.maxConcurrent,
     processingDelayMs: s.processingDelayMs,
+    maxRetryAgeMs: s.maxRetryAgeMs,
   };
 }
 
@@ -410,11 +665,16 @@ function newCounters(): Omit<CoordinatorStats, "pending"> {
     alreadyReceived: 0,
     received: 0,
     failed: 0,
+    givenUp: 0,
+    retries: 0,
+    foundPresent: 0,
+    lostPushes: 0,
+    deadSkips: 0,
     failovers: 0,
     acks: 0,
     ackFailures: 0,
     stoodDown: 0,
-    dropped: 0,
+    deferred: 0,
     active: 0,
     peakActive: 0,
   };

@@ -4,8 +4,8 @@
  * checksum after; then unpack, rewrite metadata and republish the `file`
  * (or `dataset`/`collection`) message naming where the file now is.
  */
-import { stat, mkdir } from "node:fs/promises";
-import { dirname } from "node:path";
+import { mkdir, readdir, stat, unlink } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import type { ClientChainConfig } from "../config/index.js";
 import type { Logger } from "../log.js";
 import { Message } from "../message/index.js";
@@ -13,7 +13,7 @@ import { compose } from "../pattern/index.js";
 import type { Announcement, TransferHooks } from "./coordinator.js";
 import { expectedChecksums, verifyFile } from "./checksum.js";
 import { asDirectory, buildDestination, deliveredUri, targetPath, type Destination } from "./destination.js";
-import { receivedData, rewriteMetadata, type Stamp } from "./messages.js";
+import { entriesOf, receivedData, rewriteMetadata, type Stamp } from "./messages.js";
 import { unpackReceived } from "./unpacking.js";
 import { RecentSet } from "./recent.js";
 
@@ -80,6 +80,42 @@ export class Delivery implements TransferHooks {
     }
   }
 
+  /**
+   * A local delivery already complete under its final name: every announced
+   * file is there, with the announced `filesize` and (with verify_checksum)
+   * checksum when the announcement has them. A file with a wrong checksum
+   * is deleted (it will be fetched again).
+   */
+  async present(ann: Announcement, dest: Destination, signal: AbortSignal): Promise<boolean> {
+    if (!dest.local) return false;
+    const files = announcedFiles(ann.msg.data);
+    if (files.length === 0) return false;
+    for (const { uri, size, checksum } of files) {
+      const path = targetPath(dest, uri);
+      const st = await stat(path).catch(() => undefined);
+      if (st === undefined || !st.isFile() || (size !== undefined && st.size !== size)) return false;
+      if (checksum === undefined || !this.opts.config().verifyChecksum) continue;
+      if (!(await verifyFile(path, checksum, signal).then(() => true, () => false))) return false;
+    }
+    return true;
+  }
+
+  /** Remove the `.part` files a crashed push of this file left in a local destination. */
+  async cleanup(ann: Announcement, dest: Destination): Promise<void> {
+    if (!dest.local) return;
+    for (const { uri } of announcedFiles(ann.msg.data)) {
+      const path = targetPath(dest, uri);
+      const dir = dirname(path);
+      const prefix = `.${basename(path)}.`;
+      const names = await readdir(dir).catch(() => [] as string[]);
+      for (const name of names) {
+        if (!name.startsWith(prefix) || !name.endsWith(".part")) continue;
+        await unlink(join(dir, name)).catch(() => undefined);
+        this.opts.log.info({ uid: ann.key, file: join(dir, name) }, "partial file removed");
+      }
+    }
+  }
+
   /** Unpack, rewrite metadata, republish, and tell `onReceived`. */
   async complete(ann: Announcement, dest: Destination, signal: AbortSignal): Promise<void> {
     const cfg = this.opts.config();
@@ -111,4 +147,23 @@ async function isDirectory(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** Every object in the data with a `uri`: the file, or each dataset/collection item. */
+function announcedFiles(value: unknown, out: Array<{ uri: string; size?: number; checksum?: string }> = [], depth = 0): Array<{ uri: string; size?: number; checksum?: string }> {
+  if (depth > 32) return out;
+  if (Array.isArray(value)) {
+    for (const item of value) announcedFiles(item, out, depth + 1);
+    return out;
+  }
+  const entries = entriesOf(value);
+  const get = (k: string): unknown => entries.find(([key]) => key === k)?.[1];
+  const uri = get("uri");
+  if (typeof uri === "string") {
+    const size = get("filesize");
+    const checksum = get("checksum");
+    out.push({ uri, ...(typeof size === "number" ? { size } : {}), ...(typeof checksum === "string" ? { checksum } : {}) });
+  }
+  for (const [, item] of entries) if (typeof item === "object" && item !== null) announcedFiles(item, out, depth + 1);
+  return out;
 }

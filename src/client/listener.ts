@@ -32,6 +32,10 @@ export interface ListenerOptions {
   heartbeatAlarmScale?: number | undefined;
   /** Every message but heartbeats goes here. Must not throw. */
   onMessage: (msg: Message, provider: string) => void;
+  /** The provider is heard after silence (or for the first time): catch up on what was missed. Must not throw. */
+  onResume?: ((provider: string) => void) | undefined;
+  /** Any message (heartbeats too) arrived. Must not throw. */
+  onHeard?: ((provider: string) => void) | undefined;
   log: Logger;
   /** Subscriber factory (tests pass fakes). */
   connect?: Connect;
@@ -49,12 +53,14 @@ export interface ListenerStats {
   missedHeartbeats: number;
   /** Subscribers re-created. */
   restarts: number;
+  /** Times the provider was heard after silence (the first time included). */
+  resumes: number;
 }
 
 /** See the module comment. */
 export class Listener {
   private readonly ctrl = new AbortController();
-  private readonly counters: ListenerStats = { messages: 0, heartbeats: 0, missedHeartbeats: 0, restarts: 0 };
+  private readonly counters: ListenerStats = { messages: 0, heartbeats: 0, missedHeartbeats: 0, restarts: 0, resumes: 0 };
   private source: MessageSource | undefined;
   private loop: Promise<void> | undefined;
   private watchdog: NodeJS.Timeout | undefined;
@@ -149,8 +155,14 @@ export class Listener {
   private receive(msg: Message): void {
     if (this.counters.messages === 0) this.opts.log.info({ provider: this.opts.address }, "provider heard");
     this.counters.messages++;
+    const resumed = !this.alive();
     this.lastSeen = Date.now();
     this.lastHeard = this.lastSeen;
+    this.opts.onHeard?.(this.opts.address);
+    if (resumed) {
+      this.counters.resumes++;
+      this.opts.onResume?.(this.opts.address);
+    }
     if (msg.type === "beat") {
       this.counters.heartbeats++;
       const interval = Number(msg.dataObject["min_interval"]);

@@ -98,9 +98,9 @@ export function ackMessage(ann: Message, stamp: Stamp): Message {
   return new Message(ann.subject, "ack", fromEntries(entriesOf(ann.data)), stamp());
 }
 
-/** A `ping` to check that a server still answers. */
-export function pingMessage(subject: string, stamp: Stamp): Message {
-  return new Message(subject, "ping", undefined, stamp());
+/** A `ping` to check that a server still answers; with `pushUid`, also whether that push still runs there. */
+export function pingMessage(subject: string, stamp: Stamp, pushUid?: string): Message {
+  return new Message(subject, "ping", pushUid === undefined ? undefined : { push_uid: pushUid }, stamp());
 }
 
 /**

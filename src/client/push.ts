@@ -3,11 +3,14 @@
  * push that outlasts `transfer_req_timeout`, and each resend starts another
  * copy of the same file. Here the request is sent once; each time
  * `transfer_req_timeout` passes without a reply, the same server gets a
- * `ping` (`req_timeout`): a `pong` means it is alive and still working, so
- * the client keeps waiting on the same request; no `pong` means it is gone,
- * so the push is abandoned (and the caller fails over). A hard cap
- * (`maxWaitMs`) bounds the wait for a server that answers pings but lost
- * the request.
+ * `ping` carrying `{"push_uid": uid}` (`req_timeout`). A move_it server's
+ * `pong` says whether that push is still running there and which server
+ * instance answers: `push_running: false`, or another instance than the one
+ * the push was sent to (it restarted), means the request is lost, so it is
+ * abandoned at once. A plain pong (Python) means alive and working: keep
+ * waiting. No pong means gone (abandoned) unless its publisher is still
+ * heard (busy). A hard cap (`maxWaitMs`) bounds the wait for a server that
+ * answers pings but lost the request.
  */
 import { RemoteError, RequestTimeoutError } from "../errors.js";
 import type { Logger } from "../log.js";
@@ -35,6 +38,28 @@ export interface PushOptions {
   signal: AbortSignal;
   /** True while the server's publisher is still heard (heartbeats): then a missing pong means busy, not dead. */
   isAlive?: () => boolean;
+  /** The uid the pings ask about (`push_uid`). */
+  uid?: string | undefined;
+  /** The server instance the push was sent to, if known. */
+  instance?: string | undefined;
+  /** Every pong, with what it said. */
+  onPong?: (pong: PongInfo) => void;
+}
+
+/** What a pong says beyond "alive". */
+export interface PongInfo {
+  /** `move_it.instance`: fixed per server process start; undefined from a Python server. */
+  instance: string | undefined;
+  /** `push_running` for the asked uid; undefined when the server does not say. */
+  pushRunning: boolean | undefined;
+}
+
+/** The request is lost on the server (restarted, or it says the push is not running). */
+export class LostPushError extends RequestTimeoutError {
+  constructor(message: string) {
+    super(message);
+    this.name = "LostPushError";
+  }
 }
 
 /** The reason local controllers are aborted with once their operation settled: built once, not per push. */
@@ -43,7 +68,8 @@ const SETTLED = new Error("settled");
 /**
  * Send `request` once to `address` and wait for its reply as described above.
  * @throws RequestTimeoutError when the server stops answering or the cap
- *   passes; the signal's reason when aborted; whatever the requester throws.
+ *   passes; LostPushError when the server lost it; the signal's reason when
+ *   aborted; whatever the requester throws.
  */
 export async function pushAndWait(address: string, request: Message, opts: PushOptions): Promise<Message> {
   const local = childController(opts.signal);
@@ -54,12 +80,14 @@ export async function pushAndWait(address: string, request: Message, opts: PushO
   reply.catch(() => undefined);
   try {
     let waitedMs = 0;
+    // The instance the push went to: known before, or told by the first pong since.
+    let instance = opts.instance;
     while (!(await settledWithin(reply, opts.transferReqTimeoutMs, opts.signal))) {
       waitedMs += opts.transferReqTimeoutMs;
       if (waitedMs >= opts.maxWaitMs) {
         throw new RequestTimeoutError(`no push reply from ${address} within ${waitedMs} ms`);
       }
-      await probe(address, request.subject, opts, waitedMs);
+      instance = (await probe(address, request.subject, { ...opts, instance }, waitedMs)) ?? instance;
     }
     return await reply;
   } finally {
@@ -82,27 +110,52 @@ async function settledWithin(p: Promise<unknown>, ms: number, signal: AbortSigna
   }
 }
 
-/** Ping the server a push is waiting on; throws RequestTimeoutError unless it answers `pong`. */
-async function probe(address: string, subject: string, opts: PushOptions, waitedMs: number): Promise<void> {
-  let reply: Message;
+/**
+ * Ping `address` (asking about `uid` when given) and read the pong.
+ * @throws RequestTimeoutError without an answer, RemoteError for an answer other than `pong`.
+ */
+export async function ping(address: string, subject: string, opts: Pick<PushOptions, "requester" | "reqTimeoutMs" | "stamp" | "signal">, uid?: string): Promise<PongInfo> {
+  const reply = await opts.requester.request(address, pingMessage(subject, opts.stamp, uid), {
+    timeoutMs: opts.reqTimeoutMs,
+    signal: opts.signal,
+  });
+  if (reply.type !== "pong") throw new RemoteError(`ping of ${address} got '${reply.type}'`, reply.type);
+  return pongInfo(reply);
+}
+
+/** The move_it keys of a pong. */
+export function pongInfo(reply: Message): PongInfo {
+  const data = reply.dataObject;
+  const ours = data["move_it"];
+  const instance = typeof ours === "object" && ours !== null && !Array.isArray(ours) ? (ours as Record<string, unknown>)["instance"] : undefined;
+  const running = data["push_running"];
+  return { instance: typeof instance === "string" ? instance : undefined, pushRunning: typeof running === "boolean" ? running : undefined };
+}
+
+/**
+ * Ping the server a push is waiting on; throws unless it answers a `pong`
+ * saying the push may still be running. Returns the instance that answered.
+ */
+async function probe(address: string, subject: string, opts: PushOptions, waitedMs: number): Promise<string | undefined> {
+  let info: PongInfo;
   try {
-    reply = await opts.requester.request(address, pingMessage(subject, opts.stamp), {
-      timeoutMs: opts.reqTimeoutMs,
-      signal: opts.signal,
-    });
+    info = await ping(address, subject, opts, opts.uid);
   } catch (err) {
     opts.signal.throwIfAborted();
-    if (opts.isAlive?.() === true) {
+    if (!(err instanceof RemoteError) && opts.isAlive?.() === true) {
       // Giving up here would lose the file (or fetch a duplicate elsewhere) while the server still delivers it.
       opts.log.warn({ waitedMs }, "push still running, server busy");
-      return;
+      return undefined;
     }
     throw new RequestTimeoutError(`no push reply from ${address} within ${waitedMs} ms and no answer to ping`, { cause: err });
   }
-  if (reply.type !== "pong") {
-    throw new RequestTimeoutError(`no push reply from ${address} within ${waitedMs} ms; ping got '${reply.type}'`);
+  opts.onPong?.(info);
+  if (opts.instance !== undefined && info.instance !== undefined && info.instance !== opts.instance) {
+    throw new LostPushError(`${address} restarted (instance ${info.instance}, push sent to ${opts.instance}): push lost`);
   }
+  if (info.pushRunning === false) throw new LostPushError(`${address} says the push is not running: push lost`);
   opts.log.warn({ waitedMs }, "push still running");
+  return info.instance;
 }
 
 /**

@@ -77,6 +77,10 @@ export interface ClientChainConfig {
   readonly maxConcurrentTransfers: number;
   /** Ours: check an announced checksum on arrival (`verify_checksum`). */
   readonly verifyChecksum: boolean;
+  /** Ours: seconds after a file was first heard of that retries stop and it is given up (`max_retry_age`). */
+  readonly maxRetryAge: number;
+  /** Ours: seconds delivered and given-up files stay in the ledger (`ledger_retention`). */
+  readonly ledgerRetention: number;
   /** Every option not known here: metadata key → raw value (`a:b|c:d` maps, else literal). */
   readonly metadataRewrites: ReadonlyArray<readonly [string, string]>;
   /** Mover settings from `connection_parameters__KEY[__SUB]` options. */
@@ -105,6 +109,8 @@ export const CLIENT_OPTIONS: readonly string[] = [
   "transfer_req_timeout",
   "max_concurrent_transfers",
   "verify_checksum",
+  "max_retry_age",
+  "ledger_retention",
 ];
 
 /** Options of `readClientChain`, for the mirror. */
@@ -139,6 +145,8 @@ export function readClientChain(section: SectionReader, options: ClientChainOpti
     transferReqTimeout: section.read("transfer_req_timeout", readPositiveSeconds, 10),
     maxConcurrentTransfers: section.read("max_concurrent_transfers", (value, where) => readInt(value, where, 1), 8),
     verifyChecksum: section.bool("verify_checksum", true),
+    maxRetryAge: section.read("max_retry_age", readPositiveSeconds, 86_400),
+    ledgerRetention: section.read("ledger_retention", readPositiveSeconds, 604_800),
     metadataRewrites: readRewrites(section.options, [...CLIENT_OPTIONS, ...(options.known ?? [])]),
     connectionParameters: readNested(section.options, "connection_parameters", { file, section: name }),
     raw: section.raw(),

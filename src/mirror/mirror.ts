@@ -10,6 +10,7 @@
  * staged file is served to later requesters while it is there; upstream
  * announcements are bounded and expire; `prefetch` fetches on announcement.
  */
+import { mkdirSync } from "node:fs";
 import { access } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { MoveItClient } from "../client/index.js";
@@ -64,9 +65,12 @@ export class MoveItMirror {
       watch: false,
       sourceHook: (chain) => (req, uri) => this.staged(chain, req, uri),
     });
+    if (opts.stateDir !== undefined) mkdirSync(opts.stateDir, { recursive: true });
     this.client = new MoveItClient({
       config: client,
       log: opts.log.child({ side: "upstream" }),
+      // The client half's ledger: what was fetched upstream survives a restart.
+      ledgerFile: opts.stateDir === undefined ? undefined : join(opts.stateDir, "mirror-client.ledger.sqlite"),
       publishHost: opts.bindHost,
       requester: opts.requester,
       relay: { onAnnounced: (chain, msg) => void this.reannounce(chain, msg), prefetch: (chain) => this.chain(chain)?.prefetch ?? false },

@@ -95,6 +95,11 @@ export class RecordingHooks implements TransferHooks {
   readonly completed: Announcement[] = [];
   /** The next this many verify() calls fail (a bad checksum). */
   verifyFailures = 0;
+  /** What present() answers (a resumed file found complete under its final name). */
+  isPresent = false;
+  /** Files present() and cleanup() were asked about. */
+  readonly presentAsked: string[] = [];
+  readonly cleaned: string[] = [];
 
   constructor(private readonly url = "file:///out/", private readonly login?: string) {}
 
@@ -111,6 +116,15 @@ export class RecordingHooks implements TransferHooks {
 
   async complete(ann: Announcement): Promise<void> {
     this.completed.push(ann);
+  }
+
+  async present(ann: Announcement): Promise<boolean> {
+    this.presentAsked.push(ann.key);
+    return this.isPresent;
+  }
+
+  async cleanup(ann: Announcement): Promise<void> {
+    this.cleaned.push(ann.key);
   }
 
   async publish(msg: Message): Promise<void> {

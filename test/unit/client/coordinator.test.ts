@@ -135,7 +135,8 @@ test("client/coordinator - a busy server (no pong, heartbeats still heard) is wa
   heard = false;
   coordinator.handle(announce("dead.dat", A), "p1");
   await advance(t, 12_000, 500);
-  assert.equal(coordinator.stats.failed, 1);
+  assert.ok(coordinator.stats.failed >= 1, "a dead server is left (and its file retried later)");
+  assert.equal(coordinator.stats.received, 1);
 });
 
 test("client/coordinator - with another provider to try, a server without pong is left even if heard", async (t) => {

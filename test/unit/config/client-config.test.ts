@@ -43,6 +43,8 @@ test("config/client-config - defaults (SPEC §4)", () => {
     transferReqTimeout: 10,
     maxConcurrentTransfers: 8,
     verifyChecksum: true,
+    maxRetryAge: 86_400,
+    ledgerRetention: 604_800,
     metadataRewrites: [],
     connectionParameters: {},
     raw: { providers: "rx1:9010", destination: "file:///data/out/", topic: "/t" },
