@@ -55,6 +55,9 @@ export interface CatchUpSummary {
   keys: string[];
 }
 
+/** A provider heard again this soon after a catch-up from as far back is not asked again, ms. */
+const RECENT_CATCH_UP_MS = 60_000;
+
 /** Counters of one chain. */
 export interface ChainStats {
   publishPort: number;
@@ -77,6 +80,8 @@ export class ClientChain {
   private readonly retiring = new Set<Promise<void>>();
   private readonly catchingUp = new Map<string, { since: number; task: Promise<CatchUpSummary> }>();
   private readonly noCatchUp = new Set<string>();
+  /** The last catch-up that succeeded, per server: how far back, and when it ended. */
+  private readonly caughtUp = new Map<string, { since: number; at: number }>();
   private readonly ctrl = new AbortController();
   private closing: Promise<void> | undefined;
 
@@ -153,6 +158,10 @@ export class ClientChain {
     await this.publisher.start();
     this.coordinator.resume();
     this.syncListeners();
+    // At start, without waiting for a heartbeat (up to 30 s): what did the known servers announce while we were down?
+    for (const s of this.opts.book.servers()) {
+      if (s.lastHeardAt !== undefined) void this.catchUpFrom(s.provider, s.address, new Date(s.lastHeardAt - this.margin));
+    }
     this.log.info({ publishPort: this.publisher.port, providers: this.cfg.providers.map((p) => p.address) }, "chain started");
   }
 
@@ -221,9 +230,19 @@ export class ClientChain {
   private resumed(provider: string): void {
     if (this.closing !== undefined) return;
     this.coordinator.providerBack(provider);
-    const margin = this.opts.catchUpMarginMs ?? 60_000;
-    const servers = this.opts.book.servers().filter((s) => s.provider === provider && s.lastHeardAt !== undefined);
-    for (const s of servers) void this.catchUpFrom(s.provider, s.address, new Date(s.lastHeardAt! - margin));
+    const now = Date.now();
+    for (const s of this.opts.book.servers()) {
+      if (s.provider !== provider || s.lastHeardAt === undefined) continue;
+      const since = s.lastHeardAt - this.margin;
+      // Just caught up from as far back (at start, say): once is enough.
+      const last = this.caughtUp.get(`${s.provider} ${s.address}`);
+      if (last !== undefined && last.since <= since && now - last.at < RECENT_CATCH_UP_MS) continue;
+      void this.catchUpFrom(s.provider, s.address, new Date(since));
+    }
+  }
+
+  private get margin(): number {
+    return this.opts.catchUpMarginMs ?? 60_000;
   }
 
   /**
@@ -258,7 +277,8 @@ export class ClientChain {
       this.coordinator.handle(msg, provider);
     }).then(
       (r): CatchUpSummary => {
-        this.opts.book.catchup(provider, address, r.supported);
+        void this.opts.book.catchup(provider, address, r.supported);
+        if (r.supported) this.caughtUp.set(id, { since: since.getTime(), at: Date.now() });
         if (!r.supported) {
           if (!this.noCatchUp.has(id)) log.info({ since: since.toISOString() }, "catch-up unavailable");
           this.noCatchUp.add(id);

@@ -21,7 +21,7 @@ import { ClosedError, RefusedError, RequestTimeoutError, TransferError } from ".
 import type { Logger } from "../log.js";
 import type { Message } from "../message/index.js";
 import type { Requester } from "../transport/requester.js";
-import { backoff, deferred, sleep, type Deferred } from "../util/abort.js";
+import { backoff, childController, deferred, sleep, type Deferred } from "../util/abort.js";
 import { Semaphore } from "../util/serial.js";
 import { AddressHealth } from "./address-health.js";
 import { deliveredUri, type Destination } from "./destination.js";
@@ -158,6 +158,10 @@ const DEFAULTS = {
   retryBaseMs: 2_000,
   retryMaxMs: 300_000,
 };
+/** The reason a wait for a commit is ended with (built once). */
+const COMMITTED = new Error("committed");
+/** Wait at most this long for the ledger to commit "push sent" before sending it, ms. */
+const SENT_WAIT_MS = 250;
 /** Wake failed files after a success at most this often, ms. */
 const WAKE_EVERY_MS = 5_000;
 
@@ -495,7 +499,12 @@ export class Coordinator {
       if ((job.record !== undefined || (job.sent ?? 0) > 0) && (await this.settled(job, ann, dest, log))) return dest;
       // The public push and the request are one push: same sender and time.
       const stamp = this.stamp();
-      void this.book.sent(job.key, ann.address);
+      // Committed before the request goes out, so a restart after a kill -9 knows to ask about it;
+      // bounded, since a full state disk must not stop transfers.
+      const wait = childController(this.owner.signal);
+      await Promise.race([this.book.sent(job.key, ann.address), sleep(SENT_WAIT_MS, wait.signal).catch(() => undefined)]);
+      wait.done(COMMITTED);
+      this.owner.signal.throwIfAborted();
       job.sent = (job.sent ?? 0) + 1;
       // Queued before the request, not awaited: the PUB socket sends it first anyway.
       void this.opts.hooks.publish(pushMessage(ann.msg, dest.public, () => stamp, dest.backupTargets)).catch((err: unknown) => log.warn({ err: safeError(err) }, "publish failed"));

@@ -104,7 +104,7 @@ export interface FileBook {
   /** Request addresses learned from announcements, with when their provider was last heard. */
   servers(): KnownServer[];
   /** Remember whether a server answers catch-up requests. */
-  catchup(provider: string, address: string, supported: boolean): void;
+  catchup(provider: string, address: string, supported: boolean): Promise<void>;
 }
 
 const FILE_COLUMNS = "uid, state, attempts, announced_at, push_sent_at, delivered_from, next_try_at";
@@ -328,7 +328,7 @@ class ChainBook implements FileBook {
     return rows.map((r) => ({ provider: r.provider, address: r.request_address, lastHeardAt: r.last_heard_at ?? undefined, catchup: r.catchup ?? undefined }));
   }
 
-  catchup(provider: string, address: string, supported: boolean): void {
-    void this.ledger.write(() => this.st.catchup.run(supported ? "yes" : "no", this.chain, provider, address));
+  catchup(provider: string, address: string, supported: boolean): Promise<void> {
+    return this.ledger.write(() => this.st.catchup.run(supported ? "yes" : "no", this.chain, provider, address));
   }
 }
