@@ -1,0 +1,193 @@
+/**
+ * A move_it_server and a move_it_client as real processes (bin/ commands)
+ * on 127.0.0.1, for fault tests: start, restart, kill -9, and check what
+ * arrived: every file, intact (sha256), delivered exactly once (one rename
+ * into its final name, counted by inotifywait on the destination).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { TestContext } from "node:test";
+import { freePort } from "./net.js";
+import { runCommand, waitForLog, type Proc } from "./procs.js";
+import { tempDir } from "./tmp.js";
+import { waitFor } from "./wait.js";
+
+export interface FleetOptions {
+  /** Destination directory (default `<tmp>/out`); e.g. on a tmpfs the test mounted. */
+  out?: string;
+  /** More lines for the server section / the client section. */
+  serverExtra?: string;
+  clientExtra?: string;
+  /** Extra server sections (full ini text). */
+  serverSections?: string;
+  /** Client topic (default `/nl`). */
+  topic?: string;
+}
+
+export class Fleet {
+  readonly inDir: string;
+  readonly out: string;
+  readonly stage: string;
+  private server: Proc | undefined;
+  private client: Proc | undefined;
+  private starts = 0;
+  /** sha256 of every file dropped, by name. */
+  readonly dropped = new Map<string, string>();
+
+  private constructor(
+    private readonly t: TestContext,
+    readonly dir: string,
+    private readonly srvIni: string,
+    private readonly cliIni: string,
+    readonly pubPort: number,
+    readonly reqPort: number,
+    out: string,
+  ) {
+    this.inDir = join(dir, "in");
+    this.stage = join(dir, "stage");
+    this.out = out;
+  }
+
+  static async create(t: TestContext, opts: FleetOptions = {}): Promise<Fleet> {
+    const dir = await tempDir(t, "move_it-fleet-");
+    const out = opts.out ?? join(dir, "out");
+    await Promise.all([mkdir(join(dir, "in")), mkdir(join(dir, "stage")), mkdir(out, { recursive: true })]);
+    const [pub, req] = [await freePort(), await freePort()];
+    const srvIni = join(dir, "server.ini");
+    const cliIni = join(dir, "client.ini");
+    await writeFile(srvIni, `[nl]\norigin = ${dir}/in/{name}.dat\ntopic = /nl/data\nrequest_port = ${req}\nrequest_address = 127.0.0.1\n${opts.serverExtra ?? ""}\n${opts.serverSections ?? ""}`);
+    await writeFile(
+      cliIni,
+      `[c]\nproviders = 127.0.0.1:${pub}\ndestination = file://${out}/\ntopic = ${opts.topic ?? "/nl"}\npublish_port = 0\nnameservers = false\n` +
+        `transfer_req_timeout = 2\n${opts.clientExtra ?? ""}`,
+    );
+    return new Fleet(t, dir, srvIni, cliIni, pub, req, out);
+  }
+
+  /** Start the server (with backlog, the same state dir each time); resolves once it runs. */
+  async startServer(): Promise<Proc> {
+    const log = join(this.dir, `server-${++this.starts}.log`);
+    this.server = runCommand(this.t, "move_it_server", [this.srvIni, "-p", String(this.pubPort), "--host", "127.0.0.1", "-l", log, "--state-dir", join(this.dir, "server-state")]);
+    await waitForLog(log, "server started");
+    return this.server;
+  }
+
+  /** Start the client (same state dir each time); resolves once its chain runs. */
+  async startClient(extraArgs: string[] = []): Promise<Proc> {
+    const log = join(this.dir, `client-${++this.starts}.log`);
+    this.client = runCommand(this.t, "move_it_client", [this.cliIni, "--host", "127.0.0.1", "-l", log, "--state-dir", join(this.dir, "client-state"), ...extraArgs]);
+    await waitForLog(log, "chain started");
+    return this.client;
+  }
+
+  /** Run the one-off catch-up pass and return its summary. */
+  async catchUpPass(since: string): Promise<Record<string, number | string>> {
+    const p = runCommand(this.t, "move_it_client", [this.cliIni, "--host", "127.0.0.1", "-l", join(this.dir, `catchup-${++this.starts}.log`), "--state-dir", join(this.dir, "client-state"), "--catch-up", since]);
+    let out = "";
+    p.child.stdout?.removeAllListeners("data");
+    p.child.stdout?.on("data", (c: Buffer) => (out += c.toString()));
+    await p.exited;
+    return JSON.parse(out.trim()) as Record<string, number | string>;
+  }
+
+  async kill9(which: "server" | "client"): Promise<void> {
+    const p = which === "server" ? this.server : this.client;
+    if (p === undefined || p.child.exitCode !== null || p.child.signalCode !== null) return;
+    p.child.kill("SIGKILL");
+    await p.exited;
+  }
+
+  async stop(which: "server" | "client"): Promise<void> {
+    const p = which === "server" ? this.server : this.client;
+    if (p === undefined || p.child.exitCode !== null || p.child.signalCode !== null) return;
+    p.child.kill("SIGTERM");
+    await p.exited;
+  }
+
+  /** Drop a file of `bytes` random bytes atomically (written aside, renamed in). */
+  async drop(name: string, bytes = 1024): Promise<void> {
+    const body = randomBytes(bytes);
+    const staged = join(this.stage, name);
+    await writeFile(staged, body);
+    this.dropped.set(name, sha256(body));
+    await rename(staged, join(this.inDir, name));
+  }
+
+  /** Names delivered so far (final names only). */
+  async delivered(): Promise<string[]> {
+    return (await readdir(this.out)).filter((n) => !n.startsWith("."));
+  }
+
+  /** Wait until every dropped file is in the destination. */
+  async waitAllDelivered(timeoutMs: number): Promise<void> {
+    await waitFor(async () => {
+      const got = new Set(await this.delivered());
+      return [...this.dropped.keys()].every((n) => got.has(n));
+    }, `all ${this.dropped.size} files delivered`, timeoutMs).catch(async (err: unknown) => {
+      const got = new Set(await this.delivered());
+      const missing = [...this.dropped.keys()].filter((n) => !got.has(n));
+      throw new Error(`${(err as Error).message}: ${missing.length} missing, e.g. ${missing.slice(0, 5).join(", ")}`);
+    });
+  }
+
+  /** Every dropped file intact; returns the names whose content differs. */
+  async corrupted(): Promise<string[]> {
+    const bad: string[] = [];
+    for (const [name, sum] of this.dropped) {
+      const body = await readFile(join(this.out, name)).catch(() => undefined);
+      if (body === undefined || sha256(body) !== sum) bad.push(name);
+    }
+    return bad;
+  }
+
+  /** `.part` files left in the destination. */
+  async leftovers(): Promise<string[]> {
+    return (await readdir(this.out)).filter((n) => n.endsWith(".part"));
+  }
+}
+
+export function sha256(body: Buffer): string {
+  return createHash("sha256").update(body).digest("hex");
+}
+
+/** Counts renames into each final name in a directory (inotify IN_MOVED_TO), from now on. */
+export class DeliveryCounter {
+  readonly counts = new Map<string, number>();
+  private readonly child: ChildProcess;
+  private readonly ready: Promise<void>;
+
+  constructor(t: TestContext, dir: string) {
+    this.child = spawn("inotifywait", ["-m", "-e", "moved_to", "--format", "%f", dir], { stdio: ["ignore", "pipe", "pipe"] });
+    let rest = "";
+    this.child.stdout?.on("data", (c: Buffer) => {
+      rest += c.toString();
+      const lines = rest.split("\n");
+      rest = lines.pop() ?? "";
+      for (const name of lines) if (name !== "" && !name.endsWith(".part")) this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
+    });
+    this.ready = new Promise((resolve, reject) => {
+      let err = "";
+      this.child.stderr?.on("data", (c: Buffer) => {
+        err += c.toString();
+        if (err.includes("Watches established")) resolve();
+      });
+      this.child.once("error", reject);
+      this.child.once("exit", () => reject(new Error(`inotifywait exited: ${err}`)));
+    });
+    t.after(() => {
+      this.child.kill("SIGKILL");
+    });
+  }
+
+  /** Resolves once the watch is in place. */
+  started(): Promise<void> {
+    return this.ready;
+  }
+
+  /** Names renamed into place more than once. */
+  twice(): string[] {
+    return [...this.counts].filter(([, n]) => n > 1).map(([name]) => name);
+  }
+}
