@@ -113,6 +113,9 @@ export class MoveItClient {
         // Transfers go on; the batch stays queued and is retried. Log the first of a run and then every 100th.
         if (reported++ % 100 === 0) opts.log.error({ err: safeError(err), pending, file: opts.ledgerFile }, "ledger write failed");
       },
+      onRejected: (err) => {
+        if (!(err instanceof ClosedError)) opts.log.error({ err: safeError(err), file: opts.ledgerFile }, "ledger change refused");
+      },
     });
   }
 
@@ -160,7 +163,11 @@ export class MoveItClient {
     let counts = tally();
     while ((counts["pending"] ?? 0) + (counts["in_flight"] ?? 0) > 0 && Date.now() < deadline && this.closing === undefined) {
       await new Promise((r) => setTimeout(r, 200));
-      this.ledger.ledger.flush();
+      try {
+        this.ledger.ledger.flush();
+      } catch {
+        // A full state disk: the batch stays queued and is retried; the states read are the committed ones.
+      }
       counts = tally();
     }
     const fetched = chains.reduce((n, c) => n + c.stats.coordinator.received, 0) - before;

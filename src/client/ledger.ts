@@ -146,7 +146,10 @@ export class ClientLedger {
   readonly ledger: Ledger;
   private readonly st: ReturnType<typeof prepare>;
 
-  private constructor(ledger: Ledger) {
+  private constructor(
+    ledger: Ledger,
+    private readonly onRejected: (err: unknown) => void,
+  ) {
     this.ledger = ledger;
     this.st = prepare(ledger.db);
   }
@@ -155,13 +158,13 @@ export class ClientLedger {
    * Open (create) the ledger at `path` (":memory:" for one that lives as long as the process).
    * @throws LedgerError on a corrupt, unreadable, foreign or newer file.
    */
-  static open(path: string, opts: { onWriteError?: (err: Error, pending: number) => void } = {}): ClientLedger {
-    return new ClientLedger(Ledger.open(path, CLIENT_SCHEMA, opts));
+  static open(path: string, opts: { onWriteError?: (err: Error, pending: number) => void; onRejected?: (err: unknown) => void } = {}): ClientLedger {
+    return new ClientLedger(Ledger.open(path, CLIENT_SCHEMA, { onWriteError: opts.onWriteError }), opts.onRejected ?? (() => undefined));
   }
 
   /** One chain's view. */
   book(chain: string, clock: () => number = Date.now): FileBook {
-    return new ChainBook(chain, this.ledger, this.st, clock);
+    return new ChainBook(chain, this.ledger, this.st, clock, this.onRejected);
   }
 
   /** Forget a chain's delivered and given-up files not touched for `retentionMs`; how many. */
@@ -173,7 +176,7 @@ export class ClientLedger {
         this.st.pruneOffers.run(chain, chain, cutoff);
         n = this.st.pruneFiles.run(chain, cutoff).changes;
       })
-      .then(() => n);
+      .then(() => n, (err: unknown) => (this.onRejected(err), 0));
   }
 
   /** Flush and close. */
@@ -239,7 +242,13 @@ class ChainBook implements FileBook {
     private readonly ledger: Ledger,
     private readonly st: ReturnType<typeof prepare>,
     private readonly clock: () => number,
+    private readonly onRejected: (err: unknown) => void,
   ) {}
+
+  /** Queue a change; a change refused (closed ledger, a bug) is reported, never an unhandled rejection. */
+  private write(fn: () => void): Promise<void> {
+    return this.ledger.write(fn).catch(this.onRejected);
+  }
 
   get(key: string): FileRecord | undefined {
     const row = this.st.get.get(this.chain, key) as FileRow | undefined;
@@ -252,7 +261,7 @@ class ChainBook implements FileBook {
     const server = `${provider} ${address}`;
     const newServer = !this.servers_.has(server);
     if (newServer) this.servers_.add(server);
-    return this.ledger.write(() => {
+    return this.write(() => {
       this.st.insertFile.run(this.chain, key, nameOf(msg), msg.subject, msg.type, now, now, now);
       this.st.insertOffer.run(this.chain, key, address, provider, encoded, now);
       if (newServer) this.st.insertServer.run(this.chain, provider, address, now);
@@ -274,22 +283,22 @@ class ChainBook implements FileBook {
 
   sent(key: string, address: string): Promise<void> {
     const now = this.clock();
-    return this.ledger.write(() => this.st.sent.run(now, address, now, this.chain, key));
+    return this.write(() => this.st.sent.run(now, address, now, this.chain, key));
   }
 
   delivered(key: string, rec: DeliveryRecord): Promise<void> {
     const now = this.clock();
-    return this.ledger.write(() => this.st.delivered.run(now, rec.from, rec.destination, rec.bytes ?? null, rec.checksum ?? null, now, this.chain, key));
+    return this.write(() => this.st.delivered.run(now, rec.from, rec.destination, rec.bytes ?? null, rec.checksum ?? null, now, this.chain, key));
   }
 
   failed(key: string, error: string, nextTryAt: number): Promise<void> {
     const now = this.clock();
-    return this.ledger.write(() => this.st.failed.run(error, nextTryAt, now, this.chain, key));
+    return this.write(() => this.st.failed.run(error, nextTryAt, now, this.chain, key));
   }
 
   givenUp(key: string, error: string): Promise<void> {
     const now = this.clock();
-    return this.ledger.write(() => this.st.givenUp.run(error, now, this.chain, key));
+    return this.write(() => this.st.givenUp.run(error, now, this.chain, key));
   }
 
   due(now: number, limit: number, skip: (key: string) => boolean): FileRecord[] {
@@ -310,7 +319,7 @@ class ChainBook implements FileBook {
 
   wake(provider?: string): Promise<void> {
     const now = this.clock();
-    return this.ledger.write(() => {
+    return this.write(() => {
       if (provider === undefined) this.st.wakeAll.run(now, this.chain, now);
       else this.st.wakeProvider.run(now, this.chain, now, this.chain, provider);
     });
@@ -320,7 +329,7 @@ class ChainBook implements FileBook {
     const now = this.clock();
     if (now - (this.lastHeard.get(provider) ?? 0) < HEARD_EVERY_MS) return;
     this.lastHeard.set(provider, now);
-    void this.ledger.write(() => this.st.heard.run(now, this.chain, provider));
+    void this.write(() => this.st.heard.run(now, this.chain, provider));
   }
 
   servers(): KnownServer[] {
@@ -329,6 +338,6 @@ class ChainBook implements FileBook {
   }
 
   catchup(provider: string, address: string, supported: boolean): Promise<void> {
-    return this.ledger.write(() => this.st.catchup.run(supported ? "yes" : "no", this.chain, provider, address));
+    return this.write(() => this.st.catchup.run(supported ? "yes" : "no", this.chain, provider, address));
   }
 }

@@ -3,7 +3,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { ClientLedger } from "../../../src/client/ledger.js";
-import { LedgerError } from "../../../src/ledger/sqlite.js";
+import { LedgerError } from "../../../src/errors.js";
 import { announce } from "../../helpers/client-fakes.js";
 import { tempDir } from "../../helpers/tmp.js";
 
