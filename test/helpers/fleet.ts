@@ -4,7 +4,8 @@
  * arrived: every file, intact (sha256), delivered exactly once (one rename
  * into its final name, counted by inotifywait on the destination).
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { promisify } from "node:util";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -63,7 +64,23 @@ export class Fleet {
       `[c]\nproviders = 127.0.0.1:${pub}\ndestination = file://${out}/\ntopic = ${opts.topic ?? "/nl"}\npublish_port = 0\nnameservers = false\n` +
         `transfer_req_timeout = 2\n${opts.clientExtra ?? ""}`,
     );
-    return new Fleet(t, dir, srvIni, cliIni, pub, req, out);
+    const fleet = new Fleet(t, dir, srvIni, cliIni, pub, req, out);
+    // Registered before any process starts, so it runs before their own SIGKILL hooks.
+    t.after(() => fleet.close());
+    return fleet;
+  }
+
+  /** Stop both (SIGTERM, then SIGKILL) and whatever they forked (the server's inotifywait). */
+  private async close(): Promise<void> {
+    for (const p of [this.server, this.client]) {
+      if (p === undefined || p.child.exitCode !== null || p.child.signalCode !== null) continue;
+      const kids = await descendants(p.child.pid);
+      p.child.kill("SIGTERM");
+      const timer = setTimeout(() => p.child.kill("SIGKILL"), 5000);
+      await p.exited;
+      clearTimeout(timer);
+      killAll(kids);
+    }
   }
 
   /** Start the server (with backlog, the same state dir each time); resolves once it runs. */
@@ -95,8 +112,11 @@ export class Fleet {
   async kill9(which: "server" | "client"): Promise<void> {
     const p = which === "server" ? this.server : this.client;
     if (p === undefined || p.child.exitCode !== null || p.child.signalCode !== null) return;
+    const kids = await descendants(p.child.pid);
     p.child.kill("SIGKILL");
     await p.exited;
+    // What it forked (the server's inotifywait) outlives a kill -9: end it as the kernel would not.
+    killAll(kids);
   }
 
   async stop(which: "server" | "client"): Promise<void> {
@@ -189,5 +209,32 @@ export class DeliveryCounter {
   /** Names renamed into place more than once. */
   twice(): string[] {
     return [...this.counts].filter(([, n]) => n > 1).map(([name]) => name);
+  }
+}
+
+/** Live descendants of `root`. */
+async function descendants(root: number | undefined): Promise<number[]> {
+  if (root === undefined) return [];
+  const { stdout } = await promisify(execFile)("ps", ["-e", "-o", "pid=,ppid="]);
+  const rows = stdout.split("\n").map((l) => l.trim().split(/\s+/).map(Number)).filter((r) => r.length === 2);
+  const out: number[] = [];
+  const walk = (parent: number): void => {
+    for (const [pid, ppid] of rows) {
+      if (ppid !== parent || pid === undefined) continue;
+      out.push(pid);
+      walk(pid);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+function killAll(pids: readonly number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
   }
 }
