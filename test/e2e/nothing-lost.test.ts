@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test, type TestContext } from "node:test";
@@ -39,6 +39,41 @@ async function assertExactlyOnce(fleet: Fleet, counter: DeliveryCounter): Promis
   assert.deepEqual(extra, []);
 }
 
+test("e2e/nothing-lost - client stopped while 200 files are announced: all arrive once it is back", async (t) => {
+  const fleet = await Fleet.create(t);
+  const counter = new DeliveryCounter(t, fleet.out);
+  await counter.started();
+  await fleet.startServer();
+  await fleet.startClient();
+  await delay(1500); // subscriber connected
+  await fleet.drop("before.dat");
+  await fleet.waitAllDelivered(20_000);
+  await fleet.stop("client");
+  for (let i = 0; i < 200; i++) await fleet.drop(`down${String(i).padStart(3, "0")}.dat`);
+  await fleet.startClient();
+  await fleet.waitAllDelivered(60_000);
+  await assertExactlyOnce(fleet, counter);
+});
+
+test("e2e/nothing-lost - one-off --catch-up pass fetches what was missed and prints a summary", async (t) => {
+  const fleet = await Fleet.create(t);
+  await fleet.startServer();
+  await fleet.startClient();
+  await delay(1500);
+  await fleet.drop("seen.dat");
+  await fleet.waitAllDelivered(20_000);
+  await fleet.stop("client");
+  for (let i = 0; i < 30; i++) await fleet.drop(`missed${i}.dat`);
+  await delay(500); // announced
+  const summary = await fleet.catchUpPass("1h");
+  assert.equal(summary["servers"], 1);
+  assert.equal(summary["fetched"], 30);
+  assert.equal(summary["alreadyDelivered"], 1);
+  assert.equal(summary["failed"], 0);
+  assert.deepEqual((await fleet.delivered()).length, 31);
+  assert.deepEqual(await fleet.corrupted(), []);
+});
+
 test("e2e/nothing-lost - destination full: files refused for lack of space arrive once space is freed", { skip: NEED_ROOT }, async (t) => {
   const out = await tmpfs(t, "4m");
   const fleet = await Fleet.create(t, { out });
@@ -71,4 +106,50 @@ test("e2e/nothing-lost - 8 announcements with a dead request address do not hold
   for (let i = 0; i < 20; i++) await fleet.drop(`good${i}.dat`);
   await fleet.waitAllDelivered(60_000);
   assert.deepEqual(await fleet.corrupted(), []);
+});
+
+test("e2e/nothing-lost - server killed during a big push, restarted: the file arrives whole, once, no .part left", { skip: NEED_ROOT }, async (t) => {
+  // A destination on another filesystem: the server copies (no hard link), so the push lasts.
+  const out = await tmpfs(t, "1200m");
+  const fleet = await Fleet.create(t, { out });
+  const counter = new DeliveryCounter(t, out);
+  await counter.started();
+  await fleet.startServer();
+  await fleet.startClient();
+  await delay(1500);
+  await fleet.drop("huge.dat", 768 * 1024 * 1024);
+  await waitFor(async () => (await readdir(out)).some((n) => n.endsWith(".part")), "the push started", 30_000);
+  await fleet.kill9("server");
+  const part = (await readdir(out)).find((n) => n.endsWith(".part"));
+  assert.ok(part !== undefined && !(await readdir(out)).includes("huge.dat"), "killed mid-push");
+  assert.ok((await stat(join(out, part))).size < 768 * 1024 * 1024);
+  await fleet.startServer();
+  await fleet.waitAllDelivered(60_000);
+  await assertExactlyOnce(fleet, counter);
+});
+
+test("e2e/nothing-lost - server and client each kill -9'd three times during a stream of 400 files", async (t) => {
+  const fleet = await Fleet.create(t);
+  const counter = new DeliveryCounter(t, fleet.out);
+  await counter.started();
+  await fleet.startServer();
+  await fleet.startClient();
+  await delay(1500);
+  const total = 400;
+  const kills = ["server", "client", "server", "client", "server", "client"] as const;
+  const dropping = (async () => {
+    for (let i = 0; i < total; i++) {
+      await fleet.drop(`s${String(i).padStart(4, "0")}.dat`, 4096 + ((i * 7919) % 65536));
+      await delay(20);
+    }
+  })();
+  for (const who of kills) {
+    await delay(600 + Math.floor(Math.random() * 1200));
+    await fleet.kill9(who);
+    if (who === "server") await fleet.startServer();
+    else await fleet.startClient();
+  }
+  await dropping;
+  await fleet.waitAllDelivered(120_000);
+  await assertExactlyOnce(fleet, counter);
 });
