@@ -6,6 +6,9 @@ import { FileMover } from "./file.js";
 import { networkMovers } from "./network.js";
 import type { Mover } from "./mover.js";
 
+/** S3 buckets as sources (polled listings, streamed fetches), for server sections with an `s3://` origin. */
+export { BucketSource, ObjectFetcher, type BucketObject } from "./s3-source.js";
+
 export class MoverRegistry {
   private readonly byScheme = new Map<string, Mover>();
 

@@ -81,5 +81,7 @@ export function describeS3Failure(err: unknown, bucket: string, endpoint: string
   const ep = { host: host?.[1] ?? bucket, port: Number(host?.[2] ?? 443) };
   const sock = socketFailure(err, ep) ?? socketFailure((err as { cause?: unknown } | undefined)?.cause, ep);
   if (sock !== undefined) return `${sock.message} (${where})`;
-  return `${where}: ${code === undefined ? "" : `${code}: `}${safeMessage(err)}`;
+  const errno = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (errno === "ENOENT" || errno === "EACCES") return safeMessage(err);
+  return `${where}: ${code === undefined || code === "Error" ? "" : `${code}: `}${safeMessage(err)}`;
 }

@@ -19,6 +19,7 @@ import { unpack } from "../unpack/index.js";
 import { localAddress } from "../util/host.js";
 import { Semaphore } from "../util/serial.js";
 import { announcement } from "./announcer.js";
+import { BucketChain, isBucketOrigin } from "./bucket.js";
 import type { ChainContext, SourceHook } from "./context.js";
 import { Deleter } from "./deleter.js";
 import type { ServerLedger } from "./ledger.js";
@@ -60,6 +61,7 @@ export class ServerChain {
   private readonly unpackSlots = new Semaphore(4);
   private readonly running = new RunningPushes();
   private watcher: Watcher | undefined;
+  private bucket: BucketChain | undefined;
   private router: RouterSocket | undefined;
   private loop: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
@@ -71,7 +73,7 @@ export class ServerChain {
 
   constructor(private readonly opts: ServerChainOptions) {
     const legacyStateFile = opts.stateDir === undefined ? undefined : join(opts.stateDir, `${encodeURIComponent(opts.config.name)}.deletions.json`);
-    this.deleter = new Deleter({ chain: opts.config.name, ledger: opts.ledger, legacyStateFile, log: opts.log, busy: (path) => this.running.has(path) });
+    this.deleter = new Deleter({ chain: opts.config.name, ledger: opts.ledger, legacyStateFile, log: opts.log, busy: (path) => this.running.has(path), onDeleted: (path) => void this.bucket?.deleted(path) });
   }
 
   get config(): ServerChainConfig {
@@ -90,6 +92,9 @@ export class ServerChain {
     this.prune();
     this.pruneTimer = setInterval(() => this.prune(), pruneEveryMs(config.ledgerRetention));
     this.pruneTimer.unref();
+    if (this.opts.watch !== false && isBucketOrigin(config.origin)) {
+      this.bucket = new BucketChain({ config, backlog: this.opts.backlog, log, announce: (uri) => this.announceObject(uri) });
+    }
     if (config.requestPort !== undefined) {
       this.router = createRequestServer(this.context(), `tcp://${this.opts.requestHost}:${config.requestPort}`);
       await this.router.start();
@@ -97,6 +102,11 @@ export class ServerChain {
     }
     if (this.opts.watch === false) {
       log.info({ topic: config.topic, requestAddress: this.requestAddress }, "chain started");
+      return;
+    }
+    if (this.bucket !== undefined) {
+      await this.bucket.start();
+      log.info({ origin: config.origin, topic: config.topic, requestAddress: this.requestAddress }, "chain started");
       return;
     }
     this.watcher = new Watcher({
@@ -127,7 +137,7 @@ export class ServerChain {
       stats: this.stats,
       signal: this.abort.signal,
       startedAt: performance.now(),
-      sourceHook: this.opts.sourceHook,
+      sourceHook: this.opts.sourceHook ?? this.bucket?.hook,
     };
   }
 
@@ -232,6 +242,16 @@ export class ServerChain {
     this.opts.log.info({ uid: basename(served), path: served }, "announced");
   }
 
+  /** Announce an object found in the bucket of an `s3://` origin. */
+  private async announceObject(uri: string): Promise<void> {
+    const { config } = this.opts;
+    const msg = announcement({ topic: config.topic, origin: config.origin, info: config.info, originalPath: uri, servedPath: uri, requestAddress: this.requestAddress });
+    this.registry.remember(config.topic, basename(uri));
+    await this.opts.publisher.publish(msg);
+    this.stats.announced++;
+    this.opts.log.info({ uid: basename(uri), uri }, "announced");
+  }
+
   private needsUnpacking(path: string): boolean {
     if (this.opts.config.compression === "xrit") return path.endsWith("C_");
     return path.endsWith(".bz2");
@@ -246,6 +266,7 @@ export class ServerChain {
       clearInterval(this.pruneTimer);
       await this.watcher?.close();
       this.stopWaiting?.();
+      await this.bucket?.close();
       await this.loop;
       const drained = this.router?.close(drainMs);
       const timer = setTimeout(() => this.abort.abort(new Error("chain closed")), drainMs);

@@ -1,0 +1,176 @@
+/**
+ * A bucket as a source: poll `ListObjectsV2` under the fixed prefix of an
+ * `s3://bucket/prefix/{pattern}` origin, with a start-after marker (the last
+ * key seen), and yield each new object whose uri matches the pattern; fetch
+ * an object to a local file, streamed, with its sha256 (the metadata this
+ * project's mover writes) checked when present. Objects only appear in a
+ * listing once complete, so what is yielded is whole.
+ */
+import { createHash } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { mkdir, rename, rm } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import type { Logger } from "../log.js";
+import { validate } from "../pattern/index.js";
+import { AsyncQueue } from "../util/async-queue.js";
+import { parseUrl } from "../util/url.js";
+import { StepError, safeMessage } from "./remote.js";
+import { S3ClientCache, describeS3Failure } from "./s3-client.js";
+import { s3Settings, type S3Settings } from "./s3-settings.js";
+
+/** An object found in the bucket. */
+export interface BucketObject {
+  /** `s3://bucket/key`. */
+  uri: string;
+  key: string;
+  size: number;
+}
+
+export interface BucketSourceOptions {
+  /** `s3://bucket/prefix/{fields}…`: the trollsift pattern is matched against the whole uri. */
+  origin: string;
+  connectionParameters: Readonly<Record<string, unknown>>;
+  /** Seconds between listings. */
+  pollInterval: number;
+  /** Yield the objects already there at start (else only those that appear later). */
+  backlog: boolean;
+  log: Logger;
+}
+
+/** Bucket and fixed key prefix (up to the first field or wildcard) of an `s3://` origin. */
+export function bucketPrefix(origin: string): { bucket: string; prefix: string } {
+  const u = parseUrl(origin);
+  const key = u.path.replace(/^\/+/, "");
+  const special = key.search(/[{*?[]/);
+  return { bucket: u.hostname, prefix: special < 0 ? key : key.slice(0, special) };
+}
+
+/** Polls a bucket; iterate it for new objects; `close()` ends the iteration. */
+export class BucketSource implements AsyncIterable<BucketObject> {
+  private readonly queue = new AsyncQueue<BucketObject>();
+  private readonly abort = new AbortController();
+  private readonly clients = new S3ClientCache();
+  private readonly bucket: string;
+  private readonly prefix: string;
+  private readonly settings: S3Settings;
+  private marker: string | undefined;
+  private loop: Promise<void> | undefined;
+  private failing = false;
+
+  /** @throws TypeError naming the option when a setting is malformed. */
+  constructor(private readonly opts: BucketSourceOptions) {
+    ({ bucket: this.bucket, prefix: this.prefix } = bucketPrefix(opts.origin));
+    if (this.bucket === "") throw new TypeError(`no bucket in origin ${opts.origin}`);
+    this.settings = s3Settings(opts.connectionParameters, parseUrl(opts.origin));
+  }
+
+  /** List once (announcing the backlog, or just setting the marker), then keep polling. */
+  async start(): Promise<void> {
+    await this.poll(this.opts.backlog);
+    this.loop = this.run();
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.abort.signal;
+    while (!signal.aborted) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.opts.pollInterval * 1000);
+        signal.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+      });
+      if (!signal.aborted) await this.poll(true);
+    }
+  }
+
+  /** One listing from the marker on; failures are logged once per outage and retried next poll. */
+  private async poll(emit: boolean): Promise<void> {
+    try {
+      const client = await this.clients.get(this.settings);
+      let token: string | undefined;
+      do {
+        const page = await client.send(
+          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix, ContinuationToken: token, StartAfter: token === undefined ? this.marker : undefined }),
+          { abortSignal: this.abort.signal },
+        );
+        for (const o of page.Contents ?? []) this.found(o.Key, o.Size, emit);
+        token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+      } while (token !== undefined);
+      if (this.failing) this.opts.log.info({ bucket: this.bucket }, "bucket listing recovered");
+      this.failing = false;
+    } catch (err) {
+      if (this.abort.signal.aborted) return;
+      if (!this.failing) this.opts.log.error({ bucket: this.bucket, reason: describeS3Failure(err, this.bucket, this.settings.endpoint) }, "bucket listing failed");
+      this.failing = true;
+    }
+  }
+
+  private found(key: string | undefined, size: number | undefined, emit: boolean): void {
+    if (key === undefined || key.endsWith("/")) return;
+    if (this.marker === undefined || key > this.marker) this.marker = key;
+    const uri = `s3://${this.bucket}/${key}`;
+    if (emit && validate(this.opts.origin, uri)) this.queue.push({ uri, key, size: size ?? 0 });
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<BucketObject> {
+    return this.queue[Symbol.asyncIterator]();
+  }
+
+  /** Stop polling and end the iteration. Idempotent. */
+  async close(): Promise<void> {
+    this.abort.abort(new Error("bucket source closed"));
+    this.queue.close();
+    await this.loop;
+    await this.clients.close();
+  }
+}
+
+/** Fetches announced objects to local files. */
+export class ObjectFetcher {
+  private readonly clients = new S3ClientCache();
+
+  constructor(private readonly connectionParameters: Readonly<Record<string, unknown>>) {}
+
+  /**
+   * Stream `uri` into `path` (through a temporary name, renamed when whole),
+   * checking the `sha256` metadata when the object has it.
+   * @throws Error worded for the operator (never a credential).
+   */
+  async fetch(uri: string, path: string, signal: AbortSignal): Promise<{ bytes: number }> {
+    const u = parseUrl(uri);
+    const key = u.path.replace(/^\/+/, "");
+    const settings = s3Settings(this.connectionParameters, u);
+    const tmp = join(dirname(path), `.${basename(path)}.${Math.random().toString(36).slice(2, 10)}.part`);
+    try {
+      const client = await this.clients.get(settings);
+      const out = await client.send(new GetObjectCommand({ Bucket: u.hostname, Key: key }), { abortSignal: signal });
+      if (out.Body === undefined) throw new StepError(`s3://${u.hostname}/${key}: empty response`);
+      const hash = createHash("sha256");
+      let bytes = 0;
+      const tap = new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          hash.update(chunk);
+          bytes += chunk.length;
+          done(null, chunk);
+        },
+      });
+      await mkdir(dirname(path), { recursive: true });
+      await pipeline(out.Body as NodeJS.ReadableStream, tap, createWriteStream(tmp), { signal });
+      const want = out.Metadata?.["sha256"];
+      const got = hash.digest("hex");
+      if (want !== undefined && want !== got) throw new StepError(`checksum mismatch fetching s3://${u.hostname}/${key}: metadata says sha256 ${want}, received ${got}`);
+      await rename(tmp, path);
+      return { bytes };
+    } catch (err) {
+      await rm(tmp, { force: true });
+      if (signal.aborted) throw signal.reason;
+      const text = err instanceof StepError ? err.message : describeS3Failure(err, u.hostname, settings.endpoint);
+      throw new Error(safeMessage(text), { cause: err });
+    }
+  }
+
+  close(): Promise<void> {
+    return this.clients.close();
+  }
+}
