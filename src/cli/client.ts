@@ -6,7 +6,7 @@ import { hideBin } from "yargs/helpers";
 import { MoveItClient } from "../client/index.js";
 import type { ClientChainConfig, LoadedConfig } from "../config/index.js";
 import { ledgerPath } from "../ledger/sqlite.js";
-import { STATE_DIR_OPTION, defaultStateDir, programArgs, readConfig, rootLogger, runMain, statusFor, supervise } from "./common.js";
+import { STATE_DIR_OPTION, defaultStateDir, programArgs, readConfig, rootLogger, runMain, startAll, supervise } from "./common.js";
 
 export function clientArgs(argv: string[]) {
   return programArgs(argv, "move_it_client", "Subscribe to servers, fetch each announced file once, republish it.", "the publish sockets")
@@ -57,9 +57,8 @@ async function main(): Promise<void> {
     return;
   }
   const client = new MoveItClient({ config, log, publishHost: args.host, ledgerFile });
-  await client.start();
-  const closeStatus = await statusFor("move_it_client", args, () => client.stats(), log);
-  await supervise({ reload: async () => client.reload(await readConfig(file, "client")), close: async () => { await closeStatus(); await client.close(); } }, file, log);
+  const closeStatus = await startAll("move_it_client", args, client, () => client.stats(), log);
+  await supervise({ reload: async () => client.reload(await readConfig(file, "client")), close: async () => { await closeStatus(); await client.close(); }, destroy: async (err) => { await closeStatus(); await client.destroy(err); } }, file, log);
 }
 
 runMain(main);

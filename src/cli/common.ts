@@ -85,8 +85,37 @@ export async function statusFor(program: string, args: CommonArgs, stats: () => 
 
 export interface Daemon {
   reload(): Promise<void>;
+  /** Orderly stop: drain within the parts' deadlines. */
   close(): Promise<void>;
+  /** Abort everything in flight now and close. */
+  destroy(err?: Error): Promise<void>;
 }
+
+/** A long-lived part as the commands run it (MoveItServer, MoveItClient, MoveItMirror). */
+export interface Startable {
+  start(): Promise<void>;
+  destroy(err?: Error): Promise<void>;
+}
+
+/**
+ * Start `part`, then the status server if asked for; a failure of either
+ * undoes both and is thrown (runMain then exits non-zero with its message,
+ * which names the section and port that could not be bound).
+ */
+export async function startAll(program: string, args: CommonArgs, part: Startable, stats: () => unknown, log: Logger): Promise<() => Promise<void>> {
+  await part.start();
+  try {
+    return await statusFor(program, args, stats, log);
+  } catch (err) {
+    await part.destroy(err instanceof Error ? err : undefined);
+    throw new Error(`cannot serve --status-port ${args["status-port"]}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}
+
+/** How long an orderly stop may take before everything still in flight is aborted, ms. */
+export const STOP_DEADLINE_MS = 15_000;
+/** How long destroy() may take before the process exits anyway, ms. */
+const DESTROY_GRACE_MS = 3000;
 
 /**
  * Wire signals and config-file watching to a running daemon. Resolves when
@@ -108,19 +137,44 @@ export function supervise(daemon: Daemon, configFile: string, log: Logger): Prom
     });
   };
   const watcher = watchConfig(configFile, () => reload("config file changed"));
+  let destroying = false;
+  // Abort what is in flight (the deletion schedule is still saved), then exit 1; never wait longer than the grace.
+  const hardStop = (why: string): void => {
+    if (destroying) return;
+    destroying = true;
+    process.exitCode = 1;
+    setTimeout(() => process.exit(1), DESTROY_GRACE_MS).unref();
+    void daemon
+      .destroy(new Error(why))
+      .catch((err: unknown) => log.error({ err }, "destroy failed"))
+      .finally(() => process.exit(1));
+  };
   return new Promise((resolveDone) => {
     const stop = (sig: string): void => {
       if (stopping) {
-        log.warn({ sig }, "second signal, exiting now");
-        process.exit(1);
+        log.warn({ sig }, "second signal: aborting what is in flight");
+        hardStop(`second signal ${sig}`);
+        return;
       }
       stopping = true;
       log.info({ sig }, "stopping");
       watcher?.close();
-      void reloading.then(() => daemon.close()).then(resolveDone, (err: unknown) => {
-        log.error({ err }, "close failed");
-        resolveDone();
-      });
+      const deadline = setTimeout(() => {
+        log.error({ deadlineMs: STOP_DEADLINE_MS }, "stop deadline passed: aborting what is in flight");
+        hardStop("stop deadline passed");
+      }, STOP_DEADLINE_MS);
+      deadline.unref();
+      void reloading
+        .then(() => daemon.close())
+        .then(
+          () => resolveDone(),
+          (err: unknown) => {
+            log.error({ err }, "close failed");
+            process.exitCode = 1;
+            resolveDone();
+          },
+        )
+        .finally(() => clearTimeout(deadline));
     };
     process.on("SIGTERM", () => stop("SIGTERM"));
     process.on("SIGINT", () => stop("SIGINT"));
@@ -150,10 +204,16 @@ function watchConfig(file: string, onChange: () => void): { close(): void } | un
   };
 }
 
-/** Run a command's main, turning a thrown error into a clean message and exit code 2. */
+/**
+ * Run a command's main, turning a thrown error (a bad config, a port that
+ * cannot be bound) into a clean message and exit code 2. What was started
+ * has been undone by then; should anything still hold the process, it exits
+ * anyway after a short grace.
+ */
 export function runMain(main: () => Promise<void>): void {
   main().catch((err: unknown) => {
     process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 2;
+    setTimeout(() => process.exit(2), DESTROY_GRACE_MS).unref();
   });
 }

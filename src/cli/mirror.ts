@@ -3,7 +3,7 @@
  */
 import { hideBin } from "yargs/helpers";
 import { MoveItMirror } from "../mirror/index.js";
-import { STATE_DIR_OPTION, defaultStateDir, programArgs, readConfig, rootLogger, runMain, statusFor, supervise } from "./common.js";
+import { STATE_DIR_OPTION, defaultStateDir, programArgs, readConfig, rootLogger, runMain, startAll, supervise } from "./common.js";
 
 export function mirrorArgs(argv: string[]) {
   return programArgs(argv, "move_it_mirror", "Relay announcements and files between networks: a client and a server back to back.", "the publish and request sockets")
@@ -25,9 +25,8 @@ async function main(): Promise<void> {
     bindHost: args.host,
     stateDir: args["state-dir"] ?? defaultStateDir(file),
   });
-  await mirror.start();
-  const closeStatus = await statusFor("move_it_mirror", args, () => { const s = mirror.stats(); return { server: { chains: s.server }, client: s.client }; }, log);
-  await supervise({ reload: async () => mirror.reload(await readConfig(file, "mirror")), close: async () => { await closeStatus(); await mirror.close(); } }, file, log);
+  const closeStatus = await startAll("move_it_mirror", args, mirror, () => { const s = mirror.stats(); return { server: { chains: s.server }, client: s.client }; }, log);
+  await supervise({ reload: async () => mirror.reload(await readConfig(file, "mirror")), close: async () => { await closeStatus(); await mirror.close(); }, destroy: async (err) => { await closeStatus(); await mirror.destroy(err); } }, file, log);
 }
 
 runMain(main);

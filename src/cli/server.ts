@@ -3,7 +3,7 @@
  */
 import { hideBin } from "yargs/helpers";
 import { MoveItServer } from "../server/server.js";
-import { STATE_DIR_OPTION, defaultStateDir, programArgs, readConfig, rootLogger, runMain, statusFor, supervise } from "./common.js";
+import { STATE_DIR_OPTION, defaultStateDir, programArgs, readConfig, rootLogger, runMain, startAll, supervise } from "./common.js";
 
 export function serverArgs(argv: string[]) {
   return programArgs(argv, "move_it_server", "Watch directories, announce files, serve push requests.", "the publish and request sockets")
@@ -30,9 +30,8 @@ async function main(): Promise<void> {
     polling: args.watchdog,
     stateDir: args["state-dir"] ?? defaultStateDir(file),
   });
-  await server.start();
-  const closeStatus = await statusFor("move_it_server", args, () => ({ chains: server.stats(), ledger: server.ledgerStats() }), log);
-  await supervise({ reload: async () => server.reload(await readConfig(file, "server")), close: async () => { await closeStatus(); await server.close(); } }, file, log);
+  const closeStatus = await startAll("move_it_server", args, server, () => ({ chains: server.stats(), ledger: server.ledgerStats() }), log);
+  await supervise({ reload: async () => server.reload(await readConfig(file, "server")), close: async () => { await closeStatus(); await server.close(); }, destroy: async (err) => { await closeStatus(); await server.destroy(err); } }, file, log);
 }
 
 runMain(main);

@@ -84,5 +84,14 @@ export async function startStatusServer(opts: { program: string; host: string; p
   const addr = server.address();
   const port = typeof addr === "object" && addr !== null ? addr.port : opts.port;
   opts.log.info({ port }, "status server listening");
-  return { port, close: () => new Promise((r) => server.close(() => r())) };
+  // One close promise; open keep-alive connections are cut so it cannot hang.
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= new Promise<void>((r) => {
+      server.close(() => r());
+      server.closeAllConnections();
+    });
+    return closing;
+  };
+  return { port, close };
 }

@@ -15,12 +15,13 @@ import { access } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { MoveItClient } from "../client/index.js";
 import type { ClientChainConfig, LoadedConfig, MirrorChainConfig, ServerChainConfig } from "../config/index.js";
-import { RefusedError } from "../errors.js";
+import { ClosedError, RefusedError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { Message, type JsonValue } from "../message/index.js";
 import type { MoverRegistry } from "../movers/registry.js";
 import { MoveItServer } from "../server/server.js";
 import type { Requester } from "../transport/requester.js";
+import { deferred } from "../util/abort.js";
 import { parseUrl } from "../util/url.js";
 
 export interface MoveItMirrorOptions {
@@ -49,6 +50,11 @@ export class MoveItMirror {
   private readonly client: MoveItClient;
   private config: LoadedConfig<MirrorChainConfig>;
   private closing: Promise<void> | undefined;
+  private failure: Error | undefined;
+  private readonly done = deferred<Error | undefined>();
+
+  /** Resolves (never rejects) once the mirror is closed: with the error that closed it, if any. */
+  readonly closed: Promise<Error | undefined> = this.done.promise;
 
   constructor(private readonly opts: MoveItMirrorOptions) {
     this.config = opts.config;
@@ -73,7 +79,7 @@ export class MoveItMirror {
       ledgerFile: opts.stateDir === undefined ? undefined : join(opts.stateDir, "mirror-client.ledger.sqlite"),
       publishHost: opts.bindHost,
       requester: opts.requester,
-      relay: { onAnnounced: (chain, msg) => void this.reannounce(chain, msg), prefetch: (chain) => this.chain(chain)?.prefetch ?? false },
+      relay: { onAnnounced: (chain, msg) => void this.reannounce(chain, msg).catch((err: unknown) => opts.log.warn({ err, chain }, "re-announcement failed")), prefetch: (chain) => this.chain(chain)?.prefetch ?? false },
     });
   }
 
@@ -81,10 +87,20 @@ export class MoveItMirror {
     return this.config.chains.find((c) => c.name === name);
   }
 
-  /** Server first, so the request address is known before anything is re-announced. */
+  /**
+   * Server first, so the request address is known before anything is
+   * re-announced. On a failure both halves are closed again (the mirror is
+   * then closed) and the error is thrown.
+   */
   async start(): Promise<void> {
-    await this.server.start();
-    await this.client.start();
+    if (this.closing !== undefined) throw new ClosedError("mirror closed");
+    try {
+      await this.server.start();
+      await this.client.start();
+    } catch (err) {
+      await this.destroy(err instanceof Error ? err : new Error(String(err)));
+      throw err;
+    }
     this.opts.log.info({ publishPort: this.server.publishPort, chains: this.config.chains.map((c) => c.name) }, "mirror started");
   }
 
@@ -132,18 +148,28 @@ export class MoveItMirror {
 
   /** Re-read the config: both halves keep what did not change. */
   async reload(next: LoadedConfig<MirrorChainConfig>): Promise<void> {
+    if (this.closing !== undefined) throw new ClosedError("mirror closed");
     const { client, server } = halves(next);
     this.config = next;
     await this.server.reload(server);
     await this.client.reload(client);
   }
 
-  /** Close upstream first (no new fetches), then downstream. Idempotent. */
-  close(): Promise<void> {
+  /** Close upstream first (no new fetches), then downstream. Every call returns the same promise; it never rejects. */
+  close(drainMs = 5000): Promise<void> {
     this.closing ??= (async () => {
       await this.client.close();
-      await this.server.close();
+      await this.server.close(drainMs);
+      this.done.resolve(this.failure);
     })();
     return this.closing;
+  }
+
+  /** Abort transfers in flight on both halves now, then close. */
+  destroy(err?: Error): Promise<void> {
+    this.failure ??= err;
+    void this.client.destroy(err);
+    void this.server.destroy(err);
+    return this.close(0);
   }
 }

@@ -9,7 +9,7 @@ import { stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import type { ServerChainConfig } from "../config/index.js";
-import { errorMessage } from "../errors.js";
+import { ClosedError, MoveItError, errorMessage } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { JsonValue, Message } from "../message/index.js";
 import type { MoverRegistry } from "../movers/registry.js";
@@ -17,6 +17,7 @@ import type { Publisher } from "../transport/publisher.js";
 import type { RouterSocket } from "../transport/router.js";
 import { unpack } from "../unpack/index.js";
 import { localAddress } from "../util/host.js";
+import { deferred } from "../util/abort.js";
 import { Semaphore } from "../util/serial.js";
 import { announcement } from "./announcer.js";
 import { BucketChain, isBucketOrigin } from "./bucket.js";
@@ -65,11 +66,18 @@ export class ServerChain {
   private router: RouterSocket | undefined;
   private loop: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
+  /** Set when close() begins: files waiting for an unpack slot are left for the next start. */
+  private stopping = false;
   private requestAddress: string | undefined;
   private stopWaiting: (() => void) | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
   /** Files older than this (ms) are not the rescan's business: the start's backlog was disabled. */
   private rescanFloor = 0;
+  private readonly done = deferred<Error | undefined>();
+  private failure: Error | undefined;
+
+  /** Resolves (never rejects) once the chain is closed: with the error that closed it, if any. */
+  readonly closed: Promise<Error | undefined> = this.done.promise;
 
   constructor(private readonly opts: ServerChainOptions) {
     const legacyStateFile = opts.stateDir === undefined ? undefined : join(opts.stateDir, `${encodeURIComponent(opts.config.name)}.deletions.json`);
@@ -85,7 +93,22 @@ export class ServerChain {
     return this.router?.port ?? 0;
   }
 
+  /**
+   * Start the deletion schedule, the request socket and the watcher. On a
+   * failure, what was started is closed again and the error names the
+   * section (and the port, when binding it failed).
+   */
   async start(): Promise<void> {
+    if (this.closing !== undefined) throw new ClosedError(`chain [${this.opts.config.name}] closed`);
+    try {
+      await this.startParts();
+    } catch (err) {
+      await this.destroy(err instanceof Error ? err : new Error(String(err)));
+      throw err;
+    }
+  }
+
+  private async startParts(): Promise<void> {
     const { config, log } = this.opts;
     await this.deleter.start();
     if (!this.opts.backlog) this.rescanFloor = Date.now();
@@ -96,8 +119,13 @@ export class ServerChain {
       this.bucket = new BucketChain({ config, backlog: this.opts.backlog, log, announce: (uri) => this.announceObject(uri) });
     }
     if (config.requestPort !== undefined) {
-      this.router = createRequestServer(this.context(), `tcp://${this.opts.requestHost}:${config.requestPort}`);
-      await this.router.start();
+      const bind = `tcp://${this.opts.requestHost}:${config.requestPort}`;
+      this.router = createRequestServer(this.context(), bind);
+      try {
+        await this.router.start();
+      } catch (err) {
+        throw new MoveItError(`section [${config.name}]: cannot bind request_port ${config.requestPort}: ${errorMessage(err)}`, { cause: err });
+      }
       this.requestAddress = `${config.requestAddress ?? localAddress()}:${this.router.port}`;
     }
     if (this.opts.watch === false) {
@@ -222,9 +250,14 @@ export class ServerChain {
     let root = watchRoot(config.origin);
     if (config.compression !== undefined && this.needsUnpacking(ev.path)) {
       const workdir = config.workingDirectory ?? tmpdir();
-      const out = await this.unpackSlots.use(() =>
-        unpack(config.compression!, ev.path, { workingDirectory: workdir, prog: config.prog, signal: this.abort.signal, deleteSource: config.delete }),
+      const out = await this.unpackSlots.use(async () =>
+        this.stopping ? undefined : unpack(config.compression!, ev.path, { workingDirectory: workdir, prog: config.prog, signal: this.abort.signal, deleteSource: config.delete }),
       );
+      if (out === undefined) {
+        // Shutting down: the packed original stays and is the backlog of the next start.
+        this.opts.log.info({ path: ev.path }, "not unpacked: shutting down");
+        return;
+      }
       served = out[0] ?? ev.path;
       root = workdir;
     }
@@ -258,25 +291,39 @@ export class ServerChain {
   }
 
   /**
-   * Stop intake, let requests in flight finish within `drainMs`, abort the
-   * rest, persist the deletion schedule, close sockets. Idempotent.
+   * Stop intake (files waiting for an unpack slot are left for the next
+   * start), let requests and unpacks in flight finish within `drainMs`, abort
+   * the rest, persist the deletion schedule, close sockets. Every call
+   * returns the same promise; it never rejects.
    */
   close(drainMs = 5000): Promise<void> {
     this.closing ??= (async () => {
+      this.stopping = true;
       clearInterval(this.pruneTimer);
-      await this.watcher?.close();
-      this.stopWaiting?.();
-      await this.bucket?.close();
-      await this.loop;
-      const drained = this.router?.close(drainMs);
-      const timer = setTimeout(() => this.abort.abort(new Error("chain closed")), drainMs);
-      await drained;
-      clearTimeout(timer);
-      this.abort.abort(new Error("chain closed"));
-      await this.deleter.close();
+      const timer = setTimeout(() => this.abort.abort(new ClosedError("chain closed")), drainMs);
+      try {
+        await this.watcher?.close();
+        this.stopWaiting?.();
+        await this.bucket?.close();
+        await Promise.all([this.loop, this.router?.close(drainMs)]);
+      } catch (err) {
+        this.opts.log.error({ err }, "chain close failed");
+      } finally {
+        clearTimeout(timer);
+      }
+      this.abort.abort(new ClosedError("chain closed"));
+      await this.deleter.close().catch((err: unknown) => this.opts.log.error({ err }, "deletion schedule not saved"));
       this.opts.log.info({}, "chain stopped");
+      this.done.resolve(this.failure);
     })();
     return this.closing;
+  }
+
+  /** Abort everything in flight now, then close. */
+  destroy(err?: Error): Promise<void> {
+    this.failure ??= err;
+    if (!this.abort.signal.aborted) this.abort.abort(err ?? new ClosedError("chain destroyed"));
+    return this.close(0);
   }
 }
 

@@ -10,6 +10,7 @@
  * into the ledger and the JSON file removed.
  */
 import { readFile, unlink } from "node:fs/promises";
+import { ClosedError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { ServerLedger } from "./ledger.js";
 
@@ -35,6 +36,7 @@ export class Deleter {
   private armedFor = Infinity;
   private running: Promise<void> | undefined;
   private closed = false;
+  private closing: Promise<void> | undefined;
 
   constructor(private readonly opts: DeleterOptions) {
     this.now = opts.now ?? Date.now;
@@ -73,7 +75,7 @@ export class Deleter {
 
   /** Delete `path` after `delaySeconds` (a later call for the same path moves it). */
   schedule(path: string, delaySeconds: number): void {
-    if (this.closed) return;
+    if (this.closed) throw new ClosedError("deleter closed");
     const due = this.now() + delaySeconds * 1000;
     void this.opts.ledger.schedule(this.opts.chain, path, due).catch(() => undefined);
     this.arm(due);
@@ -144,10 +146,13 @@ export class Deleter {
     }
   }
 
-  /** Stop the timer; the schedule stays in the ledger. */
-  async close(): Promise<void> {
-    this.closed = true;
-    clearTimeout(this.timer);
-    await this.running;
+  /** Stop the timer; the schedule stays in the ledger. Every call returns the same promise. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.closed = true;
+      clearTimeout(this.timer);
+      await this.running;
+    })();
+    return this.closing;
   }
 }

@@ -4,10 +4,11 @@
  * section did not change.
  */
 import type { LoadedConfig, ServerChainConfig } from "../config/index.js";
-import { ClosedError } from "../errors.js";
+import { ClosedError, MoveItError, errorMessage } from "../errors.js";
 import type { Logger } from "../log.js";
 import { defaultMovers, type MoverRegistry } from "../movers/registry.js";
 import { Publisher } from "../transport/publisher.js";
+import { deferred } from "../util/abort.js";
 import { ServerChain } from "./chain.js";
 import { ServerLedger } from "./ledger.js";
 import type { SourceHook } from "./context.js";
@@ -52,6 +53,11 @@ export class MoveItServer {
   private config: LoadedConfig<ServerChainConfig>;
   private closing: Promise<void> | undefined;
   private ledgerDb: ServerLedger | undefined;
+  private readonly done = deferred<Error | undefined>();
+  private failure: Error | undefined;
+
+  /** Resolves (never rejects) once the server is closed: with the error that closed it, if any. */
+  readonly closed: Promise<Error | undefined> = this.done.promise;
 
   constructor(private readonly opts: MoveItServerOptions) {
     this.config = opts.config;
@@ -59,16 +65,26 @@ export class MoveItServer {
     this.publisher = new Publisher({ bind: opts.publishBind ?? "tcp://*:9010", log: opts.log, heartbeatName: opts.heartbeatName ?? "move_it_server", heartbeatInterval: opts.heartbeatInterval });
   }
 
+  /**
+   * Bind the publisher and start every chain. On a failure everything
+   * started so far is closed again (the server is then closed) and the error
+   * names the section and port that failed.
+   */
   async start(): Promise<void> {
+    if (this.closing !== undefined) throw new ClosedError("server closed");
     this.ledgerDb = ServerLedger.open(this.opts.stateDir, this.opts.log);
     this.opts.log.info({ file: this.ledgerDb.path }, "ledger opened");
     try {
-      await this.publisher.start();
+      try {
+        await this.publisher.start();
+      } catch (err) {
+        throw new MoveItError(`cannot bind the publish port: ${errorMessage(err)}`, { cause: err });
+      }
+      for (const c of this.config.chains) await this.startChain(c, !(this.opts.disableBacklog ?? false));
     } catch (err) {
-      this.ledgerDb.close();
+      await this.destroy(err instanceof Error ? err : new Error(String(err)));
       throw err;
     }
-    for (const c of this.config.chains) await this.startChain(c, !(this.opts.disableBacklog ?? false));
     this.opts.log.info({ publishPort: this.publisher.port, chains: [...this.chains.keys()] }, "server started");
   }
 
@@ -132,10 +148,9 @@ export class MoveItServer {
     });
     this.chains.set(config.name, chain);
     try {
-      await chain.start();
+      await chain.start(); // undoes itself on failure
     } catch (err) {
       this.chains.delete(config.name);
-      await chain.close(0);
       throw err;
     }
   }
@@ -155,16 +170,28 @@ export class MoveItServer {
     this.opts.log.info({ chains: [...this.chains.keys()] }, "config reloaded");
   }
 
-  /** Stop every chain (draining requests within `drainMs`), then the publisher. Idempotent. */
+  /**
+   * Stop every chain (draining requests within `drainMs`), then the movers'
+   * connections and the publisher. Every call returns the same promise; it
+   * never rejects. reload() and start() after it throw ClosedError.
+   */
   close(drainMs = 5000): Promise<void> {
     this.closing ??= (async () => {
       await Promise.allSettled([...this.chains.values()].map((c) => c.close(drainMs)));
       this.chains.clear();
-      await this.movers.close();
+      await this.movers.close().catch((err: unknown) => this.opts.log.error({ err }, "closing connections failed"));
       await this.publisher.close();
       this.ledgerDb?.close();
       this.opts.log.info({}, "server stopped");
+      this.done.resolve(this.failure);
     })();
     return this.closing;
+  }
+
+  /** Abort every transfer and unpack in flight now, then close. */
+  destroy(err?: Error): Promise<void> {
+    this.failure ??= err;
+    for (const chain of this.chains.values()) void chain.destroy(err);
+    return this.close(0);
   }
 }

@@ -101,6 +101,7 @@ export class Watcher implements AsyncIterable<FileEvent> {
   private rescanTimer: NodeJS.Timeout | undefined;
   private healing = false;
   private scanning = false;
+  private closing: Promise<void> | undefined;
 
   constructor(private readonly opts: WatcherOptions) {}
 
@@ -274,17 +275,19 @@ export class Watcher implements AsyncIterable<FileEvent> {
     this.pending.delete(path);
   }
 
-  /** Stop watching; the iteration ends after what is queued. Idempotent. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    clearInterval(this.health);
-    clearInterval(this.rescanTimer);
-    for (const p of this.pending.values()) clearTimeout(p.timer);
-    this.pending.clear();
-    this.queue.close();
-    this.inotify?.close();
-    await this.fsw?.close();
+  /** Stop watching; the iteration ends after what is queued. Every call returns the same promise. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.closed = true;
+      clearInterval(this.health);
+      clearInterval(this.rescanTimer);
+      for (const p of this.pending.values()) clearTimeout(p.timer);
+      this.pending.clear();
+      this.queue.close();
+      this.inotify?.close();
+      await this.fsw?.close();
+    })();
+    return this.closing;
   }
 }
 

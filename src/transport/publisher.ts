@@ -3,6 +3,7 @@
  * with an optional heartbeat on `/heartbeat/<name>`.
  */
 import * as zmq from "zeromq";
+import { ClosedError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { Message } from "../message/index.js";
 import { SerialQueue } from "../util/serial.js";
@@ -49,9 +50,9 @@ export class Publisher {
     return endpointPort(this.boundEndpoint);
   }
 
-  /** Queue a message; PUB never blocks, so this resolves quickly. */
+  /** Queue a message; PUB never blocks, so this resolves quickly. Rejects with ClosedError once closing. */
   publish(msg: Message): Promise<void> {
-    if (this.closing !== undefined) return Promise.resolve();
+    if (this.closing !== undefined) return Promise.reject(new ClosedError("publisher closed"));
     const frame = msg.encode();
     return this.queue
       .run(() => this.sock.send(frame))
@@ -67,7 +68,7 @@ export class Publisher {
   private startHeartbeat(name: string): void {
     const intervalS = this.opts.heartbeatInterval ?? HEARTBEAT_INTERVAL_S;
     const beat = (): void => {
-      void this.publish(new Message(`/heartbeat/${name}`, "beat", { min_interval: intervalS }));
+      this.publish(new Message(`/heartbeat/${name}`, "beat", { min_interval: intervalS })).catch(() => undefined);
     };
     // The reference sends its first beat about a second after start.
     this.timer = setTimeout(() => {

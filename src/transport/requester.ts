@@ -5,7 +5,7 @@
  * failed is closed, since its REQ state machine is then stuck.
  */
 import * as zmq from "zeromq";
-import { RequestTimeoutError } from "../errors.js";
+import { ClosedError, RequestTimeoutError } from "../errors.js";
 import { Message } from "../message/index.js";
 import { MAX_FRAME_BYTES } from "./subscriber.js";
 
@@ -48,7 +48,7 @@ export class ZmqRequester implements Requester {
   constructor(private readonly opts: ZmqRequesterOptions = {}) {}
 
   async request(address: string, msg: Message, opts: RequestOptions): Promise<Message> {
-    if (this.closed) throw new RequestTimeoutError(`requester closed`);
+    if (this.closed) throw new ClosedError("requester closed");
     const endpoint = toEndpoint(address);
     const sock = this.take(endpoint);
     this.busy.add(sock);

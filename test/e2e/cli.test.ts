@@ -32,6 +32,26 @@ test("e2e/cli - a bad config exits 2 with one error naming file, section, option
   for (const part of [ini, "[eumetcast]", "remove_delay", '"soon"']) assert.ok(err.includes(part), `error lacks ${part}: ${err}`);
 });
 
+test("e2e/cli - a server that cannot bind its second chain's port exits 2 within seconds, naming section and port", async (t) => {
+  const dir = await tempDir(t);
+  const holder = runCommand(t, "move_it_server", [await iniWith(dir, "holder.ini", [["h", 0]]), "-p", "0", "--host", "127.0.0.1", "-l", join(dir, "holder.log")]);
+  const taken = Number(/:(\d+)$/.exec(String((await waitForLog(join(dir, "holder.log"), "chain started"))["requestAddress"]))?.[1]);
+  assert.ok(taken > 0);
+  const started = Date.now();
+  const p = runCommand(t, "move_it_server", [await iniWith(dir, "two.ini", [["a", 0], ["b", taken]]), "-p", "0", "--host", "127.0.0.1"]);
+  assert.equal(await p.exited, 2);
+  assert.ok(Date.now() - started < 20_000, "exited within seconds");
+  assert.match(p.stderr(), new RegExp(`section \\[b\\]: cannot bind request_port ${taken}`));
+  holder.child.kill("SIGTERM");
+  assert.equal(await holder.exited, 0);
+});
+
+async function iniWith(dir: string, name: string, sections: Array<[string, number]>): Promise<string> {
+  const file = join(dir, name);
+  await writeFile(file, sections.map(([n, port]) => `[${n}]\norigin = ${dir}/${n}/{name}.dat\ntopic = /${n}\nrequest_port = ${port}\nrequest_address = 127.0.0.1\n`).join(""));
+  return file;
+}
+
 test("e2e/cli - server and client processes move files; SIGHUP reloads; metrics; SIGTERM exits 0", async (t) => {
   const dir = await tempDir(t);
   const [inA, inB, out] = ["inA", "inB", "out"].map((d) => join(dir, d)) as [string, string, string];
