@@ -9,14 +9,17 @@
 import { existsSync } from "node:fs";
 import { hideBin } from "yargs/helpers";
 import yargs from "yargs";
+import { CLIENT_SCHEMA } from "../client/ledger.js";
 import { Ledger, ledgerPath, type LedgerSchema } from "../ledger/sqlite.js";
 import { SERVER_LEDGER_SCHEMA } from "../server/ledger.js";
 import { defaultStateDir, runMain } from "./common.js";
-import { CLIENT_STATES, SERVER_STATES, parseSince, queryServer, type LedgerFilter, type LedgerRow } from "./ledger-query.js";
+import { CLIENT_STATES, SERVER_STATES, parseSince, queryClient, queryServer, type LedgerFilter, type LedgerRow } from "./ledger-query.js";
 
 /** The ledger files a state directory may hold, and how to read each. */
 const KINDS: ReadonlyArray<{ name: string; schema: LedgerSchema; query: typeof queryServer }> = [
   { name: "server", schema: SERVER_LEDGER_SCHEMA, query: queryServer },
+  { name: "client", schema: CLIENT_SCHEMA, query: queryClient },
+  { name: "mirror-client", schema: CLIENT_SCHEMA, query: queryClient },
 ];
 
 export function ledgerArgs(argv: string[]) {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
 import { Message } from "../../src/message/index.js";
-import { REPO } from "../helpers/procs.js";
+import { REPO, runCommand } from "../helpers/procs.js";
 import { serverProc } from "../helpers/server-proc.js";
 import { tempDir } from "../helpers/tmp.js";
 import { waitFor } from "../helpers/wait.js";
@@ -103,4 +103,39 @@ test("e2e/ledger-query - rows are pruned after ledger_retention", async (t) => {
   await waitFor(async () => (await ledgerCmd(base)).code === 1, "rows pruned", 15_000);
   const pruned = (await srv.records()).filter((r) => r["msg"] === "ledger pruned").reduce((n, r) => n + Number(r["rows"]), 0);
   assert.equal(pruned, 50);
+});
+
+test("e2e/ledger-query - move_it_ledger lists a client's deliveries: delivered, from which server, to where", async (t) => {
+  const dir = await tempDir(t);
+  const [origin, out] = [join(dir, "in"), join(dir, "out")];
+  await mkdir(origin);
+  await mkdir(out);
+  const srv = await serverProc(t, dir, [{ name: "s", origin: `${origin}/{name}.dat`, topic: "/q/client" }], { args: ["--disable-backlog"] });
+  await srv.start();
+  const clientIni = join(dir, "client.ini");
+  await writeFile(clientIni, `[c]\nproviders = 127.0.0.1:${srv.publishPort}\ndestination = file://${out}/\ntopic = /q/client\npublish_port = 0\nnameservers = false\n`);
+  const clientState = join(dir, "client-state");
+  runCommand(t, "move_it_client", [clientIni, "--host", "127.0.0.1", "-l", join(dir, "client.log"), "--state-dir", clientState]);
+  const N = 20;
+  const names: string[] = [];
+  let i = 0;
+  // Keep dropping until the client is connected and has every one of the last N.
+  await waitFor(async () => {
+    const name = `c${i++}.dat`;
+    await writeFile(join(dir, ".t"), `client file ${name}`);
+    await rename(join(dir, ".t"), join(origin, name));
+    names.push(name);
+    const r = await ledgerCmd([clientIni, "--state-dir", clientState, "--json", "--state", "delivered"]);
+    if (r.code !== 0) return false;
+    return (JSON.parse(r.stdout) as Row[]).length >= N;
+  }, "client deliveries in its ledger", 60_000);
+  const rows = JSON.parse((await ledgerCmd([clientIni, "--state-dir", clientState, "--json", "--name", "c*.dat"])).stdout) as Row[];
+  const delivered = rows.filter((r) => r.state === "delivered");
+  assert.ok(delivered.length >= N);
+  for (const r of delivered) {
+    assert.equal(r.ledger, "client");
+    assert.equal(r.chain, "c");
+    assert.equal(r.who, `127.0.0.1:${srv.ports["s"]}`);
+    assert.ok(String(r.where).includes(out), `destination ${r.where}`);
+  }
 });
