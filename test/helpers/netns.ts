@@ -235,6 +235,28 @@ export class NetLab {
     return this.track(ns, label, child, outFile, logFile);
   }
 
+  /**
+   * Start any program inside `ns` (cwd: `cwd`, default the repository),
+   * stdout and stderr to `<label>.out`; `logFile` is where its bunyan log
+   * goes, if it writes one.
+   */
+  spawnProgram(ns: string, label: string, file: string, args: string[], opts: { cwd?: string; logFile?: string; env?: NodeJS.ProcessEnv } = {}): NsProcess {
+    const outFile = join(this.dir, `${label}.out`);
+    const fd = openSync(outFile, "a");
+    let child: ChildProcess;
+    try {
+      child = spawn("ip", ["netns", "exec", ns, file, ...args], {
+        cwd: opts.cwd ?? REPO_ROOT,
+        stdio: ["ignore", fd, fd],
+        detached: true,
+        env: opts.env ?? process.env,
+      });
+    } finally {
+      closeSync(fd);
+    }
+    return this.track(ns, label, child, outFile, opts.logFile);
+  }
+
   /** Start one of the commands (`server`, `client`, `mirror`) with its bunyan log in the lab dir. */
   startCommand(ns: string, label: string, command: "server" | "client" | "mirror", config: string, args: string[]): NsProcess {
     const logFile = join(this.dir, `${label}.log`);
