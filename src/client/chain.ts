@@ -7,6 +7,7 @@ import type { ClientChainConfig, Provider } from "../config/index.js";
 import type { Logger } from "../log.js";
 import type { Message } from "../message/index.js";
 import { Publisher } from "../transport/publisher.js";
+import { Registrar, advertisedHost } from "../transport/registrar.js";
 import type { Requester } from "../transport/requester.js";
 import { safeError } from "./safe-error.js";
 import { catchUp } from "./catchup.js";
@@ -74,6 +75,7 @@ export class ClientChain {
   private cfg: ClientChainConfig;
   private readonly log: Logger;
   private readonly publisher: Publisher;
+  private registrar: Registrar | undefined;
   private readonly delivery: Delivery;
   private readonly coordinator: Coordinator;
   private readonly listeners = new Map<string, Listener>();
@@ -156,6 +158,7 @@ export class ClientChain {
   /** Bind the publisher, then start listening. */
   async start(): Promise<void> {
     await this.publisher.start();
+    this.register();
     this.coordinator.resume();
     this.syncListeners();
     // At start, without waiting for a heartbeat (up to 30 s): what did the known servers announce while we were down?
@@ -172,6 +175,7 @@ export class ClientChain {
    */
   reconfigure(config: ClientChainConfig): boolean {
     if (this.closing !== undefined || config.name !== this.cfg.name || config.publishPort !== this.cfg.publishPort) return false;
+    if (JSON.stringify(config.nameservers) !== JSON.stringify(this.cfg.nameservers)) return false;
     this.cfg = config;
     this.coordinator.update(settingsOf(config));
     this.syncListeners();
@@ -186,6 +190,7 @@ export class ClientChain {
       await Promise.all([...this.listeners.values(), ...this.retiring].map((l) => (l instanceof Listener ? l.close() : l)));
       await Promise.allSettled([...this.catchingUp.values()].map((c) => c.task));
       this.listeners.clear();
+      this.registrar?.close();
       await this.coordinator.close();
       await this.publisher.close();
       this.log.info({}, "chain stopped");
@@ -197,6 +202,27 @@ export class ClientChain {
   destroy(err?: Error): Promise<void> {
     void this.coordinator.destroy(err);
     return this.close();
+  }
+
+  /**
+   * With `nameservers = host ...`, register the publisher with each of them
+   * as posttroll's NoisyPublisher does (name and service
+   * `move_it_<section>`), so subscribers that look publishers up in a
+   * nameserver find this one, whatever port it got.
+   */
+  private register(): void {
+    const ns = this.cfg.nameservers;
+    if (ns === undefined || ns === false || ns.length === 0) return;
+    const name = `move_it_${this.cfg.name}`;
+    this.registrar = new Registrar({
+      name,
+      services: [name],
+      uri: `tcp://${advertisedHost(this.opts.publishHost)}:${this.publisher.port}`,
+      nameservers: ns,
+      backend: "unsecure_zmq",
+      log: this.log,
+    });
+    this.registrar.start();
   }
 
   /** Start the listeners the config wants and close the others. */

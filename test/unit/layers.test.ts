@@ -10,7 +10,7 @@ const LEVEL: Record<string, number> = {
   message: 2, pattern: 2,
   config: 3,
   transport: 4, movers: 4, unpack: 4, ledger: 4,
-  server: 5, client: 5,
+  server: 5, client: 5, nameserver: 5,
   mirror: 6,
   cli: 7, "index.ts": 8, demo: 8, bench: 8,
 };
