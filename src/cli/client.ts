@@ -7,6 +7,7 @@ import { MoveItClient } from "../client/index.js";
 import type { ClientChainConfig, LoadedConfig } from "../config/index.js";
 import { ledgerPath } from "../ledger/sqlite.js";
 import { STATE_DIR_OPTION, defaultStateDir, programArgs, readConfig, rootLogger, runMain, startAll, supervise } from "./common.js";
+import { applyPosttrollSettings } from "./posttroll-settings.js";
 
 export function clientArgs(argv: string[]) {
   return programArgs(argv, "move_it_client", "Subscribe to servers, fetch each announced file once, republish it.", "the publish sockets")
@@ -42,6 +43,7 @@ async function main(): Promise<void> {
   const args = await clientArgs(hideBin(process.argv)).parseAsync();
   const since = args["catch-up"] === undefined ? undefined : parseSince(args["catch-up"]);
   const log = await rootLogger("move_it_client", args);
+  await applyPosttrollSettings(log);
   const file = args.config;
   const stateDir = args["state-dir"] ?? defaultStateDir(file);
   await mkdir(stateDir, { recursive: true });

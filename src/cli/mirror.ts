@@ -4,6 +4,7 @@
 import { hideBin } from "yargs/helpers";
 import { MoveItMirror } from "../mirror/index.js";
 import { STATE_DIR_OPTION, defaultStateDir, programArgs, readConfig, rootLogger, runMain, startAll, supervise } from "./common.js";
+import { applyPosttrollSettings } from "./posttroll-settings.js";
 
 export function mirrorArgs(argv: string[]) {
   return programArgs(argv, "move_it_mirror", "Relay announcements and files between networks: a client and a server back to back.", "the publish and request sockets")
@@ -17,6 +18,7 @@ export function mirrorArgs(argv: string[]) {
 async function main(): Promise<void> {
   const args = await mirrorArgs(hideBin(process.argv)).parseAsync();
   const log = await rootLogger("move_it_mirror", args);
+  await applyPosttrollSettings(log);
   const file = args.config;
   const mirror = new MoveItMirror({
     config: await readConfig(file, "mirror"),

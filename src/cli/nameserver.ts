@@ -11,6 +11,7 @@ import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { DEFAULT_ADDRESS_PUBLISH_PORT, DEFAULT_NAMESERVER_PORT, DEFAULT_REGISTRATION_PORT, NameServer } from "../nameserver/nameserver.js";
 import { rootLogger, runMain } from "./common.js";
+import { applyPosttrollSettings } from "./posttroll-settings.js";
 
 function envPort(names: readonly string[], fallback: number): number {
   for (const name of names) {
@@ -45,6 +46,7 @@ export function nameserverArgs(argv: string[]) {
 async function main(): Promise<void> {
   const args = await nameserverArgs(hideBin(process.argv)).parseAsync();
   const log = await rootLogger("move_it_nameserver", { config: "", log: args.log, verbose: args.verbose, "log-config": args["log-config"], "status-host": "127.0.0.1" });
+  await applyPosttrollSettings(log);
   if (args.multicast) log.warn({}, "multicast is not supported: publishers must name this host in their nameservers option");
   const ns = new NameServer({
     log,

@@ -4,6 +4,7 @@
 import { hideBin } from "yargs/helpers";
 import { MoveItServer } from "../server/server.js";
 import { STATE_DIR_OPTION, defaultStateDir, programArgs, readConfig, rootLogger, runMain, startAll, supervise } from "./common.js";
+import { applyPosttrollSettings } from "./posttroll-settings.js";
 
 export function serverArgs(argv: string[]) {
   return programArgs(argv, "move_it_server", "Watch directories, announce files, serve push requests.", "the publish and request sockets")
@@ -19,6 +20,7 @@ export function serverArgs(argv: string[]) {
 async function main(): Promise<void> {
   const args = await serverArgs(hideBin(process.argv)).parseAsync();
   const log = await rootLogger("move_it_server", args);
+  await applyPosttrollSettings(log);
   const file = args.config;
   const config = await readConfig(file, "server");
   const server = new MoveItServer({

@@ -8,6 +8,7 @@ import type { Logger } from "../log.js";
 import type { Message } from "../message/index.js";
 import { Publisher } from "../transport/publisher.js";
 import { Registrar, advertisedHost } from "../transport/registrar.js";
+import { securityBackend } from "../transport/security.js";
 import type { Requester } from "../transport/requester.js";
 import { safeError } from "./safe-error.js";
 import { catchUp } from "./catchup.js";
@@ -219,7 +220,7 @@ export class ClientChain {
       services: [name],
       uri: `tcp://${advertisedHost(this.opts.publishHost)}:${this.publisher.port}`,
       nameservers: ns,
-      backend: "unsecure_zmq",
+      backend: securityBackend(),
       log: this.log,
     });
     this.registrar.start();

@@ -72,9 +72,10 @@ export class NameServer {
     const host = opts.host ?? "*";
     this.now = opts.now ?? Date.now;
     this.maxAgeMs = opts.maxAgeMs ?? 10 * 60_000;
-    this.lookup = new RouterSocket({ bind: `tcp://${host}:${opts.port ?? DEFAULT_NAMESERVER_PORT}`, log: opts.log, handler: async (req) => this.answer(req.payload) });
+    this.lookup = new RouterSocket({ bind: `tcp://${host}:${opts.port ?? DEFAULT_NAMESERVER_PORT}`, secure: false, log: opts.log, handler: async (req) => this.answer(req.payload) });
     this.registration = new RouterSocket({
       bind: `tcp://${host}:${opts.registrationPort ?? DEFAULT_REGISTRATION_PORT}`,
+      secure: false,
       log: opts.log,
       handler: async (req) => {
         this.register(req.payload);

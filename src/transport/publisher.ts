@@ -6,6 +6,7 @@ import * as zmq from "zeromq";
 import { ClosedError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { Message } from "../message/index.js";
+import { secureBinding } from "./security.js";
 import { SerialQueue } from "../util/serial.js";
 import { bindSocket, endpointPort, releaseSocket } from "./binding.js";
 
@@ -30,7 +31,9 @@ export class Publisher {
   /** Messages handed to the socket. */
   sent = 0;
 
-  constructor(private readonly opts: PublisherOptions) {}
+  constructor(private readonly opts: PublisherOptions) {
+    secureBinding(this.sock, "pubsub");
+  }
 
   /** Bind and start heartbeats; returns the bound endpoint (with the real port). */
   async start(): Promise<string> {

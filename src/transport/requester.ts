@@ -7,6 +7,7 @@
 import * as zmq from "zeromq";
 import { ClosedError, RequestTimeoutError } from "../errors.js";
 import { Message } from "../message/index.js";
+import { secureConnecting } from "./security.js";
 import { MAX_FRAME_BYTES } from "./subscriber.js";
 
 export interface RequestOptions {
@@ -90,6 +91,7 @@ export class ZmqRequester implements Requester {
   private connect(endpoint: string): zmq.Request {
     const sock = new zmq.Request({ linger: 0, maxMessageSize: MAX_FRAME_BYTES, immediate: false });
     if (this.opts.maxRetransmitMs !== undefined) sock.tcpMaxRetransmitTimeout = this.opts.maxRetransmitMs;
+    secureConnecting(sock, "request");
     sock.connect(endpoint);
     return sock;
   }

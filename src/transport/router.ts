@@ -6,6 +6,7 @@
 import * as zmq from "zeromq";
 import type { Logger } from "../log.js";
 import { SerialQueue } from "../util/serial.js";
+import { secureBinding } from "./security.js";
 import { bindSocket, endpointPort, releaseSocket } from "./binding.js";
 import { MAX_FRAME_BYTES } from "./subscriber.js";
 
@@ -20,6 +21,8 @@ export type RequestHandler = (req: IncomingRequest) => Promise<string>;
 
 export interface RouterOptions {
   bind: string;
+  /** false: plaintext whatever the security settings (the nameserver's sockets). */
+  secure?: boolean;
   log: Logger;
   handler: RequestHandler;
 }
@@ -32,7 +35,9 @@ export class RouterSocket {
   private closing: Promise<void> | undefined;
   private boundEndpoint = "";
 
-  constructor(private readonly opts: RouterOptions) {}
+  constructor(private readonly opts: RouterOptions) {
+    if (opts.secure !== false) secureBinding(this.sock, "request");
+  }
 
   /** Bind (on this thread: see binding.ts) and start reading; returns the bound endpoint. */
   async start(): Promise<string> {

@@ -7,6 +7,7 @@ import * as zmq from "zeromq";
 import { MessageDecodeError } from "../errors.js";
 import { rateLimitedLogger, type Logger } from "../log.js";
 import { Message } from "../message/index.js";
+import { secureConnecting } from "./security.js";
 
 export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 
@@ -24,6 +25,7 @@ export class Subscriber implements AsyncIterable<Message> {
   private limited: ReturnType<typeof rateLimitedLogger> | undefined;
 
   constructor(private readonly opts: SubscriberOptions) {
+    secureConnecting(this.sock, "pubsub");
     for (const ep of opts.endpoints) this.sock.connect(ep);
     if (opts.subjects.length === 0) this.sock.subscribe();
     for (const subject of opts.subjects) this.sock.subscribe(Message.topicPrefix(subject));

@@ -27,6 +27,7 @@ const PACKAGE_HOME: Record<string, (file: string) => boolean> = {
   "prom-client": (f) => f === "cli/status.ts",
   tar: (f) => f.startsWith("unpack/"),
   "better-sqlite3": (f) => f === "ledger/sqlite.ts",
+  yaml: (f) => f === "cli/posttroll-settings.ts",
 };
 
 function sources(dir: string, out: string[] = []): string[] {
