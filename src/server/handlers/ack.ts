@@ -1,7 +1,12 @@
 /**
- * `ack`: the client got the file elsewhere (or already had it). Schedule
- * deletion as after a push, if the file is one we may serve; always answer.
+ * `ack`: the client got the file elsewhere (or already had it). Recorded in
+ * the ledger, and deletion scheduled as after a push, if the file is one we
+ * may serve. An ack naming a file outside what this chain serves (not
+ * matching `origin`, a `..` path, a link out of the tree) is answered `err`
+ * (`<uri> not reachable`), as the reference does; one for a file already
+ * gone is answered `ack`.
  */
+import { RefusedError } from "../../errors.js";
 import { Message } from "../../message/index.js";
 import { deletesAfterServing, guardOf, type ChainContext } from "../context.js";
 import { resolveServable, uriPath } from "../path-guard.js";
@@ -9,16 +14,19 @@ import { cleanedData, requestedUris } from "./push.js";
 
 export async function handleAck(ctx: ChainContext, req: Message): Promise<Message> {
   const data = req.dataObject;
-  for (const uri of requestedUris(data)) if (typeof uri === "string") ctx.ledger.acked(ctx.config.name, uriPath(uri), req.sender);
-  if (deletesAfterServing(ctx.config)) {
-    for (const uri of requestedUris(data)) {
-      try {
-        const path = await resolveServable(uri, guardOf(ctx));
-        ctx.deleter.schedule(path, ctx.config.removeDelay);
-      } catch (err) {
-        ctx.log.debug({ err, uri: String(uri) }, "ack for a file not ours");
+  const servable: string[] = [];
+  for (const uri of requestedUris(data)) {
+    try {
+      servable.push(await resolveServable(uri, guardOf(ctx)));
+    } catch (err) {
+      if (err instanceof RefusedError && err.message.endsWith(" not reachable")) {
+        ctx.log.warn({ uri: String(uri) }, "ack for a file outside origin refused");
+        return new Message(req.subject, "err", err.message);
       }
+      ctx.log.debug({ err, uri: String(uri) }, "ack for a file no longer here");
     }
   }
+  for (const uri of requestedUris(data)) if (typeof uri === "string") ctx.ledger.acked(ctx.config.name, uriPath(uri), req.sender);
+  if (deletesAfterServing(ctx.config)) for (const path of servable) ctx.deleter.schedule(path, ctx.config.removeDelay);
   return new Message(req.subject, "ack", cleanedData(data));
 }

@@ -141,6 +141,14 @@ test("server - ping, info, unknown and ack reply as C6, C7, C11, C12", async (t)
   const ack = await request(srv.requestPort(), pushFor({ uri: join(s.inDir, "test3.dat"), uid: "test3.dat", destination: "file://user:secret@vm/data/e2e/out/" }, "ack"));
   assert.equal(ack.type, "ack");
   assert.match(ack.encode(), /application\/json \{"uri": "[^"]+test3\.dat", "uid": "test3\.dat", "destination": "file:\/\/vm\/data\/e2e\/out\/"\}$/);
+
+  // An ack for a file outside origin is refused, as the reference does (item 6 of issue 11).
+  const outside = await request(srv.requestPort(), pushFor({ uri: "/etc/passwd", uid: "passwd" }, "ack"));
+  assert.equal(outside.type, "err");
+  assert.equal(outside.data, "/etc/passwd not reachable");
+  // One for a file of ours already gone is still acknowledged.
+  const gone = await request(srv.requestPort(), pushFor({ uri: join(s.inDir, "gone.dat"), uid: "gone.dat" }, "ack"));
+  assert.equal(gone.type, "ack");
 });
 
 test("server - a frame that is not a message gets an error reply (C13, better than the reference)", async (t) => {
