@@ -19,6 +19,7 @@ export const ErrorCode = {
   LEDGER_TOO_NEW: "EMOVEIT_LEDGER_TOO_NEW",
   LEDGER_UNREADABLE: "EMOVEIT_LEDGER_UNREADABLE",
   LEDGER_KIND: "EMOVEIT_LEDGER_KIND",
+  BIND: "EMOVEIT_BIND",
 } as const;
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -138,6 +139,31 @@ export class UnpackError extends MoveItError {
     super(message, { ...options, code: ErrorCode.UNPACK });
     this.name = "UnpackError";
   }
+}
+
+/**
+ * A socket could not listen. The message says which setting asked for the
+ * port (`section [hrit], request_port 9201`, `publish port (-p) 9010`), so an
+ * operator knows what to change.
+ */
+export class BindError extends MoveItError {
+  readonly what: string;
+  readonly endpoint: string;
+  constructor(what: string, endpoint: string, cause: unknown) {
+    super(`${what}: cannot listen on ${endpoint}: ${bindReason(cause)}`, { cause, code: ErrorCode.BIND });
+    this.name = "BindError";
+    this.what = what;
+    this.endpoint = endpoint;
+  }
+}
+
+function bindReason(cause: unknown): string {
+  const code = (cause as { code?: string } | undefined)?.code;
+  const text = errorMessage(cause);
+  if (code === "EADDRINUSE" || /address already in use/i.test(text)) return "address already in use (another process listens there)";
+  if (code === "EACCES" || /permission denied/i.test(text)) return "permission denied (ports below 1024 need privileges)";
+  if (code === "EADDRNOTAVAIL" || /can't assign requested address|cannot assign requested address/i.test(text)) return "no such address on this host";
+  return text;
 }
 
 /** True for the DOMExceptions an aborted signal throws: never wrap these. */

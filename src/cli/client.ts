@@ -1,24 +1,23 @@
 /**
- * move_it_client CONFIG [-l FILE] [-v] [-c LOGCONFIG] [--state-dir DIR] [--catch-up 12h|ISO]
+ * move_it_client CONFIG [-l FILE] [-v] [-c LOGCONFIG] [--state-dir DIR] [--catch-up 12h|ISO] [--check]
  */
-import { mkdir } from "node:fs/promises";
 import { hideBin } from "yargs/helpers";
 import { MoveItClient } from "../client/index.js";
 import type { ClientChainConfig, LoadedConfig } from "../config/index.js";
 import { ledgerPath } from "../ledger/sqlite.js";
-import { STATE_DIR_OPTION, defaultStateDir, programArgs, readConfig, rootLogger, runMain, startAll, supervise } from "./common.js";
+import { parseCommand } from "./args.js";
+import { runCheck } from "./check.js";
+import { STATE_DIR_OPTION, programArgs, readConfig, rootLogger, runMain, stateDirFor, startAll, supervise } from "./common.js";
 import { applyPosttrollSettings } from "./posttroll-settings.js";
 
 export function clientArgs(argv: string[]) {
   return programArgs(argv, "move_it_client", "Subscribe to servers, fetch each announced file once, republish it.", "the publish sockets")
-    .option("state-dir", { ...STATE_DIR_OPTION, describe: "where the client ledger is kept (default: .<config>.state beside the config)" })
+    .option("state-dir", { ...STATE_DIR_OPTION, describe: `where the client ledger is kept (default: ${STATE_DIR_OPTION.describe.replace(/^where state is kept \(default: /, "")}` })
     .option("catch-up", {
       type: "string",
       describe: "one-off pass: fetch what the known servers announced since this (12h, 30m, 2d or an ISO time), print a summary, exit",
     })
-    .strict()
-    .help()
-    .version(false);
+    .strict();
 }
 
 /** `12h`, `30m`, `2d`, `45s` before now, or an ISO-8601 time (UTC when it names no zone). */
@@ -40,14 +39,17 @@ function anyPorts(config: LoadedConfig<ClientChainConfig>): LoadedConfig<ClientC
 }
 
 async function main(): Promise<void> {
-  const args = await clientArgs(hideBin(process.argv)).parseAsync();
+  const args = await parseCommand(clientArgs(hideBin(process.argv)), hideBin(process.argv), "move_it_client");
+  if (args.check) {
+    process.exitCode = await runCheck({ program: "move_it_client", role: "client", file: args.config, host: args.host, statusPort: args["status-port"], out: (l) => process.stdout.write(`${l}\n`) });
+    return;
+  }
   const since = args["catch-up"] === undefined ? undefined : parseSince(args["catch-up"]);
   const log = await rootLogger("move_it_client", args);
   await applyPosttrollSettings(log);
   const file = args.config;
-  const stateDir = args["state-dir"] ?? defaultStateDir(file);
-  await mkdir(stateDir, { recursive: true });
-  const config = await readConfig(file, "client");
+  const stateDir = await stateDirFor(args["state-dir"], file, log);
+  const config = await readConfig(file, "client", log, since === undefined);
   const ledgerFile = ledgerPath(stateDir, "client");
   if (since !== undefined) {
     const client = new MoveItClient({ config: anyPorts(config), log, publishHost: args.host, ledgerFile });
@@ -60,7 +62,7 @@ async function main(): Promise<void> {
   }
   const client = new MoveItClient({ config, log, publishHost: args.host, ledgerFile });
   const closeStatus = await startAll("move_it_client", args, client, () => client.stats(), log);
-  await supervise({ reload: async () => client.reload(await readConfig(file, "client")), close: async () => { await closeStatus(); await client.close(); }, destroy: async (err) => { await closeStatus(); await client.destroy(err); } }, file, log);
+  await supervise({ reload: async () => client.reload(await readConfig(file, "client", log)), close: async () => { await closeStatus(); await client.close(); }, destroy: async (err) => { await closeStatus(); await client.destroy(err); } }, file, log);
 }
 
 runMain(main);

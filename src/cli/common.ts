@@ -5,16 +5,20 @@
  */
 import { watch, type FSWatcher } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, resolve } from "node:path";
 import yargs from "yargs";
 import type { Argv } from "yargs";
 import type bunyan from "bunyan";
-import { loadConfig, type Role } from "../config/index.js";
+import { loadConfig, type LoadedConfig, type Role } from "../config/index.js";
+import { ConfigError } from "../errors.js";
+import { UsageError, VERSION, portArg } from "./args.js";
 import { createLogger, type Logger } from "../log.js";
+import { checkStateDir, chooseStateDir } from "./state-dir.js";
 import { startStatusServer } from "./status.js";
 
 export interface CommonArgs {
   config: string;
+  check: boolean;
   log?: string;
   verbose: boolean;
   "log-config"?: string;
@@ -28,30 +32,52 @@ export function commonOptions<T>(y: Argv<T>): Argv<T & CommonArgs> {
     .positional("config", { type: "string", describe: "the ini config file (one chain per section)", demandOption: true })
     .option("log", { alias: "l", type: "string", describe: "write the log to this file instead of stderr" })
     .option("verbose", { alias: "v", type: "boolean", default: false, describe: "debug-level logging" })
-    .option("status-port", { type: "number", describe: "serve GET /status (JSON) and /metrics (Prometheus) on this port" })
+    .option("check", { type: "boolean", default: false, describe: "validate the config, print what would run and every problem, exit 0 (fine) or 2" })
+    .option("status-port", { coerce: portArg("--status-port"), describe: "serve GET /status (JSON) and /metrics (Prometheus) on this port" })
     .option("status-host", { type: "string", default: "127.0.0.1", describe: "interface for the status port" })
     .option("log-config", { alias: "c", type: "string", describe: "logging config (JSON: {\"level\": ..., \"path\": ...}); Python YAML logging configs are accepted and ignored" }) as unknown as Argv<T & CommonArgs>;
 }
 
 /** A command's parser: `NAME CONFIG [options]` with the common options and `--host`. */
 export function programArgs(argv: string[], name: string, about: string, hostFor: string) {
-  return commonOptions(yargs(argv).scriptName(name).usage(`$0 CONFIG [options]\n\n${about}`).command("$0 <config>", false)).option("host", {
-    type: "string",
-    default: "*",
-    describe: `interface to bind ${hostFor} to`,
-  });
+  return commonOptions(yargs(argv).scriptName(name).usage(`$0 CONFIG [options]\n\n${about}`).command("$0 <config>", false))
+    .option("host", {
+      type: "string",
+      default: "*",
+      describe: `interface to bind ${hostFor} to`,
+    })
+    .help()
+    .alias("h", "help")
+    .version(VERSION)
+    .wrap(null);
 }
 
-/** `--state-dir`, for the commands that delete files on a schedule. */
-export const STATE_DIR_OPTION = { type: "string", describe: "where the deletion schedule is kept (default: .<config>.state beside the config)" } as const;
+/** The `--port`/`-p` option of the server and the mirror. */
+export function publishPortOption(describe: string) {
+  return { alias: "p", default: 9010, coerce: portArg("--port"), describe } as const;
+}
 
-/** The default state directory: `.<config file name>.state` beside the config. */
-export function defaultStateDir(file: string): string {
-  return join(dirname(resolve(file)), `.${basename(file)}.state`);
+/** `--state-dir`, for the commands that keep state (deletion schedule, ledger). */
+export const STATE_DIR_OPTION = {
+  type: "string",
+  describe: "where state is kept (default: $STATE_DIRECTORY, else /var/lib/move_it/<config name> if /var/lib/move_it is writable, else .<config>.state beside the config)",
+} as const;
+
+/** Where a reader of a daemon's state (move_it_ledger) finds it: the same rule as the daemon's (cli/state-dir.ts). */
+export function stateDirToRead(explicit: string | undefined, file: string): string {
+  return chooseStateDir(explicit, file, process.env, undefined, "read").dir;
+}
+
+/** The state directory from `--state-dir` or the default, checked writable (an Error saying what to do if not). */
+export async function stateDirFor(explicit: string | undefined, file: string, log: Logger): Promise<string> {
+  const choice = chooseStateDir(explicit, file, process.env);
+  await checkStateDir(choice);
+  log.info({ stateDir: choice.dir, source: choice.source }, "state directory");
+  return choice.dir;
 }
 
 /** The root logger, from -l, -v and -c. */
-export async function rootLogger(name: string, args: CommonArgs): Promise<Logger> {
+export async function rootLogger(name: string, args: Pick<CommonArgs, "log" | "verbose" | "log-config">): Promise<Logger> {
   let level: bunyan.LogLevel = args.verbose ? "debug" : "info";
   let file = args.log;
   let ignored: string | undefined;
@@ -70,10 +96,30 @@ export async function rootLogger(name: string, args: CommonArgs): Promise<Logger
   return log;
 }
 
-/** Read and validate the config file for a role; ConfigError names file, section, option, value. */
-export async function readConfig<R extends Role>(file: string, role: R): Promise<ReturnType<typeof loadConfig<R>>> {
-  const text = await readFile(file, "utf8");
-  return loadConfig(text, role as never, resolve(file)) as ReturnType<typeof loadConfig<R>>;
+/**
+ * Read and validate the config file for a role; ConfigError names file,
+ * section, option, value (of every problem, one per line). With `log`, the
+ * warnings are logged: unknown options always, metadata rewrites only when
+ * `start` (once at start, not at every reload).
+ */
+export async function readConfig<R extends Role>(file: string, role: R, log?: Logger, start = false): Promise<ReturnType<typeof loadConfig<R>>> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    throw new ConfigError(`cannot read the config file: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { file: resolve(file) });
+  }
+  const config = loadConfig(text, role as never, resolve(file)) as ReturnType<typeof loadConfig<R>>;
+  if (log !== undefined) logWarnings(config, log, start);
+  return config;
+}
+
+function logWarnings(config: LoadedConfig<unknown>, log: Logger, start: boolean): void {
+  for (const w of config.warnings ?? []) {
+    const fields = { file: w.file, section: w.section, options: w.options, detail: w.message };
+    if (w.kind === "unknown") log.warn(fields, "unknown config option ignored");
+    else if (start) log.info(fields, "options taken as metadata rewrites");
+  }
 }
 
 /** Start the status server if `--status-port` was given; returns its closer. */
@@ -212,7 +258,12 @@ function watchConfig(file: string, onChange: () => void): { close(): void } | un
  */
 export function runMain(main: () => Promise<void>): void {
   main().catch((err: unknown) => {
-    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (err instanceof UsageError) {
+      process.stderr.write(`${err.program}: ${err.message}\nTry '${err.program} --help' for the options.\n`);
+    } else {
+      const lines = (err instanceof Error ? err.message : String(err)).split("\n");
+      process.stderr.write(lines.map((l) => `error: ${l}\n`).join(""));
+    }
     process.exitCode = 2;
     setTimeout(() => process.exit(2), DESTROY_GRACE_MS).unref();
   });

@@ -12,7 +12,7 @@ import yargs from "yargs";
 import { CLIENT_SCHEMA } from "../client/ledger.js";
 import { Ledger, ledgerPath, type LedgerSchema } from "../ledger/sqlite.js";
 import { SERVER_LEDGER_SCHEMA } from "../server/ledger.js";
-import { defaultStateDir, runMain } from "./common.js";
+import { STATE_DIR_OPTION, runMain, stateDirToRead } from "./common.js";
 import { CLIENT_STATES, SERVER_STATES, parseSince, queryClient, queryServer, type LedgerFilter, type LedgerRow } from "./ledger-query.js";
 
 /** The ledger files a state directory may hold, and how to read each. */
@@ -28,7 +28,7 @@ export function ledgerArgs(argv: string[]) {
     .usage("$0 CONFIG [options]\n\nList the files a move_it daemon's ledger holds: when, from whom, where, in what state.\nSafe while the daemon runs. Exit 0: something matched; 1: nothing did; 2: error.")
     .command("$0 <config>", false)
     .positional("config", { type: "string", describe: "the daemon's ini config file (its state directory is found from it)", demandOption: true })
-    .option("state-dir", { type: "string", describe: "the daemon's --state-dir (default: .<config>.state beside the config)" })
+    .option("state-dir", { ...STATE_DIR_OPTION, describe: `the daemon's --state-dir (default, as the daemons choose it: ${STATE_DIR_OPTION.describe.replace(/^where state is kept \(default: /, "")}` })
     .option("name", { type: "string", describe: "only files whose name matches this glob (* ? [...], case-sensitive)" })
     .option("since", { type: "string", describe: "only files announced since: 90s, 30m, 6h, 2d, 1w, or an ISO time (UTC if no offset)" })
     .option("state", { type: "string", describe: `only files in this state: client ${CLIENT_STATES.join("|")}; server ${SERVER_STATES.join("|")}` })
@@ -53,7 +53,7 @@ function line(r: LedgerRow): string {
 
 async function main(): Promise<void> {
   const args = await ledgerArgs(hideBin(process.argv)).parseAsync();
-  const stateDir = args["state-dir"] ?? defaultStateDir(args.config);
+  const stateDir = stateDirToRead(args["state-dir"], args.config);
   const filter: LedgerFilter = { name: args.name, state: args.state, limit: args.limit };
   if (args.since !== undefined) {
     filter.since = parseSince(args.since);

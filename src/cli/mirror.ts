@@ -1,34 +1,40 @@
 /**
- * move_it_mirror CONFIG [-p PORT] [-l FILE] [-v] [-c LOGCONFIG]
+ * move_it_mirror CONFIG [-p PORT] [-l FILE] [-v] [-c LOGCONFIG] [--check]
  */
 import { hideBin } from "yargs/helpers";
 import { MoveItMirror } from "../mirror/index.js";
-import { STATE_DIR_OPTION, defaultStateDir, programArgs, readConfig, rootLogger, runMain, startAll, supervise } from "./common.js";
+import { parseCommand } from "./args.js";
+import { runCheck } from "./check.js";
+import { STATE_DIR_OPTION, programArgs, publishPortOption, readConfig, rootLogger, runMain, stateDirFor, startAll, supervise } from "./common.js";
 import { applyPosttrollSettings } from "./posttroll-settings.js";
+import { chooseStateDir } from "./state-dir.js";
 
 export function mirrorArgs(argv: string[]) {
   return programArgs(argv, "move_it_mirror", "Relay announcements and files between networks: a client and a server back to back.", "the publish and request sockets")
-    .option("port", { alias: "p", type: "number", default: 9010, describe: "publish port (downstream)" })
+    .option("port", publishPortOption("publish port (downstream)"))
     .option("state-dir", STATE_DIR_OPTION)
-    .strict()
-    .help()
-    .version(false);
+    .strict();
 }
 
 async function main(): Promise<void> {
-  const args = await mirrorArgs(hideBin(process.argv)).parseAsync();
+  const args = await parseCommand(mirrorArgs(hideBin(process.argv)), hideBin(process.argv), "move_it_mirror");
+  const file = args.config;
+  if (args.check) {
+    const stateDir = chooseStateDir(args["state-dir"], file, process.env);
+    process.exitCode = await runCheck({ program: "move_it_mirror", role: "mirror", file, host: args.host, port: args.port, statusPort: args["status-port"], stateDir, out: (l) => process.stdout.write(`${l}\n`) });
+    return;
+  }
   const log = await rootLogger("move_it_mirror", args);
   await applyPosttrollSettings(log);
-  const file = args.config;
   const mirror = new MoveItMirror({
-    config: await readConfig(file, "mirror"),
+    config: await readConfig(file, "mirror", log, true),
     log,
     publishBind: `tcp://${args.host}:${args.port}`,
     bindHost: args.host,
-    stateDir: args["state-dir"] ?? defaultStateDir(file),
+    stateDir: await stateDirFor(args["state-dir"], file, log),
   });
   const closeStatus = await startAll("move_it_mirror", args, mirror, () => { const s = mirror.stats(); return { server: { chains: s.server }, client: s.client }; }, log);
-  await supervise({ reload: async () => mirror.reload(await readConfig(file, "mirror")), close: async () => { await closeStatus(); await mirror.close(); }, destroy: async (err) => { await closeStatus(); await mirror.destroy(err); } }, file, log);
+  await supervise({ reload: async () => mirror.reload(await readConfig(file, "mirror", log)), close: async () => { await closeStatus(); await mirror.close(); }, destroy: async (err) => { await closeStatus(); await mirror.destroy(err); } }, file, log);
 }
 
 runMain(main);

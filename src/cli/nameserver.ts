@@ -45,7 +45,7 @@ export function nameserverArgs(argv: string[]) {
 
 async function main(): Promise<void> {
   const args = await nameserverArgs(hideBin(process.argv)).parseAsync();
-  const log = await rootLogger("move_it_nameserver", { config: "", log: args.log, verbose: args.verbose, "log-config": args["log-config"], "status-host": "127.0.0.1" });
+  const log = await rootLogger("move_it_nameserver", { log: args.log, verbose: args.verbose, "log-config": args["log-config"] });
   await applyPosttrollSettings(log);
   if (args.multicast) log.warn({}, "multicast is not supported: publishers must name this host in their nameservers option");
   const ns = new NameServer({

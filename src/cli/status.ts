@@ -7,6 +7,7 @@
  * `chains`, `listeners` and `requests` become `chain`, `provider` and
  * `type` labels; other keys make the metric name.
  */
+import { BindError } from "../errors.js";
 import { createServer, type Server } from "node:http";
 import { Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import type { Logger } from "../log.js";
@@ -80,7 +81,9 @@ export async function startStatusServer(opts: { program: string; host: string; p
       res.writeHead(500).end();
     });
   });
-  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(opts.port, opts.host === "*" ? undefined : opts.host, resolve));
+  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(opts.port, opts.host === "*" ? undefined : opts.host, resolve)).catch((err: unknown) => {
+    throw new BindError(`status port ${opts.port} (--status-port)`, `http://${opts.host}:${opts.port}`, err);
+  });
   const addr = server.address();
   const port = typeof addr === "object" && addr !== null ? addr.port : opts.port;
   opts.log.info({ port }, "status server listening");

@@ -3,6 +3,7 @@
  * `move_it_<section>`), a listener per provider, and a coordinator whose
  * hooks build destinations, verify, unpack and republish.
  */
+import { BindError } from "../errors.js";
 import type { ClientChainConfig, Provider } from "../config/index.js";
 import type { Logger } from "../log.js";
 import type { Message } from "../message/index.js";
@@ -158,7 +159,9 @@ export class ClientChain {
 
   /** Bind the publisher, then start listening. */
   async start(): Promise<void> {
-    await this.publisher.start();
+    await this.publisher.start().catch((err: unknown) => {
+      throw new BindError(`section [${this.cfg.name}], publish_port ${this.cfg.publishPort}`, `tcp://${this.opts.publishHost}:${this.cfg.publishPort}`, err);
+    });
     this.register();
     this.coordinator.resume();
     this.syncListeners();

@@ -3,7 +3,7 @@
  */
 
 import {
-  SectionReader,
+  type SectionReader,
   checkUniquePorts,
   deepFreeze,
   fail,
@@ -21,6 +21,7 @@ import {
 } from "./fields.js";
 import type { Where } from "./fields.js";
 import type { RawSection } from "./ini.js";
+import { collect, readSections, type Problems } from "./problems.js";
 
 /** How the client unpacks a received file. */
 export type ClientCompression = "xrit" | "tar" | "bzip";
@@ -127,8 +128,8 @@ export function readClientChain(section: SectionReader, options: ClientChainOpti
   return {
     kind: "client",
     name,
-    providers: readProviders(section.required("providers"), section.where("providers")),
-    destination: readUrl(section.required("destination"), section.where("destination")),
+    providers: section.read("providers", readProviders) ?? (section.required("providers"), []),
+    destination: section.requiredAs("destination", readUrl),
     login: section.text("login"),
     topic: options.topic ?? readClientTopic(section),
     publishPort: section.read("publish_port", (value, where) => readPort(value, where, true), 0),
@@ -202,12 +203,14 @@ function readRewrites(options: ReadonlyMap<string, string>, known: readonly stri
  * Read every section of a client file into frozen chains.
  * @throws ConfigError on the first bad option, or a non-zero publish_port used twice.
  */
-export function readClientConfig(sections: readonly RawSection[], file: string): readonly ClientChainConfig[] {
-  const chains = sections.map((raw) => readClientChain(new SectionReader(file, raw)));
-  checkUniquePorts(
-    chains.map((chain) => ({ name: chain.name, port: chain.publishPort })),
-    file,
-    "publish_port",
+export function readClientConfig(sections: readonly RawSection[], file: string, problems: Problems): readonly ClientChainConfig[] {
+  const chains = readSections(sections, file, problems, (section) => readClientChain(section), "rewrites", CLIENT_OPTIONS);
+  collect(problems, () =>
+    checkUniquePorts(
+      chains.map((chain) => ({ name: chain.name, port: chain.publishPort })),
+      file,
+      "publish_port",
+    ),
   );
   return deepFreeze(chains);
 }

@@ -4,7 +4,8 @@
  * file, section, option and value.
  */
 
-import { ConfigError } from "../errors.js";
+import { ConfigError, PatternError } from "../errors.js";
+import { checkPattern } from "../pattern/index.js";
 import type { RawSection } from "./ini.js";
 
 /** Where a value came from, for error messages. */
@@ -128,10 +129,33 @@ const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//;
  */
 export function readUrl(value: string, where: Where): string {
   if (/\s/.test(value.replace(/\{[^}]*\}/g, ""))) fail(where, value, "a URL cannot contain spaces");
-  if (value.startsWith("/")) return value;
+  if (value.startsWith("/")) return readPattern(value, where, "compose");
+  readPattern(value, where, "compose");
   if (!SCHEME.test(value)) fail(where, value, "not an absolute path nor a URL (scheme://host/path)");
   if (!URL.canParse(value.replace(/\{[^}]*\}/g, "x"))) fail(where, value, "not a valid URL");
+  const scheme = (SCHEME.exec(value)?.[1] ?? "").toLowerCase();
+  if (!DESTINATION_SCHEMES.includes(scheme)) fail(where, value, `unknown scheme "${scheme}://" (known: ${DESTINATION_SCHEMES.join(", ")})`);
   return value;
+}
+
+/** The destination schemes trollmoves has movers for (ours and the Python ones alike). */
+export const DESTINATION_SCHEMES: readonly string[] = ["file", "ftp", "scp", "sftp", "s3"];
+
+/** A trollsift pattern that must work for `use` (see `checkPattern`): the pattern's own message, named. */
+export function readPattern(value: string, where: Where, use: "parse" | "compose"): string {
+  try {
+    checkPattern(value, use);
+  } catch (err) {
+    if (err instanceof PatternError) fail(where, value, `not a valid pattern: ${err.message}`);
+    throw err;
+  }
+  return value;
+}
+
+/** A watched origin: an absolute path whose pattern parses file names. */
+export function readOrigin(value: string, where: Where): string {
+  if (!value.startsWith("/")) fail(where, value, "must be an absolute path (the server's working directory is not a safe anchor)");
+  return readPattern(value, where, "parse");
 }
 
 /**
@@ -207,6 +231,26 @@ export function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** A section's options that remember which names were asked for. */
+class AskedMap extends Map<string, string> {
+  constructor(
+    entries: ReadonlyMap<string, string>,
+    private readonly asked: Set<string>,
+  ) {
+    super(entries);
+  }
+
+  override get(key: string): string | undefined {
+    this.asked.add(key);
+    return super.get(key);
+  }
+
+  override has(key: string): boolean {
+    this.asked.add(key);
+    return super.has(key);
+  }
+}
+
 /** Typed access to one section's options; every error names file, section, option and value. */
 export class SectionReader {
   /** The section's name. */
@@ -214,13 +258,18 @@ export class SectionReader {
   /** The section's options (lowercased names, `[DEFAULT]` merged in). */
   readonly options: ReadonlyMap<string, string>;
 
+  /** Every option name a reader asked for, present or not (what is left over is unknown). */
+  readonly asked = new Set<string>();
+  /** Bad values met by `read` (and the readers built on it), collected so one check reports all of them. */
+  readonly problems: ConfigError[] = [];
+
   /** Read `section` of `file` (the name is for error messages). */
   constructor(
     readonly file: string,
     section: RawSection,
   ) {
     this.name = section.name;
-    this.options = section.options;
+    this.options = new AskedMap(section.options, this.asked);
   }
 
   /** Where `option` of this section is, for `fail` and the readers. */
@@ -242,10 +291,27 @@ export class SectionReader {
     return value;
   }
 
-  /** The option read by `read`, or `fallback` when absent. An empty value goes to `read`. */
+  /** A required option read by `read`; a bad value is recorded in `problems` and given back raw, so reading goes on. */
+  requiredAs(option: string, read: (value: string, where: Where) => string): string {
+    const value = this.required(option);
+    return this.read(option, read, value);
+  }
+
+  /**
+   * The option read by `read`, or `fallback` when absent. An empty value goes
+   * to `read`. A bad value is recorded in `problems` and gives `fallback`, so
+   * reading goes on to find the section's other problems.
+   */
   read<T, F = undefined>(option: string, read: (value: string, where: Where) => T, fallback?: F): T | F {
     const value = this.options.get(option);
-    return value === undefined ? (fallback as F) : read(value, this.where(option));
+    if (value === undefined) return fallback as F;
+    try {
+      return read(value, this.where(option));
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      this.problems.push(err);
+      return fallback as F;
+    }
   }
 
   /** A Python-style boolean, `fallback` when absent. */
@@ -253,13 +319,14 @@ export class SectionReader {
     return this.read(option, readBool, fallback);
   }
 
-  /** One of `choices` (any case), undefined when absent or empty. */
+  /** One of `choices` (any case), undefined when absent, empty or bad (bad: recorded in `problems`). */
   choice<C extends string>(option: string, choices: readonly C[]): C | undefined {
-    const value = this.text(option);
-    if (value === undefined) return undefined;
-    const found = choices.find((choice) => choice === value.toLowerCase());
-    if (found === undefined) fail(this.where(option), value, `not one of ${choices.join(", ")}`);
-    return found;
+    return this.read(option, (value, where) => {
+      if (value === "") return undefined;
+      const found = choices.find((choice) => choice === value.toLowerCase());
+      if (found === undefined) fail(where, value, `not one of ${choices.join(", ")}`);
+      return found;
+    });
   }
 
   /** The raw options as a plain object, for change detection. */

@@ -9,9 +9,10 @@
  * belongs to the upstream side: the mirror announces what it fetched.
  */
 
-import { SectionReader, checkUniquePorts, deepFreeze, fail, readTopic } from "./fields.js";
+import { checkUniquePorts, deepFreeze, fail, readTopic, type SectionReader } from "./fields.js";
 import type { RawSection } from "./ini.js";
-import { readClientChain } from "./client-config.js";
+import { collect, readSections, type Problems } from "./problems.js";
+import { CLIENT_OPTIONS, readClientChain } from "./client-config.js";
 import type { ClientChainConfig } from "./client-config.js";
 import { SERVER_OPTIONS, readServerChain } from "./server-config.js";
 import type { ServerChainConfig } from "./server-config.js";
@@ -61,12 +62,15 @@ export function readMirrorChain(section: SectionReader): MirrorChainConfig {
  * Read every section of a mirror file into frozen chains.
  * @throws ConfigError on the first bad option, or a request_port used twice.
  */
-export function readMirrorConfig(sections: readonly RawSection[], file: string): readonly MirrorChainConfig[] {
-  const chains = sections.map((raw) => readMirrorChain(new SectionReader(file, raw)));
-  checkUniquePorts(
-    chains.map((chain) => ({ name: chain.name, port: chain.server.requestPort })),
-    file,
-    "request_port",
+export function readMirrorConfig(sections: readonly RawSection[], file: string, problems: Problems): readonly MirrorChainConfig[] {
+  const known = [...SERVER_OPTIONS, ...CLIENT_OPTIONS, ...MIRROR_OPTIONS];
+  const chains = readSections(sections, file, problems, (section) => readMirrorChain(section), "warn", known);
+  collect(problems, () =>
+    checkUniquePorts(
+      chains.map((chain) => ({ name: chain.name, port: chain.server.requestPort })),
+      file,
+      "request_port",
+    ),
   );
   return deepFreeze(chains);
 }

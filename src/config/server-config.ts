@@ -3,19 +3,21 @@
  */
 
 import {
-  SectionReader,
   checkUniquePorts,
   deepFreeze,
   fail,
   readInfo,
   readNested,
+  readOrigin,
   readPort,
   readPositiveSeconds,
   readSeconds,
   readTopic,
 } from "./fields.js";
-import type { InfoValue, Where } from "./fields.js";
+import type { InfoValue, Where ,
+  SectionReader} from "./fields.js";
 import type { RawSection } from "./ini.js";
+import { collect, readSections, type Problems } from "./problems.js";
 
 /** How the server unpacks a file before announcing it. */
 export type Compression = "xrit" | "bzip";
@@ -109,8 +111,8 @@ export function readServerChain(section: SectionReader, options: ServerChainOpti
   return {
     kind: "server",
     name,
-    origin: section.required("origin"),
-    topic: readTopic(section.required("topic"), section.where("topic")),
+    origin: section.requiredAs("origin", readOrigin),
+    topic: section.requiredAs("topic", readTopic),
     // 0: any free port (tests; read the bound port back from the server).
     requestPort: section.read("request_port", (value, where) => readPort(value, where, true)),
     requestAddress: section.read("request_address", readRequestAddress),
@@ -147,12 +149,14 @@ function readRequestAddress(value: string, where: Where): string | undefined {
  * Read every section of a server file into frozen chains.
  * @throws ConfigError on the first bad option, or a request_port used twice.
  */
-export function readServerConfig(sections: readonly RawSection[], file: string): readonly ServerChainConfig[] {
-  const chains = sections.map((raw) => readServerChain(new SectionReader(file, raw)));
-  checkUniquePorts(
-    chains.map((chain) => ({ name: chain.name, port: chain.requestPort })),
-    file,
-    "request_port",
+export function readServerConfig(sections: readonly RawSection[], file: string, problems: Problems): readonly ServerChainConfig[] {
+  const chains = readSections(sections, file, problems, (section) => readServerChain(section), "warn", SERVER_OPTIONS);
+  collect(problems, () =>
+    checkUniquePorts(
+      chains.map((chain) => ({ name: chain.name, port: chain.requestPort })),
+      file,
+      "request_port",
+    ),
   );
   return deepFreeze(chains);
 }

@@ -17,3 +17,16 @@ export type { ParsedValue, ParseOptions } from "./parse.js";
 export { compose } from "./compose.js";
 export type { ComposeOptions } from "./compose.js";
 export { globify } from "./globify.js";
+
+import { tokenize } from "./format-spec.js";
+import { compilePattern } from "./parse.js";
+
+/**
+ * Throw the PatternError a pattern would give when used: `parse` patterns
+ * (watched origins) must compile to a matcher; `compose` patterns
+ * (destinations) must have balanced, well-formed fields.
+ */
+export function checkPattern(pattern: string, use: "parse" | "compose"): void {
+  if (use === "parse") compilePattern(pattern);
+  else tokenize(pattern);
+}

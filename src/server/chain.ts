@@ -9,7 +9,7 @@ import { stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import type { ServerChainConfig } from "../config/index.js";
-import { ClosedError, MoveItError, errorMessage } from "../errors.js";
+import { BindError, ClosedError, errorMessage } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { JsonValue, Message } from "../message/index.js";
 import type { MoverRegistry } from "../movers/registry.js";
@@ -124,7 +124,7 @@ export class ServerChain {
       try {
         await this.router.start();
       } catch (err) {
-        throw new MoveItError(`section [${config.name}]: cannot bind request_port ${config.requestPort}: ${errorMessage(err)}`, { cause: err });
+        throw new BindError(`section [${config.name}], request_port ${config.requestPort}`, bind, err);
       }
       this.requestAddress = `${config.requestAddress ?? localAddress()}:${this.router.port}`;
     }

@@ -4,7 +4,7 @@
  * section did not change.
  */
 import type { LoadedConfig, ServerChainConfig } from "../config/index.js";
-import { ClosedError, MoveItError, errorMessage } from "../errors.js";
+import { BindError, ClosedError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { defaultMovers, type MoverRegistry } from "../movers/registry.js";
 import { Publisher } from "../transport/publisher.js";
@@ -74,11 +74,12 @@ export class MoveItServer {
     if (this.closing !== undefined) throw new ClosedError("server closed");
     this.ledgerDb = ServerLedger.open(this.opts.stateDir, this.opts.log);
     this.opts.log.info({ file: this.ledgerDb.path }, "ledger opened");
+    const bind = this.opts.publishBind ?? "tcp://*:9010";
     try {
       try {
         await this.publisher.start();
       } catch (err) {
-        throw new MoveItError(`cannot bind the publish port: ${errorMessage(err)}`, { cause: err });
+        throw new BindError(`publish port ${bind.replace(/^.*:/, "")} (-p)`, bind, err);
       }
       for (const c of this.config.chains) await this.startChain(c, !(this.opts.disableBacklog ?? false));
     } catch (err) {

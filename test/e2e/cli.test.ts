@@ -41,7 +41,7 @@ test("e2e/cli - a server that cannot bind its second chain's port exits 2 within
   const p = runCommand(t, "move_it_server", [await iniWith(dir, "two.ini", [["a", 0], ["b", taken]]), "-p", "0", "--host", "127.0.0.1"]);
   assert.equal(await p.exited, 2);
   assert.ok(Date.now() - started < 20_000, "exited within seconds");
-  assert.match(p.stderr(), new RegExp(`section \\[b\\]: cannot bind request_port ${taken}`));
+  assert.match(p.stderr(), new RegExp(`section \\[b\\], request_port ${taken}: cannot listen on`));
   holder.child.kill("SIGTERM");
   assert.equal(await holder.exited, 0);
 });

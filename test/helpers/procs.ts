@@ -11,15 +11,17 @@ export const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..", ".
 export interface Proc {
   child: ChildProcess;
   stderr: () => string;
+  stdout: () => string;
   exited: Promise<number | null>;
 }
 
 /** Run one of the bin/ commands; killed after the test, and when this process dies. */
-export function runCommand(t: TestContext, cmd: "move_it_server" | "move_it_client" | "move_it_mirror" | "move_it_ledger", args: string[]): Proc {
-  const child = spawn(...dieWithParent(process.execPath, [join(REPO, "bin", `${cmd}.js`), ...args]), { stdio: ["ignore", "pipe", "pipe"] });
+export function runCommand(t: TestContext, cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; uid?: number; gid?: number } = {}): Proc {
+  const child = spawn(...dieWithParent(process.execPath, [join(REPO, "bin", `${cmd}.js`), ...args]), { stdio: ["ignore", "pipe", "pipe"], ...opts });
   let err = "";
   child.stderr?.on("data", (c: Buffer) => (err += c.toString()));
-  child.stdout?.resume();
+  let out = "";
+  child.stdout?.on("data", (c: Buffer) => (out += c.toString()));
   const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
   t.after(async () => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -27,7 +29,7 @@ export function runCommand(t: TestContext, cmd: "move_it_server" | "move_it_clie
       await exited;
     }
   });
-  return { child, stderr: () => err, exited };
+  return { child, stderr: () => err, stdout: () => out, exited };
 }
 
 /** Parsed bunyan records of a log file. */

@@ -200,7 +200,13 @@ test("config/fields - section reader: required, text, read with fallback, choice
   assert.equal(section.read("watchdog_timeout", readSeconds, 1), 1);
   assert.equal(section.read("watchdog_timeout", readSeconds), undefined);
   assert.equal(section.choice("compression", ["xrit", "bzip"]), "xrit");
-  assert.throws(() => section.choice("origin", ["xrit", "bzip"]), /not one of xrit, bzip/);
+  assert.equal(section.choice("origin", ["xrit", "bzip"]), undefined, "a bad value is recorded, not thrown");
+  assert.equal(section.read("empty", readSeconds, 7), 7);
+  assert.deepEqual(
+    section.problems.map((e) => e.message),
+    ['file f.ini, section [s], option origin, value "/x/{name}": not one of xrit, bzip', 'file f.ini, section [s], option empty, value "": not a number of seconds'],
+  );
+  assert.ok(section.asked.has("watchdog_timeout") && section.asked.has("topic") && !section.asked.has("other"));
   assert.deepEqual(section.raw(), { origin: "/x/{name}", empty: "", compression: "XRIT", remove_delay: "5" });
 });
 

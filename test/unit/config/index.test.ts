@@ -108,8 +108,8 @@ test("config/index - without a file name, errors say <config>", () => {
   });
 });
 
-test("config/index - an empty file has no chains", () => {
-  assert.deepEqual(loadConfig("# nothing yet\n", "client").chains, []);
+test("config/index - an empty file is an error: nothing would run", () => {
+  assert.throws(() => loadConfig("# nothing yet\n", "client", "c.ini"), /file c\.ini: no \[section\] in the file: nothing to run/);
 });
 
 test("config/index - a Python-style file with every compatibility feature", () => {
