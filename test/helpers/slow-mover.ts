@@ -6,7 +6,8 @@ import type { MoveRequest, MoveResult, Mover } from "../../src/movers/mover.js";
  * with the real file mover: lets tests hold a transfer in flight.
  */
 export class SlowMover implements Mover {
-  readonly schemes = ["slow"];
+  // Also "ftp": a client config may only name schemes trollmoves knows, and these tests never reach a real ftp server.
+  readonly schemes = ["slow", "ftp"];
   calls = 0;
   private readonly file = new FileMover();
   private gate: Promise<void>;

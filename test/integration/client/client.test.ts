@@ -82,7 +82,7 @@ test("client/client - a server closed in the middle of a push is abandoned (ping
   fast.release();
   const alive = await testServer(t, "/t", { movers: new MoverRegistry([new FileMover(), fast]) });
   const out = await outDir(t);
-  const dest = `slow://127.0.0.1${out}`;
+  const dest = `ftp://127.0.0.1${out}`;
   const extra = "transfer_req_timeout = 0.5\nreq_timeout = 0.5\n";
   const providers = [`127.0.0.1:${dying.publishPort}`, `127.0.0.1:${alive.publishPort}`];
   const { client, received } = await startClient(t, clientIni("ref", providers, "/t", dest, extra));
@@ -94,7 +94,7 @@ test("client/client - a server closed in the middle of a push is abandoned (ping
   await dying.server.close(0);
   await waitFor(() => received.length === 1, "reception from the second server", 15_000);
   assert.equal(received[0]!.message.dataObject["origin"], alive.address);
-  assert.equal(received[0]!.message.dataObject["uri"], `slow://127.0.0.1${out}y.dat`);
+  assert.equal(received[0]!.message.dataObject["uri"], `ftp://127.0.0.1${out}y.dat`);
   assert.equal(fast.calls, 1);
   assert.equal(client.stats().chains["ref"]!.coordinator.failovers, 1);
 });

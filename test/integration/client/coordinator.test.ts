@@ -40,7 +40,7 @@ test("client/coordinator - transfers run concurrently up to the bound while anno
   const slow = new SlowMover();
   const srv = await testServer(t, "/t", { movers: new MoverRegistry([new FileMover(), slow]) });
   const out = await outDir(t);
-  const ini = clientIni("ref", [`127.0.0.1:${srv.publishPort}`], "/t", `slow://127.0.0.1${out}`, "max_concurrent_transfers = 3\n");
+  const ini = clientIni("ref", [`127.0.0.1:${srv.publishPort}`], "/t", `ftp://127.0.0.1${out}`, "max_concurrent_transfers = 3\n");
   const { client, received } = await startClient(t, ini);
   await waitConnected(client, "ref", 1);
   for (let i = 0; i < 6; i++) await dropFile(srv.inDir, `c${i}.dat`, `content ${i}`);
