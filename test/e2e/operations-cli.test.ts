@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
@@ -198,4 +199,24 @@ test("e2e/operations-cli - run as nobody with the config in a root-owned directo
   const r = await exitOf(t, "move_it_server", [ini, "-p", String(await freePort()), "--host", "127.0.0.1"], { uid: 65534, gid: 65534, env: { ...process.env, STATE_DIRECTORY: "" } });
   assert.equal(r.code, 2, r.err);
   assert.equal(r.err, `error: state directory ${join(dir, ".s.ini.state")} (from beside the config) is not writable (EACCES): give a writable one with --state-dir or $STATE_DIRECTORY\n`);
+});
+
+test("e2e/operations-cli - the Python command names run the same programs", async () => {
+  for (const cmd of ["move_it_server", "move_it_client", "move_it_mirror"]) {
+    const out = await new Promise<string>((resolve, reject) => execFile(join(REPO, "bin", `${cmd}.py`), ["--version"], (err, stdout) => (err ? reject(err) : resolve(stdout))));
+    assert.equal(out.trim(), VERSION);
+  }
+  const pkg = JSON.parse(await readFile(join(REPO, "package.json"), "utf8")) as { bin: Record<string, string>; license: string };
+  assert.equal(pkg.bin["move_it_server.py"], "bin/move_it_server.js");
+  assert.match(await readFile(join(REPO, "LICENSE"), "utf8"), /GNU GENERAL PUBLIC LICENSE\s+Version 3, 29 June 2007/);
+  assert.equal(pkg.license, "GPL-3.0-or-later");
+});
+
+test("e2e/operations-cli - systemd unit templates: reload is HUP, restart on failure but not on a config error, a state directory", async () => {
+  for (const cmd of ["move_it_server", "move_it_client", "move_it_mirror"]) {
+    const unit = await readFile(join(REPO, "systemd", `${cmd}@.service`), "utf8");
+    for (const line of ["ExecReload=/bin/kill -HUP $MAINPID", "Restart=on-failure", "RestartPreventExitStatus=2", "StateDirectory=move_it/%i", `ExecStart=/usr/bin/env ${cmd} /etc/move_it/%i.ini`, `ExecStartPre=/usr/bin/env ${cmd} /etc/move_it/%i.ini --check`]) {
+      assert.ok(unit.split("\n").includes(line), `${cmd}@.service lacks ${line}`);
+    }
+  }
 });
