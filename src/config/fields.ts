@@ -154,7 +154,12 @@ export function readPattern(value: string, where: Where, use: "parse" | "compose
 
 /** A watched origin: an absolute path whose pattern parses file names. */
 export function readOrigin(value: string, where: Where): string {
-  if (!value.startsWith("/")) fail(where, value, "must be an absolute path (the server's working directory is not a safe anchor)");
+  if (/^s3:\/\//i.test(value)) {
+    // A bucket to poll: s3://bucket/prefix/{pattern}.
+    if (!/^s3:\/\/[^/{}]+\/./i.test(value)) fail(where, value, "an s3:// origin needs a bucket and a pattern (s3://bucket/prefix/{name})");
+    return readPattern(value, where, "parse");
+  }
+  if (!value.startsWith("/")) fail(where, value, "must be an absolute path or an S3 bucket URL (the server's working directory is not a safe anchor)");
   return readPattern(value, where, "parse");
 }
 

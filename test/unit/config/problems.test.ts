@@ -60,3 +60,12 @@ test("config/problems - closest() allows about one typo per three letters", () =
   assert.equal(closest("tpoic", ["topic", "origin"]), "topic");
   assert.equal(closest("colour", ["topic", "origin"]), undefined);
 });
+
+test("config/problems - an s3:// origin (a bucket to poll) is valid; one without bucket or pattern is an error", () => {
+  const base = "[b]\ntopic = /b\nrequest_port = 9201\norigin = ";
+  const ok = loadConfig(`${base}s3://bucket/incoming/{name}.dat\nconnection_parameters__endpoint_url = http://127.0.0.1:9000\n`, "server", "s.ini");
+  assert.equal(ok.chains[0]?.origin, "s3://bucket/incoming/{name}.dat");
+  assert.deepEqual(ok.warnings ?? [], []);
+  assert.throws(() => loadConfig(`${base}s3:///{name}.dat\n`, "server", "s.ini"), /option origin, value "s3:\/\/\/\{name\}.dat": an s3:\/\/ origin needs a bucket/);
+  assert.throws(() => loadConfig(`${base}s3://bucket/{name.dat\n`, "server", "s.ini"), /option origin, value "s3:\/\/bucket\/\{name.dat": not a valid pattern/);
+});
