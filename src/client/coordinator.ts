@@ -27,7 +27,8 @@ import { AddressHealth } from "./address-health.js";
 import { deliveredUri, type Destination } from "./destination.js";
 import { ClientLedger, type FileBook, type FileRecord } from "./ledger.js";
 import { ANNOUNCEMENT_TYPES, ackMessage, pushMessage, stringField, uidKey, type Stamp } from "./messages.js";
-import { LostPushError, PUSH_REPLIES, expectReply, ping, pushAndWait, type PushOptions } from "./push.js";
+import { LostPushError, PUSH_REPLIES, expectReply, ping, pushAndWait, type PongInfo, type PushOptions } from "./push.js";
+import { PushLanes } from "./push-lanes.js";
 import { RecentSet } from "./recent.js";
 import { RelayRegistry, type Fetched, type RelayOptions } from "./relay.js";
 import { safeError } from "./safe-error.js";
@@ -179,6 +180,8 @@ export class Coordinator {
   private readonly book: FileBook;
   private readonly ownLedger: ClientLedger | undefined;
   private readonly health = new AddressHealth();
+  /** Per server: at most as many pushes at once as its pong advertises, one when it says nothing (Python). */
+  private readonly lanes: PushLanes;
   /** Files whose last push this process saw end (no earlier push of theirs can still be running). */
   private readonly endedHere: RecentSet;
   private settings: CoordinatorSettings;
@@ -193,6 +196,11 @@ export class Coordinator {
   constructor(private readonly opts: CoordinatorOptions) {
     this.settings = pickSettings(opts);
     this.slots = new Semaphore(opts.maxConcurrent);
+    this.lanes = new PushLanes({
+      ask: async (address, subject) => (await ping(address, subject, { ...this.settings, requester: opts.requester, stamp: this.stamp, signal: this.owner.signal })).maxPushes,
+      signal: this.owner.signal,
+      onLimit: (address, limit) => opts.log.info({ provider: address, maxConcurrentPushes: limit }, limit === 1 ? "server takes one push at a time" : "server takes concurrent pushes"),
+    });
     this.history = new RecentSet(opts.historySize ?? DEFAULTS.historySize);
     this.peerClaims = new RecentSet(opts.historySize ?? DEFAULTS.historySize);
     this.endedHere = new RecentSet(opts.historySize ?? DEFAULTS.historySize);
@@ -442,7 +450,7 @@ export class Coordinator {
         continue;
       }
       if (i > 0) this.counters.failovers++;
-      const outcome = await this.slots.use(() => this.attempt(job, ann));
+      const outcome = await this.lanes.use(ann.address, ann.msg.subject, () => this.slots.use(() => this.attempt(job, ann))).catch((err: unknown) => safeError(err).message);
       if (typeof outcome !== "string") return this.succeed(job, ann, outcome);
       lastError = outcome;
     }
@@ -456,7 +464,7 @@ export class Coordinator {
     return this.health.ready(ann.address, async () => {
       try {
         const pong = await ping(ann.address, ann.msg.subject, { ...this.settings, requester: this.opts.requester, stamp: this.stamp, signal: this.owner.signal });
-        this.health.answered(ann.address, pong.instance);
+        this.pong(ann.address, pong);
         return true;
       } catch (err) {
         if (this.owner.signal.aborted) return false;
@@ -554,10 +562,17 @@ export class Coordinator {
     const deadline = Date.now() + (this.opts.maxWaitMs ?? DEFAULTS.maxWaitMs);
     while (Date.now() < deadline) {
       const pong = await ping(address, subject, { ...this.settings, requester: this.opts.requester, stamp: this.stamp, signal: this.owner.signal }, uid).catch(() => undefined);
+      if (pong !== undefined) this.pong(address, pong);
       if (pong?.pushRunning !== true) return;
       log.info({ provider: address }, "earlier push still running");
       await sleep(this.settings.transferReqTimeoutMs, this.owner.signal);
     }
+  }
+
+  /** What a pong from `address` said: alive (and which instance), and how many pushes it takes at once. */
+  private pong(address: string, pong: PongInfo): void {
+    this.health.answered(address, pong.instance);
+    this.lanes.told(address, pong.maxPushes);
   }
 
   /**
@@ -583,7 +598,7 @@ export class Coordinator {
       isAlive,
       uid: stringField(ann.msg, "uid"),
       instance: this.health.instance(ann.address),
-      onPong: (pong) => this.health.answered(ann.address, pong.instance),
+      onPong: (pong) => this.pong(ann.address, pong),
     };
   }
 

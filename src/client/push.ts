@@ -52,6 +52,8 @@ export interface PongInfo {
   instance: string | undefined;
   /** `push_running` for the asked uid; undefined when the server does not say. */
   pushRunning: boolean | undefined;
+  /** `move_it.max_concurrent_pushes`: pushes the server takes at once; undefined when it does not say (Python: one). */
+  maxPushes: number | undefined;
 }
 
 /** The request is lost on the server (restarted, or it says the push is not running). */
@@ -127,9 +129,15 @@ export async function ping(address: string, subject: string, opts: Pick<PushOpti
 export function pongInfo(reply: Message): PongInfo {
   const data = reply.dataObject;
   const ours = data["move_it"];
-  const instance = typeof ours === "object" && ours !== null && !Array.isArray(ours) ? (ours as Record<string, unknown>)["instance"] : undefined;
+  const keys = typeof ours === "object" && ours !== null && !Array.isArray(ours) ? (ours as Record<string, unknown>) : {};
+  const instance = keys["instance"];
+  const max = keys["max_concurrent_pushes"];
   const running = data["push_running"];
-  return { instance: typeof instance === "string" ? instance : undefined, pushRunning: typeof running === "boolean" ? running : undefined };
+  return {
+    instance: typeof instance === "string" ? instance : undefined,
+    pushRunning: typeof running === "boolean" ? running : undefined,
+    maxPushes: typeof max === "number" && Number.isInteger(max) && max >= 1 ? max : undefined,
+  };
 }
 
 /**

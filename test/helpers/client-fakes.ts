@@ -53,7 +53,11 @@ export class FakeRequester implements Requester {
   }
 }
 
-/** What our (and the reference) server answers: push → file (destination redacted), ack → ack, ping → pong. */
+/**
+ * What our (and the reference) server answers: push → file (destination
+ * redacted), ack → ack, ping → pong. The pong is ours: it says the server
+ * takes 32 pushes at once (`pythonReply` answers as the reference does).
+ */
 export function serverReply(call: Call): Message {
   const { msg } = call;
   const opts = { sender: "root@vm" };
@@ -66,10 +70,16 @@ export function serverReply(call: Call): Message {
     case "ack":
       return new Message(msg.subject, "ack", msg.dataObject, opts);
     case "ping":
-      return new Message(msg.subject, "pong", { station: "test" }, opts);
+      return new Message(msg.subject, "pong", { station: "test", move_it: { max_concurrent_pushes: 32 } }, opts);
     default:
       return new Message(msg.subject, "unknown", undefined, opts);
   }
+}
+
+/** As `serverReply`, with the reference server's plain pong (`{"station": ...}`, nothing about concurrency). */
+export function pythonReply(call: Call): Message {
+  if (call.msg.type === "ping") return new Message(call.msg.subject, "pong", { station: "test" }, { sender: "root@vm" });
+  return serverReply(call);
 }
 
 /** A reply that never comes: fails like the real requester once `timeoutMs` passes. */

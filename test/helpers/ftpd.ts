@@ -86,8 +86,18 @@ function config(dir: string, port: number, pasv: number): string {
   ].join("\n");
 }
 
-/** Start vsftpd; stop it with `stop()` (in `after`). Throws when vsftpd is missing. */
-export async function startFtpd(opts: { passwords?: string[] } = {}): Promise<FtpdServer> {
+/** A vsftpd's files on disk: config dir, anonymous root and its writable `pub`. */
+export interface FtpdTree {
+  dir: string;
+  root: string;
+  pub: string;
+  passwords: string[];
+  /** Write `vsftpd.conf` for a port and a passive range start; returns its path. */
+  configure(port: number, pasv: number): Promise<string>;
+}
+
+/** Make the directories, account-owned `pub` and password list a vsftpd needs. Root only. */
+export async function ftpdTree(opts: { passwords?: string[] } = {}): Promise<FtpdTree> {
   requireBinary(VSFTPD, APT);
   if (userInfo().uid !== 0) throw new Error("vsftpd must be started as root for these tests");
   const ftp = await ftpAccount();
@@ -101,10 +111,26 @@ export async function startFtpd(opts: { passwords?: string[] } = {}): Promise<Ft
   await chown(pub, ftp.uid, ftp.gid);
   const passwords = opts.passwords ?? ["anonymous@", "s3cret-Passw0rd"];
   await writeFile(join(dir, "passwords"), `${passwords.join("\n")}\n`);
+  return {
+    dir,
+    root,
+    pub,
+    passwords,
+    configure: async (port, pasv) => {
+      const path = join(dir, "vsftpd.conf");
+      await writeFile(path, config(dir, port, pasv), { mode: 0o600 });
+      return path;
+    },
+  };
+}
+
+/** Start vsftpd; stop it with `stop()` (in `after`). Throws when vsftpd is missing. */
+export async function startFtpd(opts: { passwords?: string[] } = {}): Promise<FtpdServer> {
+  const tree = await ftpdTree(opts);
+  const { dir, root, pub, passwords } = tree;
   const { daemon, port } = await startOnFreePort("vsftpd", "220", async (port) => {
     const pasv = 20_000 + Math.floor(Math.random() * 40_000);
-    await writeFile(join(dir, "vsftpd.conf"), config(dir, port, pasv), { mode: 0o600 });
-    return { daemon: startDaemon(VSFTPD, [join(dir, "vsftpd.conf")]) };
+    return { daemon: startDaemon(VSFTPD, [await tree.configure(port, pasv)]) };
   }).catch(async (err: unknown) => {
     await rm(dir, { recursive: true, force: true });
     throw err;

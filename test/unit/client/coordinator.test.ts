@@ -14,6 +14,7 @@ import {
   mockTime,
   noReply,
   pending,
+  pythonReply,
   serverReply,
 } from "../../helpers/client-fakes.js";
 import { captureLogger } from "../../helpers/log.js";
@@ -226,6 +227,34 @@ test("client/coordinator - transfers run concurrently up to the bound while anno
   await flush();
   assert.equal(coordinator.stats.received, 7);
   assert.equal(coordinator.stats.peakActive, 3);
+});
+
+test("client/coordinator - a server whose pong says nothing (Python) gets one push at a time, another its advertised share", async (t) => {
+  const held: (() => void)[] = [];
+  const running = new Map<string, number>();
+  const peak = new Map<string, number>();
+  const requester = new FakeRequester(async (call) => {
+    const reply = call.address === A ? pythonReply : serverReply;
+    if (call.msg.type !== "push") return reply(call);
+    running.set(call.address, (running.get(call.address) ?? 0) + 1);
+    peak.set(call.address, Math.max(peak.get(call.address) ?? 0, running.get(call.address)!));
+    await new Promise<void>((resolve) => held.push(resolve));
+    running.set(call.address, running.get(call.address)! - 1);
+    return reply(call);
+  });
+  const { coordinator } = setup(t, requester, { maxConcurrent: 8 });
+  for (let i = 0; i < 3; i++) coordinator.handle(announce(`py${i}.dat`, A), "p1");
+  for (let i = 0; i < 3; i++) coordinator.handle(announce(`ts${i}.dat`, B), "p2");
+  await flush();
+  // Python's lane: one push out; ours: all three (its pong advertises 32).
+  assert.equal(running.get(A), 1);
+  assert.equal(running.get(B), 3);
+  while (coordinator.stats.received < 6) {
+    held.splice(0).forEach((r) => r());
+    await flush();
+  }
+  assert.equal(peak.get(A), 1, "never two pushes at once toward the Python server");
+  assert.equal(peak.get(B), 3);
 });
 
 test("client/coordinator - when every provider fails the file is counted failed and a later announcement retries", async (t) => {
