@@ -3,6 +3,7 @@
  * move_it uses, so tests can pass a capturing logger.
  */
 import bunyan from "bunyan";
+import { LogFile, type Rotation } from "./log-file.js";
 import { RateLimiter, type RateLimitOptions } from "./util/rate-limit.js";
 
 export interface Logger {
@@ -39,6 +40,53 @@ export function createLogger(opts: CreateLoggerOptions): Logger {
   }
   if (opts.sink !== undefined && opts.file === undefined) streams.shift();
   return bunyan.createLogger({ name: opts.name, streams, serializers: bunyan.stdSerializers });
+}
+
+/** Where a root logger writes: a standard stream or a (rotated) file, each at its own level. */
+export type LogOutput =
+  | { level: bunyan.LogLevel; to: "stderr" | "stdout" }
+  | { level: bunyan.LogLevel; file: string; rotation: Rotation; truncate?: boolean };
+
+/** A daemon's root logger with its files: reopened on SIGHUP/SIGUSR1, flushed at exit. */
+export interface RootLogger {
+  log: Logger;
+  /** The files written (absolute or as given). */
+  files: readonly string[];
+  /** Reopen every file at its path (after `mv` by logrotate or an operator). */
+  reopen(): void;
+  /** Flush and close the files. */
+  close(): Promise<void>;
+}
+
+/**
+ * A root logger writing bunyan JSON lines to `outputs`. A file that cannot
+ * be written any more (disk gone, rotation refused) says so once on stderr
+ * and its records go to stderr until the next reopen.
+ */
+export function createRootLogger(name: string, outputs: readonly LogOutput[]): RootLogger {
+  const files: LogFile[] = [];
+  const streams: bunyan.Stream[] = outputs.map((o) => {
+    if ("to" in o) return { level: o.level, stream: o.to === "stdout" ? process.stdout : process.stderr };
+    const f = new LogFile({
+      path: o.file,
+      rotation: o.rotation,
+      truncate: o.truncate ?? false,
+      onError: (err) => process.stderr.write(`${name}: log file ${o.file}: ${err.message} (writing to stderr until reopened: SIGHUP or SIGUSR1)\n`),
+    });
+    files.push(f);
+    return { level: o.level, type: "stream", stream: f as unknown as NodeJS.WritableStream };
+  });
+  const log = bunyan.createLogger({ name, streams, serializers: bunyan.stdSerializers });
+  return {
+    log,
+    files: files.map((f) => f.path),
+    reopen: () => {
+      for (const f of files) f.reopen();
+    },
+    close: async () => {
+      await Promise.all(files.map((f) => f.close()));
+    },
+  };
 }
 
 /** A logger that drops everything. */

@@ -8,11 +8,11 @@ import { readFile } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
 import yargs from "yargs";
 import type { Argv } from "yargs";
-import type bunyan from "bunyan";
 import { loadConfig, type LoadedConfig, type Role } from "../config/index.js";
 import { ConfigError } from "../errors.js";
 import { UsageError, VERSION, portArg } from "./args.js";
-import { createLogger, type Logger } from "../log.js";
+import { createRootLogger, type Logger } from "../log.js";
+import { logPlan, type LogArgs } from "./log-config.js";
 import { checkStateDir, chooseStateDir } from "./state-dir.js";
 import { startStatusServer } from "./status.js";
 
@@ -22,6 +22,8 @@ export interface CommonArgs {
   log?: string;
   verbose: boolean;
   "log-config"?: string;
+  "log-rotate"?: string;
+  "log-keep"?: number;
   "status-port"?: number;
   "status-host": string;
 }
@@ -30,12 +32,14 @@ export interface CommonArgs {
 export function commonOptions<T>(y: Argv<T>): Argv<T & CommonArgs> {
   return y
     .positional("config", { type: "string", describe: "the ini config file (one chain per section)", demandOption: true })
-    .option("log", { alias: "l", type: "string", describe: "write the log to this file instead of stderr" })
+    .option("log", { alias: "l", type: "string", describe: "write the log to this file instead of stderr, rotated at local midnight (SIGHUP or SIGUSR1 reopens it)" })
+    .option("log-rotate", { type: "string", describe: "when -l rotates: midnight (default), 2d, 6h, 30m, 10s, or never" })
+    .option("log-keep", { type: "number", describe: "rotated -l files kept (default 7; 0 keeps all)" })
     .option("verbose", { alias: "v", type: "boolean", default: false, describe: "debug-level logging" })
     .option("check", { type: "boolean", default: false, describe: "validate the config, print what would run and every problem, exit 0 (fine) or 2" })
     .option("status-port", { coerce: portArg("--status-port"), describe: "serve GET /status (JSON) and /metrics (Prometheus) on this port" })
     .option("status-host", { type: "string", default: "127.0.0.1", describe: "interface for the status port" })
-    .option("log-config", { alias: "c", type: "string", describe: "logging config (JSON: {\"level\": ..., \"path\": ...}); Python YAML logging configs are accepted and ignored" }) as unknown as Argv<T & CommonArgs>;
+    .option("log-config", { alias: "c", type: "string", describe: "Python logging config (dictConfig YAML or JSON: stream, file, rotating and timed-rotating handlers, levels), or JSON {\"level\": ..., \"path\": ...}" }) as unknown as Argv<T & CommonArgs>;
 }
 
 /** A command's parser: `NAME CONFIG [options]` with the common options and `--host`. */
@@ -76,24 +80,23 @@ export async function stateDirFor(explicit: string | undefined, file: string, lo
   return choice.dir;
 }
 
-/** The root logger, from -l, -v and -c. */
-export async function rootLogger(name: string, args: Pick<CommonArgs, "log" | "verbose" | "log-config">): Promise<Logger> {
-  let level: bunyan.LogLevel = args.verbose ? "debug" : "info";
-  let file = args.log;
-  let ignored: string | undefined;
-  if (args["log-config"] !== undefined) {
-    const text = await readFile(args["log-config"], "utf8");
-    try {
-      const conf = JSON.parse(text) as { level?: bunyan.LogLevel; path?: string };
-      level = conf.level ?? level;
-      file = conf.path ?? file;
-    } catch {
-      ignored = args["log-config"];
-    }
+/**
+ * The root logger, from -l, -c, -v, --log-rotate and --log-keep (see
+ * cli/log-config.ts). SIGHUP and SIGUSR1 reopen its files.
+ */
+export async function rootLogger(name: string, args: LogArgs): Promise<Logger> {
+  const plan = await logPlan(args);
+  const root = createRootLogger(name, plan.outputs);
+  const reopen = (sig: string): void => {
+    root.reopen();
+    root.log.info({ sig, files: root.files }, "log files reopened");
+  };
+  if (root.files.length > 0) {
+    process.on("SIGUSR1", () => reopen("SIGUSR1"));
+    process.on("SIGHUP", () => reopen("SIGHUP"));
   }
-  const log = createLogger({ name, level, file });
-  if (ignored !== undefined) log.warn({ file: ignored }, "log config is not JSON: ignored");
-  return log;
+  for (const note of plan.notes) root.log.info({ logConfig: args["log-config"] }, `log config: ${note}`);
+  return root.log;
 }
 
 /**

@@ -6,7 +6,7 @@ import { REPO } from "../helpers/procs.js";
 
 /** STYLE §2: lower layers never import higher ones; each third-party package has one home. */
 const LEVEL: Record<string, number> = {
-  "errors.ts": 1, "log.ts": 1, util: 1,
+  "errors.ts": 1, "log.ts": 1, "log-file.ts": 1, util: 1,
   message: 2, pattern: 2,
   config: 3,
   transport: 4, movers: 4, unpack: 4, ledger: 4,
@@ -27,7 +27,8 @@ const PACKAGE_HOME: Record<string, (file: string) => boolean> = {
   "prom-client": (f) => f === "cli/status.ts",
   tar: (f) => f.startsWith("unpack/"),
   "better-sqlite3": (f) => f === "ledger/sqlite.ts",
-  yaml: (f) => f === "cli/posttroll-settings.ts",
+  yaml: (f) => f === "cli/posttroll-settings.ts" || f === "cli/log-config.ts",
+  "rotating-file-stream": (f) => f === "log-file.ts",
 };
 
 function sources(dir: string, out: string[] = []): string[] {
