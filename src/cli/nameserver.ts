@@ -30,7 +30,7 @@ export function nameserverArgs(argv: string[]) {
     .usage("$0 [options]\n\nA posttroll nameserver: publishers register with it, subscribers look addresses up in it.")
     .option("log", { alias: "l", type: "string", describe: "write the log to this file instead of stderr" })
     .option("verbose", { alias: "v", type: "boolean", default: false, describe: "debug-level logging" })
-    .option("log-config", { alias: "c", type: "string", describe: "logging config (JSON: {\"level\": ..., \"path\": ...})" })
+    .option("log-config", { alias: "c", type: "string", describe: "Python logging config (dictConfig YAML or JSON), or JSON {\"level\": ..., \"path\": ...}: see docs/logging.md" })
     .option("multicast", { type: "boolean", default: true, describe: "--no-multicast as posttroll's; move_it never listens for multicast anyway" })
     .option("local-only", { alias: "L", type: "boolean", default: false, describe: "accepted for posttroll compatibility (it only filters multicast)" })
     .option("host", { type: "string", default: "*", describe: "interface to bind to" })
