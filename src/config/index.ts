@@ -16,7 +16,7 @@ import type { ConfigWarning, Problems } from "./problems.js";
 export type { ClientChainConfig, ClientCompression, Provider } from "./client-config.js";
 export type { InfoValue } from "./fields.js";
 export type { MirrorChainConfig } from "./mirror-config.js";
-export type { Compression, ServerChainConfig } from "./server-config.js";
+export type { Compression, ListenConfig, ServerChainConfig } from "./server-config.js";
 export type { ConfigWarning } from "./problems.js";
 export { DESTINATION_SCHEMES } from "./fields.js";
 

@@ -40,7 +40,7 @@ export const MIRROR_OPTIONS: readonly string[] = ["client_topic", "prefetch", "d
 
 /** Read one mirror section. The result is not frozen yet. */
 export function readMirrorChain(section: SectionReader): MirrorChainConfig {
-  const server = readServerChain(section, { compression: false });
+  const server = readServerChain(section, { compression: false, listen: false });
   // The mirror exists to serve: unlike a plain server, a request port is needed.
   section.required("request_port");
   const topic = section.read("client_topic", (value, where) => readTopic(value, where, true), server.topic);

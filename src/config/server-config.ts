@@ -12,23 +12,49 @@ import {
   readPort,
   readPositiveSeconds,
   readSeconds,
+  pythonBool,
+  readList,
   readTopic,
 } from "./fields.js";
 import type { InfoValue, Where ,
   SectionReader} from "./fields.js";
+import { ConfigError } from "../errors.js";
 import type { RawSection } from "./ini.js";
 import { collect, readSections, type Problems } from "./problems.js";
 
 /** How the server unpacks a file before announcing it. */
 export type Compression = "xrit" | "bzip";
 
-/** One server chain: watch `origin`, announce on `topic`, serve on `requestPort`. */
+/**
+ * Where a `listen` section hears of its files: posttroll messages on
+ * `topics`, from `addresses` and/or the publishers a nameserver lists.
+ */
+export interface ListenConfig {
+  /** Subjects subscribed to (`topics`, else `listen`). */
+  readonly topics: readonly string[];
+  /** Publisher endpoints (`tcp://host:port`) subscribed to directly. */
+  readonly addresses: readonly string[];
+  /** Nameserver host (or `tcp://host[:port]`) to look `services` up at; false: none. */
+  readonly nameserver: string | false;
+  /** Services looked up at the nameserver (`""` = every publisher). */
+  readonly services: readonly string[];
+  /** Follow the nameserver's news of publishers appearing and leaving. */
+  readonly addrListener: boolean;
+  /** Seconds a nameserver look-up may take. */
+  readonly timeout: number;
+  /** posttroll's sender rewrite of received messages (read, with no effect on what is announced). */
+  readonly translate: boolean;
+}
+
+/** One server chain: watch `origin` (or listen), announce on `topic`, serve on `requestPort`. */
 export interface ServerChainConfig {
   readonly kind: "server";
   /** The section name. */
   readonly name: string;
-  /** Trollsift pattern of the files to watch, directory included. */
+  /** Trollsift pattern of the files to watch, directory included ("" in a `listen` section). */
   readonly origin: string;
+  /** Set in a `listen` section: files come from posttroll messages, not a watched directory. */
+  readonly listen: ListenConfig | undefined;
   /** Subject of the announcements. */
   readonly topic: string;
   /** Port of the request socket; undefined: announce only, serve nothing. */
@@ -74,6 +100,9 @@ export const LEGACY_CONNECTION_OPTIONS = [
   "ssh_private_key_file",
 ] as const;
 
+/** Options of a `listen` section (trollmoves' names). */
+export const LISTEN_OPTIONS: readonly string[] = ["listen", "topics", "addresses", "nameserver", "services", "addr_listener", "timeout", "translate"];
+
 /** Every option a server section understands (besides `connection_parameters__*`). */
 export const SERVER_OPTIONS: readonly string[] = [
   "origin",
@@ -91,6 +120,7 @@ export const SERVER_OPTIONS: readonly string[] = [
   "checksum",
   "rescan_interval",
   "ledger_retention",
+  ...LISTEN_OPTIONS,
   ...LEGACY_CONNECTION_OPTIONS,
 ];
 
@@ -103,15 +133,19 @@ export const DEFAULT_LEDGER_RETENTION = 7 * 86400;
 export interface ServerChainOptions {
   /** Read `compression` (false for the mirror, where it belongs to the client side). */
   readonly compression?: boolean;
+  /** Accept `listen` sections (false for the mirror). */
+  readonly listen?: boolean;
 }
 
 /** Read one server section. The result is not frozen yet. */
 export function readServerChain(section: SectionReader, options: ServerChainOptions = {}): ServerChainConfig {
   const { file, name } = section;
+  const listen = readListen(section, options.listen !== false);
   return {
     kind: "server",
     name,
-    origin: section.requiredAs("origin", readOrigin),
+    origin: listen === undefined ? section.requiredAs("origin", readOrigin) : "",
+    listen,
     topic: section.requiredAs("topic", readTopic),
     // 0: any free port (tests; read the bound port back from the server).
     requestPort: section.read("request_port", (value, where) => readPort(value, where, true)),
@@ -135,6 +169,57 @@ export function readServerChain(section: SectionReader, options: ServerChainOpti
     ledgerRetention: section.read("ledger_retention", readPositiveSeconds, DEFAULT_LEDGER_RETENTION),
     raw: section.raw(),
   };
+}
+
+/**
+ * The `listen` options, or undefined for a section that watches `origin`.
+ * Python's server ignores `listen` when `origin` is set too; here that is an
+ * error, since one of the two would be silently unused.
+ */
+function readListen(section: SectionReader, allowed: boolean): ListenConfig | undefined {
+  const listen = section.options.get("listen");
+  if (listen === undefined) return undefined;
+  const where = section.where("listen");
+  if (!allowed) fail(where, listen, "a mirror section cannot listen: its files come from its providers");
+  if (section.options.has("origin")) fail(where, listen, "set either origin (watch a directory) or listen (re-announce files named in messages), not both");
+  readTopic(listen, where);
+  if (!section.options.has("request_port")) throw new ConfigError("missing required option (a listen section serves the files it re-announces)", section.where("request_port"));
+  const topics = section.read("topics", (value, w) => {
+    const list = readList(value);
+    if (list.length === 0) fail(w, value, "must name at least one topic");
+    return list;
+  }, [listen]);
+  const addresses = section.read("addresses", (value, w) => readList(value).map((a) => readEndpoint(a, w)), [] as string[]);
+  const nameserver = section.read("nameserver", readNameserver, "localhost" as string | false);
+  if (nameserver === false && addresses.length === 0) fail(section.where("nameserver"), section.options.get("nameserver") ?? "", "with no nameserver, addresses must list the publishers to listen to");
+  return {
+    topics,
+    addresses,
+    nameserver,
+    // Python passes the value as one service name; a list is accepted too.
+    services: section.read("services", (value) => { const l = readList(value); return l.length === 0 ? [""] : l; }, [""]),
+    addrListener: section.bool("addr_listener", true),
+    timeout: section.read("timeout", readPositiveSeconds, 10),
+    translate: section.bool("translate", false),
+  };
+}
+
+/** A publisher address: `tcp://host:port`, or `host:port`. */
+function readEndpoint(value: string, where: Where): string {
+  const m = /^(?:tcp:\/\/)?(\[[0-9A-Fa-f:.]+\]|[^\s:/[\]]+):(\d+)$/.exec(value);
+  if (m === null) fail(where, value, "not a publisher address (tcp://host:port)");
+  readPort(m[2]!, where);
+  return `tcp://${m[1]}:${m[2]}`;
+}
+
+/** A nameserver host, `tcp://host[:port]`, or a false word for none (Python's getboolean). */
+function readNameserver(value: string, where: Where): string | false {
+  const b = pythonBool(value);
+  if (b === false) return false;
+  if (b === true || value === "") fail(where, value, "give the nameserver's host (or false for none)");
+  if (/\s/.test(value)) fail(where, value, "a host name cannot contain whitespace");
+  if (value.includes("://") && !/^tcp:\/\/[^/]+$/.test(value)) fail(where, value, "not a nameserver address (host, or tcp://host[:port])");
+  return value;
 }
 
 /** A host or address without port: the port comes from `request_port`. */

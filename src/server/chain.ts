@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { ServerChainConfig } from "../config/index.js";
 import { BindError, ClosedError, errorMessage } from "../errors.js";
 import type { Logger } from "../log.js";
@@ -25,6 +25,7 @@ import type { ChainContext, SourceHook } from "./context.js";
 import { Deleter } from "./deleter.js";
 import type { ServerLedger } from "./ledger.js";
 import { RunningPushes } from "./instance.js";
+import { ListenSource, localPathOf, reannouncement, uidsOf, urisOf } from "./listen.js";
 import { TransferJoiner } from "./joiner.js";
 import { AnnouncedRegistry } from "./registry.js";
 import { createRequestServer } from "./request-server.js";
@@ -63,6 +64,7 @@ export class ServerChain {
   private readonly running = new RunningPushes();
   private watcher: Watcher | undefined;
   private bucket: BucketChain | undefined;
+  private listener: ListenSource | undefined;
   private router: RouterSocket | undefined;
   private loop: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
@@ -130,6 +132,12 @@ export class ServerChain {
     }
     if (this.opts.watch === false) {
       log.info({ topic: config.topic, requestAddress: this.requestAddress }, "chain started");
+      return;
+    }
+    if (config.listen !== undefined) {
+      this.listener = new ListenSource({ config: config.listen, log, onMessage: (msg) => this.reannounce(msg) });
+      this.listener.start();
+      log.info({ listen: config.listen.topics, topic: config.topic, requestAddress: this.requestAddress }, "chain started");
       return;
     }
     if (this.bucket !== undefined) {
@@ -275,6 +283,47 @@ export class ServerChain {
     this.opts.log.info({ uid: basename(served), path: served }, "announced");
   }
 
+  /**
+   * A `listen` section: re-announce the files a received message names, on
+   * this section's topic with its request address, and record each in the
+   * ledger so pushes, acks, deletion and catch-up treat them as watched ones.
+   */
+  private async reannounce(received: Message): Promise<void> {
+    const { config, log } = this.opts;
+    const uris = urisOf(received.data);
+    if (uris.length === 0) {
+      log.warn({ subject: received.subject, type: received.type }, "file message without a uri: ignored");
+      return;
+    }
+    const paths: string[] = [];
+    for (const uri of uris) {
+      const path = await localPathOf(uri);
+      if (path === undefined) {
+        log.warn({ uri, subject: received.subject }, "message names a file on another host: not re-announced");
+        return;
+      }
+      paths.push(path);
+    }
+    const msg = reannouncement(received, config.topic, config.info, this.requestAddress);
+    const encoded = msg.encode();
+    const now = Date.now();
+    for (const path of paths) {
+      const st = await stat(path, { bigint: true }).catch(() => undefined);
+      if (st === undefined || !st.isFile()) {
+        // Announced all the same, as the reference does; a push of it is answered with the error.
+        log.warn({ path, subject: received.subject }, "a file the message names is not here");
+        continue;
+      }
+      void this.opts.ledger
+        .announced({ chain: config.name, uid: basename(path), topic: config.topic, path, root: dirname(path), originalPath: path, size: Number(st.size), mtimeNs: st.mtimeNs, inode: st.ino, checksum: undefined, message: encoded, announcedAt: now })
+        .catch(() => undefined);
+    }
+    for (const uid of uidsOf(msg.data)) this.registry.remember(config.topic, uid);
+    await this.opts.publisher.publish(msg);
+    this.stats.announced++;
+    log.info({ uids: uidsOf(msg.data), from: received.sender, type: msg.type }, "re-announced");
+  }
+
   /** Announce an object found in the bucket of an `s3://` origin. */
   private async announceObject(uri: string): Promise<void> {
     const { config } = this.opts;
@@ -303,6 +352,7 @@ export class ServerChain {
       const timer = setTimeout(() => this.abort.abort(new ClosedError("chain closed")), drainMs);
       try {
         await this.watcher?.close();
+        await this.listener?.close();
         this.stopWaiting?.();
         await this.bucket?.close();
         await Promise.all([this.loop, this.router?.close(drainMs)]);

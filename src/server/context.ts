@@ -48,5 +48,6 @@ export function deletesAfterServing(config: ServerChainConfig): boolean {
 
 /** What the path checks need from a chain. */
 export function guardOf(ctx: ChainContext): GuardContext {
-  return { origin: ctx.config.origin, announced: (path) => ctx.ledger.lookup(ctx.config.name, path) };
+  // A listen section serves only what it re-announced: it has no origin to match.
+  return { origin: ctx.config.listen === undefined ? ctx.config.origin : undefined, announced: (path) => ctx.ledger.lookup(ctx.config.name, path) };
 }

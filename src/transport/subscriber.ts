@@ -52,6 +52,21 @@ export class Subscriber implements AsyncIterable<Message> {
     }
   }
 
+  /** Connect to one more publisher (`tcp://host:port`). */
+  connect(endpoint: string): void {
+    if (!this.closed) this.sock.connect(endpoint);
+  }
+
+  /** Stop receiving from a publisher connected before. */
+  disconnect(endpoint: string): void {
+    if (this.closed) return;
+    try {
+      this.sock.disconnect(endpoint);
+    } catch {
+      // Not connected (any more): nothing to undo.
+    }
+  }
+
   /** Close the socket; a running iteration ends. Idempotent. */
   close(): void {
     if (this.closed) return;

@@ -56,6 +56,8 @@ async function present(path: string): Promise<boolean> {
 export async function handleCatchup(ctx: ChainContext, req: Message): Promise<Message> {
   const q = catchupQuery(req);
   const messages: string[] = [];
+  // A dataset announcement is one row per file: offer it once a page.
+  const offered = new Set<string>();
   let cursor = q.after;
   let more = true;
   // Rows whose file has gone are skipped (and marked deleted), so a page may take more than one query.
@@ -66,7 +68,8 @@ export async function handleCatchup(ctx: ChainContext, req: Message): Promise<Me
     for (const row of rows.slice(0, want)) {
       cursor = row.id;
       if (await present(row.path)) {
-        messages.push(row.message);
+        if (!offered.has(row.message)) messages.push(row.message);
+        offered.add(row.message);
         ctx.keep(row.chain, row.path);
       } else {
         void ctx.ledger.deleted(row.chain, row.path).catch(() => undefined);

@@ -30,6 +30,7 @@ test("config/server-config - defaults (SPEC §3)", () => {
     kind: "server",
     name: "eumetcast",
     origin: "/data/in/{name}.dat",
+    listen: undefined,
     topic: "/t",
     requestPort: undefined,
     requestAddress: undefined,
@@ -151,4 +152,38 @@ test("config/server-config - [DEFAULT] values and Python booleans apply per sect
   assert.equal(a?.delete, true);
   assert.equal(b?.delete, false);
   assert.deepEqual(a?.raw, { station: "rx1", delete: "yes", origin: "/data/in/{name}.dat", topic: "/t" });
+});
+
+test("config/server-config - a listen section: trollmoves' options and their defaults", () => {
+  const c = chain("listen = /up/data\ntopic = /relay\nrequest_port = 9100\n");
+  assert.equal(c.origin, "");
+  assert.deepEqual(c.listen, { topics: ["/up/data"], addresses: [], nameserver: "localhost", services: [""], addrListener: true, timeout: 10, translate: false });
+  const d = chain(
+    "listen = /up/data\ntopics = /a /b\ntopic = /relay\nrequest_port = 9100\naddresses = tcp://127.0.0.1:9010 host2:9011\n" +
+      "nameserver = tcp://ns.example.org:5600\nservices = move_it_hrit\naddr_listener = false\ntimeout = 2.5\ntranslate = True\n",
+  );
+  assert.deepEqual(d.listen, {
+    topics: ["/a", "/b"],
+    addresses: ["tcp://127.0.0.1:9010", "tcp://host2:9011"],
+    nameserver: "tcp://ns.example.org:5600",
+    services: ["move_it_hrit"],
+    addrListener: false,
+    timeout: 2.5,
+    translate: true,
+  });
+  assert.equal(chain("listen = /up\ntopic = /r\nrequest_port = 9100\naddresses = 127.0.0.1:9010\nnameserver = false\n").listen?.nameserver, false);
+});
+
+test("config/server-config - a bad listen section names file, section, option and value", () => {
+  const where = (option: string, value: string): RegExp => new RegExp(`/etc/x\\.ini.*eumetcast.*${option}.*${value.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}`);
+  rejects("listen = /up\norigin = /in/{name}\ntopic = /r\nrequest_port = 9100\n", /listen.*not both/);
+  rejects("listen = /up\ntopic = /r\n", /request_port.*missing required option/);
+  rejects("listen = /up data\ntopic = /r\nrequest_port = 9100\n", where("listen", "/up data"));
+  rejects("listen = /up\ntopic = /r\nrequest_port = 9100\naddresses = tcp://127.0.0.1\n", where("addresses", "tcp://127.0.0.1"));
+  rejects("listen = /up\ntopic = /r\nrequest_port = 9100\nnameserver = false\n", /nameserver.*addresses must list/);
+  rejects("listen = /up\ntopic = /r\nrequest_port = 9100\nnameserver = true\n", where("nameserver", "true"));
+  rejects("listen = /up\ntopic = /r\nrequest_port = 9100\ntimeout = soon\n", where("timeout", "soon"));
+  rejects("listen = /up\ntopic = /r\nrequest_port = 9100\ntranslate = maybe\n", where("translate", "maybe"));
+  rejects("listen = /up\ntopic = /r\nrequest_port = 9100\naddr_listener = sometimes\n", where("addr_listener", "sometimes"));
+  rejects("listen = /up\ntopic = /r\nrequest_port = 9100\ntopics = \n", /topics.*at least one topic/);
 });
