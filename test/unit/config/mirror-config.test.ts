@@ -99,3 +99,7 @@ test("config/mirror-config - the result is deeply frozen", () => {
     assert.ok(Object.isFrozen(part));
   }
 });
+
+test("config/mirror-config - a mirror section cannot listen", () => {
+  rejects(`${MIRROR}listen = /1b/hrit\n`, /section \[gw\], option listen, value "\/1b\/hrit": a mirror section cannot listen/);
+});
