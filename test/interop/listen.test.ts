@@ -15,7 +15,7 @@ import assert from "node:assert/strict";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { Message } from "../../src/message/index.js";
+import type { Message } from "../../src/message/index.js";
 import { assertDirHolds, assertIntact, drop, exists, inLab, ini, makeFiles, makeSite, published, skip, tally, uidOf, waitGone, waitPublished, warmUp } from "../helpers/interop-kit.js";
 import type { NsSubscriber } from "../helpers/netns.js";
 import { waitFor } from "../helpers/wait.js";
