@@ -84,10 +84,13 @@ function describeServer(report: Report, c: ServerChainConfig): void {
   const bucket = /^s3:\/\//i.test(c.origin);
   const dir = dirname(c.origin.replace(/\{.*$/, "x"));
   const serve = c.requestPort === undefined ? "no request port (announce only)" : `requests on port ${c.requestPort}${c.requestAddress === undefined ? "" : `, advertised as ${c.requestAddress}:${c.requestPort}`}`;
-  report.lines.push(`[${c.name}] ${bucket ? `poll the bucket ${c.origin} every ${c.watchdogTimeout} s` : `watch ${c.origin}`} → announce on ${c.topic}; ${serve}`);
+  const l = c.listen;
+  const heard = l === undefined ? undefined : [...l.addresses, ...(l.nameserver === false ? [] : [`the publishers of ${l.services.map((s) => s || "(every service)").join(", ")} at the nameserver ${l.nameserver}`])].join(" and ");
+  const source = heard !== undefined ? `listen to ${l!.topics.join(", ")} from ${heard}` : bucket ? `poll the bucket ${c.origin} every ${c.watchdogTimeout} s` : `watch ${c.origin}`;
+  report.lines.push(`[${c.name}] ${source} → announce on ${c.topic}; ${serve}`);
   const extra = [c.delete ? `delete ${c.removeDelay} s after serving` : undefined, c.compression === undefined ? undefined : `unpack ${c.compression}`, c.checksum === undefined ? undefined : `checksum ${c.checksum}`].filter(Boolean);
   if (extra.length > 0) report.lines.push(`[${c.name}] ${extra.join("; ")}`);
-  if (!bucket && !existsSync(dir)) report.warnings.push(`section [${c.name}], origin: directory ${dir} does not exist (yet)`);
+  if (l === undefined && !bucket && !existsSync(dir)) report.warnings.push(`section [${c.name}], origin: directory ${dir} does not exist (yet)`);
   if (c.requestPort !== undefined) report.ports.push({ what: `section [${c.name}], request_port`, port: c.requestPort });
 }
 
