@@ -1,0 +1,1 @@
+move_it_req.js
