@@ -12,7 +12,9 @@ import { Message } from "../message/index.js";
 import { compose } from "../pattern/index.js";
 import type { Announcement, TransferHooks } from "./coordinator.js";
 import { expectedChecksums, verifyFile } from "./checksum.js";
-import { asDirectory, buildDestination, deliveredUri, targetPath, type Destination } from "./destination.js";
+import { isThisHost } from "../util/host.js";
+import { parseUrl } from "../util/url.js";
+import { asDirectory, buildDestination, publishedBase, publishedUri, targetPath, type Destination } from "./destination.js";
 import { entriesOf, receivedData, rewriteMetadata, type Stamp } from "./messages.js";
 import { unpackReceived } from "./unpacking.js";
 import { RecentSet } from "./recent.js";
@@ -53,6 +55,8 @@ export class Delivery implements TransferHooks {
     const cfg = this.opts.config();
     const url = cfg.destination.includes("{") ? compose(cfg.destination, ann.msg.dataObject) : cfg.destination;
     let dest: Destination = { ...buildDestination(url, { login: cfg.login, hostname: this.opts.hostname }), backupTargets: cfg.backupTargets };
+    const host = parseUrl(url).hostname;
+    dest = { ...dest, published: publishedBase(url, cfg.login, host !== "" && (await isThisHost(host))) };
     if (!dest.local) return dest;
     // A configured directory written without its trailing "/" is still a directory.
     if (!dest.path.endsWith("/") && (await isDirectory(dest.path))) dest = asDirectory(dest);
@@ -120,7 +124,7 @@ export class Delivery implements TransferHooks {
   async complete(ann: Announcement, dest: Destination, signal: AbortSignal): Promise<void> {
     const cfg = this.opts.config();
     let type = ann.msg.type;
-    let data = receivedData(ann.msg, ann.address, (uri) => deliveredUri(dest, uri));
+    let data = receivedData(ann.msg, ann.address, (uri) => publishedUri(dest, uri));
     if (cfg.compression !== undefined && dest.local) {
       const settings = { kind: cfg.compression, prog: cfg.xritdecompressor, deleteSource: cfg.delete, signal };
       ({ type, data } = await unpackReceived(type, data, settings));

@@ -20,6 +20,11 @@ export interface Destination {
   readonly local: boolean;
   /** Alternative hosts the server may use (scp), sent as `backup_targets`. */
   readonly backupTargets?: readonly string[] | undefined;
+  /**
+   * What published uris start with, as the reference client writes them
+   * (see `publishedBase`); unset: the local path for `file`, else `public`.
+   */
+  readonly published?: string | undefined;
 }
 
 export interface DestinationOptions {
@@ -63,8 +68,34 @@ export function targetPath(dest: Destination, source: string): string {
 }
 
 /**
- * The `uri` to republish for a delivered file: its local path for local
- * destinations, else the credential-free URL.
+ * Where the reference client's published uris start for a configured
+ * (composed) destination URL: the bare path when the URL names no host or
+ * names this machine (`hostIsLocal`), for every scheme but `s3`; else
+ * `scheme://[user@]host[:port]path`, the user being the login's when there is
+ * one. Never a password (the reference publishes one written in the URL).
+ */
+export function publishedBase(url: string, login: string | undefined, hostIsLocal: boolean): string {
+  const parsed = parseUrl(url);
+  if (parsed.scheme !== "s3" && (parsed.hostname === "" || hostIsLocal)) return parsed.path;
+  const loginUser = login === undefined || login === "" ? undefined : login.split(":")[0];
+  const user = loginUser ?? parsed.username;
+  const host = (parsed.hostname.includes(":") ? `[${parsed.hostname}]` : parsed.hostname) + (parsed.port === undefined ? "" : `:${parsed.port}`);
+  return `${parsed.scheme}://${user === undefined || user === "" ? "" : `${user}@`}${host}${parsed.path}`;
+}
+
+/**
+ * The `uri` the client publishes for a delivered file: inside the published
+ * base (above) for a directory destination, as the reference writes it;
+ * else where the file is (`deliveredUri`).
+ */
+export function publishedUri(dest: Destination, source: string): string {
+  if (dest.published !== undefined && dest.path.endsWith("/")) return `${dest.published}${dest.published.endsWith("/") ? "" : "/"}${basename(source)}`;
+  return deliveredUri(dest, source);
+}
+
+/**
+ * Where a delivered file is: its local path for local destinations, else
+ * the credential-free URL (the ledger, the mirror's staged copy).
  */
 export function deliveredUri(dest: Destination, source: string): string {
   if (dest.local) return targetPath(dest, source);

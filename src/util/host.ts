@@ -1,4 +1,5 @@
 import { hostname, networkInterfaces, userInfo } from "node:os";
+import { lookup } from "node:dns/promises";
 
 let cachedSender: string | undefined;
 
@@ -31,4 +32,24 @@ export function localAddress(): string {
     for (const ni of list ?? []) if (ni.family === "IPv4" && !ni.internal) return ni.address;
   }
   return hostname();
+}
+
+const thisHost = new Map<string, Promise<boolean>>();
+
+/**
+ * Whether `host` names this machine, as the reference client decides it:
+ * its IPv4 address (resolved as `socket.gethostbyname` does) is one of this
+ * machine's interface addresses. Unresolvable: false. Answers are kept for
+ * the process's life (a few destination hosts per chain).
+ */
+export function isThisHost(host: string): Promise<boolean> {
+  let known = thisHost.get(host);
+  if (known === undefined) {
+    known = lookup(host, { family: 4 }).then(
+      ({ address }) => Object.values(networkInterfaces()).some((list) => (list ?? []).some((ni) => ni.family === "IPv4" && ni.address === address)),
+      () => false,
+    );
+    if (thisHost.size < 256) thisHost.set(host, known);
+  }
+  return known;
 }

@@ -10,12 +10,49 @@ import { formatUrl, parseUrl, redactUrl, type ParsedUrl } from "../../util/url.j
 import { deletesAfterServing, guardOf, type ChainContext } from "../context.js";
 import { resolveServable, uriPath } from "../path-guard.js";
 
-/** The uris a push or ack names: `uri`, or the items of a dataset/collection. */
+/** One file a push or ack names: its `uri`, and the item's `uid` and `path` (rel_path) when it has them. */
+export interface RequestedItem {
+  readonly uri: unknown;
+  readonly uid?: string | undefined;
+  /** Appended to the destination's path for this item, as the reference does (`os.path.join`). */
+  readonly path?: string | undefined;
+}
+
+/**
+ * Every object of the request data that has a `uri`, at any depth: the file
+ * itself, the items of a dataset or collection, the datasets inside a
+ * collection, as the reference walks them. No `uri` anywhere: one item with
+ * an undefined uri (refused as "missing uri").
+ */
+export function requestedItems(data: Record<string, JsonValue>): RequestedItem[] {
+  const out: RequestedItem[] = [];
+  walk(data, out, 0);
+  return out.length === 0 ? [{ uri: undefined }] : out;
+}
+
+function walk(value: JsonValue, out: RequestedItem[], depth: number): void {
+  if (depth > 32 || value === null || typeof value !== "object") return;
+  if (Array.isArray(value)) {
+    for (const item of value) walk(item, out, depth + 1);
+    return;
+  }
+  if ("uri" in value) {
+    const uid = value["uid"];
+    const path = value["path"];
+    out.push({ uri: value["uri"], uid: typeof uid === "string" ? uid : undefined, path: typeof path === "string" && path !== "" ? path : undefined });
+  }
+  for (const item of Object.values(value)) walk(item, out, depth + 1);
+}
+
+/** The uris a push or ack names (see `requestedItems`). */
 export function requestedUris(data: Record<string, JsonValue>): unknown[] {
-  if ("uri" in data) return [data["uri"]];
-  const items = data["dataset"] ?? data["collection"];
-  if (!Array.isArray(items)) return [undefined];
-  return items.map((item) => (item !== null && typeof item === "object" && !Array.isArray(item) ? (item as Record<string, JsonValue>)["uri"] : undefined));
+  return requestedItems(data).map((item) => item.uri);
+}
+
+/** `path` joined onto a destination path the way Python's `os.path.join` does (an absolute `path` replaces it). */
+export function joinRelPath(base: string, rel: string): string {
+  if (rel.startsWith("/")) return rel;
+  return base === "" || base.endsWith("/") ? `${base}${rel}` : `${base}/${rel}`;
 }
 
 /** The reply type the reference uses: `file` for one uri, else the collection kind. */
@@ -61,15 +98,9 @@ async function deliver(ctx: ChainContext, source: string, dest: ParsedUrl, data:
   ctx.log.info({ uid: basename(source), destination: result.uri, method: result.method, bytes: result.bytes, joined, durationMs: Math.round(performance.now() - started) }, "push completed");
 }
 
-/** The uids a push names: `uid`, or those of its dataset/collection items. */
+/** The uids a push names: those of every item with a uri (see `requestedItems`). */
 export function requestedUids(data: Record<string, JsonValue>): string[] {
-  if (typeof data["uid"] === "string") return [data["uid"]];
-  const items = data["dataset"] ?? data["collection"];
-  if (!Array.isArray(items)) return [];
-  return items.flatMap((item) => {
-    const uid = item !== null && typeof item === "object" && !Array.isArray(item) ? (item as Record<string, JsonValue>)["uid"] : undefined;
-    return typeof uid === "string" ? [uid] : [];
-  });
+  return requestedItems(data).flatMap((item) => (item.uid === undefined ? [] : [item.uid]));
 }
 
 export function handlePush(ctx: ChainContext, req: Message): Promise<Message> {
@@ -79,9 +110,10 @@ export function handlePush(ctx: ChainContext, req: Message): Promise<Message> {
 async function push(ctx: ChainContext, req: Message): Promise<Message> {
   const data = req.dataObject;
   const dest = destinationOf(data);
+  const items = requestedItems(data);
   const sources: string[] = [];
   let hooked = false;
-  for (const uri of requestedUris(data)) {
+  for (const { uri } of items) {
     const local = await ctx.sourceHook?.(req, uri, ctx.signal);
     hooked ||= local !== undefined;
     sources.push(local ?? (await resolveServable(uri, guardOf(ctx))));
@@ -89,11 +121,14 @@ async function push(ctx: ChainContext, req: Message): Promise<Message> {
   // A file being pushed is not deleted meanwhile, and a due deletion waits remove_delay more.
   for (const s of sources) ctx.deleter.postpone(s, ctx.config.removeDelay);
   await ctx.running.around(sources, async () => {
-    for (const source of sources) await deliver(ctx, source, dest, data);
+    for (const [i, source] of sources.entries()) {
+      const rel = items[i]!.path;
+      await deliver(ctx, source, rel === undefined ? dest : { ...dest, path: joinRelPath(dest.path, rel) }, data);
+    }
   });
   ctx.stats.pushes++;
   const to = formatUrl(dest);
-  for (const uri of requestedUris(data)) if (typeof uri === "string") ctx.ledger.pushed(ctx.config.name, uriPath(uri), req.sender, to);
+  for (const { uri } of items) if (typeof uri === "string") ctx.ledger.pushed(ctx.config.name, uriPath(uri), req.sender, to);
   if (hooked || deletesAfterServing(ctx.config)) for (const s of sources) ctx.deleter.schedule(s, ctx.config.removeDelay);
   const reply = cleanedData(data);
   // A relayed file is served from staging: say where it was served from, as the reference mirror does (D3).

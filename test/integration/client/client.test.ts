@@ -94,7 +94,8 @@ test("client/client - a server closed in the middle of a push is abandoned (ping
   await dying.server.close(0);
   await waitFor(() => received.length === 1, "reception from the second server", 15_000);
   assert.equal(received[0]!.message.dataObject["origin"], alive.address);
-  assert.equal(received[0]!.message.dataObject["uri"], `ftp://127.0.0.1${out}y.dat`);
+  // ftp:// to this machine: the path, as the Python client publishes it (docs/requests.md).
+  assert.equal(received[0]!.message.dataObject["uri"], `${out}y.dat`);
   assert.equal(fast.calls, 1);
   assert.equal(client.stats().chains["ref"]!.coordinator.failovers, 1);
 });
