@@ -21,7 +21,7 @@ import { ClosedError, RefusedError, RequestTimeoutError, TransferError } from ".
 import type { Logger } from "../log.js";
 import type { Message } from "../message/index.js";
 import type { Requester } from "../transport/requester.js";
-import { backoff, childController, deferred, sleep, type Deferred } from "../util/abort.js";
+import { backoff, deferred, settlesWithin, sleep, type Deferred } from "../util/abort.js";
 import { Semaphore } from "../util/serial.js";
 import { AddressHealth } from "./address-health.js";
 import { deliveredUri, type Destination } from "./destination.js";
@@ -159,8 +159,6 @@ const DEFAULTS = {
   retryBaseMs: 2_000,
   retryMaxMs: 300_000,
 };
-/** The reason a wait for a commit is ended with (built once). */
-const COMMITTED = new Error("committed");
 /** Wait at most this long for the ledger to commit "push sent" before sending it, ms. */
 const SENT_WAIT_MS = 250;
 /** Wake failed files after a success at most this often, ms. */
@@ -509,9 +507,7 @@ export class Coordinator {
       const stamp = this.stamp();
       // Committed before the request goes out, so a restart after a kill -9 knows to ask about it;
       // bounded, since a full state disk must not stop transfers.
-      const wait = childController(this.owner.signal);
-      await Promise.race([this.book.sent(job.key, ann.address), sleep(SENT_WAIT_MS, wait.signal).catch(() => undefined)]);
-      wait.done(COMMITTED);
+      await settlesWithin(this.book.sent(job.key, ann.address), SENT_WAIT_MS, this.owner.signal);
       this.owner.signal.throwIfAborted();
       job.sent = (job.sent ?? 0) + 1;
       // Queued before the request, not awaited: the PUB socket sends it first anyway.

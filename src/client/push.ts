@@ -16,7 +16,7 @@ import { RemoteError, RequestTimeoutError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Message } from "../message/index.js";
 import type { Requester } from "../transport/requester.js";
-import { childController, sleep } from "../util/abort.js";
+import { childController, settlesWithin } from "../util/abort.js";
 import { redactText } from "../util/url.js";
 import { pingMessage, type Stamp } from "./messages.js";
 
@@ -79,12 +79,16 @@ export async function pushAndWait(address: string, request: Message, opts: PushO
     timeoutMs: opts.maxWaitMs,
     signal: local.signal,
   });
-  reply.catch(() => undefined);
+  let answered = false;
+  reply.then(
+    () => (answered = true),
+    () => undefined,
+  );
   try {
     let waitedMs = 0;
     // The instance the push went to: known before, or told by the first pong since.
     let instance = opts.instance;
-    while (!(await settledWithin(reply, opts.transferReqTimeoutMs, opts.signal))) {
+    while (!(await settlesWithin(reply, opts.transferReqTimeoutMs, opts.signal))) {
       waitedMs += opts.transferReqTimeoutMs;
       if (waitedMs >= opts.maxWaitMs) {
         throw new RequestTimeoutError(`no push reply from ${address} within ${waitedMs} ms`);
@@ -94,23 +98,11 @@ export async function pushAndWait(address: string, request: Message, opts: PushO
     return await reply;
   } finally {
     // Abandoning closes the REQ socket: a late reply can no longer land anywhere.
-    local.done(SETTLED);
+    if (answered) local.release();
+    else local.done(SETTLED);
   }
 }
 
-/** True once `p` settled (or the signal aborted), false when `ms` passed first. */
-async function settledWithin(p: Promise<unknown>, ms: number, signal: AbortSignal): Promise<boolean> {
-  const local = childController(signal);
-  const timer = sleep(ms, local.signal).then(
-    () => false,
-    () => true,
-  );
-  try {
-    return await Promise.race([p.then(() => true, () => true), timer]);
-  } finally {
-    local.done(SETTLED);
-  }
-}
 
 /**
  * Ping `address` (asking about `uid` when given) and read the pong.

@@ -20,6 +20,9 @@ export class FileMover implements Mover {
     const final = targetPath(req.destination.path, basename(req.source));
     const where = { scheme: "file", destination: formatUrl({ ...req.destination, path: final }) };
     req.signal.throwIfAborted();
+    // A hard link appears whole under its name in one step: with nothing there yet, no temporary is needed.
+    const direct = await linkNew(req.source, final);
+    if (direct !== undefined) return { uri: final, bytes: direct, method: "link" };
     const tmp = temporaryName(final);
     try {
       const method = await linkOrCopy(req.source, tmp).catch(async (err: NodeJS.ErrnoException) => {
@@ -44,6 +47,20 @@ export class FileMover implements Mover {
   async close(): Promise<void> {
     // No connections to close.
   }
+}
+
+/**
+ * Hard-link `source` as `final` if nothing has that name yet; the size
+ * linked, or undefined when a link cannot be made there (another filesystem,
+ * a name taken, a directory missing) and the general path must run.
+ */
+async function linkNew(source: string, final: string): Promise<number | undefined> {
+  try {
+    await link(source, final);
+  } catch {
+    return undefined;
+  }
+  return (await stat(final)).size;
 }
 
 function exists(path: string): Promise<boolean> {

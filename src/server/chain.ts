@@ -29,6 +29,7 @@ import { ListenSource, localPathOf, reannouncement, uidsOf, urisOf } from "./lis
 import { TransferJoiner } from "./joiner.js";
 import { AnnouncedRegistry } from "./registry.js";
 import { createRequestServer } from "./request-server.js";
+import { ActivityLog } from "./activity.js";
 import { newServerStats, type ServerStats } from "./stats.js";
 import { Watcher, watchRoot, type FileEvent } from "./watcher.js";
 
@@ -73,6 +74,7 @@ export class ServerChain {
   private requestAddress: string | undefined;
   private stopWaiting: (() => void) | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
+  private readonly activity: ActivityLog;
   /** Files older than this (ms) are not the rescan's business: the start's backlog was disabled. */
   private rescanFloor = 0;
   private readonly done = deferred<Error | undefined>();
@@ -84,6 +86,7 @@ export class ServerChain {
   constructor(private readonly opts: ServerChainOptions) {
     const legacyStateFile = opts.stateDir === undefined ? undefined : join(opts.stateDir, `${encodeURIComponent(opts.config.name)}.deletions.json`);
     this.deleter = new Deleter({ chain: opts.config.name, ledger: opts.ledger, legacyStateFile, log: opts.log, busy: (path) => this.running.has(path), onDeleted: (path) => void this.bucket?.deleted(path) });
+    this.activity = new ActivityLog(this.stats, opts.log);
   }
 
   get config(): ServerChainConfig {
@@ -117,6 +120,7 @@ export class ServerChain {
     this.prune();
     this.pruneTimer = setInterval(() => this.prune(), pruneEveryMs(config.ledgerRetention));
     this.pruneTimer.unref();
+    this.activity.start();
     if (this.opts.watch !== false && isBucketOrigin(config.origin)) {
       this.bucket = new BucketChain({ config, backlog: this.opts.backlog, log, announce: (uri) => this.announceObject(uri) });
     }
@@ -271,7 +275,8 @@ export class ServerChain {
     }
     const extra: [string, JsonValue][] = config.checksum === "sha256" ? [["checksum", `sha256:${await sha256File(served)}`]] : [];
     const msg = announcement({ topic: config.topic, origin: config.origin, info: config.info, originalPath: ev.path, servedPath: served, requestAddress: this.requestAddress, extra });
-    const st = await stat(served, { bigint: true });
+    // The watcher's stat still describes a file served as it was found; an unpacked one is new.
+    const st = served === ev.path ? { size: BigInt(ev.size), mtimeNs: ev.mtimeNs, ino: ev.ino } : await stat(served, { bigint: true });
     const uid = basename(served);
     const checksum = extra.length > 0 ? String(extra[0]![1]) : undefined;
     void this.opts.ledger
@@ -280,7 +285,7 @@ export class ServerChain {
     this.registry.remember(config.topic, uid);
     await this.opts.publisher.publish(msg);
     this.stats.announced++;
-    this.opts.log.info({ uid: basename(served), path: served }, "announced");
+    this.opts.log.debug({ uid: basename(served), path: served }, "announced");
   }
 
   /**
@@ -331,7 +336,7 @@ export class ServerChain {
     this.registry.remember(config.topic, basename(uri));
     await this.opts.publisher.publish(msg);
     this.stats.announced++;
-    this.opts.log.info({ uid: basename(uri), uri }, "announced");
+    this.opts.log.debug({ uid: basename(uri), uri }, "announced");
   }
 
   private needsUnpacking(path: string): boolean {
@@ -362,6 +367,7 @@ export class ServerChain {
         clearTimeout(timer);
       }
       this.abort.abort(new ClosedError("chain closed"));
+      this.activity.stop();
       await this.deleter.close().catch((err: unknown) => this.opts.log.error({ err }, "deletion schedule not saved"));
       this.opts.log.info({}, "chain stopped");
       this.done.resolve(this.failure);

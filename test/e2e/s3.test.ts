@@ -104,7 +104,7 @@ test("e2e/s3 - a server killed during a multipart upload leaves no object; resta
   const [pub, req] = [await freePort(), await freePort()];
   await writeFile(join(dir, "server.ini"), serverSection("sat", inbox, req, s3) + "connection_parameters__max_concurrency = 1\n");
   await writeFile(join(dir, "client.ini"), clientSection("c", pub, "/s3e2e/sat", "s3://incoming/sat/"));
-  const srvArgs = (log: string): string[] => [join(dir, "server.ini"), "-p", String(pub), "--host", "127.0.0.1", "-l", log];
+  const srvArgs = (log: string): string[] => [join(dir, "server.ini"), "-p", String(pub), "--host", "127.0.0.1", "-l", log, "-v"];
   const srvLog = join(dir, "server1.log");
   const server = runCommand(t, "move_it_server", srvArgs(srvLog));
   const cliLog = join(dir, "client.log");

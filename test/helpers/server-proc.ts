@@ -60,7 +60,7 @@ export async function serverProc(t: TestContext, dir: string, sections: readonly
     async start(args = opts.args ?? []) {
       const before = (await logRecords(log)).filter((r) => r["msg"] === "server started").length;
       runs++;
-      sp.proc = runCommand(t, "move_it_server", [ini, "-p", String(publishPort), "--host", "127.0.0.1", "-l", log, "--state-dir", stateDir, ...args]);
+      sp.proc = runCommand(t, "move_it_server", [ini, "-p", String(publishPort), "--host", "127.0.0.1", "-l", log, "--state-dir", stateDir, "-v", ...args]);
       const proc = sp.proc;
       await waitFor(
         async () => {

@@ -95,7 +95,7 @@ async function deliver(ctx: ChainContext, source: string, dest: ParsedUrl, data:
     () => ctx.stats.pushesJoined++,
   );
   if (!joined) ctx.stats.bytesSent += result.bytes;
-  ctx.log.info({ uid: basename(source), destination: result.uri, method: result.method, bytes: result.bytes, joined, durationMs: Math.round(performance.now() - started) }, "push completed");
+  ctx.log.debug({ uid: basename(source), destination: result.uri, method: result.method, bytes: result.bytes, joined, durationMs: Math.round(performance.now() - started) }, "push completed");
 }
 
 /** The uids a push names: those of every item with a uri (see `requestedItems`). */
