@@ -4,6 +4,7 @@
  */
 import bunyan from "bunyan";
 import { LogFile, type Rotation } from "./log-file.js";
+import { batchedStderr, batchedStdout } from "./util/line-batch.js";
 import { RateLimiter, type RateLimitOptions } from "./util/rate-limit.js";
 
 export interface Logger {
@@ -33,7 +34,7 @@ export interface CreateLoggerOptions {
 /** A bunyan root logger with the standard serializers. */
 export function createLogger(opts: CreateLoggerOptions): Logger {
   const level = opts.level ?? "info";
-  const streams: bunyan.Stream[] = [opts.file !== undefined ? { level, path: opts.file } : { level, stream: process.stderr }];
+  const streams: bunyan.Stream[] = [opts.file !== undefined ? { level, path: opts.file } : { level, stream: batchedStderr() as unknown as NodeJS.WritableStream }];
   if (opts.sink !== undefined) {
     const sink = opts.sink;
     streams.push({ level: "trace", type: "raw", stream: { write: (rec: unknown) => sink(rec as LogRecord) } as unknown as NodeJS.WritableStream });
@@ -66,7 +67,7 @@ export interface RootLogger {
 export function createRootLogger(name: string, outputs: readonly LogOutput[]): RootLogger {
   const files: LogFile[] = [];
   const streams: bunyan.Stream[] = outputs.map((o) => {
-    if ("to" in o) return { level: o.level, stream: o.to === "stdout" ? process.stdout : process.stderr };
+    if ("to" in o) return { level: o.level, stream: (o.to === "stdout" ? batchedStdout() : batchedStderr()) as unknown as NodeJS.WritableStream };
     const f = new LogFile({
       path: o.file,
       rotation: o.rotation,

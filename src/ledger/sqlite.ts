@@ -7,6 +7,10 @@
  * Writes are batched: `write()` queues a change and every change queued in
  * the same turn of the event loop commits in one transaction, so a burst of
  * thousands of files costs a few fsyncs rather than one per file. A commit
+ * blocks the event loop (better-sqlite3 is synchronous) for as long as the
+ * disk takes to write its pages; so the next one waits twice as long after
+ * it (at most 5 ms), which keeps commits to about a third of the loop's time
+ * and makes batches grow when the disk is slow or the burst is large. A commit
  * that fails for a reason of the disk (full, I/O error, locked) keeps its
  * batch and is retried with backoff: the daemon goes on moving files and
  * the ledger catches up once there is room again.
@@ -35,6 +39,9 @@ export interface LedgerOpenOptions {
 
 /** Changes committed in one transaction at most (a bigger queue commits at once, in several). */
 const BATCH_MAX = 1000;
+
+/** The longest a queued change waits for its commit because the previous one was slow, ms. */
+const MAX_COMMIT_GAP_MS = 5;
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 5000;
 /** How long a statement waits for another connection's lock (a query tool's read) before failing. */
@@ -65,7 +72,10 @@ export class Ledger {
   readonly path: string;
   readonly db: Database;
   #queue: QueuedWrite[] = [];
-  #scheduled: NodeJS.Immediate | undefined;
+  #scheduled: { cancel(): void } | undefined;
+  /** performance.now() when the last commit ended, and how long it took, ms. */
+  #lastCommitEnd = 0;
+  #lastCommitMs = 0;
   #retryTimer: NodeJS.Timeout | undefined;
   #retryMs = 0;
   #writeErrors = 0;
@@ -132,7 +142,7 @@ export class Ledger {
       this.#queue.push({ fn, resolve, reject });
       if (this.#retryTimer !== undefined) return; // backing off after a failed commit
       if (this.#queue.length >= BATCH_MAX) this.#flushQuietly();
-      else this.#scheduled ??= setImmediate(() => this.#flushQuietly());
+      else this.#scheduled ??= this.#schedule();
     });
   }
 
@@ -141,10 +151,9 @@ export class Ledger {
    * @throws the commit's error when the disk refuses it (the changes stay queued).
    */
   flush(): void {
-    if (this.#scheduled !== undefined) {
-      clearImmediate(this.#scheduled);
-      this.#scheduled = undefined;
-    }
+    this.#scheduled?.cancel();
+    this.#scheduled = undefined;
+    const started = performance.now();
     while (this.#queue.length > 0) {
       const batch = this.#queue.splice(0, BATCH_MAX);
       try {
@@ -162,6 +171,20 @@ export class Ledger {
       }
       for (const w of batch) w.resolve();
     }
+    this.#lastCommitEnd = performance.now();
+    this.#lastCommitMs = this.#lastCommitEnd - started;
+  }
+
+  /** The next flush: this turn's end, or later if the last commit was slow and ended a moment ago. */
+  #schedule(): { cancel(): void } {
+    // An in-memory ledger (library use, tests) has no disk to wait for.
+    const gap = this.path === ":memory:" ? 0 : Math.min(MAX_COMMIT_GAP_MS, 2 * this.#lastCommitMs) - (performance.now() - this.#lastCommitEnd);
+    if (gap < 1) {
+      const immediate = setImmediate(() => this.#flushQuietly());
+      return { cancel: () => clearImmediate(immediate) };
+    }
+    const timer = setTimeout(() => this.#flushQuietly(), Math.ceil(gap));
+    return { cancel: () => clearTimeout(timer) };
   }
 
   /** Flush what can be flushed, then close the database. Queued changes that could not be committed reject. */

@@ -77,13 +77,11 @@ test("client/delivery - the second provider is acked with its own announcement (
   const { coordinator } = setup(t, cfg, requester, stamp);
   coordinator.handle(first, "127.0.0.1:9010");
   coordinator.handle(Message.decode(capture("A4")[0]!), "127.0.0.1:9011");
-  await flush();
-  assert.equal(requester.of("ack", "127.0.0.1:9211")[0]!.frame, c5);
+  assert.equal((await waitFor(() => requester.of("ack", "127.0.0.1:9211")[0], "the ack to the second provider")).frame, c5);
   coordinator.handle(a2, "127.0.0.1:9010");
   await flush();
   coordinator.handle(a2, "127.0.0.1:9010");
-  await flush();
-  assert.equal(requester.of("ack", "127.0.0.1:9201")[0]!.frame, c4);
+  assert.equal((await waitFor(() => requester.of("ack", "127.0.0.1:9201")[0], "the ack of the re-announcement")).frame, c4);
 });
 
 /** A fake server that "delivers" by copying the announced file into the destination dir. */
