@@ -24,7 +24,7 @@ import { REPO_ROOT, killAllNow, stopAll } from "./procs.js";
 import { machine, notes, table, writeJson } from "./report.js";
 import { notRun, type ScenarioResult } from "./results.js";
 import { MiB } from "./files.js";
-import { BURSTS, burst, paced, type Ctx, type Dest } from "./scenarios.js";
+import { BURSTS, NO_LEDGER_BURST, burst, paced, type Ctx, type Dest } from "./scenarios.js";
 import { soak } from "./soak.js";
 import { sshdMissing } from "./sshd.js";
 
@@ -43,6 +43,7 @@ function plan(quick: boolean, copyDest: string | undefined): Planned[] {
   for (const spec of BURSTS) {
     for (const dest of dests) out.push({ id: `${spec.id}-${dest}`, title: `${spec.id} burst`, dest, needsClient: true, skip: dest === "copy" ? copyDest : undefined, run: (c) => burst(c, spec, dest) });
   }
+  out.push({ id: `${NO_LEDGER_BURST.id}-link`, title: "same, ledgers in memory", dest: "link", needsClient: true, run: (c) => burst(c, NO_LEDGER_BURST, "link") });
   for (const dest of dests) out.push({ id: `paced-1m-${dest}`, title: "1 MiB every 100 ms", dest, needsClient: true, skip: dest === "copy" ? copyDest : undefined, run: (c) => paced(c, dest) });
   const total = Number(process.env.BENCH_SOAK_FILES ?? (quick ? 2000 : 100_000));
   out.push({ id: "soak", title: `${total} small files: memory`, dest: "link", needsClient: true, run: (c) => soak(c, total) });
