@@ -4,40 +4,20 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { test, type TestContext } from "node:test";
+import { test } from "node:test";
 import { promisify } from "node:util";
-import { DeliveryCounter, Fleet } from "../helpers/fleet.js";
+import { DeliveryCounter, Fleet, assertExactlyOnce } from "../helpers/fleet.js";
 import { freePort } from "../helpers/net.js";
 import { inCi } from "../helpers/daemon.js";
-import { tempDir } from "../helpers/tmp.js";
+import { tempDir, tmpfs } from "../helpers/tmp.js";
 import { delay, waitFor } from "../helpers/wait.js";
 
 const run = promisify(execFile);
 
 const ROOT = process.getuid?.() === 0;
 const NEED_ROOT = ROOT || inCi() ? undefined : "mounting a tmpfs needs root";
-
-/** A tmpfs of `size` (e.g. "4m") mounted on a fresh directory, unmounted after the test. */
-async function tmpfs(t: TestContext, size: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "move_it-tmpfs-"));
-  await run("mount", ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", dir]);
-  t.after(async () => {
-    await run("umount", ["-l", dir]).catch(() => undefined);
-    await rm(dir, { recursive: true, force: true });
-  });
-  return dir;
-}
-
-async function assertExactlyOnce(fleet: Fleet, counter: DeliveryCounter): Promise<void> {
-  assert.deepEqual(await fleet.corrupted(), [], "every file intact (sha256)");
-  assert.deepEqual(counter.twice(), [], "no file renamed into place twice");
-  assert.deepEqual(await fleet.leftovers(), [], "no .part file left");
-  const extra = (await fleet.delivered()).filter((n) => !fleet.dropped.has(n));
-  assert.deepEqual(extra, []);
-}
 
 test("e2e/nothing-lost - client stopped while 200 files are announced: all arrive once it is back", async (t) => {
   const fleet = await Fleet.create(t);
@@ -108,48 +88,3 @@ test("e2e/nothing-lost - 8 announcements with a dead request address do not hold
   assert.deepEqual(await fleet.corrupted(), []);
 });
 
-test("e2e/nothing-lost - server killed during a big push, restarted: the file arrives whole, once, no .part left", { skip: NEED_ROOT }, async (t) => {
-  // A destination on another filesystem: the server copies (no hard link), so the push lasts.
-  const out = await tmpfs(t, "1200m");
-  const fleet = await Fleet.create(t, { out });
-  const counter = new DeliveryCounter(t, out);
-  await counter.started();
-  await fleet.startServer();
-  await fleet.startClient();
-  await delay(1500);
-  await fleet.drop("huge.dat", 768 * 1024 * 1024);
-  await waitFor(async () => (await readdir(out)).some((n) => n.endsWith(".part")), "the push started", 30_000);
-  await fleet.kill9("server");
-  const part = (await readdir(out)).find((n) => n.endsWith(".part"));
-  assert.ok(part !== undefined && !(await readdir(out)).includes("huge.dat"), "killed mid-push");
-  assert.ok((await stat(join(out, part))).size < 768 * 1024 * 1024);
-  await fleet.startServer();
-  await fleet.waitAllDelivered(60_000);
-  await assertExactlyOnce(fleet, counter);
-});
-
-test("e2e/nothing-lost - server and client each kill -9'd three times during a stream of 400 files", async (t) => {
-  const fleet = await Fleet.create(t);
-  const counter = new DeliveryCounter(t, fleet.out);
-  await counter.started();
-  await fleet.startServer();
-  await fleet.startClient();
-  await delay(1500);
-  const total = 400;
-  const kills = ["server", "client", "server", "client", "server", "client"] as const;
-  const dropping = (async () => {
-    for (let i = 0; i < total; i++) {
-      await fleet.drop(`s${String(i).padStart(4, "0")}.dat`, 4096 + ((i * 7919) % 65536));
-      await delay(20);
-    }
-  })();
-  for (const who of kills) {
-    await delay(600 + Math.floor(Math.random() * 1200));
-    await fleet.kill9(who);
-    if (who === "server") await fleet.startServer();
-    else await fleet.startClient();
-  }
-  await dropping;
-  await fleet.waitAllDelivered(120_000);
-  await assertExactlyOnce(fleet, counter);
-});

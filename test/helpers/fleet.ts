@@ -6,6 +6,7 @@
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { promisify } from "node:util";
+import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -237,4 +238,13 @@ function killAll(pids: readonly number[]): void {
       // Already gone.
     }
   }
+}
+
+/** Every dropped file delivered intact, none renamed into place twice, no `.part` left, nothing extra. */
+export async function assertExactlyOnce(fleet: Fleet, counter: DeliveryCounter): Promise<void> {
+  assert.deepEqual(await fleet.corrupted(), [], "every file intact (sha256)");
+  assert.deepEqual(counter.twice(), [], "no file renamed into place twice");
+  assert.deepEqual(await fleet.leftovers(), [], "no .part file left");
+  const extra = (await fleet.delivered()).filter((n) => !fleet.dropped.has(n));
+  assert.deepEqual(extra, []);
 }
