@@ -26,6 +26,8 @@ export interface FleetOptions {
   serverSections?: string;
   /** Client topic (default `/nl`). */
   topic?: string;
+  /** More publishers for the client to subscribe to (`host:port`). */
+  extraProviders?: readonly string[];
 }
 
 export class Fleet {
@@ -34,6 +36,9 @@ export class Fleet {
   readonly stage: string;
   private server: Proc | undefined;
   private client: Proc | undefined;
+  /** The last log file of each daemon started. */
+  serverLog = "";
+  clientLog = "";
   private starts = 0;
   /** sha256 of every file dropped, by name. */
   readonly dropped = new Map<string, string>();
@@ -62,7 +67,7 @@ export class Fleet {
     await writeFile(srvIni, `[nl]\norigin = ${dir}/in/{name}.dat\ntopic = /nl/data\nrequest_port = ${req}\nrequest_address = 127.0.0.1\n${opts.serverExtra ?? ""}\n${opts.serverSections ?? ""}`);
     await writeFile(
       cliIni,
-      `[c]\nproviders = 127.0.0.1:${pub}\ndestination = file://${out}/\ntopic = ${opts.topic ?? "/nl"}\npublish_port = 0\nnameservers = false\n` +
+      `[c]\nproviders = ${[`127.0.0.1:${pub}`, ...(opts.extraProviders ?? [])].join(" ")}\ndestination = file://${out}/\ntopic = ${opts.topic ?? "/nl"}\npublish_port = 0\nnameservers = false\n` +
         `transfer_req_timeout = 2\n${opts.clientExtra ?? ""}`,
     );
     const fleet = new Fleet(t, dir, srvIni, cliIni, pub, req, out);
@@ -87,6 +92,7 @@ export class Fleet {
   /** Start the server (with backlog, the same state dir each time); resolves once it runs. */
   async startServer(): Promise<Proc> {
     const log = join(this.dir, `server-${++this.starts}.log`);
+    this.serverLog = log;
     this.server = runCommand(this.t, "move_it_server", [this.srvIni, "-p", String(this.pubPort), "--host", "127.0.0.1", "-l", log, "--state-dir", join(this.dir, "server-state")]);
     await waitForLog(log, "server started");
     return this.server;
@@ -95,6 +101,7 @@ export class Fleet {
   /** Start the client (same state dir each time); resolves once its chain runs. */
   async startClient(extraArgs: string[] = []): Promise<Proc> {
     const log = join(this.dir, `client-${++this.starts}.log`);
+    this.clientLog = log;
     this.client = runCommand(this.t, "move_it_client", [this.cliIni, "--host", "127.0.0.1", "-l", log, "--state-dir", join(this.dir, "client-state"), ...extraArgs]);
     await waitForLog(log, "chain started");
     return this.client;
