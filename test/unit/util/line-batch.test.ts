@@ -22,8 +22,8 @@ test("line-batch: the lines of one turn go out in one write, at the turn's end, 
 test("line-batch: a daemon's last records reach stderr when it exits in the same turn", () => {
   // A process that logs and exits at once (a failed start): its records must not be lost.
   const script = `
-    const { createLogger } = await import(${JSON.stringify(join(REPO, "dist", "src", "log.js"))});
-    const log = createLogger({ name: "t" });
+    const { createRootLogger } = await import(${JSON.stringify(join(REPO, "dist", "src", "log.js"))});
+    const { log } = createRootLogger("t", [{ level: "info", to: "stderr" }]);
     for (let i = 0; i < 3; i++) log.info({ i }, "last words");
     process.exit(3);
   `;
