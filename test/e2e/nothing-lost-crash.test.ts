@@ -31,7 +31,8 @@ test("e2e/nothing-lost - server killed during a big push, restarted: the file ar
   assert.ok(part !== undefined && !(await readdir(out)).includes("huge.dat"), "killed mid-push");
   assert.ok((await stat(join(out, part))).size < 768 * 1024 * 1024);
   await fleet.startServer();
-  await fleet.waitAllDelivered(60_000);
+  // A bound, not a speed check: 768 MiB copied again on a busy machine.
+  await fleet.waitAllDelivered(180_000);
   await assertExactlyOnce(fleet, counter);
 });
 

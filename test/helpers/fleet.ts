@@ -187,7 +187,8 @@ export class DeliveryCounter {
   private readonly ready: Promise<void>;
 
   constructor(t: TestContext, dir: string) {
-    this.child = spawn("inotifywait", ["-m", "-e", "moved_to", "--format", "%f", dir], { stdio: ["ignore", "pipe", "pipe"] });
+    // A delivery is a name appearing: renamed into place (moved_to), or hard-linked straight in (create).
+    this.child = spawn("inotifywait", ["-m", "-e", "moved_to", "-e", "create", "--format", "%f", dir], { stdio: ["ignore", "pipe", "pipe"] });
     let rest = "";
     this.child.stdout?.on("data", (c: Buffer) => {
       rest += c.toString();
@@ -214,7 +215,7 @@ export class DeliveryCounter {
     return this.ready;
   }
 
-  /** Names renamed into place more than once. */
+  /** Names that appeared in place (renamed or linked) more than once. */
   twice(): string[] {
     return [...this.counts].filter(([, n]) => n > 1).map(([name]) => name);
   }
