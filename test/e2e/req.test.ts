@@ -21,7 +21,7 @@ test("e2e/req - ping, info, catchup against a running move_it_server: text and -
   const ini = join(dir, "s.ini");
   await writeFile(ini, `[a]\norigin = ${dir}/in/{name}.dat\ntopic = /req/a\nrequest_port = ${port}\nrequest_address = 127.0.0.1\nstation = lab1\n`);
   const log = join(dir, "s.log");
-  runCommand(t, "move_it_server", [ini, "-p", String(await freePort()), "--host", "127.0.0.1", "--state-dir", join(dir, "state"), "-l", log]);
+  runCommand(t, "move_it_server", [ini, "-p", String(await freePort()), "--host", "127.0.0.1", "--state-dir", join(dir, "state"), "-l", log, "-v"]);
   await waitForLog(log, "server started", 60_000);
   await writeFile(join(dir, "in", "one.dat"), "1");
   await writeFile(join(dir, "in", "two.dat"), "22");
