@@ -132,8 +132,9 @@ test("e2e/server-watch - the reconcile scan announces what no event reported, on
     names.push(name);
   }
   await waitFor(() => names.every((n) => uids(got).has(n)), "all linked files announced by the rescan", 30_000);
-  const found = (await srv.records()).filter((r) => r["msg"] === "file found by rescan, announcing");
-  assert.ok(found.length >= 100);
+  // The log file is written asynchronously: its records may lag the announcements by a moment.
+  const found = async (): Promise<number> => (await srv.records()).filter((r) => r["msg"] === "file found by rescan, announcing").length;
+  await waitFor(async () => (await found()) >= 100, "100 'file found by rescan' records", 30_000);
   // Further scans find nothing new: count after two more scans.
   const scans = async (): Promise<number> => (await srv.records()).filter((r) => r["msg"] === "rescan done").length;
   const before = await scans();
