@@ -7,7 +7,7 @@ import type { ClientChainConfig, LoadedConfig } from "../config/index.js";
 import { ledgerPath } from "../ledger/sqlite.js";
 import { parseCommand } from "./args.js";
 import { runCheck } from "./check.js";
-import { STATE_DIR_OPTION, programArgs, readConfig, rootLogger, runMain, stateDirFor, startAll, supervise } from "./common.js";
+import { STATE_DIR_OPTION, observerFor, programArgs, readConfig, rootLogger, runMain, stateDirFor, startAll, supervise } from "./common.js";
 import { applyPosttrollSettings } from "./posttroll-settings.js";
 
 export function clientArgs(argv: string[]) {
@@ -60,9 +60,16 @@ async function main(): Promise<void> {
     process.exitCode = report.failed + report.givenUp + report.unfinished > 0 ? 1 : 0;
     return;
   }
-  const client = new MoveItClient({ config, log, publishHost: args.host, ledgerFile });
-  const closeStatus = await startAll("move_it_client", args, client, () => client.stats(), log);
-  await supervise({ reload: async () => client.reload(await readConfig(file, "client", log)), close: async () => { await closeStatus(); await client.close(); }, destroy: async (err) => { await closeStatus(); await client.destroy(err); } }, file, log);
+  const observer = observerFor("move_it_client", log, { client: () => client.stats() });
+  observer.configure(config.chains);
+  const client = new MoveItClient({ config, log, publishHost: args.host, ledgerFile, onEvent: observer.onClientEvent });
+  const closeStatus = await startAll(observer, args, client, () => client.stats(), log);
+  const reload = async (): Promise<void> => {
+    const next = await readConfig(file, "client", log);
+    await client.reload(next);
+    observer.configure(next.chains);
+  };
+  await supervise({ reload, close: async () => { await closeStatus(); await client.close(); }, destroy: async (err) => { await closeStatus(); await client.destroy(err); } }, file, log);
 }
 
 runMain(main);

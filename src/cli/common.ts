@@ -14,6 +14,7 @@ import { UsageError, VERSION, portArg } from "./args.js";
 import { createRootLogger, type Logger } from "../log.js";
 import { logPlan, type LogArgs } from "./log-config.js";
 import { checkStateDir, chooseStateDir } from "./state-dir.js";
+import { Observer, type ObserverOptions } from "../observe/observer.js";
 import { startStatusServer } from "./status.js";
 
 export interface CommonArgs {
@@ -37,7 +38,7 @@ export function commonOptions<T>(y: Argv<T>): Argv<T & CommonArgs> {
     .option("log-keep", { type: "number", describe: "rotated -l files kept (default 7; 0 keeps all)" })
     .option("verbose", { alias: "v", type: "boolean", default: false, describe: "debug-level logging" })
     .option("check", { type: "boolean", default: false, describe: "validate the config, print what would run and every problem, exit 0 (fine) or 2" })
-    .option("status-port", { coerce: portArg("--status-port"), describe: "serve GET /status (JSON) and /metrics (Prometheus) on this port" })
+    .option("status-port", { coerce: portArg("--status-port"), describe: "serve the status page (/), /status (JSON) and /metrics (Prometheus) on this port" })
     .option("status-host", { type: "string", default: "127.0.0.1", describe: "interface for the status port" })
     .option("log-config", { alias: "c", type: "string", describe: "Python logging config (dictConfig YAML or JSON: stream, file, rotating and timed-rotating handlers, levels), or JSON {\"level\": ..., \"path\": ...}" }) as unknown as Argv<T & CommonArgs>;
 }
@@ -125,11 +126,19 @@ function logWarnings(config: LoadedConfig<unknown>, log: Logger, start: boolean)
   }
 }
 
-/** Start the status server if `--status-port` was given; returns its closer. */
-export async function statusFor(program: string, args: CommonArgs, stats: () => unknown, log: Logger): Promise<() => Promise<void>> {
-  if (args["status-port"] === undefined) return () => Promise.resolve();
-  const s = await startStatusServer({ program, host: args["status-host"], port: args["status-port"], stats, log });
-  return () => s.close();
+/** The daemon's observer (metrics, expected files, alerts, status document). */
+export function observerFor(program: string, log: Logger, sources: Pick<ObserverOptions, "client" | "server">): Observer {
+  return new Observer({ program, version: VERSION, log, ...sources });
+}
+
+/** Start the status server if `--status-port` was given; returns a closer that also stops the observer. */
+export async function statusFor(observer: Observer, args: CommonArgs, stats: () => unknown, log: Logger): Promise<() => Promise<void>> {
+  if (args["status-port"] === undefined) return () => Promise.resolve(observer.close());
+  const s = await startStatusServer({ host: args["status-host"], port: args["status-port"], observer, stats, log });
+  return async () => {
+    observer.close();
+    await s.close();
+  };
 }
 
 export interface Daemon {
@@ -151,10 +160,10 @@ export interface Startable {
  * undoes both and is thrown (runMain then exits non-zero with its message,
  * which names the section and port that could not be bound).
  */
-export async function startAll(program: string, args: CommonArgs, part: Startable, stats: () => unknown, log: Logger): Promise<() => Promise<void>> {
+export async function startAll(observer: Observer, args: CommonArgs, part: Startable, stats: () => unknown, log: Logger): Promise<() => Promise<void>> {
   await part.start();
   try {
-    return await statusFor(program, args, stats, log);
+    return await statusFor(observer, args, stats, log);
   } catch (err) {
     await part.destroy(err instanceof Error ? err : undefined);
     throw new Error(`cannot serve --status-port ${args["status-port"]}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });

@@ -5,7 +5,7 @@ import { hideBin } from "yargs/helpers";
 import { MoveItMirror } from "../mirror/index.js";
 import { parseCommand } from "./args.js";
 import { runCheck } from "./check.js";
-import { STATE_DIR_OPTION, programArgs, publishPortOption, readConfig, rootLogger, runMain, stateDirFor, startAll, supervise } from "./common.js";
+import { STATE_DIR_OPTION, observerFor, programArgs, publishPortOption, readConfig, rootLogger, runMain, stateDirFor, startAll, supervise } from "./common.js";
 import { applyPosttrollSettings } from "./posttroll-settings.js";
 import { chooseStateDir } from "./state-dir.js";
 
@@ -26,15 +26,25 @@ async function main(): Promise<void> {
   }
   const log = await rootLogger("move_it_mirror", args);
   await applyPosttrollSettings(log);
+  const config = await readConfig(file, "mirror", log, true);
+  const observer = observerFor("move_it_mirror", log, { client: () => mirror.stats().client, server: () => mirror.stats().server });
+  observer.configure(config.chains.map((c) => c.client));
   const mirror = new MoveItMirror({
-    config: await readConfig(file, "mirror", log, true),
+    config,
     log,
+    onServerEvent: observer.onServerEvent,
+    onClientEvent: observer.onClientEvent,
     publishBind: `tcp://${args.host}:${args.port}`,
     bindHost: args.host,
     stateDir: await stateDirFor(args["state-dir"], file, log),
   });
-  const closeStatus = await startAll("move_it_mirror", args, mirror, () => { const s = mirror.stats(); return { server: { chains: s.server }, client: s.client }; }, log);
-  await supervise({ reload: async () => mirror.reload(await readConfig(file, "mirror", log)), close: async () => { await closeStatus(); await mirror.close(); }, destroy: async (err) => { await closeStatus(); await mirror.destroy(err); } }, file, log);
+  const closeStatus = await startAll(observer, args, mirror, () => { const s = mirror.stats(); return { server: { chains: s.server }, client: s.client }; }, log);
+  const reload = async (): Promise<void> => {
+    const next = await readConfig(file, "mirror", log);
+    await mirror.reload(next);
+    observer.configure(next.chains.map((c) => c.client));
+  };
+  await supervise({ reload, close: async () => { await closeStatus(); await mirror.close(); }, destroy: async (err) => { await closeStatus(); await mirror.destroy(err); } }, file, log);
 }
 
 runMain(main);

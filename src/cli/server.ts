@@ -5,7 +5,7 @@ import { hideBin } from "yargs/helpers";
 import { MoveItServer } from "../server/server.js";
 import { parseCommand } from "./args.js";
 import { runCheck } from "./check.js";
-import { STATE_DIR_OPTION, programArgs, publishPortOption, readConfig, rootLogger, runMain, stateDirFor, startAll, supervise } from "./common.js";
+import { STATE_DIR_OPTION, observerFor, programArgs, publishPortOption, readConfig, rootLogger, runMain, stateDirFor, startAll, supervise } from "./common.js";
 import { applyPosttrollSettings } from "./posttroll-settings.js";
 import { chooseStateDir } from "./state-dir.js";
 
@@ -29,16 +29,18 @@ async function main(): Promise<void> {
   const log = await rootLogger("move_it_server", args);
   await applyPosttrollSettings(log);
   const config = await readConfig(file, "server", log, true);
+  const observer = observerFor("move_it_server", log, { server: () => server.stats() });
   const server = new MoveItServer({
     config,
     log,
+    onEvent: observer.onServerEvent,
     publishBind: `tcp://${args.host}:${args.port}`,
     requestHost: args.host,
     disableBacklog: args["disable-backlog"],
     polling: args.watchdog,
     stateDir: await stateDirFor(args["state-dir"], file, log),
   });
-  const closeStatus = await startAll("move_it_server", args, server, () => ({ chains: server.stats(), ledger: server.ledgerStats() }), log);
+  const closeStatus = await startAll(observer, args, server, () => ({ chains: server.stats(), ledger: server.ledgerStats() }), log);
   await supervise({ reload: async () => server.reload(await readConfig(file, "server", log)), close: async () => { await closeStatus(); await server.close(); }, destroy: async (err) => { await closeStatus(); await server.destroy(err); } }, file, log);
 }
 

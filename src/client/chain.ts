@@ -16,7 +16,8 @@ import { catchUp } from "./catchup.js";
 import { Coordinator, type CoordinatorSettings, type CoordinatorStats } from "./coordinator.js";
 import type { FileBook } from "./ledger.js";
 import { Delivery, type DeliveryStats } from "./delivery.js";
-import { Listener, listenerSubjects, type Connect, type ListenerStats } from "./listener.js";
+import { Listener, listenerSubjects, type Connect, type ListenerSnapshot } from "./listener.js";
+import type { ChainEvent, ClientEvent, ClientEventSink } from "./events.js";
 import { deliveredUri } from "./destination.js";
 import { stringField, uidKey, type Stamp } from "./messages.js";
 
@@ -43,6 +44,8 @@ export interface ClientChainOptions {
   book: FileBook;
   /** Catch up from this long before a provider was last heard, ms (default 60 s). */
   catchUpMarginMs?: number | undefined;
+  /** Told about announcements, pushes, deliveries, heartbeats (metrics). */
+  onEvent?: ClientEventSink | undefined;
 }
 
 /** What a catch-up pass of a chain did. */
@@ -69,7 +72,7 @@ export interface ChainStats {
   coordinator: CoordinatorStats;
   delivery: DeliveryStats;
   /** Per provider `host:port`. */
-  listeners: Record<string, ListenerStats>;
+  listeners: Record<string, ListenerSnapshot>;
 }
 
 /** See the module comment. */
@@ -115,6 +118,7 @@ export class ClientChain {
       maxWaitMs: opts.maxWaitMs,
       drainMs: opts.drainMs,
       book: opts.book,
+      onEvent: (event) => this.emit(event),
       providerAlive: (provider) => [...this.listeners.values()].some((l) => l.address === provider && l.alive()),
       relay: opts.relay === undefined ? undefined : { prefetch: opts.relay.prefetch, onAnnounced: (ann) => opts.relay?.onAnnounced(ann.msg) },
     });
@@ -146,7 +150,7 @@ export class ClientChain {
 
   /** A snapshot of the counters. */
   get stats(): ChainStats {
-    const listeners: Record<string, ListenerStats> = {};
+    const listeners: Record<string, ListenerSnapshot> = {};
     for (const l of this.listeners.values()) listeners[l.address] = l.stats;
     return {
       publishPort: this.publisher.port,
@@ -250,6 +254,7 @@ export class ClientChain {
         onResume: (from) => this.resumed(from),
         log: this.log.child({ provider: provider.address }),
         connect: this.opts.connect,
+        onEvent: (event) => this.emit(event),
       });
       this.listeners.set(key, listener);
       listener.start();
@@ -336,6 +341,10 @@ export class ClientChain {
   /** Files of this chain held in memory now (waiting or moving). */
   get busy(): number {
     return this.coordinator.stats.pending;
+  }
+
+  private emit(event: ChainEvent): void {
+    this.opts.onEvent?.({ ...event, chain: this.cfg.name } as ClientEvent);
   }
 
   private subjectsFor(provider: Provider): string[] {

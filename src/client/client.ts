@@ -18,6 +18,7 @@ import { ClientLedger } from "./ledger.js";
 import { safeError } from "./safe-error.js";
 import type { Connect } from "./listener.js";
 import type { Stamp } from "./messages.js";
+import type { ClientEventSink } from "./events.js";
 
 export interface MoveItClientOptions {
   /** The client config (`loadConfig(text, "client")`). */
@@ -54,6 +55,8 @@ export interface MoveItClientOptions {
    * and fetch it only when `fetch()` asks, unless `prefetch`.
    */
   relay?: { onAnnounced(chain: string, message: Message): void; prefetch: (chain: string) => boolean };
+  /** Told about every chain's announcements, pushes, deliveries, heartbeats (metrics); must not throw. */
+  onEvent?: ClientEventSink;
 }
 
 /** Counters of the whole client, per chain. */
@@ -270,6 +273,7 @@ export class MoveItClient {
       drainMs: this.opts.drainMs,
       book: this.ledger.book(cfg.name),
       relay: this.relayFor(cfg.name),
+      onEvent: this.opts.onEvent,
     });
     try {
       await chain.start();

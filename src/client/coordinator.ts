@@ -24,7 +24,7 @@ import type { Requester } from "../transport/requester.js";
 import { backoff, deferred, settlesWithin, sleep, type Deferred } from "../util/abort.js";
 import { Semaphore } from "../util/serial.js";
 import { AddressHealth } from "./address-health.js";
-import { deliveredUri, type Destination } from "./destination.js";
+import { deliveredUri, targetPath, type Destination } from "./destination.js";
 import { ClientLedger, type FileBook, type FileRecord } from "./ledger.js";
 import { ANNOUNCEMENT_TYPES, ackMessage, pushMessage, stringField, uidKey, type Stamp } from "./messages.js";
 import { LostPushError, PUSH_REPLIES, expectReply, ping, pushAndWait, type PongInfo, type PushOptions } from "./push.js";
@@ -32,6 +32,7 @@ import { PushLanes } from "./push-lanes.js";
 import { RecentSet } from "./recent.js";
 import { RelayRegistry, type Fetched, type RelayOptions } from "./relay.js";
 import { safeError } from "./safe-error.js";
+import type { ChainEvent } from "./events.js";
 
 /** One server's announcement of a file. */
 export interface Announcement {
@@ -96,6 +97,8 @@ export interface CoordinatorOptions extends CoordinatorSettings {
   drainMs?: number;
   /** Relay mode (the mirror): see RelayOptions. */
   relay?: RelayOptions;
+  /** Told about announcements, pushes, deliveries, failures (metrics); must not throw. */
+  onEvent?: (event: ChainEvent) => void;
 }
 
 /** Counters for tests, metrics and the status view. */
@@ -231,6 +234,7 @@ export class Coordinator {
     }
     this.counters.announcements++;
     this.health.learn(address, provider);
+    this.opts.onEvent?.({ type: "announced", provider });
     this.route({ msg, address, key, provider });
   }
 
@@ -370,6 +374,7 @@ export class Coordinator {
       return;
     }
     this.counters.retries++;
+    this.opts.onEvent?.({ type: "retried", uid: record.key, attempts: record.attempts });
     this.start({ key: record.key, candidates, unresponsive: new Set(), record });
   }
 
@@ -447,7 +452,10 @@ export class Coordinator {
         lastError = `${ann.address} does not answer`;
         continue;
       }
-      if (i > 0) this.counters.failovers++;
+      if (i > 0) {
+        this.counters.failovers++;
+        this.opts.onEvent?.({ type: "failover", provider: ann.provider });
+      }
       const outcome = await this.lanes.use(ann.address, ann.msg.subject, () => this.slots.use(() => this.attempt(job, ann))).catch((err: unknown) => safeError(err).message);
       if (typeof outcome !== "string") return this.succeed(job, ann, outcome);
       lastError = outcome;
@@ -480,7 +488,9 @@ export class Coordinator {
     const since = job.record?.announcedAt ?? now;
     const maxAge = this.settings.maxRetryAgeMs ?? DEFAULTS.maxRetryAgeMs;
     const providers = job.candidates.map((c) => c.address);
-    if (now - since >= maxAge) {
+    const givingUp = now - since >= maxAge;
+    this.opts.onEvent?.({ type: "failed", uid: job.key, providers: job.candidates.map((c) => c.provider), givenUp: givingUp, error });
+    if (givingUp) {
       this.counters.givenUp++;
       void this.book.givenUp(job.key, error);
       this.opts.log.error({ uid: job.key, providers, err: { message: error } }, "file given up");
@@ -498,10 +508,12 @@ export class Coordinator {
   private async attempt(job: Job, ann: Announcement): Promise<Destination | string> {
     const log = this.opts.log.child({ uid: job.key, provider: ann.address });
     const started = Date.now();
+    let scheme = "unknown";
     this.counters.active++;
     this.counters.peakActive = Math.max(this.counters.peakActive, this.counters.active);
     try {
       const dest = await this.opts.hooks.prepare(ann, this.owner.signal);
+      scheme = dest.scheme;
       if ((job.record !== undefined || (job.sent ?? 0) > 0) && (await this.settled(job, ann, dest, log))) return dest;
       // The public push and the request are one push: same sender and time.
       const stamp = this.stamp();
@@ -518,8 +530,10 @@ export class Coordinator {
       expectReply(reply, PUSH_REPLIES);
       await this.opts.hooks.verify(ann, dest, this.owner.signal);
       log.info({ destination: dest.public, durationMs: Date.now() - started }, "push completed");
+      this.opts.onEvent?.({ type: "pushed", provider: ann.provider, scheme: dest.scheme, seconds: (Date.now() - started) / 1000, ok: true });
       return dest;
     } catch (err) {
+      if (!this.owner.signal.aborted) this.opts.onEvent?.({ type: "pushed", provider: ann.provider, scheme, seconds: (Date.now() - started) / 1000, ok: false });
       if (err instanceof LostPushError) this.counters.lostPushes++;
       else if (err instanceof RequestTimeoutError) {
         job.unresponsive.add(ann.address);
@@ -609,6 +623,7 @@ export class Coordinator {
       checksum: stringField(winner.msg, "checksum"),
       bytes: numberField(winner.msg, "filesize"),
     });
+    this.reportDelivered(winner, dest);
     this.wakeFailed();
     await this.opts.hooks.publish(ackMessage(winner.msg, this.stamp));
     const acks = this.others(job, winner).map((ann) => this.ack(ann));
@@ -627,6 +642,22 @@ export class Coordinator {
     if (now - this.lastWake < WAKE_EVERY_MS || this.counters.failed === 0) return;
     this.lastWake = now;
     void this.book.wake().then(() => this.pump());
+  }
+
+  private reportDelivered(ann: Announcement, dest: Destination): void {
+    if (this.opts.onEvent === undefined) return;
+    const uri = stringField(ann.msg, "uri") ?? ann.key;
+    this.opts.onEvent({
+      type: "delivered",
+      provider: ann.provider,
+      scheme: dest.scheme,
+      uid: ann.key,
+      uri: deliveredUri(dest, uri),
+      localPath: dest.local ? targetPath(dest, uri) : undefined,
+      announcedAt: ann.msg.time.valueOf(),
+      deliveredAt: Date.now(),
+      data: ann.msg.dataObject,
+    });
   }
 
   /** Every other server that announced the file and still answers, once each. */
@@ -649,10 +680,12 @@ export class Coordinator {
       });
       expectReply(reply, ["ack"]);
       this.counters.acks++;
+      this.opts.onEvent?.({ type: "acked", provider: ann.provider, ok: true });
       this.opts.log.debug({ uid: ann.key, provider: ann.address }, "ack sent");
     } catch (err) {
       if (this.owner.signal.aborted) return;
       this.counters.ackFailures++;
+      this.opts.onEvent?.({ type: "acked", provider: ann.provider, ok: false });
       this.opts.log.warn({ err: safeError(err), uid: ann.key, provider: ann.address }, "ack failed");
     }
   }

@@ -11,6 +11,7 @@ import type { Message } from "../message/index.js";
 import { Subscriber, type SubscriberOptions } from "../transport/subscriber.js";
 import { backoff, sleep } from "../util/abort.js";
 import { safeError } from "./safe-error.js";
+import type { ChainEvent } from "./events.js";
 
 /** What a listener reads from: the transport's Subscriber, or a fake in tests. */
 export interface MessageSource extends AsyncIterable<Message> {
@@ -42,6 +43,8 @@ export interface ListenerOptions {
   /** Backoff bounds for restarts, ms (default 200 .. 30 000). */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
+  /** Told about heartbeats and alarms (metrics); must not throw. */
+  onEvent?: (event: ChainEvent) => void;
 }
 
 /** Counters of one listener. */
@@ -55,6 +58,14 @@ export interface ListenerStats {
   restarts: number;
   /** Times the provider was heard after silence (the first time included). */
   resumes: number;
+}
+
+/** A listener's counters and whether its provider is heard now. */
+export interface ListenerSnapshot extends ListenerStats {
+  /** See `alive()`. */
+  up: boolean;
+  /** When a message (heartbeats included) last arrived, ms since the epoch; 0 before any. */
+  lastHeardAt: number;
 }
 
 /** See the module comment. */
@@ -82,8 +93,8 @@ export class Listener {
   }
 
   /** A snapshot of the counters. */
-  get stats(): ListenerStats {
-    return { ...this.counters };
+  get stats(): ListenerSnapshot {
+    return { ...this.counters, up: this.alive(), lastHeardAt: this.lastHeard };
   }
 
   /**
@@ -165,6 +176,7 @@ export class Listener {
     }
     if (msg.type === "beat") {
       this.counters.heartbeats++;
+      this.opts.onEvent?.({ type: "heartbeat", provider: this.opts.address });
       const interval = Number(msg.dataObject["min_interval"]);
       if (Number.isFinite(interval) && interval > 0) this.minIntervalS = interval;
       return;
@@ -182,6 +194,7 @@ export class Listener {
       const silentMs = Date.now() - this.lastSeen;
       if (this.source !== undefined && silentMs >= alarmMs()) {
         this.counters.missedHeartbeats++;
+        this.opts.onEvent?.({ type: "heartbeat_missed", provider: this.opts.address });
         this.limited.warn("heartbeat missed", { provider: this.opts.address, silentMs, alarmMs: alarmMs() }, "heartbeat missed");
         this.lastSeen = Date.now();
         // Closing the subscriber ends its iteration; run() then reconnects.

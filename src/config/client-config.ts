@@ -22,6 +22,7 @@ import {
 import type { Where } from "./fields.js";
 import type { RawSection } from "./ini.js";
 import { collect, readSections, type Problems } from "./problems.js";
+import { EXPECTED_OPTIONS, readAlerts, readExpected, type AlertSettings, type ExpectedFiles } from "./expected.js";
 
 /** How the client unpacks a received file. */
 export type ClientCompression = "xrit" | "tar" | "bzip";
@@ -82,6 +83,10 @@ export interface ClientChainConfig {
   readonly maxRetryAge: number;
   /** Ours: seconds delivered and given-up files stay in the ledger (`ledger_retention`). */
   readonly ledgerRetention: number;
+  /** Ours: what should arrive (`expect_*`, docs/observability.md); undefined: no expectation. */
+  readonly expected: ExpectedFiles | undefined;
+  /** Ours: webhook alerts (`alert_url`, `alert_provider_down`); undefined: none. */
+  readonly alerts: AlertSettings | undefined;
   /** Every option not known here: metadata key → raw value (`a:b|c:d` maps, else literal). */
   readonly metadataRewrites: ReadonlyArray<readonly [string, string]>;
   /** Mover settings from `connection_parameters__KEY[__SUB]` options. */
@@ -112,6 +117,7 @@ export const CLIENT_OPTIONS: readonly string[] = [
   "verify_checksum",
   "max_retry_age",
   "ledger_retention",
+  ...EXPECTED_OPTIONS,
 ];
 
 /** Options of `readClientChain`, for the mirror. */
@@ -148,6 +154,8 @@ export function readClientChain(section: SectionReader, options: ClientChainOpti
     verifyChecksum: section.bool("verify_checksum", true),
     maxRetryAge: section.read("max_retry_age", readPositiveSeconds, 86_400),
     ledgerRetention: section.read("ledger_retention", readPositiveSeconds, 604_800),
+    expected: readExpected(section),
+    alerts: readAlerts(section),
     metadataRewrites: readRewrites(section.options, [...CLIENT_OPTIONS, ...(options.known ?? [])]),
     connectionParameters: readNested(section.options, "connection_parameters", { file, section: name }),
     raw: section.raw(),

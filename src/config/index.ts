@@ -14,6 +14,7 @@ import type { ServerChainConfig } from "./server-config.js";
 import type { ConfigWarning, Problems } from "./problems.js";
 
 export type { ClientChainConfig, ClientCompression, Provider } from "./client-config.js";
+export type { AlertSettings, ExpectedFiles } from "./expected.js";
 export type { InfoValue } from "./fields.js";
 export type { MirrorChainConfig } from "./mirror-config.js";
 export type { Compression, ListenConfig, ServerChainConfig } from "./server-config.js";

@@ -13,13 +13,13 @@
 import { mkdirSync } from "node:fs";
 import { access } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { MoveItClient } from "../client/index.js";
+import { MoveItClient, type ClientEventSink } from "../client/index.js";
 import type { ClientChainConfig, LoadedConfig, MirrorChainConfig, ServerChainConfig } from "../config/index.js";
 import { ClosedError, RefusedError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { Message, type JsonValue } from "../message/index.js";
 import type { MoverRegistry } from "../movers/registry.js";
-import { MoveItServer } from "../server/server.js";
+import { MoveItServer, type ServerEventSink } from "../server/server.js";
 import type { Requester } from "../transport/requester.js";
 import { deferred } from "../util/abort.js";
 import { parseUrl } from "../util/url.js";
@@ -36,6 +36,10 @@ export interface MoveItMirrorOptions {
   requester?: Requester;
   /** Seconds between downstream heartbeats (default 30). */
   heartbeatInterval?: number;
+  /** Told about the downstream (server) half's work (metrics). */
+  onServerEvent?: ServerEventSink;
+  /** Told about the upstream (client) half's work (metrics). */
+  onClientEvent?: ClientEventSink;
 }
 
 function halves(config: LoadedConfig<MirrorChainConfig>): { client: LoadedConfig<ClientChainConfig>; server: LoadedConfig<ServerChainConfig> } {
@@ -70,6 +74,7 @@ export class MoveItMirror {
       heartbeatInterval: opts.heartbeatInterval,
       watch: false,
       sourceHook: (chain) => (req, uri) => this.staged(chain, req, uri),
+      onEvent: opts.onServerEvent,
     });
     if (opts.stateDir !== undefined) mkdirSync(opts.stateDir, { recursive: true });
     this.client = new MoveItClient({
@@ -79,6 +84,7 @@ export class MoveItMirror {
       ledgerFile: opts.stateDir === undefined ? undefined : join(opts.stateDir, "mirror-client.ledger.sqlite"),
       publishHost: opts.bindHost,
       requester: opts.requester,
+      onEvent: opts.onClientEvent,
       relay: { onAnnounced: (chain, msg) => void this.reannounce(chain, msg).catch((err: unknown) => opts.log.warn({ err, chain }, "re-announcement failed")), prefetch: (chain) => this.chain(chain)?.prefetch ?? false },
     });
   }

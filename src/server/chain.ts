@@ -30,6 +30,7 @@ import { TransferJoiner } from "./joiner.js";
 import { AnnouncedRegistry } from "./registry.js";
 import { createRequestServer } from "./request-server.js";
 import { ActivityLog } from "./activity.js";
+import type { ServerEvent, ServerEventSink } from "./events.js";
 import { newServerStats, type ServerStats } from "./stats.js";
 import { Watcher, watchRoot, type FileEvent } from "./watcher.js";
 
@@ -54,6 +55,8 @@ export interface ServerChainOptions {
   /** Watch `origin` (default true; the mirror relays instead). */
   watch?: boolean;
   sourceHook?: SourceHook;
+  /** Told about announcements, requests and pushes (metrics). */
+  onEvent?: ServerEventSink;
 }
 
 export class ServerChain {
@@ -178,6 +181,7 @@ export class ServerChain {
       signal: this.abort.signal,
       startedAt: performance.now(),
       sourceHook: this.opts.sourceHook ?? this.bucket?.hook,
+      emit: (event) => this.emit(event),
     };
   }
 
@@ -197,6 +201,11 @@ export class ServerChain {
     if (typeof uid === "string") this.registry.remember(this.opts.config.topic, uid);
     await this.opts.publisher.publish(msg);
     this.stats.announced++;
+    this.emit({ type: "announced" });
+  }
+
+  private emit(event: DistributiveOmit<ServerEvent, "chain">): void {
+    this.opts.onEvent?.({ ...event, chain: this.opts.config.name } as ServerEvent);
   }
 
   private async consume(watcher: Watcher): Promise<void> {
@@ -285,6 +294,7 @@ export class ServerChain {
     this.registry.remember(config.topic, uid);
     await this.opts.publisher.publish(msg);
     this.stats.announced++;
+    this.emit({ type: "announced" });
     this.opts.log.debug({ uid: basename(served), path: served }, "announced");
   }
 
@@ -397,3 +407,5 @@ async function sha256File(path: string): Promise<string> {
   }
   return hash.digest("hex");
 }
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

@@ -10,6 +10,7 @@ import type { ServerLedger } from "./ledger.js";
 import type { GuardContext } from "./path-guard.js";
 import type { AnnouncedRegistry } from "./registry.js";
 import type { ServerStats } from "./stats.js";
+import type { ServerEvent } from "./events.js";
 import type { TransferJoiner } from "./joiner.js";
 import type { RunningPushes } from "./instance.js";
 
@@ -28,6 +29,8 @@ export interface ChainContext {
   /** Uids of the pushes in flight (for `push_running` in pong). */
   running: RunningPushes;
   stats: ServerStats;
+  /** Report an event (the chain name is added); see ServerEvent. */
+  emit: (event: DistributiveOmit<ServerEvent, "chain">) => void;
   /** Aborted when the chain is destroyed. */
   signal: AbortSignal;
   startedAt: number;
@@ -51,3 +54,4 @@ export function guardOf(ctx: ChainContext): GuardContext {
   // A listen section serves only what it re-announced: it has no origin to match.
   return { origin: ctx.config.listen === undefined ? ctx.config.origin : undefined, announced: (path) => ctx.ledger.lookup(ctx.config.name, path) };
 }
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

@@ -40,6 +40,7 @@ export async function answer(ctx: ChainContext, incoming: IncomingRequest, limit
     req = Message.decode(incoming.payload);
   } catch (err) {
     ctx.stats.malformed++;
+    ctx.emit({ type: "malformed" });
     const fields = { err, peer: incoming.peer, bytes: incoming.payload.length };
     if (limited !== undefined) limited.warn("malformed request", fields, "malformed request");
     else ctx.log.warn(fields, "malformed request");
@@ -47,6 +48,7 @@ export async function answer(ctx: ChainContext, incoming: IncomingRequest, limit
     return new Message(ctx.config.topic, "error", reason).encode();
   }
   ctx.stats.requests[req.type] = (ctx.stats.requests[req.type] ?? 0) + 1;
+  ctx.emit({ type: "request", request: req.type });
   const log = ctx.log.child({ req: req.type, peer: incoming.peer });
   log.debug({ subject: req.subject }, "request received");
   try {
@@ -57,10 +59,14 @@ export async function answer(ctx: ChainContext, incoming: IncomingRequest, limit
 }
 
 function failure(ctx: ChainContext, log: ChainContext["log"], req: Message, err: unknown): Message {
-  if (req.type === "push") ctx.stats.pushesFailed++;
+  if (req.type === "push") {
+    ctx.stats.pushesFailed++;
+    ctx.emit({ type: "push_failed" });
+  }
   const text = redactText(isAbortError(err) ? "server shutting down" : errorMessage(err));
   if (err instanceof RefusedError) {
     ctx.stats.refused++;
+    ctx.emit({ type: "refused" });
     log.warn({ err, why: err.cause instanceof Error ? err.cause.message : undefined }, "request refused");
   } else if (err instanceof TransferError || isAbortError(err)) {
     log.error({ err }, "push failed");

@@ -14,6 +14,10 @@ import { ServerLedger } from "./ledger.js";
 import type { SourceHook } from "./context.js";
 import type { Message } from "../message/index.js";
 import type { ServerStats } from "./stats.js";
+import type { ServerEventSink } from "./events.js";
+
+export type { ServerEvent, ServerEventSink } from "./events.js";
+export type { ServerStats } from "./stats.js";
 
 export interface MoveItServerOptions {
   config: LoadedConfig<ServerChainConfig>;
@@ -40,6 +44,8 @@ export interface MoveItServerOptions {
   watch?: boolean;
   /** Local file for a requested uri, per chain (the mirror fetches from upstream). */
   sourceHook?: (chain: string) => SourceHook | undefined;
+  /** Told about every chain's announcements, requests and pushes (metrics). */
+  onEvent?: ServerEventSink;
 }
 
 function sameSection(a: ServerChainConfig, b: ServerChainConfig): boolean {
@@ -146,6 +152,7 @@ export class MoveItServer {
       settleMs: this.opts.settleMs ?? 200,
       watch: this.opts.watch,
       sourceHook: this.opts.sourceHook?.(config.name),
+      onEvent: this.opts.onEvent,
     });
     this.chains.set(config.name, chain);
     try {

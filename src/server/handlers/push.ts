@@ -95,7 +95,9 @@ async function deliver(ctx: ChainContext, source: string, dest: ParsedUrl, data:
     () => ctx.stats.pushesJoined++,
   );
   if (!joined) ctx.stats.bytesSent += result.bytes;
-  ctx.log.debug({ uid: basename(source), destination: result.uri, method: result.method, bytes: result.bytes, joined, durationMs: Math.round(performance.now() - started) }, "push completed");
+  const seconds = (performance.now() - started) / 1000;
+  ctx.emit({ type: "pushed", scheme: dest.scheme, bytes: joined ? 0 : result.bytes, seconds, joined });
+  ctx.log.debug({ uid: basename(source), destination: result.uri, method: result.method, bytes: result.bytes, joined, durationMs: Math.round(seconds * 1000) }, "push completed");
 }
 
 /** The uids a push names: those of every item with a uri (see `requestedItems`). */

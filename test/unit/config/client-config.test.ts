@@ -45,6 +45,8 @@ test("config/client-config - defaults (SPEC §4)", () => {
     verifyChecksum: true,
     maxRetryAge: 86_400,
     ledgerRetention: 604_800,
+    expected: undefined,
+    alerts: undefined,
     metadataRewrites: [],
     connectionParameters: {},
     raw: { providers: "rx1:9010", destination: "file:///data/out/", topic: "/t" },

@@ -1,0 +1,228 @@
+/**
+ * The Prometheus metrics of a daemon, by the conventions: counters end in
+ * `_total` and are fed by the daemon's events, so they keep counting when
+ * a reload re-creates a chain; durations are histograms in seconds; state
+ * (pending, in flight, provider up) is read from the daemon at scrape time.
+ * Process and Node metrics keep their standard names (`process_*`,
+ * `nodejs_*`) so stock dashboards find them.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { ClientEvent, ClientStats } from "../client/index.js";
+import type { ServerEvent, ServerStats } from "../server/server.js";
+import { fileTime } from "./file-time.js";
+
+/** Seconds, 5 ms to 4 h: a small file on a LAN to a large one over a slow link. */
+export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400];
+/** Seconds, 10 s to 1 day: a file's age (from its own time) when it lands. */
+export const AGE_BUCKETS = [10, 30, 60, 120, 300, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200, 10800, 21600, 43200, 86400];
+
+/** What the gauges are read from at scrape time. */
+export interface MetricSources {
+  client?: () => ClientStats;
+  server?: () => Record<string, ServerStats>;
+}
+
+type Labels<T extends string> = Partial<Record<T, string>>;
+
+/** See the module comment. */
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly c: ReturnType<typeof clientMetrics>;
+  private readonly s: ReturnType<typeof serverMetrics>;
+
+  constructor(program: string, version: string, sources: MetricSources) {
+    collectDefaultMetrics({ register: this.registry });
+    const info = new Gauge({ name: "move_it_info", help: "Always 1; the labels say which program and version this is.", labelNames: ["program", "version"], registers: [this.registry] });
+    info.set({ program, version }, 1);
+    this.c = clientMetrics(this.registry, sources.client);
+    this.s = serverMetrics(this.registry, sources.server);
+  }
+
+  /** The text exposition (Prometheus format). */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** Count a server event. */
+  server(ev: ServerEvent): void {
+    const s = this.s;
+    const chain = { chain: ev.chain };
+    switch (ev.type) {
+      case "announced":
+        s.announced.inc(chain);
+        s.lastAnnounce.set(chain, Date.now() / 1000);
+        return;
+      case "request":
+        s.requests.inc({ ...chain, type: ev.request });
+        return;
+      case "malformed":
+        s.malformed.inc(chain);
+        return;
+      case "refused":
+        s.refused.inc(chain);
+        return;
+      case "push_failed":
+        s.pushFailures.inc(chain);
+        return;
+      case "pushed": {
+        const labels = { ...chain, scheme: ev.scheme };
+        s.pushed.inc(labels);
+        if (ev.joined) s.joined.inc(chain);
+        s.bytes.inc(labels, ev.bytes);
+        s.duration.observe(labels, ev.seconds);
+        s.lastPush.set(chain, Date.now() / 1000);
+      }
+    }
+  }
+
+  /** Count a client event. */
+  client(ev: ClientEvent): void {
+    const c = this.c;
+    const chain = { chain: ev.chain };
+    switch (ev.type) {
+      case "announced":
+        c.announced.inc({ ...chain, provider: ev.provider });
+        return;
+      case "pushed": {
+        c.pushes.inc({ ...chain, provider: ev.provider, scheme: ev.scheme, outcome: ev.ok ? "success" : "failure" });
+        if (ev.ok) c.duration.observe({ ...chain, provider: ev.provider, scheme: ev.scheme }, ev.seconds);
+        return;
+      }
+      case "failover":
+        c.failovers.inc({ ...chain, provider: ev.provider });
+        return;
+      case "retried":
+        c.retries.inc(chain);
+        return;
+      case "failed":
+        c.failed.inc(chain);
+        if (ev.givenUp) c.givenUp.inc(chain);
+        return;
+      case "acked":
+        c.acks.inc({ ...chain, provider: ev.provider, outcome: ev.ok ? "success" : "failure" });
+        return;
+      case "heartbeat":
+        c.heartbeats.inc({ ...chain, provider: ev.provider });
+        return;
+      case "heartbeat_missed":
+        c.missed.inc({ ...chain, provider: ev.provider });
+        return;
+      case "delivered":
+        this.delivered(ev);
+    }
+  }
+
+  /** Count bytes delivered, once their size is known (see Observer). */
+  bytesDelivered(labels: Labels<"chain" | "provider" | "scheme">, bytes: number): void {
+    this.c.bytes.inc(labels, bytes);
+  }
+
+  /** Count files the expectations found late or missing, and slots that closed incomplete. */
+  expected(chain: string, what: "late" | "missing" | "incomplete", n = 1): void {
+    const m = what === "late" ? this.c.late : what === "missing" ? this.c.missing : this.c.incomplete;
+    m.inc({ chain }, n);
+  }
+
+  private delivered(ev: Extract<ClientEvent, { type: "delivered" }>): void {
+    const c = this.c;
+    c.delivered.inc({ chain: ev.chain, provider: ev.provider, scheme: ev.scheme });
+    c.latency.observe({ chain: ev.chain, provider: ev.provider }, Math.max(0, (ev.deliveredAt - ev.announcedAt) / 1000));
+    const own = fileTime(ev.data);
+    if (own !== undefined) c.age.observe({ chain: ev.chain }, Math.max(0, (ev.deliveredAt - own) / 1000));
+    c.lastDelivery.set({ chain: ev.chain }, ev.deliveredAt / 1000);
+  }
+}
+
+function counter<T extends string>(reg: Registry, name: string, help: string, labelNames: readonly T[]): Counter<T> {
+  return new Counter({ name, help, labelNames, registers: [reg] });
+}
+
+function histogram<T extends string>(reg: Registry, name: string, help: string, labelNames: readonly T[], buckets: number[]): Histogram<T> {
+  return new Histogram({ name, help, labelNames, buckets, registers: [reg] });
+}
+
+function clientMetrics(reg: Registry, stats: (() => ClientStats) | undefined) {
+  const P = "move_it_client_";
+  const cp = ["chain", "provider"] as const;
+  const m = {
+    announced: counter(reg, `${P}files_announced_total`, "File announcements received from each provider (the same file from several providers counts once per provider).", cp),
+    pushes: counter(reg, `${P}push_requests_total`, "Push requests sent to servers, by outcome: success, or failure (then the next provider is tried or the file is given up).", ["chain", "provider", "scheme", "outcome"]),
+    delivered: counter(reg, `${P}files_delivered_total`, "Files delivered (each file once, however many providers announced it).", ["chain", "provider", "scheme"]),
+    bytes: counter(reg, `${P}delivered_bytes_total`, "Bytes of the files delivered (size from the announcement, or of the file on a local destination).", ["chain", "provider", "scheme"]),
+    failed: counter(reg, `${P}files_failed_total`, "Times no provider could deliver a file in one round of tries (it is retried later, or given up).", ["chain"]),
+    givenUp: counter(reg, `${P}files_given_up_total`, "Files given up: still not delivered max_retry_age after they were first heard of.", ["chain"]),
+    retries: counter(reg, `${P}retries_total`, "Files taken up again from the ledger: a retry after backoff, a file resumed after a restart, or one that waited for room.", ["chain"]),
+    failovers: counter(reg, `${P}failovers_total`, "Pushes tried with the next provider after one failed (same round).", cp),
+    acks: counter(reg, `${P}acks_total`, "Ack requests sent to the other servers that announced a delivered file, by outcome.", ["chain", "provider", "outcome"]),
+    heartbeats: counter(reg, `${P}heartbeats_total`, "Heartbeats received from each provider.", cp),
+    missed: counter(reg, `${P}heartbeats_missed_total`, "Times a provider stayed silent past heartbeat_alarm_scale heartbeats and was reconnected.", cp),
+    late: counter(reg, `${P}files_late_total`, "Expected files (see expect_every) that arrived after their slot's deadline.", ["chain"]),
+    missing: counter(reg, `${P}files_missing_total`, "Expected files not there when their slot closed.", ["chain"]),
+    incomplete: counter(reg, `${P}slots_incomplete_total`, "Slots of expected files that closed with files missing.", ["chain"]),
+    duration: histogram(reg, `${P}push_duration_seconds`, "Time from sending a push request to its successful reply: how long the server took to move the file here.", ["chain", "provider", "scheme"], DURATION_BUCKETS),
+    latency: histogram(reg, `${P}delivery_latency_seconds`, "Time from the server announcing a file to its delivery here (clocks of both hosts involved).", cp, DURATION_BUCKETS),
+    age: histogram(reg, `${P}file_age_seconds`, "Age of each file when delivered: now minus the file's own time (nominal_time, start_time ... from its name).", ["chain"], AGE_BUCKETS),
+    lastDelivery: new Gauge({ name: `${P}last_delivery_timestamp_seconds`, help: "When the last file of the chain was delivered (Unix time).", labelNames: ["chain"], registers: [reg] }),
+  };
+  if (stats === undefined) return m;
+  const chains = (): Array<[string, ClientStats["chains"][string]]> => Object.entries(stats().chains);
+  new Gauge({
+    name: `${P}files_pending`, help: "Files announced and not yet delivered or given up (waiting or moving).", labelNames: ["chain"], registers: [reg],
+    collect() {
+      this.reset();
+      for (const [chain, s] of chains()) this.set({ chain }, s.coordinator.pending);
+    },
+  });
+  new Gauge({
+    name: `${P}pushes_in_flight`, help: "Push requests waiting for their reply now.", labelNames: ["chain"], registers: [reg],
+    collect() {
+      this.reset();
+      for (const [chain, s] of chains()) this.set({ chain }, s.coordinator.active);
+    },
+  });
+  new Gauge({
+    name: `${P}provider_up`, help: "1 while the provider's publisher is heard (a message or heartbeat within two heartbeat intervals), else 0.", labelNames: ["chain", "provider"], registers: [reg],
+    collect() {
+      this.reset();
+      for (const [chain, s] of chains()) for (const [provider, l] of Object.entries(s.listeners)) this.set({ chain, provider }, l.up ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: `${P}provider_last_heard_timestamp_seconds`, help: "When the provider was last heard, heartbeats included (Unix time; 0: never).", labelNames: ["chain", "provider"], registers: [reg],
+    collect() {
+      this.reset();
+      for (const [chain, s] of chains()) for (const [provider, l] of Object.entries(s.listeners)) this.set({ chain, provider }, l.lastHeardAt / 1000);
+    },
+  });
+  return m;
+}
+
+function serverMetrics(reg: Registry, stats: (() => Record<string, ServerStats>) | undefined) {
+  const P = "move_it_server_";
+  const m = {
+    announced: counter(reg, `${P}files_announced_total`, "Files announced on the chain's topic.", ["chain"]),
+    requests: counter(reg, `${P}requests_total`, "Requests received on the chain's request port, by type (push, ack, ping, info, ...).", ["chain", "type"]),
+    pushed: counter(reg, `${P}files_pushed_total`, "Files delivered to a client's destination by a push.", ["chain", "scheme"]),
+    joined: counter(reg, `${P}pushes_joined_total`, "Pushes of a file to a destination it was already being moved to: served by the transfer running.", ["chain"]),
+    bytes: counter(reg, `${P}sent_bytes_total`, "Bytes moved to destinations by pushes.", ["chain", "scheme"]),
+    pushFailures: counter(reg, `${P}push_failures_total`, "Push requests answered with an error.", ["chain"]),
+    refused: counter(reg, `${P}requests_refused_total`, "Requests refused (file not announced here or outside origin, bad destination).", ["chain"]),
+    malformed: counter(reg, `${P}requests_malformed_total`, "Frames on the request port that were not messages.", ["chain"]),
+    duration: histogram(reg, `${P}push_duration_seconds`, "Time to move one file to its destination.", ["chain", "scheme"], DURATION_BUCKETS),
+    lastPush: new Gauge({ name: `${P}last_push_timestamp_seconds`, help: "When the chain last delivered a file by a push (Unix time).", labelNames: ["chain"], registers: [reg] }),
+    lastAnnounce: new Gauge({ name: `${P}last_announce_timestamp_seconds`, help: "When the chain last announced a file (Unix time).", labelNames: ["chain"], registers: [reg] }),
+  };
+  if (stats === undefined) return m;
+  new Gauge({
+    name: `${P}chain_up`, help: "1 for each chain (ini section) running now.", labelNames: ["chain"], registers: [reg],
+    collect() {
+      this.reset();
+      for (const chain of Object.keys(stats())) this.set({ chain }, 1);
+    },
+  });
+  return m;
+}
