@@ -17,7 +17,7 @@ export function statusArgs(argv: string[]) {
   return yargs(argv)
     .scriptName("move_it_status")
     .usage("$0 [--url http://HOST:PORT] [--json]\n\nShow what each chain of a running move_it daemon is doing (its --status-port).")
-    .option("url", { type: "string", default: "http://127.0.0.1:9090", describe: "the daemon's status port" })
+    .option("url", { type: "string", default: "http://127.0.0.1:9099", describe: "the daemon's status port (its --status-port)" })
     .option("json", { type: "boolean", default: false, describe: "print the status document as JSON" })
     .option("timeout", { type: "number", default: 5, describe: "seconds to wait for the daemon" })
     .strict()

@@ -30,8 +30,12 @@ function parseLabels(text: string, line: string): Record<string, string> {
 }
 
 function parseValue(text: string, line: string): number {
-  const v = text === "+Inf" ? Infinity : text === "-Inf" ? -Infinity : Number(text);
-  if (Number.isNaN(v) && text !== "NaN") throw new Error(`bad value in: ${line}`);
+  // As Prometheus reads them (Go's ParseFloat): NaN and Inf in any case.
+  const lower = text.toLowerCase();
+  if (lower === "nan") return NaN;
+  if (/^[+-]?inf$/.test(lower)) return lower.startsWith("-") ? -Infinity : Infinity;
+  const v = Number(text);
+  if (Number.isNaN(v) || text === "") throw new Error(`bad value in: ${line}`);
   return v;
 }
 
