@@ -49,6 +49,12 @@ const el = (tag, attrs, ...children) => {
 const ago = (ms, now) => (ms > 0 ? seconds((now - ms) / 1000) + " ago" : "never");
 const seconds = (s) => (s < 1 ? (s * 1000).toFixed(0) + " ms" : s < 120 ? s.toFixed(1) + " s" : s < 7200 ? (s / 60).toFixed(1) + " min" : (s / 3600).toFixed(1) + " h");
 const time = (ms) => new Date(ms).toISOString().slice(11, 19) + "Z";
+const bytes = (n) => {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return (i > 0 && n < 10 ? n.toFixed(1) : Math.round(n)) + " " + units[i];
+};
 
 function table(head, rows, attrs) {
   return el("table", attrs, el("tr", {}, ...head.map((h) => el("th", {}, h))), ...rows.map((r) => el("tr", {}, ...r.map((c) => el("td", {}, c)))));
@@ -71,6 +77,7 @@ function plot(series, now) {
   add("text", { x: 2, y: 12, "font-size": 10 }, seconds(max));
   add("text", { x: 2, y: H - 4, "font-size": 10 }, "-6 h");
   add("text", { x: W - 30, y: H - 4, "font-size": 10 }, "now");
+  add("text", { x: W / 2 - 90, y: 12, "font-size": 10 }, "latency per minute: mean (bars), max (dots)");
   for (const p of series) {
     add("rect", { x: x(p.t), y: y(p.mean), width: 2, height: Math.max(1, H - 15 - y(p.mean)), fill: "#1976d2", "data-testid": "latency-point" }).append(
       Object.assign(document.createElementNS("http://www.w3.org/2000/svg", "title"), { textContent: time(p.t) + ": " + p.files + " files, mean " + seconds(p.mean) + ", max " + seconds(p.max) }));
@@ -83,7 +90,7 @@ function chain(c, now) {
   const box = el("section", { class: "chain", "data-chain": c.name, "data-role": c.role });
   box.append(el("h2", {}, c.name), el("span", { class: "role" }, c.role), el("span", { class: "state " + c.state, "data-testid": "state" }, c.state));
   const counters = [["pending", c.pending], ["in flight", c.inFlight], ["retrying", c.retrying], [c.role === "server" ? "pushed" : "delivered", c.delivered],
-    ["failed", c.failed], ["late", c.late], ["missing", c.missing], ["files/min", c.filesPerMinute.toFixed(1)], ["bytes/min", Math.round(c.bytesPerMinute)]];
+    ["failed", c.failed], ["late", c.late], ["missing", c.missing], ["files/min", c.filesPerMinute.toFixed(1)], ["bytes/min", bytes(c.bytesPerMinute)]];
   box.append(el("div", { class: "counters" }, ...counters.map(([k, v]) => el("span", { "data-counter": k }, k + " ", el("b", {}, v)))));
   if (c.providers.length > 0) {
     box.append(table(["provider", "", "last heard", "heartbeats", "missed"], c.providers.map((p) => [
