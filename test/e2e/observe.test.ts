@@ -74,11 +74,16 @@ test("e2e/observe - metrics, expected files, alerts, status page and move_it_sta
   const dir = await tempDir(t);
   const [inDir, out, staging] = ["in", "out", "staging"].map((d) => join(dir, d)) as [string, string, string];
   await Promise.all([inDir, out, staging].map((d) => mkdir(d)));
-  const [pub, req, dead, sStatus, cStatus] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+  // Ports are 0 and read back from the logs; the second provider is port 1, where nothing listens on loopback.
+  const dead = 1;
   const hook = await receiver(t);
   const srvIni = join(dir, "server.ini");
-  const section = (extra = ""): string => `[a]\norigin = ${inDir}/{platform}_{orbit:05d}_{band:d}_{start_time:%Y%m%d%H%M%S}.dat\ntopic = /obs/a\nrequest_port = ${req}\nrequest_address = 127.0.0.1\n${extra}`;
+  const section = (extra = ""): string => `[a]\norigin = ${inDir}/{platform}_{orbit:05d}_{band:d}_{start_time:%Y%m%d%H%M%S}.dat\ntopic = /obs/a\nrequest_port = 0\nrequest_address = 127.0.0.1\n${extra}`;
   await writeFile(srvIni, section());
+  const [srvLog, cliLog] = [join(dir, "server.log"), join(dir, "client.log")];
+  const server = runCommand(t, "move_it_server", [srvIni, "-p", "0", "--host", "127.0.0.1", "--disable-backlog", "-l", srvLog, "--status-port", "0"]);
+  const pub = Number((await waitForLog(srvLog, "server started"))["publishPort"]);
+  const sStatus = Number((await waitForLog(srvLog, "status server listening"))["port"]);
   const cliIni = join(dir, "client.ini");
   const clientSection = (publishPort: number): string =>
     [
@@ -97,11 +102,8 @@ test("e2e/observe - metrics, expected files, alerts, status page and move_it_sta
       "",
     ].join("\n");
   await writeFile(cliIni, clientSection(0));
-  const [srvLog, cliLog] = [join(dir, "server.log"), join(dir, "client.log")];
-  const client = runCommand(t, "move_it_client", [cliIni, "--host", "127.0.0.1", "-l", cliLog, "--status-port", String(cStatus)]);
-  await waitForLog(cliLog, "status server listening");
-  const server = runCommand(t, "move_it_server", [srvIni, "-p", String(pub), "--host", "127.0.0.1", "--disable-backlog", "-l", srvLog, "--status-port", String(sStatus)]);
-  await waitForLog(srvLog, "status server listening");
+  const client = runCommand(t, "move_it_client", [cliIni, "--host", "127.0.0.1", "-l", cliLog, "--status-port", "0"]);
+  const cStatus = Number((await waitForLog(cliLog, "status server listening"))["port"]);
   // Subscribed once the server's first heartbeat was heard (the next one comes 30 s later).
   await waitFor(async () => (await status(cStatus)).chains[0]?.providers.find((p) => p.address === `127.0.0.1:${pub}`)?.up, "client hears the server", 45_000);
 
@@ -226,6 +228,7 @@ test("e2e/observe - metrics, expected files, alerts, status page and move_it_sta
 
   // Reloads that re-create both chains keep the counters counting.
   await appendFile(srvIni, "info = station=test\n");
+  // A new publish_port makes the client re-create the chain (not reconfigure it in place).
   await writeFile(cliIni, clientSection(await freePort()));
   server.child.kill("SIGHUP");
   client.child.kill("SIGHUP");
