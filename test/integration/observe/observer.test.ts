@@ -37,14 +37,19 @@ test("observe/observer - a file given up is alerted (Slack-compatible JSON POST)
   const obs = new Observer({ program: "move_it_client", version: "0.0.0", log, tickMs: 50 });
   t.after(() => obs.close());
   obs.configure(clientConfig(rx.url));
-  obs.onClientEvent({ type: "failed", chain: "c", uid: "H-000-MSG4.dat", providers: ["rx1:9010", "rx2:9010"] });
+  // A round that failed and will be retried is counted, not alerted.
+  obs.onClientEvent({ type: "failed", chain: "c", uid: "H-000-MSG4.dat", providers: ["rx1:9010", "rx2:9010"], givenUp: false, error: "timeout" });
+  obs.onClientEvent({ type: "retried", chain: "c", uid: "H-000-MSG4.dat", attempts: 2 });
+  obs.onClientEvent({ type: "failed", chain: "c", uid: "H-000-MSG4.dat", providers: ["rx1:9010", "rx2:9010"], givenUp: true, error: "timeout" });
   const body = await waitFor(() => rx.bodies[0], "alert received");
-  assert.equal(rx.hits(), 2, "first answered 500, then retried");
-  assert.equal(body["text"], "[move_it_client] c: H-000-MSG4.dat given up: no provider could deliver it");
-  assert.deepEqual(body["move_it"], { program: "move_it_client", kind: "file_given_up", chain: "c", uid: "H-000-MSG4.dat", providers: ["rx1:9010", "rx2:9010"] });
+  assert.equal(rx.hits(), 2, "one alert: first answered 500, then retried");
+  assert.equal(body["text"], "[move_it_client] c: H-000-MSG4.dat given up: no provider could deliver it (timeout)");
+  assert.deepEqual(body["move_it"], { program: "move_it_client", kind: "file_given_up", chain: "c", uid: "H-000-MSG4.dat", providers: ["rx1:9010", "rx2:9010"], error: "timeout" });
   await waitFor(() => records.find((r) => r.msg === "alert sent"), "alert sent logged");
   const m = parseMetrics(await obs.metrics.text());
-  assert.equal(sample(m, "move_it_client_files_failed_total", { chain: "c" }).value, 1);
+  assert.equal(sample(m, "move_it_client_files_failed_total", { chain: "c" }).value, 2);
+  assert.equal(sample(m, "move_it_client_files_given_up_total", { chain: "c" }).value, 1);
+  assert.equal(sample(m, "move_it_client_retries_total", { chain: "c" }).value, 1);
 });
 
 test("observe/observer - totals are kept per chain name across configure() (a reload)", async (t) => {

@@ -7,7 +7,7 @@ import { REPO } from "../../helpers/procs.js";
 import { parseMetrics, sample } from "../../helpers/prom.js";
 
 test("observe/metrics - every metric the Grafana dashboard queries exists, by its exact name", async () => {
-  const m = new Metrics("move_it_mirror", "1.2.3", { client: () => ({ chains: {} }), server: () => ({}) });
+  const m = new Metrics("move_it_mirror", "1.2.3", { client: () => ({ chains: {}, ledger: { pendingWrites: 0, writeErrors: 0 } }), server: () => ({}) });
   const known = parseMetrics(await m.text());
   const dashboard = readFileSync(join(REPO, "grafana", "move_it.json"), "utf8");
   const used = new Set([...dashboard.matchAll(/\b((?:move_it|process|nodejs)_[a-z0-9_]+)/g)].map((x) => x[1]!));
@@ -22,7 +22,8 @@ test("observe/metrics - server and client events counted under conventional name
   m.server({ type: "pushed", chain: "hrit", scheme: "sftp", bytes: 0, seconds: 0.01, joined: true });
   m.server({ type: "request", chain: "hrit", request: "push" });
   m.client({ type: "pushed", chain: "hrit", provider: "rx1:9010", scheme: "sftp", seconds: 4, ok: false });
-  m.client({ type: "retried", chain: "hrit", provider: "rx2:9010" });
+  m.client({ type: "failover", chain: "hrit", provider: "rx2:9010" });
+  m.client({ type: "retried", chain: "hrit", uid: "a.dat", attempts: 1 });
   m.client({ type: "acked", chain: "hrit", provider: "rx1:9010", ok: true });
   m.client({ type: "heartbeat", chain: "hrit", provider: "rx1:9010" });
   const f = parseMetrics(await m.text());
@@ -32,7 +33,8 @@ test("observe/metrics - server and client events counted under conventional name
   const d = sample(f, "move_it_server_push_duration_seconds", { chain: "hrit", scheme: "sftp" });
   assert.deepEqual([d.count, d.buckets?.["0.01"], d.buckets?.["0.25"], d.buckets?.["0.5"]], [2, 1, 1, 2]);
   assert.equal(sample(f, "move_it_client_push_requests_total", { outcome: "failure" }).value, 1);
-  assert.equal(sample(f, "move_it_client_push_retries_total", { provider: "rx2:9010" }).value, 1);
+  assert.equal(sample(f, "move_it_client_failovers_total", { provider: "rx2:9010" }).value, 1);
+  assert.equal(sample(f, "move_it_client_retries_total", { chain: "hrit" }).value, 1);
   assert.equal(sample(f, "move_it_client_acks_total", { outcome: "success" }).value, 1);
   assert.equal(sample(f, "move_it_client_heartbeats_total", { provider: "rx1:9010" }).value, 1);
   assert.equal(f.get("move_it_client_push_duration_seconds")?.samples.length, 0, "failed pushes are not timed");
