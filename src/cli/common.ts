@@ -127,7 +127,7 @@ function logWarnings(config: LoadedConfig<unknown>, log: Logger, start: boolean)
 }
 
 /** The daemon's observer (metrics, expected files, alerts, status document). */
-export function observerFor(program: string, log: Logger, sources: Pick<ObserverOptions, "client" | "server">): Observer {
+export function observerFor(program: string, log: Logger, sources: Pick<ObserverOptions, "client" | "server" | "serverLedger">): Observer {
   return new Observer({ program, version: VERSION, log, ...sources });
 }
 

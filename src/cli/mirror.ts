@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   const log = await rootLogger("move_it_mirror", args);
   await applyPosttrollSettings(log);
   const config = await readConfig(file, "mirror", log, true);
-  const observer = observerFor("move_it_mirror", log, { client: () => mirror.stats().client, server: () => mirror.stats().server });
+  const observer = observerFor("move_it_mirror", log, { client: () => mirror.stats().client, server: () => mirror.stats().server, serverLedger: () => mirror.ledgerStats() });
   observer.configure(config.chains.map((c) => c.client));
   const mirror = new MoveItMirror({
     config,

@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   const log = await rootLogger("move_it_server", args);
   await applyPosttrollSettings(log);
   const config = await readConfig(file, "server", log, true);
-  const observer = observerFor("move_it_server", log, { server: () => server.stats() });
+  const observer = observerFor("move_it_server", log, { server: () => server.stats(), serverLedger: () => server.ledgerStats() });
   const server = new MoveItServer({
     config,
     log,

@@ -14,7 +14,7 @@ import type { Requester } from "../transport/requester.js";
 import { safeError } from "./safe-error.js";
 import { catchUp } from "./catchup.js";
 import { Coordinator, type CoordinatorSettings, type CoordinatorStats } from "./coordinator.js";
-import type { FileBook } from "./ledger.js";
+import type { FileBook, FileCounts } from "./ledger.js";
 import { Delivery, type DeliveryStats } from "./delivery.js";
 import { Listener, listenerSubjects, type Connect, type ListenerSnapshot } from "./listener.js";
 import type { ChainEvent, ClientEvent, ClientEventSink } from "./events.js";
@@ -73,6 +73,8 @@ export interface ChainStats {
   delivery: DeliveryStats;
   /** Per provider `host:port`. */
   listeners: Record<string, ListenerSnapshot>;
+  /** The chain's files in the ledger by state (delivered ones not counted). */
+  files: FileCounts;
 }
 
 /** See the module comment. */
@@ -158,6 +160,7 @@ export class ClientChain {
       coordinator: this.coordinator.stats,
       delivery: { ...this.delivery.stats },
       listeners,
+      files: this.opts.book.counts(),
     };
   }
 
@@ -313,6 +316,7 @@ export class ClientChain {
     }).then(
       (r): CatchUpSummary => {
         void this.opts.book.catchup(provider, address, r.supported);
+        this.emit({ type: "catchup", provider, address, outcome: r.supported ? "answered" : "unsupported", announcements: r.messages });
         if (r.supported) this.caughtUp.set(id, { since: since.getTime(), at: Date.now() });
         if (!r.supported) {
           if (!this.noCatchUp.has(id)) log.info({ since: since.toISOString() }, "catch-up unavailable");
@@ -323,7 +327,10 @@ export class ClientChain {
         return { servers: 1, unsupported: r.supported ? 0 : 1, unreachable: 0, announcements: r.messages, keys: [...keys] };
       },
       (err: unknown): CatchUpSummary => {
-        if (!this.ctrl.signal.aborted) log.warn({ err: safeError(err) }, "catch-up failed");
+        if (!this.ctrl.signal.aborted) {
+          log.warn({ err: safeError(err) }, "catch-up failed");
+          this.emit({ type: "catchup", provider, address, outcome: "unreachable", announcements: keys.size });
+        }
         return { servers: 1, unsupported: 0, unreachable: 1, announcements: keys.size, keys: [...keys] };
       },
     ).finally(() => {

@@ -36,6 +36,17 @@ export type ClientEvent =
   | { readonly type: "failed"; readonly chain: string; readonly uid: string; readonly providers: readonly string[]; readonly givenUp: boolean; readonly error: string }
   /** An ack request to another server that announced a delivered file. */
   | { readonly type: "acked"; readonly chain: string; readonly provider: string; readonly ok: boolean }
+  /** A catch-up pass asked of one server ended: answered, unsupported (a Python server) or unreachable. */
+  | {
+      readonly type: "catchup";
+      readonly chain: string;
+      readonly provider: string;
+      /** The request address asked. */
+      readonly address: string;
+      readonly outcome: "answered" | "unsupported" | "unreachable";
+      /** Announcements the pass received. */
+      readonly announcements: number;
+    }
   /** A provider's heartbeat arrived. */
   | { readonly type: "heartbeat"; readonly chain: string; readonly provider: string }
   /** A provider stayed silent past the alarm and is reconnected. */

@@ -9,3 +9,4 @@ export type { CoordinatorStats } from "./coordinator.js";
 export type { DeliveryStats } from "./delivery.js";
 export type { ListenerStats, ListenerSnapshot, Connect, MessageSource } from "./listener.js";
 export type { ClientEvent, ClientEventSink } from "./events.js";
+export type { FileCounts } from "./ledger.js";

@@ -105,6 +105,20 @@ export interface FileBook {
   servers(): KnownServer[];
   /** Remember whether a server answers catch-up requests. */
   catchup(provider: string, address: string, supported: boolean): Promise<void>;
+  /** Committed rows of each state but delivered (those can be many; the rest are few and indexed). */
+  counts(): FileCounts;
+}
+
+/** A chain's files in the ledger by state (see FileBook.counts). */
+export interface FileCounts {
+  /** Heard of, no push sent yet. */
+  pending: number;
+  /** A push sent, no outcome yet. */
+  inFlight: number;
+  /** Every provider failed; waiting for the retry backoff. */
+  failed: number;
+  /** Not delivered within max_retry_age; kept for ledger_retention. */
+  givenUp: number;
 }
 
 const FILE_COLUMNS = "uid, state, attempts, announced_at, push_sent_at, delivered_from, next_try_at";
@@ -225,6 +239,7 @@ function prepare(db: Database) {
     heard: s(`UPDATE client_providers SET last_heard_at = ? WHERE chain = ? AND provider = ?`),
     servers: s(`SELECT provider, request_address, last_heard_at, catchup FROM client_providers WHERE chain = ? ORDER BY provider, request_address`),
     catchup: s(`UPDATE client_providers SET catchup = ? WHERE chain = ? AND provider = ? AND request_address = ?`),
+    counts: s(`SELECT state, COUNT(*) AS n FROM client_files WHERE chain = ? AND state IN ('pending', 'in_flight', 'failed', 'given_up') GROUP BY state`),
     pruneOffers: s(
       `DELETE FROM client_offers WHERE chain = ? AND uid IN
        (SELECT uid FROM client_files WHERE chain = ? AND state IN ('delivered', 'given_up') AND updated_at < ?)`,
@@ -235,6 +250,7 @@ function prepare(db: Database) {
 
 class ChainBook implements FileBook {
   private readonly lastHeard = new Map<string, number>();
+  private lastCounts: FileCounts = { pending: 0, inFlight: 0, failed: 0, givenUp: 0 };
   private readonly servers_ = new Set<string>();
 
   constructor(
@@ -339,5 +355,16 @@ class ChainBook implements FileBook {
 
   catchup(provider: string, address: string, supported: boolean): Promise<void> {
     return this.write(() => this.st.catchup.run(supported ? "yes" : "no", this.chain, provider, address));
+  }
+
+  counts(): FileCounts {
+    try {
+      const rows = this.st.counts.all(this.chain) as Array<{ state: FileState; n: number }>;
+      const n = (state: FileState): number => rows.find((r) => r.state === state)?.n ?? 0;
+      this.lastCounts = { pending: n("pending"), inFlight: n("in_flight"), failed: n("failed"), givenUp: n("given_up") };
+    } catch {
+      // The ledger closed (stats read after a stop): the last counts read.
+    }
+    return { ...this.lastCounts };
   }
 }

@@ -122,6 +122,11 @@ export class MoveItMirror {
     return { server: this.server.stats(), client: this.client.stats() };
   }
 
+  /** The downstream half's ledger counters (the upstream half's come with its stats). */
+  ledgerStats(): ReturnType<MoveItServer["ledgerStats"]> {
+    return this.server.ledgerStats();
+  }
+
   /** D2: the upstream message with `request_address` replaced by ours, keys in place. */
   private async reannounce(chain: string, upstream: Message): Promise<void> {
     const cfg = this.chain(chain);

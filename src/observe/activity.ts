@@ -36,7 +36,7 @@ export class ChainActivity {
   private readonly minutes: Minute[] = [];
   lastDeliveryAt = 0;
   lastFailureAt = 0;
-  /** Since start, kept per chain name (so across reloads): files delivered, given up, late, missing. */
+  /** Since start, kept per chain name (so across reloads): files delivered, failed rounds (retried or given up), late, missing. */
   files = 0;
   failed = 0;
   late = 0;
@@ -76,7 +76,7 @@ export class ChainActivity {
     this.minute(at).bytes += n;
   }
 
-  /** Note a file given up. */
+  /** Note a round in which no provider could deliver a file. */
   failure(at: number): void {
     this.failed++;
     this.lastFailureAt = Math.max(this.lastFailureAt, at);

@@ -16,10 +16,18 @@ export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.
 /** Seconds, 10 s to 1 day: a file's age (from its own time) when it lands. */
 export const AGE_BUCKETS = [10, 30, 60, 120, 300, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200, 10800, 21600, 43200, 86400];
 
+/** A ledger's write counters (the server's or the client's). */
+export interface LedgerCounters {
+  writeErrors: number;
+  pendingWrites: number;
+}
+
 /** What the gauges are read from at scrape time. */
 export interface MetricSources {
   client?: () => ClientStats;
   server?: () => Record<string, ServerStats>;
+  /** The server's ledger (the client's comes with its stats). */
+  serverLedger?: () => LedgerCounters;
 }
 
 type Labels<T extends string> = Partial<Record<T, string>>;
@@ -35,7 +43,7 @@ export class Metrics {
     const info = new Gauge({ name: "move_it_info", help: "Always 1; the labels say which program and version this is.", labelNames: ["program", "version"], registers: [this.registry] });
     info.set({ program, version }, 1);
     this.c = clientMetrics(this.registry, sources.client);
-    this.s = serverMetrics(this.registry, sources.server);
+    this.s = serverMetrics(this.registry, sources.server, sources.serverLedger);
   }
 
   /** The text exposition (Prometheus format). */
@@ -105,6 +113,10 @@ export class Metrics {
       case "acked":
         c.acks.inc({ ...chain, provider: ev.provider, outcome: ev.ok ? "success" : "failure" });
         return;
+      case "catchup":
+        c.catchups.inc({ ...chain, provider: ev.provider, outcome: ev.outcome });
+        c.catchupFiles.inc({ ...chain, provider: ev.provider }, ev.announcements);
+        return;
       case "heartbeat":
         c.heartbeats.inc({ ...chain, provider: ev.provider });
         return;
@@ -119,6 +131,12 @@ export class Metrics {
   /** Count bytes delivered, once their size is known (see Observer). */
   bytesDelivered(labels: Labels<"chain" | "provider" | "scheme">, bytes: number): void {
     this.c.bytes.inc(labels, bytes);
+  }
+
+  /** A client chain is configured: its per-chain counters start at 0 (so they are there before their first event). */
+  clientChain(chain: string): void {
+    const c = this.c;
+    for (const m of [c.failed, c.givenUp, c.retries, c.late, c.missing, c.incomplete]) m.inc({ chain }, 0);
   }
 
   /** Count files the expectations found late or missing, and slots that closed incomplete. */
@@ -158,6 +176,8 @@ function clientMetrics(reg: Registry, stats: (() => ClientStats) | undefined) {
     retries: counter(reg, `${P}retries_total`, "Files taken up again from the ledger: a retry after backoff, a file resumed after a restart, or one that waited for room.", ["chain"]),
     failovers: counter(reg, `${P}failovers_total`, "Pushes tried with the next provider after one failed (same round).", cp),
     acks: counter(reg, `${P}acks_total`, "Ack requests sent to the other servers that announced a delivered file, by outcome.", ["chain", "provider", "outcome"]),
+    catchups: counter(reg, `${P}catchup_requests_total`, "Catch-up passes asked of a server (at start, and when a provider is heard after silence), by outcome: answered, unsupported (a Python server), unreachable.", ["chain", "provider", "outcome"]),
+    catchupFiles: counter(reg, `${P}catchup_announcements_total`, "Announcements received by catch-up passes (files the ledger already knows among them).", cp),
     heartbeats: counter(reg, `${P}heartbeats_total`, "Heartbeats received from each provider.", cp),
     missed: counter(reg, `${P}heartbeats_missed_total`, "Times a provider stayed silent past heartbeat_alarm_scale heartbeats and was reconnected.", cp),
     late: counter(reg, `${P}files_late_total`, "Expected files (see expect_every) that arrived after their slot's deadline.", ["chain"]),
@@ -171,12 +191,25 @@ function clientMetrics(reg: Registry, stats: (() => ClientStats) | undefined) {
   if (stats === undefined) return m;
   const chains = (): Array<[string, ClientStats["chains"][string]]> => Object.entries(stats().chains);
   new Gauge({
-    name: `${P}files_pending`, help: "Files announced and not yet delivered or given up (waiting or moving).", labelNames: ["chain"], registers: [reg],
+    name: `${P}files_pending`, help: "Files heard of and not yet delivered or given up: waiting, moving, or waiting for a retry (the chain's ledger rows).", labelNames: ["chain"], registers: [reg],
     collect() {
       this.reset();
-      for (const [chain, s] of chains()) this.set({ chain }, s.coordinator.pending);
+      for (const [chain, s] of chains()) this.set({ chain }, s.files.pending + s.files.inFlight + s.files.failed);
     },
   });
+  new Gauge({
+    name: `${P}ledger_files`, help: "The chain's files in the client ledger by state: pending (no push sent yet), in_flight (push sent), failed (waiting for a retry), given_up (kept for ledger_retention). Delivered rows are not counted.", labelNames: ["chain", "state"], registers: [reg],
+    collect() {
+      this.reset();
+      for (const [chain, s] of chains()) {
+        this.set({ chain, state: "pending" }, s.files.pending);
+        this.set({ chain, state: "in_flight" }, s.files.inFlight);
+        this.set({ chain, state: "failed" }, s.files.failed);
+        this.set({ chain, state: "given_up" }, s.files.givenUp);
+      }
+    },
+  });
+  ledgerMetrics(reg, P, "client", () => stats().ledger);
   new Gauge({
     name: `${P}pushes_in_flight`, help: "Push requests waiting for their reply now.", labelNames: ["chain"], registers: [reg],
     collect() {
@@ -201,7 +234,24 @@ function clientMetrics(reg: Registry, stats: (() => ClientStats) | undefined) {
   return m;
 }
 
-function serverMetrics(reg: Registry, stats: (() => Record<string, ServerStats>) | undefined) {
+/** Write errors (a counter: the ledger lives as long as the process) and writes waiting, read at scrape time. */
+function ledgerMetrics(reg: Registry, prefix: string, whose: string, read: () => LedgerCounters): void {
+  new Counter({
+    name: `${prefix}ledger_write_errors_total`, help: `Batches of ${whose} ledger writes that failed (full or read-only state disk, ...) and were queued to be retried; nothing is lost while the process runs.`, registers: [reg],
+    collect() {
+      this.reset();
+      this.inc(read().writeErrors);
+    },
+  });
+  new Gauge({
+    name: `${prefix}ledger_pending_writes`, help: `Changes to the ${whose} ledger queued and not yet committed.`, registers: [reg],
+    collect() {
+      this.set(read().pendingWrites);
+    },
+  });
+}
+
+function serverMetrics(reg: Registry, stats: (() => Record<string, ServerStats>) | undefined, ledger: (() => LedgerCounters) | undefined) {
   const P = "move_it_server_";
   const m = {
     announced: counter(reg, `${P}files_announced_total`, "Files announced on the chain's topic.", ["chain"]),
@@ -216,6 +266,7 @@ function serverMetrics(reg: Registry, stats: (() => Record<string, ServerStats>)
     lastPush: new Gauge({ name: `${P}last_push_timestamp_seconds`, help: "When the chain last delivered a file by a push (Unix time).", labelNames: ["chain"], registers: [reg] }),
     lastAnnounce: new Gauge({ name: `${P}last_announce_timestamp_seconds`, help: "When the chain last announced a file (Unix time).", labelNames: ["chain"], registers: [reg] }),
   };
+  if (ledger !== undefined) ledgerMetrics(reg, P, "server", ledger);
   if (stats === undefined) return m;
   new Gauge({
     name: `${P}chain_up`, help: "1 for each chain (ini section) running now.", labelNames: ["chain"], registers: [reg],

@@ -14,7 +14,7 @@ import { ChainActivity } from "./activity.js";
 import { AlertSender, type Alert } from "./alerts.js";
 import { ExpectedTracker } from "./expected.js";
 import { fileTime } from "./file-time.js";
-import { Metrics } from "./metrics.js";
+import { Metrics, type LedgerCounters } from "./metrics.js";
 import { chainStatus, type ServerActivity, type StatusDocument } from "./status-doc.js";
 
 export interface ObserverOptions {
@@ -23,6 +23,8 @@ export interface ObserverOptions {
   log: Logger;
   client?: () => ClientStats;
   server?: () => Record<string, ServerStats>;
+  /** The server's ledger write counters (metrics). */
+  serverLedger?: () => LedgerCounters;
   /** Clock, ms (tests). */
   now?: () => number;
   /** How often slots and providers are checked, ms (default 1000). */
@@ -48,7 +50,7 @@ export class Observer {
   private readonly startedAt: number;
 
   constructor(private readonly opts: ObserverOptions) {
-    this.metrics = new Metrics(opts.program, opts.version, { client: opts.client, server: opts.server });
+    this.metrics = new Metrics(opts.program, opts.version, { client: opts.client, server: opts.server, serverLedger: opts.serverLedger });
     this.alerts = new AlertSender(opts.program, opts.log);
     this.startedAt = this.now();
     this.timer = setInterval(() => this.tick(), opts.tickMs ?? 1000);
@@ -64,6 +66,7 @@ export class Observer {
     const names = new Set(chains.map((c) => c.name));
     for (const name of this.watches.keys()) if (!names.has(name)) this.watches.delete(name);
     for (const c of chains) {
+      this.metrics.clientChain(c.name);
       const old = this.watches.get(c.name);
       const same = old?.expected !== undefined && c.expected !== undefined && JSON.stringify(old.expected.spec) === JSON.stringify(c.expected);
       const expected = same ? old.expected : c.expected === undefined ? undefined : new ExpectedTracker(c.expected, this.now());
@@ -86,9 +89,9 @@ export class Observer {
   readonly onClientEvent = (ev: ClientEvent): void => {
     this.metrics.client(ev);
     if (ev.type === "delivered") this.delivered(ev);
-    else if (ev.type === "failed" && ev.givenUp) {
+    else if (ev.type === "failed") {
       this.chainActivity(ev.chain).failure(this.now());
-      this.alert(ev.chain, { kind: "file_given_up", chain: ev.chain, text: `${ev.uid} given up: no provider could deliver it (${ev.error})`, details: { uid: ev.uid, providers: ev.providers, error: ev.error } });
+      if (ev.givenUp) this.alert(ev.chain, { kind: "file_given_up", chain: ev.chain, text: `${ev.uid} given up: no provider could deliver it (${ev.error})`, details: { uid: ev.uid, providers: ev.providers, error: ev.error } });
     }
   };
 

@@ -3,9 +3,9 @@
  * `move_it_status`: one entry per chain with its state, providers, last
  * files and latency, rates, and expected files.
  *
- * States: `failing` (client: no provider heard for 2 min, or the last file
- * given up came after the last delivery, within 10 min; server: the last
- * push failed, within 10 min), `lagging` (files pending and none delivered
+ * States: `failing` (client: no provider heard for 2 min, or the last
+ * failed round of pushes came after the last delivery, within 10 min; server: the last
+ * push failed, within 10 min), `lagging` (files pending or retrying and none delivered
  * for 1 min, or a file late or missing within 15 min), `idle` (nothing
  * pending and nothing done for 5 min), else `running`.
  */
@@ -33,10 +33,15 @@ export interface ChainStatus {
   lastFile: { uid: string; at: number; latencySeconds: number } | undefined;
   filesPerMinute: number;
   bytesPerMinute: number;
+  /** Files heard of and not delivered: not yet pushed, or a push sent (ledger rows). */
   pending: number;
+  /** Push requests waiting for their reply now. */
   inFlight: number;
+  /** Files every provider failed, waiting for their retry backoff (ledger rows). */
   retrying: number;
+  /** Files delivered since the daemon started. */
   delivered: number;
+  /** Files given up (ledger rows, kept for ledger_retention). */
   failed: number;
   late: number;
   missing: number;
@@ -77,7 +82,7 @@ function clientState(s: ClientStats["chains"][string], a: ChainActivity, now: nu
   const heard = Math.max(startedHeard, ...Object.values(s.listeners).map((l) => l.lastHeardAt));
   if (Object.keys(s.listeners).length > 0 && now - heard > 2 * MIN) return "failing";
   if (a.lastFailureAt > a.lastDeliveryAt && now - a.lastFailureAt < 10 * MIN) return "failing";
-  const pending = s.coordinator.pending;
+  const pending = s.files.pending + s.files.inFlight + s.files.failed;
   if ((pending > 0 && now - a.lastDeliveryAt > MIN) || now - a.lastLateAt < 15 * MIN) return "lagging";
   if (pending === 0 && now - a.lastDeliveryAt > 5 * MIN) return "idle";
   return "running";
@@ -87,7 +92,6 @@ function clientState(s: ClientStats["chains"][string], a: ChainActivity, now: nu
 export const chainStatus = {
   client(name: string, s: ClientStats["chains"][string], a: ChainActivity, expected: ExpectedTracker | undefined, now: number, startedAt: number): ChainStatus {
     const last = a.recent[0];
-    const retrying = (s.coordinator as unknown as Record<string, unknown>)["retrying"];
     return {
       name,
       role: "client",
@@ -95,11 +99,11 @@ export const chainStatus = {
       providers: Object.entries(s.listeners).map(([address, l]) => ({ address, up: l.up, lastHeardAt: l.lastHeardAt, heartbeats: l.heartbeats, missedHeartbeats: l.missedHeartbeats })),
       lastFile: last === undefined ? undefined : { uid: last.uid, at: last.at, latencySeconds: last.latencySeconds },
       ...a.rates(now),
-      pending: s.coordinator.pending,
+      pending: s.files.pending + s.files.inFlight,
       inFlight: s.coordinator.active,
-      retrying: typeof retrying === "number" ? retrying : 0,
+      retrying: s.files.failed,
       delivered: a.files,
-      failed: a.failed,
+      failed: s.files.givenUp,
       late: a.late,
       missing: a.missing,
       recent: a.recent.slice(0, 20),

@@ -41,3 +41,23 @@ test("observe/metrics - server and client events counted under conventional name
   assert.equal(f.get("move_it_server_requests_total")?.type, "counter");
   assert.equal(sample(f, "move_it_info").labels["version"], "1.2.3");
 });
+
+test("observe/metrics - ledger write errors are counters read from the ledgers, catch-up passes counted by outcome", async () => {
+  let errors = 0;
+  const m = new Metrics("move_it_mirror", "1.2.3", {
+    client: () => ({ chains: {}, ledger: { pendingWrites: 4, writeErrors: errors } }),
+    server: () => ({}),
+    serverLedger: () => ({ pendingWrites: 0, writeErrors: 2 }),
+  });
+  errors = 3;
+  m.client({ type: "catchup", chain: "hrit", provider: "rx1:9010", address: "rx1:9011", outcome: "answered", announcements: 12 });
+  m.client({ type: "catchup", chain: "hrit", provider: "rx2:9010", address: "rx2:9011", outcome: "unsupported", announcements: 0 });
+  const f = parseMetrics(await m.text());
+  assert.equal(f.get("move_it_client_ledger_write_errors_total")?.type, "counter");
+  assert.equal(sample(f, "move_it_client_ledger_write_errors_total").value, 3);
+  assert.equal(sample(f, "move_it_client_ledger_pending_writes").value, 4);
+  assert.equal(sample(f, "move_it_server_ledger_write_errors_total").value, 2);
+  assert.equal(sample(f, "move_it_client_catchup_requests_total", { provider: "rx1:9010", outcome: "answered" }).value, 1);
+  assert.equal(sample(f, "move_it_client_catchup_requests_total", { provider: "rx2:9010", outcome: "unsupported" }).value, 1);
+  assert.equal(sample(f, "move_it_client_catchup_announcements_total", { provider: "rx1:9010" }).value, 12);
+});
