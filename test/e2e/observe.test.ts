@@ -115,8 +115,11 @@ test("e2e/observe - metrics, expected files, alerts, status page and move_it_sta
   await waitFor(async () => (await readdir(out)).filter((n) => n.endsWith(".dat")).length === 5, "5 files delivered", 30_000);
   const bytes = bodies.reduce((n, b) => n + Buffer.byteLength(b), 0);
 
-  // Server metrics, parsed.
-  const sm = await scrape(sStatus);
+  // Server metrics, parsed: a file is in place a moment before its push is counted, so wait for the count.
+  const sm = await waitFor(async () => {
+    const m = await scrape(sStatus);
+    return total(m, "move_it_server_files_pushed_total") >= 5 ? m : undefined;
+  }, "server pushes counted");
   assert.equal(sample(sm, "move_it_server_files_announced_total", { chain: "a" }).value, 5);
   assert.equal(sample(sm, "move_it_server_files_pushed_total", { chain: "a", scheme: "file" }).value, 5);
   assert.equal(sample(sm, "move_it_server_sent_bytes_total", { chain: "a", scheme: "file" }).value, bytes);
@@ -237,10 +240,17 @@ test("e2e/observe - metrics, expected files, alerts, status page and move_it_sta
   await waitFor(async () => (await status(cStatus)).chains[0]?.providers.find((p) => p.address === provider)?.up, "client hears the server again", 45_000);
   await drop(inDir, staging, `noaa_00102_1_${when}.dat`, "after reload\n");
   await waitFor(() => readFile(join(out, `noaa_00102_1_${when}.dat`), "utf8").then((b) => b === "after reload\n", () => false), "delivered after reload", 30_000);
-  const sm3 = await scrape(sStatus);
+  // Counted once the push's reply is sent (server) and received (client), a moment after the file is in place.
+  const sm3 = await waitFor(async () => {
+    const m = await scrape(sStatus);
+    return total(m, "move_it_server_files_pushed_total") >= 7 ? m : undefined;
+  }, "server pushes counted after reload");
   assert.equal(sample(sm3, "move_it_server_files_announced_total", { chain: "a" }).value, 7);
   assert.equal(sample(sm3, "move_it_server_files_pushed_total", { chain: "a", scheme: "file" }).value, 7);
-  const cm3 = await scrape(cStatus);
+  const cm3 = await waitFor(async () => {
+    const m = await scrape(cStatus);
+    return total(m, "move_it_client_files_delivered_total") >= 7 ? m : undefined;
+  }, "client deliveries counted after reload");
   assert.equal(total(cm3, "move_it_client_files_delivered_total", { chain: "c" }), 7);
   assert.equal(sample(cm3, "move_it_client_delivery_latency_seconds", { chain: "c", provider }).count, 7);
 
