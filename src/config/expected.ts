@@ -13,7 +13,7 @@
  *   alert_url = https://hooks.example/T0/B0/X   JSON POST (Slack-compatible)
  *   alert_provider_down = 5m      alert when a provider stays unheard this long
  */
-import { fail, readList, readUrl, type SectionReader, type Where } from "./fields.js";
+import { fail, readList, type SectionReader, type Where } from "./fields.js";
 
 /** What a chain expects to receive. */
 export interface ExpectedFiles {
@@ -114,7 +114,8 @@ export function readAlerts(section: SectionReader): AlertSettings | undefined {
   const providerDown = section.read("alert_provider_down", readDuration, 300);
   if (url === undefined) return undefined;
   const where = section.where("alert_url");
-  const checked = readUrl(url, where);
+  const checked = url.trim();
   if (!/^https?:\/\//i.test(checked)) fail(where, url, "must be an http:// or https:// URL");
+  if (/\s/.test(checked) || !URL.canParse(checked)) fail(where, url, "not a valid URL");
   return { url: checked, providerDown };
 }
