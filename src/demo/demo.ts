@@ -2,7 +2,8 @@
  * `npm run demo`: a move_it_server and a move_it_client, the real commands
  * as separate processes on 127.0.0.1, moving a few sample files (EUMETCast
  * HRIT-style names) from a watched directory to a destination directory.
- * Prints what arrived, with sizes and sha256, then stops both.
+ * Prints what arrived, with sizes and sha256, then stops both; their logs
+ * are kept, and it says where.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -37,6 +38,16 @@ async function waitForFiles(dir: string, count: number, timeoutMs: number): Prom
   }
 }
 
+/** Wait until a bunyan log holds a record with this `msg` (at most 60 s). */
+async function waitForRecord(file: string, msg: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  const needle = `"msg":${JSON.stringify(msg)}`;
+  while (!(await readFile(file, "utf8").catch(() => "")).includes(needle)) {
+    if (Date.now() > deadline) throw new Error(`no "${msg}" in ${file} within 60 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), "move_it-demo-"));
   const [inDir, outDir, stage] = ["in", "out", "stage"].map((d) => join(work, d)) as [string, string, string];
@@ -49,7 +60,8 @@ async function main(): Promise<void> {
     start("move_it_client", [join(work, "client.ini"), "--host", "127.0.0.1"], join(work, "client.log")),
   ];
   try {
-    await new Promise((r) => setTimeout(r, 1500));
+    // Drop the files once the server watches and the client hears it (the server runs with --disable-backlog).
+    await Promise.all([waitForRecord(join(work, "server.log"), "server started"), waitForRecord(join(work, "client.log"), "provider heard")]);
     const sent = new Map<string, string>();
     for (let seg = 1; seg <= 8; seg++) {
       const name = `H-000-MSG4__-MSG4________-IR_108___-${String(seg).padStart(6, "0")}___-202411221200-__`;
@@ -68,12 +80,14 @@ async function main(): Promise<void> {
       ok += good ? 1 : 0;
       console.log(`${good ? "arrived" : "CORRUPT"}  ${join(arrivedDir, n)}  ${body.length} bytes  sha256 ${sha256(body).slice(0, 16)}…`);
     }
-    console.log(`${ok}/${sent.size} files arrived intact (logs: ${work}/server.log, client.log)`);
+    console.log(`${ok}/${sent.size} files arrived intact`);
     if (ok !== sent.size) process.exitCode = 1;
   } finally {
     for (const p of procs) p.kill("SIGTERM");
     await Promise.all(procs.map((p) => new Promise((r) => (p.exitCode !== null ? r(null) : p.once("exit", r)))));
-    if (process.exitCode !== 1) await rm(work, { recursive: true, force: true });
+    // The files moved are removed; the logs and configs stay for reading (npx bunyan FILE).
+    if (process.exitCode !== 1) await Promise.all([inDir, outDir, stage].map((d) => rm(d, { recursive: true, force: true })));
+    console.log(`logs kept in ${work}: server.log, client.log (read them with: npx bunyan ${join(work, "server.log")}); remove the directory when done`);
   }
 }
 
