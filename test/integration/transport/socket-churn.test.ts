@@ -17,18 +17,7 @@ import { ZmqRequester } from "../../../src/transport/requester.js";
 import { RouterSocket } from "../../../src/transport/router.js";
 import { Subscriber } from "../../../src/transport/subscriber.js";
 import { captureLogger } from "../../helpers/log.js";
-
-/** mulberry32: a small seeded generator, so a failing run can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../../helpers/seeded.js";
 
 const SEED = Number(process.env["CHURN_SEED"] ?? Date.now() % 2 ** 31);
 const ROUNDS = Number(process.env["CHURN_ROUNDS"] ?? 1500);
@@ -37,7 +26,7 @@ const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 test(`socket churn - open/close with traffic in flight never aborts (seed ${SEED})`, async () => {
   console.log(`socket churn seed ${SEED} (replay with CHURN_SEED=${SEED})`);
-  const random = rng(SEED);
+  const random = seededRandom(SEED);
   const { log } = captureLogger("churn");
   const started = performance.now();
   let rounds = 0;
