@@ -45,9 +45,11 @@ test("interop/req - move_it_req against Python's move_it_server: ping and info e
     await drop([site], files);
     const info = await waitFor(async () => {
       const r = await req(lab, ["info", TOPIC, server, "-v", "--timeout", "3"]);
-      return r.code === "0" && r.out.includes(" 2 file(s)") ? r : undefined;
+      // Python's watchdog observer sometimes reports one rename twice, and its
+      // server then caches (and lists) that file twice: ask for both names, not a count.
+      return r.code === "0" && [...files.keys()].every((name) => r.out.includes(`  ${TOPIC}/${name}\n`)) ? r : undefined;
     }, "info listing both files", 60_000);
-    for (const name of files.keys()) assert.ok(info.out.includes(`  ${TOPIC}/${name}`), info.out);
+    assert.match(info.out, /: [2-4] file\(s\)/);
     assert.match(info.out, /max_count 2256, uptime \d+:\d\d:\d\d/);
 
     const cu = await req(lab, ["catchup", TOPIC, server, "--since", "1h", "--timeout", "3"]);
