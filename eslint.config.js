@@ -6,7 +6,7 @@ import tseslint from "typescript-eslint";
 export default tseslint.config(
   { ignores: ["dist/", "node_modules/", "bin/", "scripts/", "eslint.config.js"] },
   {
-    files: ["src/**/*.ts", "test/**/*.ts"],
+    files: ["src/**/*.ts", "test/**/*.ts", "bench/**/*.ts", "examples/**/*.ts"],
     extends: [tseslint.configs.recommended],
     languageOptions: { parserOptions: { project: "./tsconfig.test.json", tsconfigRootDir: import.meta.dirname } },
     rules: {
@@ -22,5 +22,5 @@ export default tseslint.config(
       "prefer-const": ["error", { ignoreReadBeforeAssign: true }],
     },
   },
-  { files: ["src/cli/**", "src/demo/**", "src/bench/**", "test/**"], rules: { "no-console": "off" } },
+  { files: ["src/cli/**", "examples/**", "bench/**", "test/**"], rules: { "no-console": "off" } },
 );

@@ -8,7 +8,7 @@ import { dieWithParent } from "../helpers/daemon.js";
 import { REPO, logRecords } from "../helpers/procs.js";
 
 test("e2e/demo - npm run demo moves its files, keeps both logs and says where, and writes nothing on stderr", async (t) => {
-  const child = spawn(...dieWithParent(process.execPath, [join(REPO, "dist", "src", "demo", "demo.js")]), { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(...dieWithParent(process.execPath, [join(REPO, "dist", "examples", "demo.js")]), { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
   child.stdout.on("data", (c: Buffer) => (out += c.toString()));

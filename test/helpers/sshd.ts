@@ -9,8 +9,8 @@ import { execFile } from "node:child_process";
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { sshdConfig } from "../../src/bench/sshd.js";
 import { promisify } from "node:util";
+import { sshdConfig } from "./sshd-config.js";
 import { LOCALHOST, requireBinary, skipUnless, startDaemon, startOnFreePort } from "./daemon.js";
 
 const run = promisify(execFile);

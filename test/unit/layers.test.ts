@@ -12,7 +12,7 @@ const LEVEL: Record<string, number> = {
   transport: 4, movers: 4, unpack: 4, ledger: 4,
   server: 5, client: 5, nameserver: 5,
   mirror: 6, observe: 6,
-  cli: 7, "index.ts": 8, demo: 8, bench: 8,
+  cli: 7, "index.ts": 8,
 };
 
 const PACKAGE_HOME: Record<string, (file: string) => boolean> = {
@@ -63,10 +63,20 @@ test("layers - no module imports a higher layer, server and client stay apart", 
   assert.deepEqual(bad, []);
 });
 
+test("layers - the package stands alone: src/ imports nothing from bench/, examples/ or test/", () => {
+  const bad: string[] = [];
+  for (const { rel, text } of files) {
+    for (const spec of imports(text).filter((s) => s.startsWith("."))) {
+      const target = relative(SRC, join(SRC, rel, "..", spec));
+      if (target.startsWith("..")) bad.push(`${rel} → ${spec}`);
+    }
+  }
+  assert.deepEqual(bad, []);
+});
+
 test("layers - each third-party package is imported in its one place", () => {
   const bad: string[] = [];
-  // bench/ is a measuring harness run beside the product, not a layer of it.
-  for (const { rel, text } of files.filter((f) => top(f.rel) !== "bench")) {
+  for (const { rel, text } of files) {
     for (const spec of imports(text).filter((s) => !s.startsWith(".") && !s.startsWith("node:"))) {
       const pkg = spec.split("/")[0]!;
       const home = PACKAGE_HOME[pkg];
@@ -76,8 +86,8 @@ test("layers - each third-party package is imported in its one place", () => {
   assert.deepEqual(bad, []);
 });
 
-test("layers - only cli/ (and the demo and bench programs) touch process.exit", () => {
-  const bad = files.filter(({ rel, text }) => /process\.exit\(/.test(text) && !["cli", "demo", "bench"].includes(top(rel))).map((f) => f.rel);
+test("layers - only cli/ touches process.exit", () => {
+  const bad = files.filter(({ rel, text }) => /process\.exit\(/.test(text) && top(rel) !== "cli").map((f) => f.rel);
   assert.deepEqual(bad, []);
 });
 

@@ -12,8 +12,8 @@ import { fileURLToPath } from "node:url";
 
 export const LOCALHOST = "127.0.0.1";
 
-/** The repository root (this file is dist/src/bench/procs.js once built). */
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+/** The repository root (this file is dist/bench/procs.js once built). */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
 /** A process the benchmark started. */
 export interface Proc {
@@ -164,7 +164,7 @@ export function startMoveIt(command: string, args: readonly string[], logFile: s
   return startProc(command, process.execPath, [...nodeFlags(profDir, command), bin, ...args], logFile);
 }
 
-export { freePort } from "../util/ports.js";
+export { freePort } from "../src/util/ports.js";
 
 /** Resident memory of a process, KiB: current (VmRSS) and peak (VmHWM); undefined when it is gone. */
 export function memoryOf(pid: number): { rssKiB: number; hwmKiB: number } | undefined {

@@ -11,6 +11,7 @@ import { userInfo } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { SftpTarget } from "./baseline.js";
+import { sshdConfig } from "../test/helpers/sshd-config.js";
 import { LOCALHOST, freePort, sleep, startProc, type Proc } from "./procs.js";
 
 const run = promisify(execFile);
@@ -29,29 +30,6 @@ export function sshdMissing(): string | undefined {
   } catch {
     return `${SSHD} not found (apt-get install openssh-server openssh-client)`;
   }
-}
-
-/**
- * sshd_config for a throw-away server on 127.0.0.1:`port` with everything in
- * `dir`; `extra` lines are appended (the tests raise limits and log more).
- */
-export function sshdConfig(dir: string, port: number, extra: readonly string[] = ["LogLevel ERROR"]): string {
-  return [
-    `Port ${port}`,
-    `ListenAddress ${LOCALHOST}`,
-    `HostKey ${join(dir, "host_key")}`,
-    `PidFile ${join(dir, "sshd.pid")}`,
-    `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
-    "StrictModes no",
-    "UsePAM no",
-    "PermitRootLogin yes",
-    "PubkeyAuthentication yes",
-    "PasswordAuthentication no",
-    "KbdInteractiveAuthentication no",
-    "Subsystem sftp internal-sftp",
-    ...extra,
-    "",
-  ].join("\n");
 }
 
 async function keyPair(path: string): Promise<void> {

@@ -2,12 +2,13 @@
  * `npm run bench`: start the built move_it_server and move_it_client as
  * separate processes on 127.0.0.1, run the scenarios several times each,
  * print a table (median, min, max; baselines from the same runs) and write
- * the raw results as JSON to bench/results/.
+ * the raw results as JSON to $BENCH_OUT, else move_it-bench-results/ in the
+ * OS temp dir (never under the package: installed, that is node_modules).
  *
  * Environment: BENCH_QUICK=1 (fewer files and runs, small soak and sftp:
  * under a minute), BENCH_ONLY=id[,id...] (scenario ids or prefixes, e.g.
  * `burst-10k,paced`), BENCH_RUNS=n, BENCH_CPU_PROF=1 (run server and client
- * under `node --cpu-prof`, profiles in bench/results/prof-<date>/),
+ * under `node --cpu-prof`, profiles in <results dir>/prof-<date>/),
  * BENCH_KEEP=1 (keep the temp work directory with the processes' logs),
  * BENCH_CLIENT_OPTS / BENCH_SERVER_OPTS="key=value;..." (extra ini options,
  * for experiments such as max_concurrent_transfers=32), BENCH_NODE_FLAGS
@@ -16,11 +17,11 @@
  */
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { announce } from "./announce.js";
 import { sftp } from "./network.js";
 import { ClientUnavailable, type BenchDirs } from "./pair.js";
-import { REPO_ROOT, killAllNow, stopAll } from "./procs.js";
+import { killAllNow, stopAll } from "./procs.js";
 import { machine, notes, table, writeJson } from "./report.js";
 import { notRun, type ScenarioResult } from "./results.js";
 import { MiB } from "./files.js";
@@ -109,16 +110,23 @@ function settings(): { quick: boolean; only: string[]; runs: number; prof: boole
   return { quick, only, runs: Number.isInteger(runs) && runs > 0 ? runs : 2, prof: flag("BENCH_CPU_PROF"), keep: flag("BENCH_KEEP") };
 }
 
+/** Where results and profiles go: `$BENCH_OUT`, else a fixed directory in the OS temp dir. */
+function resultsDirectory(): string {
+  const out = process.env.BENCH_OUT ?? "";
+  return resolve(out !== "" ? out : join(tmpdir(), "move_it-bench-results"));
+}
+
 async function main(): Promise<void> {
   const set = settings();
   const m = machine();
   const work = mkdtempSync(join(tmpdir(), "move_it-bench-"));
   const shm = shmDir(work);
   installCleanup([work, ...(shm.dir === undefined ? [] : [shm.dir])], set.keep);
-  const resultsDir = join(REPO_ROOT, "bench", "results");
+  const resultsDir = resultsDirectory();
   const dirs: BenchDirs = { work, shm: shm.dir ?? work, profDir: set.prof ? join(resultsDir, `prof-${m.date.replace(/[:.]/g, "-")}`) : undefined };
   const say = (msg: string): void => void process.stderr.write(`${msg}\n`);
   say(`move_it bench ${set.quick ? "(quick) " : ""}${m.date}: ${m.nproc} cpus (${m.cpu}), ${m.memoryGiB} GiB, node ${m.node}, ${set.runs} runs`);
+  say(`results go to ${resultsDir}`);
   const ctx: Ctx = { dirs, quick: set.quick, runs: set.runs, say };
   const results: ScenarioResult[] = [];
   const state: { clientMissing?: string } = {};

@@ -1,5 +1,5 @@
 /**
- * `node dist/src/bench/hotspots.js PROFILE.cpuprofile... [-n 25]`: where a
+ * `node dist/bench/hotspots.js PROFILE.cpuprofile... [-n 25]`: where a
  * `node --cpu-prof` profile (BENCH_CPU_PROF=1) spent its time. Prints the
  * functions with the most self time and the same time summed by module
  * (a package under node_modules, a node: builtin, a file of ours), each
