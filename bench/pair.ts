@@ -49,7 +49,7 @@ export interface Pair {
 /** Thrown when the client command is not usable yet (exits at once). */
 export class ClientUnavailable extends Error {}
 
-/** Server ini (SPEC §3) for a chain watching `inDir`. */
+/** Server ini (docs/server.md) for a chain watching `inDir`. */
 export function serverIni(inDir: string, requestPort: number, extra: readonly string[] = []): string {
   const lines = ["[bench]", `origin = ${inDir}/{name}.dat`, "topic = /bench", `request_port = ${requestPort}`, `request_address = ${LOCALHOST}`];
   return [...lines, ...extra, ...extraOptions(process.env.BENCH_SERVER_OPTS), ""].join("\n");
@@ -64,7 +64,7 @@ export function extraOptions(env: string | undefined): string[] {
     .map((kv) => kv.replace(/\s*=\s*/, " = "));
 }
 
-/** Client ini (SPEC §4) for a chain fetching from the server at `publishPort`. */
+/** Client ini (docs/client.md) for a chain fetching from the server at `publishPort`. */
 export function clientIni(publishPort: number, destUrl: string): string {
   const lines = ["[bench]", `providers = ${LOCALHOST}:${publishPort}`, `destination = ${destUrl}`, "topic = /bench", "publish_port = 0", "nameservers = false"];
   return [...lines, ...extraOptions(process.env.BENCH_CLIENT_OPTS), ""].join("\n");

@@ -1,5 +1,5 @@
 /**
- * Our integrity check (SPEC §6): an announcement may carry
+ * Our integrity check (docs/guarantees.md): an announcement may carry
  * `"checksum": "<algorithm>:<hex>"` (top level, or per dataset item). A
  * file delivered to this host is hashed and compared; on a mismatch it is
  * deleted, so the next provider can deliver a good copy.

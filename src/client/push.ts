@@ -1,5 +1,5 @@
 /**
- * One push request, never sent twice (SPEC §6). The reference resends a
+ * One push request, never sent twice (docs/guarantees.md). The reference resends a
  * push that outlasts `transfer_req_timeout`, and each resend starts another
  * copy of the same file. Here the request is sent once; each time
  * `transfer_req_timeout` passes without a reply, the same server gets a

@@ -1,5 +1,5 @@
 /**
- * move_it_client sections: one chain per section (SPEC §4).
+ * move_it_client sections: one chain per section (docs/client.md).
  */
 
 import {

@@ -1,5 +1,5 @@
 /**
- * move_it_mirror sections: a client and a server in one section (SPEC §5).
+ * move_it_mirror sections: a client and a server in one section (docs/mirror.md).
  *
  * Upstream (client) side: `providers`, `login`, `destination` (the local
  * staging directory), `client_topic` (default: `topic`), and the client's

@@ -1,5 +1,5 @@
 /**
- * move_it_server sections: one chain per section (SPEC §3).
+ * move_it_server sections: one chain per section (docs/server.md).
  */
 
 import {

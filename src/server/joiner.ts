@@ -1,7 +1,7 @@
 /**
  * One transfer per (file, destination) at a time: a second identical push
  * while the first is in flight waits for the same result instead of
- * starting another copy (SPEC §6).
+ * starting another copy (docs/guarantees.md).
  */
 export class TransferJoiner {
   private readonly inflight = new Map<string, Promise<unknown>>();

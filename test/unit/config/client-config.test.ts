@@ -21,7 +21,7 @@ function rejects(body: string, pattern: RegExp): void {
   });
 }
 
-test("config/client-config - defaults (SPEC §4)", () => {
+test("config/client-config - defaults (docs/client.md)", () => {
   assert.deepEqual(chain(MINIMAL), {
     kind: "client",
     name: "hrit",

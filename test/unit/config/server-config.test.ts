@@ -24,7 +24,7 @@ function rejects(body: string, pattern: RegExp): void {
 
 const MINIMAL = "origin = /data/in/{name}.dat\ntopic = /t\n";
 
-test("config/server-config - defaults (SPEC §3)", () => {
+test("config/server-config - defaults (docs/server.md)", () => {
   const c = chain(MINIMAL);
   assert.deepEqual(c, {
     kind: "server",
