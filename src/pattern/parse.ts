@@ -8,7 +8,7 @@ import type { DateTime } from "../util/datetime.js";
 import { PyFloat } from "../util/pyfloat.js";
 import { DT_GLOBS, matchLooseSpec, splitDateSpec, tokenize } from "./format-spec.js";
 import type { FieldToken } from "./format-spec.js";
-import { strptime } from "./strftime.js";
+import { strptime } from "./strptime.js";
 
 /** What `parse` returns for one field. */
 export type ParsedValue = string | number | PyFloat | DateTime;
