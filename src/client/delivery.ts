@@ -13,6 +13,7 @@ import { compose } from "../pattern/index.js";
 import type { Announcement, TransferHooks } from "./coordinator.js";
 import { expectedChecksums, verifyFile } from "./checksum.js";
 import { isThisHost } from "../util/host.js";
+import { statOf } from "../util/local-fs.js";
 import { parseUrl } from "../util/url.js";
 import { asDirectory, buildDestination, publishedBase, publishedUri, targetPath, type Destination } from "./destination.js";
 import { entriesOf, receivedData, rewriteMetadata, type Stamp } from "./messages.js";
@@ -96,7 +97,7 @@ export class Delivery implements TransferHooks {
     if (files.length === 0) return false;
     for (const { uri, size, checksum } of files) {
       const path = targetPath(dest, uri);
-      const st = await stat(path).catch(() => undefined);
+      const st = await statOf(path).catch(() => undefined);
       if (st === undefined || !st.isFile() || (size !== undefined && st.size !== size)) return false;
       if (checksum === undefined || !this.opts.config().verifyChecksum) continue;
       if (!(await verifyFile(path, checksum, signal).then(() => true, () => false))) return false;

@@ -4,9 +4,10 @@
  * can). Either way the file is made under a temporary name in the
  * destination directory and renamed into place.
  */
-import { access, copyFile, constants, link, mkdir, rename, stat, unlink } from "node:fs/promises";
+import { access, copyFile, constants, mkdir, unlink } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import { TransferError, errorMessage } from "../errors.js";
+import { linkAs, renameTo, statOf, unlinkOf } from "../util/local-fs.js";
 import { formatUrl } from "../util/url.js";
 import { targetPath, temporaryName, type MoveRequest, type MoveResult, type Mover } from "./mover.js";
 
@@ -32,10 +33,10 @@ export class FileMover implements Mover {
         return linkOrCopy(req.source, tmp);
       });
       req.signal.throwIfAborted();
-      await rename(tmp, final);
+      await renameTo(tmp, final);
       // When `final` already was a link to the same file, rename() does nothing and leaves `tmp`.
-      if (method === "link") await unlink(tmp).catch(() => undefined);
-      const { size } = await stat(final);
+      if (method === "link") await unlinkOf(tmp).catch(() => undefined);
+      const { size } = await statOf(final);
       return { uri: final, bytes: size, method };
     } catch (err) {
       await unlink(tmp).catch(() => undefined);
@@ -56,11 +57,11 @@ export class FileMover implements Mover {
  */
 async function linkNew(source: string, final: string): Promise<number | undefined> {
   try {
-    await link(source, final);
+    await linkAs(source, final);
   } catch {
     return undefined;
   }
-  return (await stat(final)).size;
+  return (await statOf(final)).size;
 }
 
 function exists(path: string): Promise<boolean> {
@@ -72,7 +73,7 @@ function exists(path: string): Promise<boolean> {
 
 async function linkOrCopy(source: string, tmp: string): Promise<"link" | "copy"> {
   try {
-    await link(source, tmp);
+    await linkAs(source, tmp);
     return "link";
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? "";

@@ -8,6 +8,7 @@ import { realpath } from "node:fs/promises";
 import { sep } from "node:path";
 import { RefusedError } from "../errors.js";
 import { validate } from "../pattern/index.js";
+import { realpathOf } from "../util/local-fs.js";
 import { watchRoot } from "./watcher.js";
 
 export interface GuardContext {
@@ -56,7 +57,7 @@ export async function resolveServable(uri: unknown, ctx: GuardContext): Promise<
   else throw notReachable("neither announced nor matching origin");
   let real: string;
   try {
-    real = await realpath(path);
+    real = await realpathOf(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT") throw new RefusedError(`[Errno 2] No such file or directory: '${path}'`, { cause: err });

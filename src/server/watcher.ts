@@ -29,6 +29,7 @@ import { watch, type FSWatcher } from "chokidar";
 import type { Logger } from "../log.js";
 import { validate } from "../pattern/index.js";
 import { AsyncQueue } from "../util/async-queue.js";
+import { statBig } from "../util/local-fs.js";
 import { InotifySource, inotifyAvailable } from "./inotify.js";
 
 /** Why a file is yielded: a live event, the backlog at start, or a scan (reconcile, or a re-established watch). */
@@ -209,7 +210,7 @@ export class Watcher implements AsyncIterable<FileEvent> {
   private complete(path: string): void {
     if (this.closed || !validate(this.opts.origin, path)) return;
     this.forgetPending(path);
-    void stat(path, { bigint: true })
+    void statBig(path)
       .then((st) => st.isFile() && st.size > 0n && this.emit(path, st, "live"))
       .catch((err: unknown) => this.opts.log.debug({ err, path }, "file vanished"));
   }
@@ -224,7 +225,7 @@ export class Watcher implements AsyncIterable<FileEvent> {
   }
 
   private async check(path: string, added: boolean, reason: FileEventReason): Promise<void> {
-    const st = await stat(path, { bigint: true });
+    const st = await statBig(path);
     const old = this.pending.get(path);
     // A scan never overrides a live event already waiting for the file to settle.
     if (old !== undefined && reason === "rescan") return;
@@ -243,7 +244,7 @@ export class Watcher implements AsyncIterable<FileEvent> {
   private async settled(path: string): Promise<void> {
     const before = this.pending.get(path);
     if (before === undefined) return;
-    const st = await stat(path, { bigint: true });
+    const st = await statBig(path);
     if (this.pending.get(path) !== before) return;
     if (st.size === before.size && st.mtimeNs === before.mtime) {
       this.pending.delete(path);
