@@ -37,7 +37,10 @@ interface Lane {
   askedAt: number;
   asking: boolean;
   active: number;
+  /** Waiting pushes, first come first served. */
   waiters: (() => void)[];
+  /** Waiters woken for a free slot that have not run yet (they count against the limit). */
+  woken: number;
   /** The limit last reported through onLimit. */
   reported: number | undefined;
 }
@@ -55,7 +58,7 @@ export class PushLanes {
     this.retryMs = opts.retryMs ?? 5_000;
     // One listener for every waiter, not one each.
     opts.signal.addEventListener("abort", () => {
-      for (const lane of this.lanes.values()) this.wake(lane);
+      for (const lane of this.lanes.values()) for (const w of lane.waiters.splice(0)) w();
     }, { once: true });
   }
 
@@ -81,10 +84,13 @@ export class PushLanes {
   async use<T>(address: string, subject: string, task: () => Promise<T>): Promise<T> {
     const { signal } = this.opts;
     const lane = this.lane(address);
-    while (lane.active >= lane.limit) {
+    // A newcomer queues behind those already waiting; a waiter woken too late (the slot taken) goes back to the front.
+    for (let first = true; lane.active + lane.woken >= lane.limit || (first && lane.waiters.length > 0); first = false) {
       signal.throwIfAborted();
       this.maybeAsk(address, subject, lane);
-      await new Promise<void>((resolve) => lane.waiters.push(resolve));
+      await new Promise<void>((resolve) => (first ? lane.waiters.push(resolve) : lane.waiters.unshift(resolve)));
+      // Woken for a slot (or by the abort, which wakes everyone): no longer on the way.
+      if (lane.woken > 0) lane.woken--;
     }
     signal.throwIfAborted();
     this.maybeAsk(address, subject, lane);
@@ -100,7 +106,7 @@ export class PushLanes {
   private lane(address: string): Lane {
     let lane = this.lanes.get(address);
     if (lane === undefined) {
-      lane = { limit: 1, learntAt: 0, askedAt: 0, asking: false, active: 0, waiters: [], reported: undefined };
+      lane = { limit: 1, learntAt: 0, askedAt: 0, asking: false, active: 0, waiters: [], woken: 0, reported: undefined };
       this.lanes.set(address, lane);
     }
     return lane;
@@ -126,8 +132,15 @@ export class PushLanes {
     );
   }
 
-  /** Every waiter checks again (the limit may have grown; few wait per server). */
+  /**
+   * Wake as many waiters as there are free slots, oldest first. (Waking them
+   * all made a burst quadratic: with 1000 files queued behind one server,
+   * every push that ended woke 1000 waiters to find one slot.)
+   */
   private wake(lane: Lane): void {
-    for (const w of lane.waiters.splice(0)) w();
+    while (lane.waiters.length > 0 && lane.active + lane.woken < lane.limit) {
+      lane.woken++;
+      lane.waiters.shift()!();
+    }
   }
 }

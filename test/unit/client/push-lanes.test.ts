@@ -96,3 +96,44 @@ test("push-lanes - a waiter leaves with the signal's reason", async () => {
   hold.resolve();
   await first;
 });
+
+test("push-lanes - waiters start in the order they came, a newcomer does not jump the queue, and a push that ends lets exactly one more start", async () => {
+  const lanes = new PushLanes({ signal: ac.signal, ask: async () => 2 });
+  lanes.told("h:1", 2);
+  const started: number[] = [];
+  const holds = new Map<number, () => void>();
+  const push = (i: number) =>
+    lanes.use("h:1", "/t", () => {
+      started.push(i);
+      return new Promise<void>((resolve) => holds.set(i, resolve));
+    });
+  const settle = async () => {
+    for (let k = 0; k < 5; k++) await new Promise((r) => setImmediate(r));
+  };
+  const all = [0, 1, 2, 3, 4, 5].map(push);
+  await settle();
+  assert.deepEqual(started, [0, 1]);
+  holds.get(0)!();
+  all.push(push(6)); // arrives as a slot frees: behind 2..5
+  await settle();
+  assert.deepEqual(started, [0, 1, 2]);
+  for (const i of [1, 2, 3, 4, 5]) {
+    holds.get(i)!();
+    await settle();
+  }
+  holds.get(6)?.();
+  await settle();
+  assert.deepEqual(started, [0, 1, 2, 3, 4, 5, 6]);
+  holds.get(6)!();
+  await Promise.all(all);
+});
+
+test("push-lanes - a push that ends wakes one waiter, not all of them: 200 queued pushes cost linear work, not quadratic", async () => {
+  let checks = 0;
+  // Every waiter that wakes and looks for a slot reads the clock once (to decide whether to ask): count those.
+  const lanes = new PushLanes({ signal: ac.signal, ask: async () => 1, now: () => (checks++, 1_000) });
+  lanes.told("h:1", 1);
+  checks = 0;
+  assert.equal(await peak(lanes, 200), 1);
+  assert.ok(checks < 4 * 200, `${checks} slot checks for 200 pushes`);
+});
