@@ -375,6 +375,8 @@ export class Coordinator {
     }
     this.counters.retries++;
     this.opts.onEvent?.({ type: "retried", uid: record.key, attempts: record.attempts });
+    // Relay mode after a restart: a file taken up from the ledger may never have been re-announced downstream (killed first).
+    if (this.opts.relay !== undefined) this.relayed(candidates[0]!);
     this.start({ key: record.key, candidates, unresponsive: new Set(), record });
   }
 

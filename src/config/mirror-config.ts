@@ -1,8 +1,10 @@
 /**
  * move_it_mirror sections: a client and a server in one section (docs/mirror.md).
  *
- * Upstream (client) side: `providers`, `login`, `destination` (the local
- * staging directory), `client_topic` (default: `topic`), and the client's
+ * Upstream (client) side: `providers`, `login`, `destination` (the staging
+ * directory: a path or a file://, ftp://, scp:// or sftp:// URL; the server
+ * side serves staged files from `staging_directory`, by default that URL's
+ * path on this machine), `client_topic` (default: `topic`), and the client's
  * other options (timeouts, heartbeat, `compression`...). Downstream (server)
  * side: `origin`, `topic`, `request_port` (required here), `request_address`,
  * `info`, `delete`, `remove_delay`, `station`, ... A `compression` option
@@ -28,6 +30,12 @@ export interface MirrorChainConfig {
   readonly server: ServerChainConfig;
   /** Ours: fetch every announced file at once instead of on the first downstream request. */
   readonly prefetch: boolean;
+  /**
+   * The local directory where staged files are served from: `staging_directory`,
+   * else the path of `destination` (for `ftp://`, `scp://`, `sftp://` staging
+   * that is the staging host's path, as the reference mirror reads it).
+   */
+  readonly stagingDirectory: string;
   /** The section's options as read (DEFAULT merged), for change detection. */
   readonly raw: Readonly<Record<string, string>>;
 }
@@ -36,7 +44,10 @@ export interface MirrorChainConfig {
  * Options only a mirror section has. `delay` (the reference's pause before
  * re-announcing) is accepted and not used.
  */
-export const MIRROR_OPTIONS: readonly string[] = ["client_topic", "prefetch", "delay"];
+export const MIRROR_OPTIONS: readonly string[] = ["client_topic", "prefetch", "delay", "staging_directory"];
+
+/** Schemes a mirror can stage through: the server half then serves the staged file from this machine. */
+export const STAGING_SCHEMES: readonly string[] = ["file", "ftp", "scp", "sftp"];
 
 /** Read one mirror section. The result is not frozen yet. */
 export function readMirrorChain(section: SectionReader): MirrorChainConfig {
@@ -45,17 +56,33 @@ export function readMirrorChain(section: SectionReader): MirrorChainConfig {
   section.required("request_port");
   const topic = section.read("client_topic", (value, where) => readTopic(value, where, true), server.topic);
   const client = readClientChain(section, { topic, known: [...SERVER_OPTIONS, ...MIRROR_OPTIONS] });
-  if (!/^(\/|file:\/\/)/.test(client.destination)) {
-    fail(section.where("destination"), client.destination, "the staging directory must be local (a path or file://)");
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(client.destination)?.[1]?.toLowerCase();
+  if (scheme === undefined ? !client.destination.startsWith("/") : !STAGING_SCHEMES.includes(scheme)) {
+    fail(section.where("destination"), client.destination, "a mirror stages into a directory given as a path or a file://, ftp://, scp:// or sftp:// URL");
   }
+  const stagingDirectory = section.read("staging_directory", (value, where) => {
+    if (!value.startsWith("/")) fail(where, value, "must be an absolute path");
+    return value;
+  }, scheme === undefined ? client.destination : stagingPath(client.destination));
   return {
     kind: "mirror",
     name: section.name,
     client,
     server,
     prefetch: section.bool("prefetch", false),
+    stagingDirectory,
     raw: section.raw(),
   };
+}
+
+/** The path part of a staging URL, percent-decoded (`ftp://host:21/data/in/` → `/data/in/`). */
+function stagingPath(url: string): string {
+  const rest = url.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/]*/, "");
+  try {
+    return decodeURIComponent(rest === "" ? "/" : rest);
+  } catch {
+    return rest;
+  }
 }
 
 /**

@@ -15,14 +15,16 @@ import { access } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { MoveItClient, type ClientEventSink } from "../client/index.js";
 import type { ClientChainConfig, LoadedConfig, MirrorChainConfig, ServerChainConfig } from "../config/index.js";
-import { ClosedError, RefusedError } from "../errors.js";
+import { ClosedError, MoveItError, RefusedError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { Message, type JsonValue } from "../message/index.js";
 import type { MoverRegistry } from "../movers/registry.js";
 import { MoveItServer, type ServerEventSink } from "../server/server.js";
 import type { Requester } from "../transport/requester.js";
 import { deferred } from "../util/abort.js";
-import { parseUrl } from "../util/url.js";
+import { redactUrl } from "../util/url.js";
+
+const present = (path: string): Promise<boolean> => access(path).then(() => true, () => false);
 
 export interface MoveItMirrorOptions {
   config: LoadedConfig<MirrorChainConfig>;
@@ -107,6 +109,11 @@ export class MoveItMirror {
       await this.destroy(err instanceof Error ? err : new Error(String(err)));
       throw err;
     }
+    for (const c of this.config.chains) {
+      if (!c.client.destination.startsWith("/") && !/^file:/i.test(c.client.destination) && !(await present(c.stagingDirectory))) {
+        this.opts.log.warn({ chain: c.name, destination: redactUrl(c.client.destination), stagingDirectory: c.stagingDirectory }, "the staging directory is not on this machine (yet): staged files are served from it");
+      }
+    }
     this.opts.log.info({ publishPort: this.server.publishPort, chains: this.config.chains.map((c) => c.name) }, "mirror started");
   }
 
@@ -146,15 +153,19 @@ export class MoveItMirror {
     const uid = req.dataObject["uid"];
     const name = typeof uid === "string" ? uid : typeof uri === "string" ? basename(uri) : undefined;
     if (cfg === undefined || name === undefined || name.includes("/") || name === ".." ) return undefined;
-    const stagingDir = parseUrl(cfg.client.destination).path;
-    const local = join(stagingDir, name);
-    if (await access(local).then(() => true, () => false)) return local;
+    const local = join(cfg.stagingDirectory, name);
+    if (await present(local)) return local;
+    let fetched: string;
     try {
-      return await this.client.fetch(chain, name);
+      fetched = await this.client.fetch(chain, name);
     } catch (err) {
       if (err instanceof RefusedError) return undefined;
       throw err;
     }
+    if (fetched.startsWith("/")) return fetched;
+    // Staged through ftp/scp/sftp: served from this machine's view of the staging directory, as the reference does.
+    if (await present(local)) return local;
+    throw new MoveItError(`${name} was staged at ${redactUrl(fetched)}, but ${local} is not on this machine: staging_directory must name the local directory that destination writes into`);
   }
 
   /** Re-read the config: both halves keep what did not change. */

@@ -76,12 +76,13 @@ test("config/mirror-config - compression belongs to the fetching side", () => {
   assert.equal(m.server.compression, undefined);
 });
 
-test("config/mirror-config - request_port is required, staging must be local", () => {
+test("config/mirror-config - request_port is required, staging through a path, file, ftp, scp or sftp", () => {
   rejects(MIRROR.replace("request_port = 9203\n", ""), /section \[gw\], option request_port: missing required option/);
   rejects(
-    MIRROR.replace("file:///data/staging/", "ftp://h/staging/"),
-    /option destination, value "ftp:\/\/h\/staging\/": the staging directory must be local/,
+    MIRROR.replace("file:///data/staging/", "s3://bucket/staging/"),
+    /option destination, value "s3:\/\/bucket\/staging\/": a mirror stages into a directory given as a path or a file:\/\/, ftp:\/\/, scp:\/\/ or sftp:\/\/ URL/,
   );
+  rejects(`${MIRROR}staging_directory = staging\n`, /option staging_directory, value "staging": must be an absolute path/);
   rejects(MIRROR.replace("origin = /data/staging/{name}.dat\n", ""), /option origin: missing required option/);
   rejects(`${MIRROR}prefetch = later\n`, /option prefetch, value "later": not a boolean/);
 });
@@ -102,4 +103,15 @@ test("config/mirror-config - the result is deeply frozen", () => {
 
 test("config/mirror-config - a mirror section cannot listen", () => {
   rejects(`${MIRROR}listen = /1b/hrit\n`, /section \[gw\], option listen, value "\/1b\/hrit": a mirror section cannot listen/);
+});
+
+test("config/mirror-config - the staging directory served from: the destination's path, or staging_directory", () => {
+  assert.equal(chain(MIRROR).stagingDirectory, "/data/staging/");
+  assert.equal(chain(MIRROR.replace("file:///data/staging/", "/data/st2/")).stagingDirectory, "/data/st2/");
+  assert.equal(chain(MIRROR.replace("file:///data/staging/", "ftp://user:pw@gw.example.org:2121/data/in%20coming/")).stagingDirectory, "/data/in coming/");
+  assert.equal(chain(MIRROR.replace("file:///data/staging/", "sftp://gw/data/s/")).stagingDirectory, "/data/s/");
+  assert.equal(chain(MIRROR.replace("file:///data/staging/", "scp://gw/data/s/")).stagingDirectory, "/data/s/");
+  const ftp = chain(`${MIRROR.replace("file:///data/staging/", "ftp://gw/pub/in/")}staging_directory = /srv/ftp/pub/in\n`);
+  assert.equal(ftp.stagingDirectory, "/srv/ftp/pub/in");
+  assert.equal(ftp.client.destination, "ftp://gw/pub/in/");
 });
