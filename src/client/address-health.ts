@@ -16,6 +16,8 @@ interface Health {
   deadUntil: number;
   /** The server's `move_it.instance` from its last pong. */
   instance: string | undefined;
+  /** When the address last answered, ms. */
+  answeredAt: number;
   /** The provider (publisher) the address was announced by. */
   provider: string | undefined;
   /** The verification ping in flight, shared by every file waiting on it. */
@@ -35,7 +37,7 @@ export class AddressHealth {
   private of(address: string): Health {
     let h = this.map.get(address);
     if (h === undefined) {
-      h = { verified: false, failures: 0, deadUntil: 0, instance: undefined, provider: undefined, checking: undefined, probing: false };
+      h = { verified: false, failures: 0, deadUntil: 0, instance: undefined, answeredAt: 0, provider: undefined, checking: undefined, probing: false };
       this.map.set(address, h);
     }
     return h;
@@ -60,13 +62,20 @@ export class AddressHealth {
     return this.map.get(address)?.instance;
   }
 
-  /** Something came back from the address. */
-  answered(address: string, instance?: string): void {
+  /**
+   * Something came back from the address. When it names another server
+   * instance than before (the server restarted), returns what the address was
+   * announced by and when the earlier instance last answered.
+   */
+  answered(address: string, instance?: string, now = Date.now()): { provider: string | undefined; lastAnsweredAt: number } | undefined {
     const h = this.of(address);
     h.verified = true;
     h.failures = 0;
     h.deadUntil = 0;
+    const restarted = instance !== undefined && h.instance !== undefined && instance !== h.instance ? { provider: h.provider, lastAnsweredAt: h.answeredAt } : undefined;
     if (instance !== undefined) h.instance = instance;
+    h.answeredAt = now;
+    return restarted;
   }
 
   /** The address did not answer: back it off. */

@@ -122,6 +122,7 @@ export class ClientChain {
       book: opts.book,
       onEvent: (event) => this.emit(event),
       providerAlive: (provider) => [...this.listeners.values()].some((l) => l.address === provider && l.alive()),
+      onServerRestart: (address, provider, since) => this.serverRestarted(address, provider, since),
       relay: opts.relay === undefined ? undefined : { prefetch: opts.relay.prefetch, onAnnounced: (ann) => opts.relay?.onAnnounced(ann.msg) },
     });
   }
@@ -277,6 +278,20 @@ export class ClientChain {
       if (last !== undefined && last.since <= since && now - last.at < RECENT_CATCH_UP_MS) continue;
       void this.catchUpFrom(s.provider, s.address, new Date(since));
     }
+  }
+
+  /**
+   * A server answered as a new instance: it restarted, perhaps while this
+   * chain's subscription was still reconnecting (a restarted mirror relays at
+   * once). Catch up on what it announced since its earlier instance last
+   * answered.
+   */
+  private serverRestarted(address: string, provider: string | undefined, since: number): void {
+    if (this.closing !== undefined) return;
+    const known = provider ?? this.opts.book.servers().find((s) => s.address === address)?.provider;
+    if (known === undefined) return;
+    this.log.info({ provider: address, since: new Date(since - this.margin).toISOString() }, "server restarted, catching up");
+    void this.catchUpFrom(known, address, new Date(since - this.margin));
   }
 
   private get margin(): number {

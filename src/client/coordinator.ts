@@ -99,6 +99,12 @@ export interface CoordinatorOptions extends CoordinatorSettings {
   relay?: RelayOptions;
   /** Told about announcements, pushes, deliveries, failures (metrics); must not throw. */
   onEvent?: (event: ChainEvent) => void;
+  /**
+   * A move_it server answered as a new instance (it restarted): what it announced
+   * since `since` (ms) may have been published while this client's subscription
+   * was reconnecting. Must not throw.
+   */
+  onServerRestart?: (address: string, provider: string | undefined, since: number) => void;
 }
 
 /** Counters for tests, metrics and the status view. */
@@ -151,6 +157,8 @@ interface Job {
   record?: FileRecord | undefined;
   /** Pushes sent by this job. */
   sent?: number;
+  /** The file was found complete under its final name (an earlier run's push got through, its reply did not). */
+  foundPresent?: boolean;
 }
 
 const DEFAULTS = {
@@ -358,6 +366,9 @@ export class Coordinator {
   /** Start files the ledger holds that are due, as far as room allows; arm the timer for the next. */
   private pump(): void {
     if (this.closing !== undefined) return;
+    // A relay fetches when a downstream client asks (fetch()), not on its own: a file taken up here would be
+    // staged with nobody to push it to, and never deleted. What it relayed is in its server half's ledger.
+    if (this.opts.relay !== undefined && !this.opts.relay.prefetch) return;
     const room = (this.opts.maxPending ?? DEFAULTS.maxPending) - this.jobs.size;
     if (room > 0) {
       const due = this.book.due(Date.now(), room, (k) => this.jobs.has(k) || this.history.has(k));
@@ -562,6 +573,7 @@ export class Coordinator {
     }
     if ((await this.opts.hooks.present?.(ann, dest, this.owner.signal)) === true) {
       this.counters.foundPresent++;
+      job.foundPresent = true;
       log.info({ destination: dest.public }, "already delivered");
       return true;
     }
@@ -583,7 +595,8 @@ export class Coordinator {
 
   /** What a pong from `address` said: alive (and which instance), and how many pushes it takes at once. */
   private pong(address: string, pong: PongInfo): void {
-    this.health.answered(address, pong.instance);
+    const restarted = this.health.answered(address, pong.instance);
+    if (restarted !== undefined) this.opts.onServerRestart?.(address, restarted.provider, restarted.lastAnsweredAt);
     this.lanes.told(address, pong.maxPushes);
   }
 
@@ -628,7 +641,8 @@ export class Coordinator {
     this.reportDelivered(winner, dest);
     this.wakeFailed();
     await this.opts.hooks.publish(ackMessage(winner.msg, this.stamp));
-    const acks = this.others(job, winner).map((ann) => this.ack(ann));
+    // Found delivered: the server whose push got through never saw it end, so it is told too (it may delete the file).
+    const acks = [...(job.foundPresent === true ? [winner] : []), ...this.others(job, winner)].map((ann) => this.ack(ann));
     try {
       await this.opts.hooks.complete(winner, dest, this.owner.signal);
     } catch (err) {

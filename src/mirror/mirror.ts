@@ -26,6 +26,9 @@ import { redactUrl } from "../util/url.js";
 
 const present = (path: string): Promise<boolean> => access(path).then(() => true, () => false);
 
+/** A staging destination on this machine's file system (a path or file://): the client half's result is the local path. */
+const isLocal = (destination: string): boolean => destination.startsWith("/") || /^file:/i.test(destination);
+
 export interface MoveItMirrorOptions {
   config: LoadedConfig<MirrorChainConfig>;
   log: Logger;
@@ -76,6 +79,7 @@ export class MoveItMirror {
       heartbeatInterval: opts.heartbeatInterval,
       watch: false,
       sourceHook: (chain) => (req, uri) => this.staged(chain, req, uri),
+      stagedPath: (chain) => (req, uri) => this.stagedPath(chain, req.dataObject["uid"], uri),
       onEvent: opts.onServerEvent,
     });
     if (opts.stateDir !== undefined) mkdirSync(opts.stateDir, { recursive: true });
@@ -110,7 +114,7 @@ export class MoveItMirror {
       throw err;
     }
     for (const c of this.config.chains) {
-      if (!c.client.destination.startsWith("/") && !/^file:/i.test(c.client.destination) && !(await present(c.stagingDirectory))) {
+      if (!isLocal(c.client.destination) && !(await present(c.stagingDirectory))) {
         this.opts.log.warn({ chain: c.name, destination: redactUrl(c.client.destination), stagingDirectory: c.stagingDirectory }, "the staging directory is not on this machine (yet): staged files are served from it");
       }
     }
@@ -140,7 +144,19 @@ export class MoveItMirror {
     const address = this.server.requestAddress(chain);
     if (cfg === undefined || address === undefined) return;
     const data: Record<string, JsonValue> = { ...upstream.dataObject, request_address: address };
-    await this.server.relay(chain, new Message(cfg.server.topic, upstream.type, data));
+    await this.server.relay(chain, new Message(cfg.server.topic, upstream.type, data), this.stagedPath(chain, data["uid"], data["uri"]));
+  }
+
+  /**
+   * Where the staged copy of a relayed file is (or will be) on this machine:
+   * `staging_directory` joined with its uid (else the uri's base name), or
+   * undefined for a name that is no plain file name.
+   */
+  private stagedPath(chain: string, uid: unknown, uri: unknown): string | undefined {
+    const cfg = this.chain(chain);
+    const name = typeof uid === "string" ? uid : typeof uri === "string" ? basename(uri) : undefined;
+    if (cfg === undefined || name === undefined || name === "" || name.includes("/") || name === "." || name === "..") return undefined;
+    return join(cfg.stagingDirectory, name);
   }
 
   /**
@@ -150,10 +166,9 @@ export class MoveItMirror {
    */
   private async staged(chain: string, req: Message, uri: unknown): Promise<string | undefined> {
     const cfg = this.chain(chain);
-    const uid = req.dataObject["uid"];
-    const name = typeof uid === "string" ? uid : typeof uri === "string" ? basename(uri) : undefined;
-    if (cfg === undefined || name === undefined || name.includes("/") || name === ".." ) return undefined;
-    const local = join(cfg.stagingDirectory, name);
+    const local = this.stagedPath(chain, req.dataObject["uid"], uri);
+    if (cfg === undefined || local === undefined) return undefined;
+    const name = basename(local);
     if (await present(local)) return local;
     let fetched: string;
     try {
@@ -162,8 +177,9 @@ export class MoveItMirror {
       if (err instanceof RefusedError) return undefined;
       throw err;
     }
-    if (fetched.startsWith("/")) return fetched;
-    // Staged through ftp/scp/sftp: served from this machine's view of the staging directory, as the reference does.
+    if (isLocal(cfg.client.destination)) return fetched;
+    // Staged through ftp/scp/sftp: served from this machine's view of the staging directory, as the reference
+    // does. Not the uri the client half reports: for `ftp:///dir/` that is the FTP server's path, not ours.
     if (await present(local)) return local;
     throw new MoveItError(`${name} was staged at ${redactUrl(fetched)}, but ${local} is not on this machine: staging_directory must name the local directory that destination writes into`);
   }

@@ -17,11 +17,11 @@ import type { Publisher } from "../transport/publisher.js";
 import type { RouterSocket } from "../transport/router.js";
 import { unpack } from "../unpack/index.js";
 import { localAddress } from "../util/host.js";
-import { deferred } from "../util/abort.js";
+import { deferred, sleep } from "../util/abort.js";
 import { Semaphore } from "../util/serial.js";
 import { announcement } from "./announcer.js";
 import { BucketChain, isBucketOrigin } from "./bucket.js";
-import type { ChainContext, SourceHook } from "./context.js";
+import type { ChainContext, SourceHook, StagedPath } from "./context.js";
 import { Deleter } from "./deleter.js";
 import type { ServerLedger } from "./ledger.js";
 import { RunningPushes } from "./instance.js";
@@ -55,6 +55,8 @@ export interface ServerChainOptions {
   /** Watch `origin` (default true; the mirror relays instead). */
   watch?: boolean;
   sourceHook?: SourceHook;
+  /** The mirror's: where a relayed file's staged copy is (see ChainContext.stagedPath). */
+  stagedPath?: StagedPath;
   /** Told about announcements, requests and pushes (metrics). */
   onEvent?: ServerEventSink;
 }
@@ -78,6 +80,8 @@ export class ServerChain {
   private stopWaiting: (() => void) | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
   private readonly activity: ActivityLog;
+  /** Relayed announcements are published from this time on (ms): a restarted mirror's subscribers reconnect meanwhile. */
+  private relayFrom = 0;
   /** Files older than this (ms) are not the rescan's business: the start's backlog was disabled. */
   private rescanFloor = 0;
   private readonly done = deferred<Error | undefined>();
@@ -138,6 +142,7 @@ export class ServerChain {
       this.requestAddress = `${config.requestAddress ?? localAddress()}:${this.router.port}`;
     }
     if (this.opts.watch === false) {
+      this.relayFrom = Date.now() + this.opts.backlogDelayMs;
       log.info({ topic: config.topic, requestAddress: this.requestAddress }, "chain started");
       return;
     }
@@ -181,6 +186,7 @@ export class ServerChain {
       signal: this.abort.signal,
       startedAt: performance.now(),
       sourceHook: this.opts.sourceHook ?? this.bucket?.hook,
+      stagedPath: this.opts.stagedPath,
       emit: (event) => this.emit(event),
     };
   }
@@ -195,10 +201,41 @@ export class ServerChain {
     return this.requestAddress;
   }
 
-  /** Publish a relayed announcement (the mirror's) and list it in `info`. */
-  async relay(msg: Message): Promise<void> {
+  /**
+   * Publish a relayed announcement (the mirror's) and list it in `info`.
+   * With `staged` (where the file's staged copy is or will be) it is recorded
+   * in the ledger first, so catch-up, acks and the deletion of the staged copy
+   * survive a restart of the mirror. Within `backlogDelayMs` of the start it
+   * is published once that time is up: subscribers of a restarted mirror
+   * reconnect meanwhile (what is published before they are back is lost).
+   */
+  async relay(msg: Message, staged?: string): Promise<void> {
+    const { config } = this.opts;
     const uid = msg.dataObject["uid"];
-    if (typeof uid === "string") this.registry.remember(this.opts.config.topic, uid);
+    if (staged !== undefined && typeof uid === "string") {
+      const size = msg.dataObject["filesize"];
+      const checksum = msg.dataObject["checksum"];
+      void this.opts.ledger
+        .announced({
+          chain: config.name,
+          uid,
+          topic: config.topic,
+          path: staged,
+          root: dirname(staged),
+          originalPath: staged,
+          size: typeof size === "number" && Number.isFinite(size) ? size : 0,
+          mtimeNs: 0n,
+          inode: 0n,
+          checksum: typeof checksum === "string" ? checksum : undefined,
+          message: msg.encode(),
+          announcedAt: Date.now(),
+        })
+        .catch(() => undefined);
+    }
+    if (typeof uid === "string") this.registry.remember(config.topic, uid);
+    const wait = this.relayFrom - Date.now();
+    // Closed meanwhile: recorded, and offered by catch-up after the next start.
+    if (wait > 0 && !(await sleep(wait, this.abort.signal).then(() => true, () => false))) return;
     await this.opts.publisher.publish(msg);
     this.stats.announced++;
     this.emit({ type: "announced" });

@@ -39,7 +39,16 @@ export interface ChainContext {
    * checks; the mirror uses it to fetch from upstream. Undefined = not mine.
    */
   sourceHook: SourceHook | undefined;
+  /**
+   * Set on the mirror's chains (they relay instead of watching): where the
+   * staged copy of a requested file is or will be, without fetching it.
+   * Acks and catch-up use it; undefined for a uri that names no relayed file.
+   */
+  stagedPath: StagedPath | undefined;
 }
+
+/** See ChainContext.stagedPath. */
+export type StagedPath = (req: Message, uri: unknown) => string | undefined;
 
 /** See ChainContext.sourceHook. */
 export type SourceHook = (req: Message, uri: unknown, signal: AbortSignal) => Promise<string | undefined>;

@@ -73,12 +73,16 @@ export class Deleter {
     this.opts.log.info({ file, moved }, "deletion schedule moved into the ledger");
   }
 
-  /** Delete `path` after `delaySeconds` (a later call for the same path moves it). */
-  schedule(path: string, delaySeconds: number): void {
+  /**
+   * Delete `path` after `delaySeconds` (a later call for the same path moves it).
+   * Resolves once the schedule is committed (never rejects: a failed commit is retried by the ledger).
+   */
+  schedule(path: string, delaySeconds: number): Promise<void> {
     if (this.closed) throw new ClosedError("deleter closed");
     const due = this.now() + delaySeconds * 1000;
-    void this.opts.ledger.schedule(this.opts.chain, path, due).catch(() => undefined);
+    const committed = this.opts.ledger.schedule(this.opts.chain, path, due).catch(() => undefined);
     this.arm(due);
+    return committed;
   }
 
   /** A client still wants `path`: keep it at least `delaySeconds` more if its deletion is scheduled. */

@@ -11,7 +11,7 @@ import { Publisher } from "../transport/publisher.js";
 import { deferred } from "../util/abort.js";
 import { ServerChain } from "./chain.js";
 import { ServerLedger } from "./ledger.js";
-import type { SourceHook } from "./context.js";
+import type { SourceHook, StagedPath } from "./context.js";
 import type { Message } from "../message/index.js";
 import type { ServerStats } from "./stats.js";
 import type { ServerEventSink } from "./events.js";
@@ -44,6 +44,8 @@ export interface MoveItServerOptions {
   watch?: boolean;
   /** Local file for a requested uri, per chain (the mirror fetches from upstream). */
   sourceHook?: (chain: string) => SourceHook | undefined;
+  /** Where a relayed file's staged copy is, per chain (the mirror; see ChainContext.stagedPath). */
+  stagedPath?: (chain: string) => StagedPath | undefined;
   /** Told about every chain's announcements, requests and pushes (metrics). */
   onEvent?: ServerEventSink;
 }
@@ -110,9 +112,9 @@ export class MoveItServer {
     return this.chains.get(name)?.address;
   }
 
-  /** Publish a relayed announcement through a chain (the mirror). */
-  async relay(name: string, msg: Message): Promise<void> {
-    await this.chains.get(name)?.relay(msg);
+  /** Publish a relayed announcement through a chain (the mirror), recorded as `staged` (see ServerChain.relay). */
+  async relay(name: string, msg: Message, staged?: string): Promise<void> {
+    await this.chains.get(name)?.relay(msg, staged);
   }
 
   /** The ledger's counters. */
@@ -152,6 +154,7 @@ export class MoveItServer {
       settleMs: this.opts.settleMs ?? 200,
       watch: this.opts.watch,
       sourceHook: this.opts.sourceHook?.(config.name),
+      stagedPath: this.opts.stagedPath?.(config.name),
       onEvent: this.opts.onEvent,
     });
     this.chains.set(config.name, chain);

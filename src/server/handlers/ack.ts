@@ -4,7 +4,8 @@
  * may serve. An ack naming a file outside what this chain serves (not
  * matching `origin`, a `..` path, a link out of the tree) is answered `err`
  * (`<uri> not reachable`), as the reference does; one for a file already
- * gone is answered `ack`.
+ * gone is answered `ack`. On a mirror, an ack of a relayed file is recorded
+ * for, and schedules the deletion of, its staged copy.
  */
 import { RefusedError } from "../../errors.js";
 import { Message } from "../../message/index.js";
@@ -15,6 +16,18 @@ import { cleanedData, requestedUris } from "./push.js";
 export async function handleAck(ctx: ChainContext, req: Message): Promise<Message> {
   const data = req.dataObject;
   const servable: string[] = [];
+  const staged = ctx.stagedPath;
+  if (staged !== undefined) {
+    // A mirror: the ack names the upstream uri; what is ours is the staged copy (if it was ever fetched).
+    const paths = requestedUris(data).map((uri) => staged(req, uri));
+    if (paths.every((p) => p !== undefined)) {
+      for (const path of paths) {
+        ctx.ledger.acked(ctx.config.name, path, req.sender);
+        void ctx.deleter.schedule(path, ctx.config.removeDelay);
+      }
+      return new Message(req.subject, "ack", cleanedData(data));
+    }
+  }
   for (const uri of requestedUris(data)) {
     try {
       servable.push(await resolveServable(uri, guardOf(ctx)));
@@ -27,6 +40,6 @@ export async function handleAck(ctx: ChainContext, req: Message): Promise<Messag
     }
   }
   for (const uri of requestedUris(data)) if (typeof uri === "string") ctx.ledger.acked(ctx.config.name, uriPath(uri), req.sender);
-  if (deletesAfterServing(ctx.config)) for (const path of servable) ctx.deleter.schedule(path, ctx.config.removeDelay);
+  if (deletesAfterServing(ctx.config)) for (const path of servable) void ctx.deleter.schedule(path, ctx.config.removeDelay);
   return new Message(req.subject, "ack", cleanedData(data));
 }

@@ -9,7 +9,9 @@
  * `topic` defaults to the request's subject and matches as posttroll's
  * subscriptions do (a string prefix); every chain of this server is
  * searched. A file named in a reply is kept `remove_delay` longer if its
- * deletion was due: the asking client has not fetched it yet.
+ * deletion was due: the asking client has not fetched it yet. A mirror
+ * offers the files it relayed, staged or not, until their staged copy is
+ * deleted after a push or ack.
  */
 import { stat } from "node:fs/promises";
 import { RefusedError } from "../../errors.js";
@@ -67,7 +69,8 @@ export async function handleCatchup(ctx: ChainContext, req: Message): Promise<Me
     more = rows.length > want;
     for (const row of rows.slice(0, want)) {
       cursor = row.id;
-      if (await present(row.path)) {
+      // A mirror's relayed file is offered before it is staged: the mirror fetches it when asked.
+      if (ctx.stagedPath !== undefined || (await present(row.path))) {
         if (!offered.has(row.message)) messages.push(row.message);
         offered.add(row.message);
         ctx.keep(row.chain, row.path);

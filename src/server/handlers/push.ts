@@ -7,8 +7,12 @@ import { basename } from "node:path";
 import { RefusedError, TransferError } from "../../errors.js";
 import { Message, type JsonValue } from "../../message/index.js";
 import { formatUrl, parseUrl, redactUrl, type ParsedUrl } from "../../util/url.js";
+import { settlesWithin } from "../../util/abort.js";
 import { deletesAfterServing, guardOf, type ChainContext } from "../context.js";
 import { resolveServable, uriPath } from "../path-guard.js";
+
+/** Wait at most this long for the deletion of a served staged copy to be committed before replying, ms. */
+const SCHEDULE_WAIT_MS = 250;
 
 /** One file a push or ack names: its `uri`, and the item's `uid` and `path` (rel_path) when it has them. */
 export interface RequestedItem {
@@ -114,12 +118,14 @@ async function push(ctx: ChainContext, req: Message): Promise<Message> {
   const dest = destinationOf(data);
   const items = requestedItems(data);
   const sources: string[] = [];
-  let hooked = false;
+  /** Per item: served through the source hook (a relayed file's staged copy). */
+  const viaHook: boolean[] = [];
   for (const { uri } of items) {
     const local = await ctx.sourceHook?.(req, uri, ctx.signal);
-    hooked ||= local !== undefined;
+    viaHook.push(local !== undefined);
     sources.push(local ?? (await resolveServable(uri, guardOf(ctx))));
   }
+  const hooked = viaHook.includes(true);
   // A file being pushed is not deleted meanwhile, and a due deletion waits remove_delay more.
   for (const s of sources) ctx.deleter.postpone(s, ctx.config.removeDelay);
   await ctx.running.around(sources, async () => {
@@ -130,8 +136,14 @@ async function push(ctx: ChainContext, req: Message): Promise<Message> {
   });
   ctx.stats.pushes++;
   const to = formatUrl(dest);
-  for (const { uri } of items) if (typeof uri === "string") ctx.ledger.pushed(ctx.config.name, uriPath(uri), req.sender, to);
-  if (hooked || deletesAfterServing(ctx.config)) for (const s of sources) ctx.deleter.schedule(s, ctx.config.removeDelay);
+  // A relayed file's ledger row is its staged copy's (the mirror recorded it so when relaying).
+  for (const [i, { uri }] of items.entries()) if (typeof uri === "string") ctx.ledger.pushed(ctx.config.name, viaHook[i] === true ? sources[i]! : uriPath(uri), req.sender, to);
+  if (hooked || deletesAfterServing(ctx.config)) {
+    const scheduled = Promise.all(sources.map((s) => ctx.deleter.schedule(s, ctx.config.removeDelay)));
+    // A staged copy's deletion is committed before the reply (bounded: a full disk must not stop pushes), so a
+    // mirror killed after answering still deletes it: the downstream client will not ask for the file again.
+    if (hooked) await settlesWithin(scheduled, SCHEDULE_WAIT_MS, ctx.signal);
+  }
   const reply = cleanedData(data);
   // A relayed file is served from staging: say where it was served from, as the reference mirror does (D3).
   if (hooked && "uri" in reply && sources[0] !== undefined) reply["uri"] = sources[0];

@@ -19,7 +19,7 @@ test("server/deleter - deletes after remove_delay, not before (mock timers)", as
   t.mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1_000_000 });
   const deleter = new Deleter({ chain: "c", ledger, log: nullLogger, now: () => Date.now() });
   await deleter.start();
-  deleter.schedule(file, 30);
+  void deleter.schedule(file, 30);
   t.mock.timers.tick(29_999);
   await new Promise((r) => setImmediate(r));
   assert.equal(await exists(file), true, "deleted early");
@@ -41,8 +41,8 @@ test("server/deleter - a file being served is not deleted; postpone moves a due 
   const deleter = new Deleter({ chain: "c", ledger, log: nullLogger, busy: (p) => serving && p === busy });
   await deleter.start();
   t.after(() => deleter.close());
-  deleter.schedule(busy, 0);
-  deleter.schedule(kept, 0.2);
+  void deleter.schedule(busy, 0);
+  void deleter.schedule(kept, 0.2);
   deleter.postpone(kept, 3600);
   ledger.flush();
   await new Promise((r) => setTimeout(r, 600));
@@ -62,8 +62,8 @@ test("server/deleter - the schedule survives a restart in the ledger; an old JSO
   const first = ServerLedger.open(state, nullLogger);
   const d1 = new Deleter({ chain: "c", ledger: first, log: nullLogger });
   await d1.start();
-  d1.schedule(soon, 0.5);
-  d1.schedule(later, 3600);
+  void d1.schedule(soon, 0.5);
+  void d1.schedule(later, 3600);
   await d1.close();
   first.close();
   assert.equal(await exists(soon), true, "closing must not delete");
