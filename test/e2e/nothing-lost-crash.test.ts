@@ -8,8 +8,9 @@ import assert from "node:assert/strict";
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { DeliveryCounter, Fleet, assertExactlyOnce } from "../helpers/fleet.js";
+import { assertExactlyOnce, runningFleet } from "../helpers/fleet.js";
 import { inCi } from "../helpers/daemon.js";
+import { seededRandom } from "../helpers/seeded.js";
 import { tmpfs } from "../helpers/tmp.js";
 import { delay, waitFor } from "../helpers/wait.js";
 
@@ -18,12 +19,7 @@ const NEED_ROOT = process.getuid?.() === 0 || inCi() ? undefined : "mounting a t
 test("e2e/nothing-lost - server killed during a big push, restarted: the file arrives whole, once, no .part left", { skip: NEED_ROOT }, async (t) => {
   // A destination on another filesystem: the server copies (no hard link), so the push lasts.
   const out = await tmpfs(t, "1200m");
-  const fleet = await Fleet.create(t, { out });
-  const counter = new DeliveryCounter(t, out);
-  await counter.started();
-  await fleet.startServer();
-  await fleet.startClient();
-  await delay(1500);
+  const { fleet, counter } = await runningFleet(t, { out });
   await fleet.drop("huge.dat", 768 * 1024 * 1024);
   await waitFor(async () => (await readdir(out)).some((n) => n.endsWith(".part")), "the push started", 30_000);
   await fleet.kill9("server");
@@ -37,22 +33,20 @@ test("e2e/nothing-lost - server killed during a big push, restarted: the file ar
 });
 
 test("e2e/nothing-lost - server and client each kill -9'd three times during a stream of 400 files", async (t) => {
-  const fleet = await Fleet.create(t);
-  const counter = new DeliveryCounter(t, fleet.out);
-  await counter.started();
-  await fleet.startServer();
-  await fleet.startClient();
-  await delay(1500);
+  const { fleet, counter } = await runningFleet(t);
+  const seed = Number(process.env["FUZZ_SEED"] ?? Date.now() % 2 ** 31);
+  t.diagnostic(`kill times seeded with FUZZ_SEED=${seed}`);
+  const random = seededRandom(seed);
   const total = 400;
   const kills = ["server", "client", "server", "client", "server", "client"] as const;
   const dropping = (async () => {
     for (let i = 0; i < total; i++) {
       await fleet.drop(`s${String(i).padStart(4, "0")}.dat`, 4096 + ((i * 7919) % 65536));
-      await delay(20);
+      await delay(20); // pacing: a stream, so that the kills land while files are in flight
     }
   })();
   for (const who of kills) {
-    await delay(600 + Math.floor(Math.random() * 1200));
+    await delay(600 + Math.floor(random() * 1200)); // pacing: a kill at a random moment of the stream is the fault under test
     await fleet.kill9(who);
     if (who === "server") await fleet.startServer();
     else await fleet.startClient();

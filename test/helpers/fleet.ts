@@ -12,9 +12,9 @@ import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
 import { freePort } from "./net.js";
-import { runCommand, waitForLog, type Proc } from "./procs.js";
+import { logRecords, runCommand, waitForLog, type Proc } from "./procs.js";
 import { tempDir } from "./tmp.js";
-import { waitFor } from "./wait.js";
+import { delay, waitFor } from "./wait.js";
 
 export interface FleetOptions {
   /** Destination directory (default `<tmp>/out`); e.g. on a tmpfs the test mounted. */
@@ -40,8 +40,10 @@ export class Fleet {
   serverLog = "";
   clientLog = "";
   private starts = 0;
-  /** sha256 of every file dropped, by name. */
+  /** sha256 of every file dropped, by name (probes apart). */
   readonly dropped = new Map<string, string>();
+  /** Probe files dropped by `warmUp` (each may arrive once, or never). */
+  readonly probes = new Set<string>();
 
   private constructor(
     private readonly t: TestContext,
@@ -89,11 +91,11 @@ export class Fleet {
     }
   }
 
-  /** Start the server (with backlog, the same state dir each time); resolves once it runs. */
+  /** Start the server (with backlog, the same state dir each time, at -v for its per-file records); resolves once it runs. */
   async startServer(): Promise<Proc> {
     const log = join(this.dir, `server-${++this.starts}.log`);
     this.serverLog = log;
-    this.server = runCommand(this.t, "move_it_server", [this.srvIni, "-p", String(this.pubPort), "--host", "127.0.0.1", "-l", log, "--state-dir", join(this.dir, "server-state")]);
+    this.server = runCommand(this.t, "move_it_server", [this.srvIni, "-p", String(this.pubPort), "--host", "127.0.0.1", "-l", log, "--state-dir", join(this.dir, "server-state"), "-v"]);
     await waitForLog(log, "server started");
     return this.server;
   }
@@ -135,17 +137,50 @@ export class Fleet {
   }
 
   /** Drop a file of `bytes` random bytes atomically (written aside, renamed in). */
-  async drop(name: string, bytes = 1024): Promise<void> {
+  async drop(name: string, bytes = 1024, probe = false): Promise<void> {
     const body = randomBytes(bytes);
     const staged = join(this.stage, name);
     await writeFile(staged, body);
-    this.dropped.set(name, sha256(body));
+    if (!probe) this.dropped.set(name, sha256(body));
     await rename(staged, join(this.inDir, name));
   }
 
-  /** Names delivered so far (final names only). */
+  /** Names delivered so far (final names only, probes apart). */
   async delivered(): Promise<string[]> {
-    return (await readdir(this.out)).filter((n) => !n.startsWith("."));
+    return (await readdir(this.out)).filter((n) => !n.startsWith(".") && !this.probes.has(n));
+  }
+
+  /** Probes delivered so far. */
+  async probesDelivered(): Promise<string[]> {
+    return (await readdir(this.out)).filter((n) => this.probes.has(n));
+  }
+
+  /**
+   * Drop a probe file every second until one is delivered: the client's
+   * subscriber then hears the server (a subscriber that connects after an
+   * announcement never sees it: the slow joiner). Probes are not in
+   * `dropped`; one that was missed may still arrive later, once.
+   */
+  async warmUp(timeoutMs = 45_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const name = `probe-${this.probes.size}.dat`;
+      this.probes.add(name);
+      await this.drop(name, 64, true);
+      for (const until = Date.now() + 1000; Date.now() < until; await delay(50)) {
+        const got = (await this.probesDelivered())[0];
+        if (got !== undefined) return got;
+      }
+    }
+    throw new Error(`no probe delivered within ${timeoutMs} ms (${this.probes.size} dropped); logs: ${this.serverLog} ${this.clientLog}`);
+  }
+
+  /** Wait until the server (this run's log) has announced every one of `names`. */
+  async waitAnnounced(names: readonly string[], timeoutMs: number): Promise<void> {
+    await waitFor(async () => {
+      const seen = new Set((await logRecords(this.serverLog)).filter((r) => r["msg"] === "announced").map((r) => r["uid"]));
+      return names.every((n) => seen.has(n));
+    }, `${names.length} files announced`, timeoutMs);
   }
 
   /** Wait until every dropped file is in the destination. */
@@ -248,11 +283,26 @@ function killAll(pids: readonly number[]): void {
   }
 }
 
+/**
+ * The opening of a fault test: a fleet, a delivery counter watching its
+ * destination, the server and the client started, and a probe delivered
+ * (the client's subscriber hears the server).
+ */
+export async function runningFleet(t: TestContext, opts: FleetOptions = {}): Promise<{ fleet: Fleet; counter: DeliveryCounter }> {
+  const fleet = await Fleet.create(t, opts);
+  const counter = new DeliveryCounter(t, fleet.out);
+  await counter.started();
+  await fleet.startServer();
+  await fleet.startClient();
+  await fleet.warmUp();
+  return { fleet, counter };
+}
+
 /** Every dropped file delivered intact, none renamed into place twice, no `.part` left, nothing extra. */
 export async function assertExactlyOnce(fleet: Fleet, counter: DeliveryCounter): Promise<void> {
   assert.deepEqual(await fleet.corrupted(), [], "every file intact (sha256)");
   assert.deepEqual(counter.twice(), [], "no file renamed into place twice");
   assert.deepEqual(await fleet.leftovers(), [], "no .part file left");
   const extra = (await fleet.delivered()).filter((n) => !fleet.dropped.has(n));
-  assert.deepEqual(extra, []);
+  assert.deepEqual(extra, [], "nothing delivered that was not dropped");
 }
