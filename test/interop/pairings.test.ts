@@ -15,23 +15,7 @@ import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import {
-  assertDirHolds,
-  assertIntact,
-  drop,
-  exists,
-  inLab,
-  ini,
-  makeFiles,
-  makeSite,
-  published,
-  skip,
-  tally,
-  uidOf,
-  waitGone,
-  waitPublished,
-  warmUp,
-} from "../helpers/interop-kit.js";
+import { Republished, assertDirHolds, assertIntact, drop, exists, inLab, ini, labClient, labClientIni, labMirror, labServer, labServerIni, makeFiles, makeSite, skip, uidOf, waitGone, warmUp } from "../helpers/interop-kit.js";
 
 const PUB = 9010;
 const REQ = 9201;
@@ -41,14 +25,6 @@ const CLIENT_PUB = 9030;
 const TOPIC = "/interop/pair";
 const SIZES = [1, 999, 4096, 65_536, 200_001, 1 << 20, 3 << 20, 12_345];
 
-function serverIni(origin: string, extra = ""): string {
-  return `[interop]\norigin = ${origin}/{name}.dat\ntopic = ${TOPIC}\nrequest_port = ${REQ}\nrequest_address = 127.0.0.1\ndelete = True\nremove_delay = 1\n${extra}`;
-}
-
-function clientIni(providers: string, out: string, extra = ""): string {
-  return `[interop]\nproviders = ${providers}\ndestination = file://${out}/\ntopic = ${TOPIC}\npublish_port = ${CLIENT_PUB}\nnameservers = false\n${extra}`;
-}
-
 for (const dir of ["python server → move_it client", "move_it server → Python client"] as const) {
   const pyServer = dir.startsWith("python");
   test(`interop/pairings - ${dir}: every file once, intact, republished, served copy deleted`, { skip, timeout: 150_000 }, async (t) => {
@@ -56,30 +32,21 @@ for (const dir of ["python server → move_it client", "move_it server → Pytho
       const site = await makeSite(join(lab.dir, "site"));
       const out = join(lab.dir, "out");
       await mkdir(out);
-      const sIni = await ini(lab, "server.ini", serverIni(site.inDir));
-      const cIni = await ini(lab, "client.ini", clientIni(`127.0.0.1:${PUB}`, out));
-      if (pyServer) {
-        lab.py("py-server", "move_it_server", ["-p", String(PUB), "--disable-backlog", "-v", sIni]);
-        lab.ours("ts-client", "client", [cIni, "--host", "127.0.0.1", "-v"]);
-      } else {
-        lab.ours("ts-server", "server", [sIni, "-p", String(PUB), "--host", "127.0.0.1", "--disable-backlog", "--state-dir", join(lab.dir, "state"), "-v"]);
-        lab.py("py-client", "move_it_client", ["-v", cIni]);
-      }
-      await lab.reachable(PUB);
-      await lab.reachable(CLIENT_PUB);
-      const sub = lab.lab.subscribe(lab.ns, "sub", `tcp://127.0.0.1:${CLIENT_PUB}`);
-      const seen = (name: string) => published(sub, "file").some((m) => uidOf(m) === name);
-      await warmUp([site], async (name) => seen(name) && !(await exists(join(site.inDir, name))));
+      const sIni = await ini(lab, "server.ini", labServerIni(TOPIC, site.inDir, REQ));
+      const cIni = await ini(lab, "client.ini", labClientIni(TOPIC, [PUB], out, CLIENT_PUB));
+      labServer(lab, pyServer ? "python" : "move_it", sIni, PUB);
+      labClient(lab, pyServer ? "move_it" : "python", cIni);
+      const rx = await Republished.subscribe(lab, [PUB], CLIENT_PUB);
+      await warmUp([site], async (name) => rx.seen(name) && !(await exists(join(site.inDir, name))));
 
       const files = makeFiles("pair", SIZES);
       await drop([site], files);
-      await waitPublished(sub, files.keys(), "a file message for every file");
+      await rx.wait(files.keys(), "a file message for every file");
       await assertIntact(out, files);
       await waitGone(site.inDir, files.keys(), "served copies deleted after the push");
       await assertDirHolds(out, files.keys());
-      const counts = tally(published(sub, "file").map(uidOf));
-      for (const name of files.keys()) assert.equal(counts.get(name), 1, `${name} published ${counts.get(name)} times`);
-      for (const msg of published(sub, "file").filter((m) => files.has(uidOf(m)))) {
+      rx.assertOnce(files.keys());
+      for (const msg of rx.files().filter((m) => files.has(uidOf(m)))) {
         assert.equal(msg.subject, TOPIC);
         assert.equal(msg.dataObject["uri"], join(out, uidOf(msg)), "published uri: the local path, as both clients write it for file://");
       }
@@ -96,7 +63,7 @@ for (const dir of ["python server → move_it mirror → Python client", "move_i
       const out = join(lab.dir, "out");
       await mkdir(stage);
       await mkdir(out);
-      const sIni = await ini(lab, "server.ini", serverIni(site.inDir));
+      const sIni = await ini(lab, "server.ini", labServerIni(TOPIC, site.inDir, REQ));
       const mIni = await ini(
         lab,
         "mirror.ini",
@@ -115,29 +82,20 @@ for (const dir of ["python server → move_it mirror → Python client", "move_i
           "",
         ].join("\n"),
       );
-      const cIni = await ini(lab, "client.ini", clientIni(`127.0.0.1:${MIRROR_PUB}`, out));
-      if (pyServer) {
-        lab.py("py-server", "move_it_server", ["-p", String(PUB), "--disable-backlog", "-v", sIni]);
-        lab.ours("ts-mirror", "mirror", [mIni, "-p", String(MIRROR_PUB), "--host", "127.0.0.1", "--state-dir", join(lab.dir, "mstate"), "-v"]);
-        lab.py("py-client", "move_it_client", ["-v", cIni]);
-      } else {
-        lab.ours("ts-server", "server", [sIni, "-p", String(PUB), "--host", "127.0.0.1", "--disable-backlog", "--state-dir", join(lab.dir, "state"), "-v"]);
-        lab.py("py-mirror", "move_it_mirror", ["-p", String(MIRROR_PUB), "-v", mIni]);
-        lab.ours("ts-client", "client", [cIni, "--host", "127.0.0.1", "-v"]);
-      }
-      await lab.reachable(PUB);
-      await lab.reachable(MIRROR_PUB);
-      await lab.reachable(CLIENT_PUB);
-      const sub = lab.lab.subscribe(lab.ns, "sub", `tcp://127.0.0.1:${CLIENT_PUB}`);
-      await warmUp([site], async (name) => published(sub, "file").some((m) => uidOf(m) === name), 1500);
+      const cIni = await ini(lab, "client.ini", labClientIni(TOPIC, [MIRROR_PUB], out, CLIENT_PUB));
+      const [serverKind, mirrorKind] = pyServer ? (["python", "move_it"] as const) : (["move_it", "python"] as const);
+      labServer(lab, serverKind, sIni, PUB);
+      labMirror(lab, mirrorKind, mIni, MIRROR_PUB);
+      labClient(lab, serverKind, cIni);
+      const rx = await Republished.subscribe(lab, [PUB, MIRROR_PUB], CLIENT_PUB);
+      await warmUp([site], async (name) => rx.seen(name), 1500);
 
       const files = makeFiles("chain", SIZES);
       await drop([site], files);
-      await waitPublished(sub, files.keys(), "a file message for every file, through the mirror");
+      await rx.wait(files.keys(), "a file message for every file, through the mirror");
       await assertIntact(out, files);
       await assertDirHolds(out, files.keys());
-      const counts = tally(published(sub, "file").map(uidOf));
-      for (const name of files.keys()) assert.equal(counts.get(name), 1, `${name} published ${counts.get(name)} times`);
+      rx.assertOnce(files.keys());
       await waitGone(stage, files.keys(), "staged copies removed by the mirror after the push");
     });
   });
