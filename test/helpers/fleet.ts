@@ -91,6 +91,13 @@ export class Fleet {
     }
   }
 
+  /** The running (or last) process of the server or the client. */
+  proc(which: "server" | "client"): Proc {
+    const p = which === "server" ? this.server : this.client;
+    if (p === undefined) throw new Error(`the ${which} was never started`);
+    return p;
+  }
+
   /** Start the server (with backlog, the same state dir each time, at -v for its per-file records); resolves once it runs. */
   async startServer(): Promise<Proc> {
     const log = join(this.dir, `server-${++this.starts}.log`);
