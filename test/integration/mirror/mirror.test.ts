@@ -6,12 +6,12 @@ import { loadConfig } from "../../../src/config/index.js";
 import { nullLogger } from "../../../src/log.js";
 import { Message } from "../../../src/message/index.js";
 import { MoveItMirror } from "../../../src/mirror/index.js";
-import { clientIni, dropFile, outDir, startClient, testServer } from "../../helpers/client-setup.js";
+import { clientIni, dropFile, outDir, startClient, testServer, waitConnected, type TestServer } from "../../helpers/client-setup.js";
 import { capture } from "../../helpers/fixtures.js";
 import { freePort } from "../../helpers/net.js";
 import { tempDir } from "../../helpers/tmp.js";
-import { delay, waitFor } from "../../helpers/wait.js";
-import { collect, request } from "../../helpers/zmq.js";
+import { waitFor } from "../../helpers/wait.js";
+import { request, subscribe } from "../../helpers/zmq.js";
 
 const exists = (p: string): Promise<boolean> => access(p).then(() => true, () => false);
 
@@ -19,23 +19,34 @@ async function startMirror(t: TestContext, upstream: string, extra = "", removeD
   const staging = `${await tempDir(t, "move_it-stage-")}/`;
   const port = await freePort();
   const ini = `[mirror]\nproviders = ${upstream}\ndestination = file://${staging}\nclient_topic = /ref/test\norigin = ${staging}{name}.dat\nrequest_address = 127.0.0.1\nrequest_port = ${port}\ntopic = /ref/test\ndelete = True\nremove_delay = ${removeDelay}\n${extra}`;
-  const mirror = new MoveItMirror({ config: loadConfig(ini, "mirror", "mirror.ini"), log: nullLogger, publishBind: "tcp://127.0.0.1:0", bindHost: "127.0.0.1" });
+  // Fast heartbeats downstream, as the test server's upstream: a subscriber knows it is connected once it hears one.
+  const mirror = new MoveItMirror({ config: loadConfig(ini, "mirror", "mirror.ini"), log: nullLogger, publishBind: "tcp://127.0.0.1:0", bindHost: "127.0.0.1", heartbeatInterval: 0.1 });
   t.after(() => mirror.close());
   await mirror.start();
+  await upstreamHeard(mirror);
   return { mirror, staging, port, address: `127.0.0.1:${port}` };
 }
+
+/** The mirror's listener has heard the upstream server's heartbeat: it gets what the server announces from now on. */
+async function upstreamHeard(mirror: MoveItMirror): Promise<void> {
+  await waitFor(() => Object.values(mirror.stats().client.chains["mirror"]?.listeners ?? {}).some((l) => l.heartbeats > 0), "the mirror hears the upstream server");
+}
+
+/** Push requests the test server's chain got. */
+const pushRequests = (srv: TestServer): number => srv.server.stats()["s"]?.requests["push"] ?? 0;
 
 test("mirror - re-announces at once with its own request_address (D2), fetching nothing", async (t) => {
   const srv = await testServer(t, "/ref/test", { extra: "info = sensor=dummy;variant=ref\n" });
   const m = await startMirror(t, `127.0.0.1:${srv.publishPort}`);
-  const down = collect(t, m.mirror.publishPort, ["/ref/test"]);
-  await delay(1200);
+  const down = await subscribe(t, m.mirror.publishPort, ["/ref/test"]);
   const path = await dropFile(srv.inDir, "test4.dat", "four");
   const ann = await waitFor(() => down.find((x) => x.type === "file"), "re-announcement");
   const d2 = Message.decode(capture("D2")[0]!).dataObject;
   assert.deepEqual(ann.dataObject, { ...d2, uri: path, request_address: m.address });
-  await delay(300);
-  assert.equal(srv.server.stats()["s"]?.pushes, 0, "the mirror fetched before anyone asked");
+  // Absence, checked once a later file went the same way: the mirror handled the first announcement before it.
+  await dropFile(srv.inDir, "later.dat", "later");
+  await waitFor(() => down.find((x) => x.type === "file" && x.dataObject["uid"] === "later.dat"), "the later file re-announced");
+  assert.equal(pushRequests(srv), 0, "the mirror fetched before anyone asked");
   assert.equal(await exists(join(m.staging, "test4.dat")), false);
 });
 
@@ -44,7 +55,7 @@ test("mirror - server → mirror → client moves the file intact; the reply nam
   const m = await startMirror(t, `127.0.0.1:${srv.publishPort}`);
   const dest = await outDir(t);
   const c = await startClient(t, clientIni("ref", [`127.0.0.1:${m.mirror.publishPort}`], "/ref/test", `file://${dest}`));
-  await delay(1200);
+  await waitConnected(c.client, "ref", 1);
   await dropFile(srv.inDir, "test4.dat", "payload four");
   const got = await waitFor(() => c.received[0], "file at the client", 15_000);
   assert.equal(await readFile(join(dest, "test4.dat"), "utf8"), "payload four");
@@ -56,8 +67,7 @@ test("mirror - server → mirror → client moves the file intact; the reply nam
 test("mirror - two downstream requests for one file cause one upstream fetch", async (t) => {
   const srv = await testServer(t, "/ref/test");
   const m = await startMirror(t, `127.0.0.1:${srv.publishPort}`);
-  const down = collect(t, m.mirror.publishPort, ["/ref/test"]);
-  await delay(1200);
+  const down = await subscribe(t, m.mirror.publishPort, ["/ref/test"]);
   await dropFile(srv.inDir, "twice.dat", "2x");
   const ann = await waitFor(() => down.find((x) => x.type === "file"), "re-announcement");
   const [d1, d2] = [await tempDir(t), await tempDir(t)];
@@ -86,7 +96,6 @@ test("mirror - a file upstream never announced is refused", async (t) => {
 test("mirror - prefetch stages the file on announcement", async (t) => {
   const srv = await testServer(t, "/ref/test");
   const m = await startMirror(t, `127.0.0.1:${srv.publishPort}`, "prefetch = true\n", 30);
-  await delay(1200);
   await dropFile(srv.inDir, "early.dat", "early");
   await waitFor(() => exists(join(m.staging, "early.dat")), "prefetched file in staging");
   const d = await tempDir(t);
@@ -99,14 +108,14 @@ test("mirror - a client behind it with heartbeat_alarm_scale hears its heartbeat
   const srv = await testServer(t, "/ref/test");
   const staging = `${await tempDir(t, "move_it-stage-")}/`;
   const ini = `[mirror]\nproviders = 127.0.0.1:${srv.publishPort}\ndestination = file://${staging}\nclient_topic = /ref/test\norigin = ${staging}{name}.dat\nrequest_address = 127.0.0.1\nrequest_port = ${await freePort()}\ntopic = /ref/test\n`;
-  const mirror = new MoveItMirror({ config: loadConfig(ini, "mirror"), log: nullLogger, publishBind: "tcp://127.0.0.1:0", bindHost: "127.0.0.1", heartbeatInterval: 0.2 });
+  const mirror = new MoveItMirror({ config: loadConfig(ini, "mirror"), log: nullLogger, publishBind: "tcp://127.0.0.1:0", bindHost: "127.0.0.1", heartbeatInterval: 0.4 });
   t.after(() => mirror.close());
   await mirror.start();
   const dest = await outDir(t);
   const c = await startClient(t, clientIni("ref", [`127.0.0.1:${mirror.publishPort}`], "/ref/test", `file://${dest}`, "heartbeat_alarm_scale = 3\n"));
   const listener = () => Object.values(c.client.stats().chains["ref"]?.listeners ?? {})[0];
   await waitFor(() => (listener()?.heartbeats ?? 0) >= 2, "mirror heartbeats at the client");
-  await delay(2500); // quiet: no file at all, only heartbeats every 0.2 s
+  // Quiet: no file at all, only heartbeats every 0.4 s (the alarm at 1.2 s), for eight more of them.
+  await waitFor(() => (listener()?.heartbeats ?? 0) >= 10, "ten mirror heartbeats at the client", 20_000);
   assert.equal(listener()?.restarts, 0, "the listener reconnected in a quiet period");
-  assert.ok((listener()?.heartbeats ?? 0) >= 8);
 });
