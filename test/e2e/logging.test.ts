@@ -30,21 +30,22 @@ test("e2e/logging - -l rotates at local midnight (fake clock, TZ Asia/Tokyo): FI
   assert.ok(existsSync(LIBFAKETIME), `${LIBFAKETIME} missing: apt-get install -y faketime`);
   const dir = await tempDir(t);
   const log = join(dir, "server.log");
-  // 23:59:50 in Tokyo is 14:59:50 UTC: a rotation at UTC midnight would not happen here.
-  const p = await server(t, dir, ["-l", log, "-v"], { LD_PRELOAD: LIBFAKETIME, FAKETIME: "@2026-12-01 23:59:50", TZ: "Asia/Tokyo" });
+  // 23:59:30 in Tokyo is 14:59:30 UTC: a rotation at UTC midnight would not happen here. The fake clock
+  // runs from the exec: 30 s for the daemon to start and log before midnight (it took over 10 s at load 20).
+  const p = await server(t, dir, ["-l", log, "-v"], { LD_PRELOAD: LIBFAKETIME, FAKETIME: "@2026-12-01 23:59:30", TZ: "Asia/Tokyo" });
   const started = await waitForLog(log, "server started", 60_000);
+  const midnight = Date.parse("2026-12-01T15:00:00Z");
+  assert.ok(Date.parse(String(started["time"])) < midnight, `the server started after the fake midnight (${String(started["time"])}): nothing to rotate`);
   const rotated = join(dir, "server.log.2026-12-01");
-  await waitFor(() => existsSync(rotated), `${rotated} (rotation at local midnight)`, 60_000);
+  await waitFor(() => existsSync(rotated), `${rotated} (rotation at local midnight)`, 90_000);
   await writeFile(join(dir, "in", "after-midnight.dat"), "x");
   await waitFor(() => announced(log, "after-midnight.dat"), "the announcement in the new file", 30_000);
   await stop(p);
-  const midnight = Date.parse("2026-12-01T15:00:00Z");
   const before = await logRecords(rotated);
   assert.ok(before.some((r) => r["msg"] === "server started"), "the day's file has the start");
   assert.ok(before.every((r) => Date.parse(String(r["time"])) < midnight), "the day's file holds only records before local midnight");
   const after = await logRecords(log);
   assert.ok(after.every((r) => Date.parse(String(r["time"])) >= midnight), "the new file holds only records after local midnight");
-  assert.ok(Date.parse(String(started["time"])) < midnight);
   assert.deepEqual((await readdir(dir)).filter((n) => n.startsWith("server.log")).sort(), ["server.log", "server.log.2026-12-01"]);
 });
 
