@@ -14,6 +14,7 @@ import type { Requester } from "../transport/requester.js";
 import { safeError } from "./safe-error.js";
 import { catchUp } from "./catchup.js";
 import { Coordinator, type CoordinatorSettings, type CoordinatorStats } from "./coordinator.js";
+import type { RelayOptions } from "./relay.js";
 import type { FileBook, FileCounts } from "./ledger.js";
 import { Delivery, type DeliveryStats } from "./delivery.js";
 import { Listener, listenerSubjects, type Connect, type ListenerSnapshot } from "./listener.js";
@@ -35,8 +36,8 @@ export interface ClientChainOptions {
   connect?: Connect | undefined;
   /** Publisher heartbeat interval, s (default 30). */
   heartbeatInterval?: number | undefined;
-  /** Relay mode for the mirror (see RelayOptions): `onAnnounced` gets the chain's announcements. */
-  relay?: { onAnnounced(msg: Message): void; prefetch: boolean } | undefined;
+  /** Relay mode for the mirror (see Relay): `onAnnounced` gets the chain's new upstream files. */
+  relay?: RelayOptions | undefined;
   /** Coordinator tuning (see CoordinatorOptions). */
   maxWaitMs?: number | undefined;
   drainMs?: number | undefined;
@@ -123,7 +124,7 @@ export class ClientChain {
       onEvent: (event) => this.emit(event),
       providerAlive: (provider) => [...this.listeners.values()].some((l) => l.address === provider && l.alive()),
       onServerRestart: (address, provider, since) => this.serverRestarted(address, provider, since),
-      relay: opts.relay === undefined ? undefined : { prefetch: opts.relay.prefetch, onAnnounced: (ann) => opts.relay?.onAnnounced(ann.msg) },
+      relay: opts.relay,
     });
   }
 

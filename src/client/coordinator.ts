@@ -30,7 +30,7 @@ import { ANNOUNCEMENT_TYPES, ackMessage, pushMessage, stringField, uidKey, type 
 import { LostPushError, PUSH_REPLIES, expectReply, ping, pushAndWait, type PongInfo, type PushOptions } from "./push.js";
 import { PushLanes } from "./push-lanes.js";
 import { RecentSet } from "./recent.js";
-import { RelayRegistry, type Fetched, type RelayOptions } from "./relay.js";
+import { Relay, type Fetched, type RelayOptions, type Transfers } from "./relay.js";
 import { safeError } from "./safe-error.js";
 import type { ChainEvent } from "./events.js";
 
@@ -95,7 +95,7 @@ export interface CoordinatorOptions extends CoordinatorSettings {
   retryMaxMs?: number;
   /** How long `close()` lets transfers in flight finish (default 10 s). */
   drainMs?: number;
-  /** Relay mode (the mirror): see RelayOptions. */
+  /** Relay mode (the mirror): see Relay. */
   relay?: RelayOptions;
   /** Told about announcements, pushes, deliveries, failures (metrics); must not throw. */
   onEvent?: (event: ChainEvent) => void;
@@ -176,9 +176,10 @@ const SENT_WAIT_MS = 250;
 const WAKE_EVERY_MS = 5_000;
 
 /** See the module comment. */
-export class Coordinator {
+export class Coordinator implements Transfers {
   private readonly jobs = new Map<string, Job>();
-  private readonly known: RelayRegistry | undefined;
+  /** Relay mode: the upstream announcements, and fetching on request. */
+  private readonly relay: Relay | undefined;
   private readonly history: RecentSet;
   private readonly peerClaims: RecentSet;
   private readonly tasks = new Set<Promise<void>>();
@@ -194,7 +195,7 @@ export class Coordinator {
   /** Files whose last push this process saw end (no earlier push of theirs can still be running). */
   private readonly endedHere: RecentSet;
   private settings: CoordinatorSettings;
-  private slots: Semaphore;
+  private readonly slots: Semaphore;
   private closing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = 0;
@@ -214,7 +215,7 @@ export class Coordinator {
     this.peerClaims = new RecentSet(opts.historySize ?? DEFAULTS.historySize);
     this.endedHere = new RecentSet(opts.historySize ?? DEFAULTS.historySize);
     this.stamp = opts.stamp ?? (() => ({}));
-    this.known = opts.relay === undefined ? undefined : new RelayRegistry(opts.relay.capacity ?? DEFAULTS.historySize, opts.relay.ttlMs ?? 3_600_000);
+    this.relay = opts.relay === undefined ? undefined : new Relay(opts.relay, this);
     if (opts.book === undefined) this.ownLedger = ClientLedger.open(":memory:");
     this.book = opts.book ?? this.ownLedger!.book("");
   }
@@ -258,9 +259,9 @@ export class Coordinator {
     this.book.heard(provider);
   }
 
-  /** Change timeouts, delay and bound for files announced from now on. */
+  /** Change timeouts, delay and bound; the bound holds at once for transfers waiting and running (never exceeded). */
   update(settings: CoordinatorSettings): void {
-    if (settings.maxConcurrent !== this.settings.maxConcurrent) this.slots = new Semaphore(settings.maxConcurrent);
+    this.slots.resize(settings.maxConcurrent);
     this.settings = pickSettings(settings);
   }
 
@@ -301,35 +302,45 @@ export class Coordinator {
    */
   fetch(key: string): Promise<Fetched> {
     if (this.closing !== undefined) return Promise.reject(new ClosedError("coordinator closed"));
-    const running = this.jobs.get(key);
-    if (running !== undefined) return (running.done ??= deferred<Fetched>()).promise;
-    const candidates = this.known?.candidates(key) ?? this.storedOffers(key);
-    if (candidates.length === 0) return Promise.reject(new RefusedError(`${key} was not announced upstream`));
-    const job: Job = { key, candidates, unresponsive: new Set(), done: deferred<Fetched>(), record: this.book.get(key) };
-    this.start(job);
-    return job.done!.promise;
+    if (this.relay === undefined) return Promise.reject(new RefusedError("not a relay"));
+    return this.relay.fetch(key);
   }
 
-  /** Relay mode: remember the announcement, report a new file; true if it is the first of its file. */
-  private relayed(ann: Announcement): boolean {
-    const first = this.known!.add(ann);
-    const running = this.jobs.get(ann.key);
-    if (!first && running !== undefined) this.remember(running, ann);
-    if (first) this.opts.relay!.onAnnounced(ann);
-    return first;
+  /** The transfer of `key` running now, joined (resolves when the file has arrived); undefined when none runs. */
+  joinTransfer(key: string): Promise<Fetched> | undefined {
+    const running = this.running(key);
+    return running === undefined ? undefined : (running.done ??= deferred<Fetched>()).promise;
+  }
+
+  /** Start a transfer of `key` from these offers, first first; resolves when the file has arrived. */
+  beginTransfer(key: string, candidates: Announcement[]): Promise<Fetched> {
+    if (this.closing !== undefined) return Promise.reject(new ClosedError("coordinator closed"));
+    const done = deferred<Fetched>();
+    this.start({ key, candidates, unresponsive: new Set(), done, record: this.book.get(key) });
+    return done.promise;
+  }
+
+  /** Add an offer to the transfer of its file running now (for failover, and an ack after); false when none runs. */
+  addOffer(ann: Announcement): boolean {
+    const running = this.running(ann.key);
+    if (running === undefined) return false;
+    this.remember(running, ann);
+    return true;
+  }
+
+  /** The job of `key` still transferring (one that already received its file is finishing: later offers get an ack). */
+  private running(key: string): Job | undefined {
+    const job = this.jobs.get(key);
+    return job === undefined || this.history.has(key) ? undefined : job;
   }
 
   private route(ann: Announcement): void {
-    if (this.opts.relay !== undefined) {
-      const first = this.relayed(ann);
+    if (this.relay !== undefined) {
+      const first = this.relay.heard(ann);
       void this.book.offer(ann.key, ann.msg, ann.address, ann.provider);
-      if (!this.opts.relay.prefetch || !first) return;
+      if (!this.relay.prefetch || !first) return;
     }
-    const running = this.jobs.get(ann.key);
-    if (running !== undefined) {
-      this.remember(running, ann);
-      return;
-    }
+    if (this.addOffer(ann)) return;
     if (this.delivered(ann.key)) {
       this.counters.alreadyReceived++;
       this.track(this.ack(ann));
@@ -359,7 +370,8 @@ export class Coordinator {
     return true;
   }
 
-  private storedOffers(key: string): Announcement[] {
+  /** The offers of `key` stored in the ledger, oldest first. */
+  storedOffers(key: string): Announcement[] {
     return this.book.offers(key).map((o) => ({ msg: o.msg, address: o.address, provider: o.provider, key }));
   }
 
@@ -368,7 +380,7 @@ export class Coordinator {
     if (this.closing !== undefined) return;
     // A relay fetches when a downstream client asks (fetch()), not on its own: a file taken up here would be
     // staged with nobody to push it to, and never deleted. What it relayed is in its server half's ledger.
-    if (this.opts.relay !== undefined && !this.opts.relay.prefetch) return;
+    if (this.relay !== undefined && !this.relay.prefetch) return;
     const room = (this.opts.maxPending ?? DEFAULTS.maxPending) - this.jobs.size;
     if (room > 0) {
       const due = this.book.due(Date.now(), room, (k) => this.jobs.has(k) || this.history.has(k));
@@ -387,7 +399,7 @@ export class Coordinator {
     this.counters.retries++;
     this.opts.onEvent?.({ type: "retried", uid: record.key, attempts: record.attempts });
     // Relay mode after a restart: a file taken up from the ledger may never have been re-announced downstream (killed first).
-    if (this.opts.relay !== undefined) this.relayed(candidates[0]!);
+    this.relay?.heard(candidates[0]!);
     this.start({ key: record.key, candidates, unresponsive: new Set(), record });
   }
 
@@ -409,13 +421,26 @@ export class Coordinator {
   private start(job: Job): void {
     this.jobs.set(job.key, job);
     this.track(
-      this.run(job).finally(() => {
-        if (this.jobs.get(job.key) === job) this.jobs.delete(job.key);
-        // No-op after success; tells a waiting fetch() the job ended without the file.
-        job.done?.reject(new ClosedError(`transfer of ${job.key} abandoned`));
-        if (this.waiting) this.pump();
-      }),
+      this.run(job).then(
+        (outcome) => this.end(job, outcome),
+        (err: unknown) => {
+          this.end(job, new ClosedError(`transfer of ${job.key} abandoned`));
+          throw err;
+        },
+      ),
     );
+  }
+
+  /**
+   * The one place a job ends, once, whatever its outcome: out of memory, a
+   * waiting `fetch()` told (the file, or why not), room for files waiting in
+   * the ledger.
+   */
+  private end(job: Job, outcome: Fetched | Error): void {
+    if (this.jobs.get(job.key) === job) this.jobs.delete(job.key);
+    if (outcome instanceof Error) job.done?.reject(outcome);
+    else job.done?.resolve(outcome);
+    if (this.waiting) this.pump();
   }
 
   private remember(job: Job, ann: Announcement): void {
@@ -438,25 +463,30 @@ export class Coordinator {
     void tracked.finally(() => this.tasks.delete(tracked));
   }
 
-  private async run(job: Job): Promise<void> {
+  /** What the job produced: the file, or why not. */
+  private async run(job: Job): Promise<Fetched | Error> {
     const delay = this.settings.processingDelayMs;
     if (delay !== undefined && job.record === undefined) {
-      if (delay > 0 && !(await sleep(delay, this.intake.signal).then(() => true, () => false))) return;
+      if (delay > 0 && !(await sleep(delay, this.intake.signal).then(() => true, () => false))) return this.abandoned(job);
       if (this.peerClaims.has(job.key)) {
         this.counters.stoodDown++;
         this.opts.log.info({ uid: job.key }, "standing down");
         void this.book.givenUp(job.key, "left to the primary client");
-        return;
+        return new ClosedError(`${job.key} left to the primary client`);
       }
     }
-    await this.transfer(job);
+    return this.transfer(job);
   }
 
-  private async transfer(job: Job): Promise<void> {
+  private abandoned(job: Job): Error {
+    return new ClosedError(`transfer of ${job.key} abandoned`);
+  }
+
+  private async transfer(job: Job): Promise<Fetched | Error> {
     let lastError = "no provider answered";
     let retryAt = 0;
     for (let i = 0; i < job.candidates.length; i++) {
-      if (this.intake.signal.aborted) return;
+      if (this.intake.signal.aborted) return this.abandoned(job);
       const ann = job.candidates[i]!;
       const dead = this.health.deadUntil(ann.address);
       if (dead > 0 || !(await this.reachable(ann))) {
@@ -473,9 +503,9 @@ export class Coordinator {
       if (typeof outcome !== "string") return this.succeed(job, ann, outcome);
       lastError = outcome;
     }
-    job.done?.reject(new TransferError(`no provider could deliver ${job.key}`, { scheme: "push", destination: job.key }));
-    if (this.intake.signal.aborted) return;
+    if (this.intake.signal.aborted) return this.abandoned(job);
     this.roundFailed(job, lastError, retryAt);
+    return new TransferError(`no provider could deliver ${job.key}`, { scheme: "push", destination: job.key });
   }
 
   /** A verified address, or one that answers a ping now (shared by every file waiting on it). */
@@ -627,10 +657,9 @@ export class Coordinator {
     };
   }
 
-  private async succeed(job: Job, winner: Announcement, dest: Destination): Promise<void> {
+  private async succeed(job: Job, winner: Announcement, dest: Destination): Promise<Fetched> {
     // From here on, new announcements of this uid are acked by route().
     this.history.add(job.key);
-    this.jobs.delete(job.key);
     this.counters.received++;
     void this.book.delivered(job.key, {
       from: winner.address,
@@ -648,8 +677,9 @@ export class Coordinator {
     } catch (err) {
       this.opts.log.error({ err: safeError(err), uid: job.key }, "post-processing failed");
     }
-    job.done?.resolve({ ann: winner, dest });
-    await Promise.all(acks);
+    // The job ends now; the acks to the other servers go on (and are waited for by close()).
+    this.track(Promise.all(acks).then(() => undefined));
+    return { ann: winner, dest };
   }
 
   /** A file got through: the destination works, so failed files are retried now (at most every few s). */

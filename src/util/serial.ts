@@ -35,21 +35,43 @@ export class SerialQueue {
 
 /**
  * Limits how many async tasks run at once; the rest wait in FIFO order.
+ * `resize()` changes the limit in place: a larger one starts waiting tasks
+ * at once, a smaller one lets running tasks finish and starts no more until
+ * fewer than the new limit run.
  */
 export class Semaphore {
   private active = 0;
   private readonly waiters: (() => void)[] = [];
 
-  constructor(private readonly limit: number) {}
+  constructor(private limit: number) {}
 
   async use<T>(task: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiters.push(resolve));
-    this.active++;
+    // A waiter woken by a release holds the slot the release freed: no check again, no overtaking.
+    if (this.active >= this.limit || this.waiters.length > 0) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    else this.active++;
     try {
       return await task();
     } finally {
-      this.active--;
-      this.waiters.shift()?.();
+      this.release();
+    }
+  }
+
+  /** Change the limit (at least 1). */
+  resize(limit: number): void {
+    this.limit = Math.max(1, limit);
+    this.wake();
+  }
+
+  private release(): void {
+    this.active--;
+    this.wake();
+  }
+
+  /** Hand free slots to waiters, first first. */
+  private wake(): void {
+    while (this.active < this.limit && this.waiters.length > 0) {
+      this.active++;
+      this.waiters.shift()!();
     }
   }
 

@@ -229,6 +229,43 @@ test("client/coordinator - transfers run concurrently up to the bound while anno
   assert.equal(coordinator.stats.peakActive, 3);
 });
 
+test("client/coordinator - a reload resizes the transfer bound in place: more start at once when it grows, never more than it allows", async (t) => {
+  const gates = new Map<string, ReturnType<typeof deferred<void>>>();
+  const requester = new FakeRequester(async (call) => {
+    if (call.msg.type !== "push") return serverReply(call);
+    const gate = deferred<void>();
+    gates.set(String(call.msg.dataObject["uid"]), gate);
+    await gate.promise;
+    return serverReply(call);
+  });
+  const settings = { reqTimeoutMs: 1000, transferReqTimeoutMs: 10_000 };
+  const { coordinator } = setup(t, requester, { ...settings, maxConcurrent: 2 });
+  for (let i = 0; i < 4; i++) coordinator.handle(announce(`f${i}.dat`, A), "p1");
+  await flush();
+  assert.equal(coordinator.stats.active, 2);
+  coordinator.update({ ...settings, maxConcurrent: 3 });
+  await flush();
+  assert.equal(coordinator.stats.active, 3, "a waiting transfer starts when the bound grows");
+  for (let i = 4; i < 8; i++) coordinator.handle(announce(`f${i}.dat`, A), "p1");
+  await flush();
+  assert.equal(coordinator.stats.active, 3, "files announced after the reload share the same bound");
+  assert.equal(coordinator.stats.peakActive, 3);
+  coordinator.update({ ...settings, maxConcurrent: 1 });
+  const running = [...gates.keys()];
+  for (const uid of running) {
+    gates.get(uid)!.resolve();
+    await flush();
+  }
+  assert.equal(coordinator.stats.active, 1, "running transfers finish; then one at a time");
+  for (let i = 0; i < 8; i++) {
+    for (const gate of gates.values()) gate.resolve();
+    await flush();
+    assert.ok(coordinator.stats.active <= 1);
+  }
+  assert.equal(coordinator.stats.received, 8);
+  assert.equal(coordinator.stats.peakActive, 3);
+});
+
 test("client/coordinator - a server whose pong says nothing (Python) gets one push at a time, another its advertised share", async (t) => {
   const held: (() => void)[] = [];
   const running = new Map<string, number>();
