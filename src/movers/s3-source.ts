@@ -3,7 +3,8 @@
  * `s3://bucket/prefix/{pattern}` origin, with a start-after marker (the last
  * key seen), and yield each new object whose uri matches the pattern; fetch
  * an object to a local file, streamed, with its sha256 (the metadata this
- * project's mover writes) checked when present. Objects only appear in a
+ * project's mover writes) checked when present. Every key listed is yielded
+ * (flagged when it does not match), so the caller can keep the marker. Objects only appear in a
  * listing once complete, so what is yielded is whole.
  */
 import { createHash } from "node:crypto";
@@ -27,6 +28,8 @@ export interface BucketObject {
   uri: string;
   key: string;
   size: number;
+  /** True when the uri matches the origin's pattern (else it is only passed over: the marker moves past it). */
+  matches: boolean;
 }
 
 export interface BucketSourceOptions {
@@ -37,6 +40,8 @@ export interface BucketSourceOptions {
   pollInterval: number;
   /** Yield the objects already there at start (else only those that appear later). */
   backlog: boolean;
+  /** List from after this key (the marker a previous run kept); undefined: from the start. */
+  marker?: string | undefined;
   log: Logger;
 }
 
@@ -65,6 +70,12 @@ export class BucketSource implements AsyncIterable<BucketObject> {
     ({ bucket: this.bucket, prefix: this.prefix } = bucketPrefix(opts.origin));
     if (this.bucket === "") throw new TypeError(`no bucket in origin ${opts.origin}`);
     this.settings = s3Settings(opts.connectionParameters, parseUrl(opts.origin));
+    this.marker = opts.marker;
+  }
+
+  /** The last key listed so far (what the next listing starts after). */
+  get lastKey(): string | undefined {
+    return this.marker;
   }
 
   /** List once (announcing the backlog, or just setting the marker), then keep polling. */
@@ -110,7 +121,7 @@ export class BucketSource implements AsyncIterable<BucketObject> {
     if (key === undefined || key.endsWith("/")) return;
     if (this.marker === undefined || key > this.marker) this.marker = key;
     const uri = `s3://${this.bucket}/${key}`;
-    if (emit && validate(this.opts.origin, uri)) this.queue.push({ uri, key, size: size ?? 0 });
+    if (emit) this.queue.push({ uri, key, size: size ?? 0, matches: validate(this.opts.origin, uri) });
   }
 
   [Symbol.asyncIterator](): AsyncIterator<BucketObject> {

@@ -129,7 +129,14 @@ export class ServerChain {
     this.pruneTimer.unref();
     this.activity.start();
     if (this.opts.watch !== false && isBucketOrigin(config.origin)) {
-      this.bucket = new BucketChain({ config, backlog: this.opts.backlog, log, announce: (uri) => this.announceObject(uri) });
+      this.bucket = new BucketChain({
+        config,
+        backlog: this.opts.backlog,
+        backlogDelayMs: this.opts.backlogDelayMs,
+        ledger: this.opts.ledger,
+        log,
+        announce: (uri) => this.announceObject(uri),
+      });
     }
     if (config.requestPort !== undefined) {
       const bind = `tcp://${this.opts.requestHost}:${config.requestPort}`;

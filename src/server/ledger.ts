@@ -51,6 +51,13 @@ export const SERVER_LEDGER_SCHEMA: LedgerSchema = {
        PRIMARY KEY (chain, path)
      );
      CREATE INDEX deletions_due ON deletions(chain, due);`,
+    // A bucket section's start-after marker: the last key announced (or passed over) in its listing.
+    `CREATE TABLE bucket_markers (
+       chain TEXT PRIMARY KEY,
+       origin TEXT NOT NULL,
+       marker TEXT NOT NULL,
+       updated_at INTEGER NOT NULL
+     ) WITHOUT ROWID;`,
   ],
 };
 
@@ -115,6 +122,8 @@ interface Statements {
   catchup: Statement;
   prune: Statement;
   count: Statement;
+  marker: Statement;
+  setMarker: Statement;
 }
 
 export class ServerLedger {
@@ -244,6 +253,21 @@ export class ServerLedger {
     return this.st.prune.run(chain, before).changes;
   }
 
+  /** A bucket section's start-after marker, if one was kept for this very origin (a changed origin starts afresh). */
+  bucketMarker(chain: string, origin: string): string | undefined {
+    this.ledger.flush();
+    const row = this.st.marker.get(chain) as { origin: string; marker: string } | undefined;
+    return row !== undefined && row.origin === origin ? row.marker : undefined;
+  }
+
+  /**
+   * Keep a bucket section's marker: every key up to it was announced (or did
+   * not match). Queued like any write; `flush()` commits it now.
+   */
+  setBucketMarker(chain: string, origin: string, marker: string, at = Date.now()): Promise<void> {
+    return this.ledger.write(() => this.st.setMarker.run(chain, origin, marker, at));
+  }
+
   /** Commit what is queued now (throws if the commit fails). */
   flush(): void {
     this.ledger.flush();
@@ -290,5 +314,9 @@ function prepare(db: Database): Statements {
       "SELECT id, chain, path, message FROM files WHERE announced_at >= ? AND id > ? AND current = 1 AND deleted_at IS NULL AND substr(topic, 1, ?) = ? ORDER BY id LIMIT ?",
     ),
     prune: p("DELETE FROM files WHERE chain = ? AND announced_at < ?"),
+    marker: p("SELECT origin, marker FROM bucket_markers WHERE chain = ?"),
+    setMarker: p(
+      "INSERT INTO bucket_markers (chain, origin, marker, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (chain) DO UPDATE SET origin = excluded.origin, marker = excluded.marker, updated_at = excluded.updated_at",
+    ),
   };
 }
