@@ -6,7 +6,7 @@
 import { BindError } from "../errors.js";
 import type { ClientChainConfig, Provider } from "../config/index.js";
 import type { Logger } from "../log.js";
-import type { Message } from "../message/index.js";
+import type { JsonValue, Message } from "../message/index.js";
 import { Publisher } from "../transport/publisher.js";
 import { Registrar, advertisedHost } from "../transport/registrar.js";
 import { securityBackend } from "../transport/security.js";
@@ -62,6 +62,9 @@ export interface CatchUpSummary {
   keys: string[];
 }
 
+/** Heartbeat subjects of servers (ours may name catch-up addresses; a client's, a hot spare's peer, never). */
+const SERVER_BEATS = new Set(["/heartbeat/move_it_server", "/heartbeat/move_it_mirror"]);
+
 /** A provider heard again this soon after a catch-up from as far back is not asked again, ms. */
 const RECENT_CATCH_UP_MS = 60_000;
 
@@ -89,7 +92,10 @@ export class ClientChain {
   private readonly listeners = new Map<string, Listener>();
   private readonly retiring = new Set<Promise<void>>();
   private readonly catchingUp = new Map<string, { since: number; task: Promise<CatchUpSummary> }>();
+  /** Providers already logged as without catch-up (once each). */
   private readonly noCatchUp = new Set<string>();
+  /** Servers named by a heartbeat already taken up (`provider address`). */
+  private readonly offered = new Set<string>();
   /** The last catch-up that succeeded, per server: how far back, and when it ended. */
   private readonly caughtUp = new Map<string, { since: number; at: number }>();
   private readonly ctrl = new AbortController();
@@ -257,6 +263,7 @@ export class ClientChain {
         onMessage: (msg, from) => this.coordinator.handle(msg, from),
         onHeard: (from) => this.coordinator.heard(from),
         onResume: (from) => this.resumed(from),
+        onBeat: (msg, from) => this.beat(msg, from),
         log: this.log.child({ provider: provider.address }),
         connect: this.opts.connect,
         onEvent: (event) => this.emit(event),
@@ -278,6 +285,43 @@ export class ClientChain {
       const last = this.caughtUp.get(`${s.provider} ${s.address}`);
       if (last !== undefined && last.since <= since && now - last.at < RECENT_CATCH_UP_MS) continue;
       void this.catchUpFrom(s.provider, s.address, new Date(since));
+    }
+  }
+
+  /**
+   * A heartbeat. Ours names, in `catchup`, the request address of each
+   * chain catch-up can answer for: a server this chain never heard from
+   * (no announcement, nothing in the ledger) is asked for what it announced
+   * on our topic within `catch_up_window`. A server beat without it (the
+   * Python server) is logged once per provider as without catch-up, and
+   * nothing is asked.
+   */
+  private beat(msg: Message, provider: string): void {
+    if (this.closing !== undefined || !SERVER_BEATS.has(msg.subject)) return;
+    const offer = msg.dataObject["catchup"];
+    if (!Array.isArray(offer)) {
+      if (!this.noCatchUp.has(provider)) {
+        this.noCatchUp.add(provider);
+        this.log.info({ provider, reason: "its heartbeat names no catch-up address (a Python server, or a move_it without catch-up)" }, "catch-up unavailable");
+      }
+      return;
+    }
+    const topic = this.cfg.providers.find((p) => p.address === provider)?.topic ?? this.cfg.topic;
+    const known = new Set(this.opts.book.servers().map((s) => `${s.provider} ${s.address}`));
+    for (const entry of offer) {
+      if (entry === null || typeof entry !== "object" || Object.getPrototypeOf(entry) !== Object.prototype) continue;
+      const fields = entry as Record<string, JsonValue>;
+      const [served, address] = [fields["topic"], fields["request_address"]];
+      // The server answers announcements whose topic starts with ours: those we subscribe to.
+      if (typeof served !== "string" || typeof address !== "string" || !served.startsWith(topic)) continue;
+      const id = `${provider} ${address}`;
+      if (this.offered.has(id) || known.has(id)) continue;
+      this.offered.add(id);
+      if (this.cfg.catchUpWindow <= 0) continue;
+      void this.opts.book.learned(provider, address);
+      const since = new Date(Date.now() - this.cfg.catchUpWindow * 1000);
+      this.log.info({ provider, address, since: since.toISOString() }, "new server, catching up");
+      void this.catchUpFrom(provider, address, since);
     }
   }
 
@@ -335,8 +379,8 @@ export class ClientChain {
         this.emit({ type: "catchup", provider, address, outcome: r.supported ? "answered" : "unsupported", announcements: r.messages });
         if (r.supported) this.caughtUp.set(id, { since: since.getTime(), at: Date.now() });
         if (!r.supported) {
-          if (!this.noCatchUp.has(id)) log.info({ since: since.toISOString() }, "catch-up unavailable");
-          this.noCatchUp.add(id);
+          if (!this.noCatchUp.has(provider)) log.info({ since: since.toISOString() }, "catch-up unavailable");
+          this.noCatchUp.add(provider);
         } else {
           log.info({ since: since.toISOString(), announcements: r.messages, pages: r.pages, bad: r.bad }, "caught up");
         }

@@ -105,6 +105,8 @@ export interface FileBook {
   servers(): KnownServer[];
   /** Remember whether a server answers catch-up requests. */
   catchup(provider: string, address: string, supported: boolean): Promise<void>;
+  /** A server learned from a provider's heartbeat rather than an announcement (kept like one). */
+  learned(provider: string, address: string): Promise<void>;
   /** Committed rows of each state but delivered (those can be many; the rest are few and indexed). */
   counts(): FileCounts;
 }
@@ -351,6 +353,14 @@ class ChainBook implements FileBook {
   servers(): KnownServer[] {
     const rows = this.st.servers.all(this.chain) as Array<{ provider: string; request_address: string; last_heard_at: number | null; catchup: string | null }>;
     return rows.map((r) => ({ provider: r.provider, address: r.request_address, lastHeardAt: r.last_heard_at ?? undefined, catchup: r.catchup ?? undefined }));
+  }
+
+  learned(provider: string, address: string): Promise<void> {
+    const server = `${provider} ${address}`;
+    if (this.servers_.has(server)) return Promise.resolve();
+    this.servers_.add(server);
+    const now = this.clock();
+    return this.write(() => this.st.insertServer.run(this.chain, provider, address, now));
   }
 
   catchup(provider: string, address: string, supported: boolean): Promise<void> {

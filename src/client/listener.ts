@@ -35,6 +35,8 @@ export interface ListenerOptions {
   onMessage: (msg: Message, provider: string) => void;
   /** The provider is heard after silence (or for the first time): catch up on what was missed. Must not throw. */
   onResume?: ((provider: string) => void) | undefined;
+  /** A heartbeat arrived (after onHeard/onResume). Must not throw. */
+  onBeat?: ((msg: Message, provider: string) => void) | undefined;
   /** Any message (heartbeats too) arrived. Must not throw. */
   onHeard?: ((provider: string) => void) | undefined;
   log: Logger;
@@ -179,6 +181,7 @@ export class Listener {
       this.opts.onEvent?.({ type: "heartbeat", provider: this.opts.address });
       const interval = Number(msg.dataObject["min_interval"]);
       if (Number.isFinite(interval) && interval > 0) this.minIntervalS = interval;
+      this.opts.onBeat?.(msg, this.opts.address);
       return;
     }
     if (msg.subject.startsWith("/heartbeat/")) return;

@@ -83,6 +83,8 @@ export interface ClientChainConfig {
   readonly maxRetryAge: number;
   /** Ours: seconds delivered and given-up files stay in the ledger (`ledger_retention`). */
   readonly ledgerRetention: number;
+  /** Ours: seconds back a catch-up from a server this chain never heard reaches (`catch_up_window`); 0 = none. */
+  readonly catchUpWindow: number;
   /** Ours: what should arrive (`expect_*`, docs/observability.md); undefined: no expectation. */
   readonly expected: ExpectedFiles | undefined;
   /** Ours: webhook alerts (`alert_url`, `alert_provider_down`); undefined: none. */
@@ -117,6 +119,7 @@ export const CLIENT_OPTIONS: readonly string[] = [
   "verify_checksum",
   "max_retry_age",
   "ledger_retention",
+  "catch_up_window",
   ...EXPECTED_OPTIONS,
 ];
 
@@ -154,6 +157,7 @@ export function readClientChain(section: SectionReader, options: ClientChainOpti
     verifyChecksum: section.bool("verify_checksum", true),
     maxRetryAge: section.read("max_retry_age", readPositiveSeconds, 86_400),
     ledgerRetention: section.read("ledger_retention", readPositiveSeconds, 604_800),
+    catchUpWindow: section.read("catch_up_window", readSeconds, 3600),
     expected: readExpected(section),
     alerts: readAlerts(section),
     metadataRewrites: readRewrites(section.options, [...CLIENT_OPTIONS, ...(options.known ?? [])]),

@@ -208,6 +208,12 @@ export class ServerChain {
     return this.requestAddress;
   }
 
+  /** The request address a client may send `catchup` to for this chain's files: watched directories and listen sections (they are in the ledger); not the mirror's relays nor bucket sections. */
+  get catchupAddress(): string | undefined {
+    if (this.opts.watch === false || this.bucket !== undefined || this.closing !== undefined) return undefined;
+    return this.requestAddress;
+  }
+
   /**
    * Publish a relayed announcement (the mirror's) and list it in `info`.
    * With `staged` (where the file's staged copy is or will be) it is recorded

@@ -12,7 +12,7 @@ import { deferred } from "../util/abort.js";
 import { ServerChain } from "./chain.js";
 import { ServerLedger } from "./ledger.js";
 import type { SourceHook, StagedPath } from "./context.js";
-import type { Message } from "../message/index.js";
+import type { JsonValue, Message } from "../message/index.js";
 import type { ServerStats } from "./stats.js";
 import type { ServerEventSink } from "./events.js";
 
@@ -70,7 +70,13 @@ export class MoveItServer {
   constructor(private readonly opts: MoveItServerOptions) {
     this.config = opts.config;
     this.movers = opts.movers ?? defaultMovers();
-    this.publisher = new Publisher({ bind: opts.publishBind ?? "tcp://*:9010", log: opts.log, heartbeatName: opts.heartbeatName ?? "move_it_server", heartbeatInterval: opts.heartbeatInterval });
+    this.publisher = new Publisher({
+      bind: opts.publishBind ?? "tcp://*:9010",
+      log: opts.log,
+      heartbeatName: opts.heartbeatName ?? "move_it_server",
+      heartbeatInterval: opts.heartbeatInterval,
+      heartbeatData: () => this.catchupOffer(),
+    });
   }
 
   /**
@@ -95,6 +101,21 @@ export class MoveItServer {
       throw err;
     }
     this.opts.log.info({ publishPort: this.publisher.port, chains: [...this.chains.keys()] }, "server started");
+  }
+
+  /**
+   * What a beat tells clients that never heard an announcement from here
+   * (docs/ledger.md): `catchup`, the topic and request address of each chain
+   * whose announcements `catchup` answers. No such chain: no field, and the
+   * beat is byte for byte the reference's.
+   */
+  private catchupOffer(): Record<string, JsonValue> {
+    const offer: JsonValue[] = [];
+    for (const c of this.chains.values()) {
+      const address = c.catchupAddress;
+      if (address !== undefined) offer.push({ topic: c.config.topic, request_address: address });
+    }
+    return offer.length === 0 ? {} : { catchup: offer };
   }
 
   /** The bound publish port. */

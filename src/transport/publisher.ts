@@ -5,7 +5,7 @@
 import * as zmq from "zeromq";
 import { ClosedError } from "../errors.js";
 import type { Logger } from "../log.js";
-import { Message } from "../message/index.js";
+import { Message, type JsonValue } from "../message/index.js";
 import { secureBinding } from "./security.js";
 import { SerialQueue } from "../util/serial.js";
 import { bindSocket, endpointPort, releaseSocket } from "./binding.js";
@@ -20,6 +20,8 @@ export interface PublisherOptions {
   heartbeatName?: string;
   /** Seconds between heartbeats (default 30; the first goes out after ~1 s). */
   heartbeatInterval?: number;
+  /** More fields for each beat, after `min_interval` (a Python peer reads only that one). */
+  heartbeatData?: () => Record<string, JsonValue>;
 }
 
 export class Publisher {
@@ -71,7 +73,7 @@ export class Publisher {
   private startHeartbeat(name: string): void {
     const intervalS = this.opts.heartbeatInterval ?? HEARTBEAT_INTERVAL_S;
     const beat = (): void => {
-      this.publish(new Message(`/heartbeat/${name}`, "beat", { min_interval: intervalS })).catch(() => undefined);
+      this.publish(new Message(`/heartbeat/${name}`, "beat", { min_interval: intervalS, ...this.opts.heartbeatData?.() })).catch(() => undefined);
     };
     // The reference sends its first beat about a second after start.
     this.timer = setTimeout(() => {

@@ -45,6 +45,7 @@ test("config/client-config - defaults (docs/client.md)", () => {
     verifyChecksum: true,
     maxRetryAge: 86_400,
     ledgerRetention: 604_800,
+    catchUpWindow: 3600,
     expected: undefined,
     alerts: undefined,
     metadataRewrites: [],
