@@ -33,6 +33,10 @@ test("movers/s3-source - backlog, new objects after the marker, pattern filter, 
 
   await put("in/a.dat", randomBytes(10));
   await put("other/x.dat", randomBytes(10));
+  // A marker kept by an earlier run: listing starts after it.
+  const resumed = new BucketSource({ origin: "s3://src/in/{name}.dat", connectionParameters: params, pollInterval: 0.05, backlog: true, marker: "in/a.dat", log });
+  t.after(() => resumed.close());
+  await resumed.start();
   const withBacklog = new BucketSource({ origin: "s3://src/in/{name}.dat", connectionParameters: params, pollInterval: 0.05, backlog: true, log });
   const without = new BucketSource({ origin: "s3://src/in/{name}.dat", connectionParameters: params, pollInterval: 0.05, backlog: false, log });
   t.after(() => withBacklog.close());
@@ -42,16 +46,18 @@ test("movers/s3-source - backlog, new objects after the marker, pattern filter, 
   const seen = (src: BucketSource): BucketObject[] => {
     const got: BucketObject[] = [];
     void (async () => {
-      for await (const o of src) got.push(o);
+      for await (const o of src) if (o.matches) got.push(o);
     })();
     return got;
   };
   const a = seen(withBacklog);
   const b = seen(without);
+  const r = seen(resumed);
   await put("in/b.txt", randomBytes(10)); // no match
   const body = randomBytes(5000);
   await put("in/c.dat", body, sha(body));
-  await waitFor(() => a.length >= 2 && b.length >= 1, "c.dat listed by both");
+  await waitFor(() => a.length >= 2 && b.length >= 1 && r.length >= 1, "c.dat listed by all three");
+  assert.deepEqual(r.map((o) => o.uri), ["s3://src/in/c.dat"]);
   assert.deepEqual(a.map((o) => o.uri), ["s3://src/in/a.dat", "s3://src/in/c.dat"]);
   assert.deepEqual(b.map((o) => o.uri), ["s3://src/in/c.dat"]);
   assert.equal(a[1]?.size, 5000);
