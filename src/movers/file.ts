@@ -4,12 +4,14 @@
  * can). Either way the file is made under a temporary name in the
  * destination directory and renamed into place.
  */
+import { createWriteStream } from "node:fs";
 import { access, copyFile, constants, mkdir, unlink } from "node:fs/promises";
+import { pipeline } from "node:stream/promises";
 import { basename, dirname } from "node:path";
 import { TransferError, errorMessage } from "../errors.js";
 import { linkAs, renameTo, statOf, unlinkOf } from "../util/local-fs.js";
 import { formatUrl } from "../util/url.js";
-import { targetPath, temporaryName, type MoveRequest, type MoveResult, type Mover } from "./mover.js";
+import { targetPath, temporaryName, type MoveRequest, type MoveResult, type Mover, type StreamSource } from "./mover.js";
 
 /** errno codes meaning "a hard link cannot be made here": fall back to copying. */
 const NO_LINK = new Set(["EXDEV", "EPERM", "EMLINK", "ENOTSUP", "EOPNOTSUPP", "EACCES"]);
@@ -21,6 +23,7 @@ export class FileMover implements Mover {
     const final = targetPath(req.destination.path, basename(req.source));
     const where = { scheme: "file", destination: formatUrl({ ...req.destination, path: final }) };
     req.signal.throwIfAborted();
+    if (req.stream !== undefined) return this.write(req.stream, final, req.signal, where);
     // A hard link appears whole under its name in one step: with nothing there yet, no temporary is needed.
     const direct = await linkNew(req.source, final);
     if (direct !== undefined) return { uri: final, bytes: direct, method: "link" };
@@ -41,6 +44,21 @@ export class FileMover implements Mover {
     } catch (err) {
       await unlink(tmp).catch(() => undefined);
       if (req.signal.aborted) throw req.signal.reason;
+      throw new TransferError(describe(err, final), where, { cause: err });
+    }
+  }
+
+  /** Streamed bytes: written under a temporary name, renamed into place once the stream ended well. */
+  private async write(stream: StreamSource, final: string, signal: AbortSignal, where: { scheme: string; destination: string }): Promise<MoveResult> {
+    const tmp = temporaryName(final);
+    try {
+      await mkdir(dirname(final), { recursive: true });
+      await pipeline(await stream.open(signal), createWriteStream(tmp, { flags: "wx" }), { signal });
+      await renameTo(tmp, final);
+      return { uri: final, bytes: stream.size, method: "stream" };
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      if (signal.aborted) throw signal.reason;
       throw new TransferError(describe(err, final), where, { cause: err });
     }
   }

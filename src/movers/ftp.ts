@@ -13,7 +13,7 @@ import { Client, FTPError } from "basic-ftp";
 import type { Logger } from "../log.js";
 import type { ParsedUrl } from "../util/url.js";
 import { PooledMover, type AcquireOptions, type PooledConnection } from "./connection-cache.js";
-import { targetPath, type MoveRequest, type MoveResult } from "./mover.js";
+import { targetPath, type MoveRequest, type MoveResult, type StreamSource } from "./mover.js";
 import { netrcCredentials, type NetrcEntry } from "./netrc.js";
 import {
   ConnectFailure,
@@ -145,14 +145,14 @@ async function replace(c: Client, tmp: string, final: string): Promise<void> {
   }
 }
 
-async function upload(conn: FtpConnection, source: string, final: string, signal: AbortSignal): Promise<void> {
+async function upload(conn: FtpConnection, source: string, stream: StreamSource | undefined, final: string, signal: AbortSignal): Promise<void> {
   const c = conn.client;
   const dir = posix.dirname(final);
   await abortable(signal, () => ensureDir(conn, dir), () => c.close()).catch((err: unknown) => {
     throw signal.aborted ? signal.reason : stepError(err, conn, "mkdir", dir, posix.dirname(dir));
   });
   const ops: UploadOps = {
-    put: async (tmp) => void (await c.uploadFrom(source, tmp)),
+    put: async (tmp) => void (await c.uploadFrom(stream === undefined ? source : await stream.open(signal), tmp)),
     rename: (tmp, to) => replace(c, tmp, to),
     remove: async (tmp) => void (await c.remove(tmp, true)),
     usable: () => !c.closed,
@@ -193,7 +193,7 @@ export class FtpMover extends PooledMover<FtpConnection> {
   private async push(req: MoveRequest, conn: FtpConnection, reused: boolean, name: string): Promise<string> {
     const started = Date.now();
     const final = req.destination.path === "" ? posix.join(conn.home, name) : targetPath(req.destination.path, name);
-    await upload(conn, req.source, final, req.signal);
+    await upload(conn, req.source, req.stream, final, req.signal);
     req.log.debug({ path: final, host: hostPort(conn.endpoint), reused, durationMs: Date.now() - started }, "file uploaded");
     return final;
   }

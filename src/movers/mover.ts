@@ -2,12 +2,36 @@
  * The mover interface: deliver one local file to a destination URL. Each
  * scheme (file, ftp, scp, sftp) has one; the registry picks it.
  */
+import type { Readable } from "node:stream";
 import type { Logger } from "../log.js";
 import type { ParsedUrl } from "../util/url.js";
 
+/**
+ * Bytes that are not a local file (an object a bucket section announced),
+ * streamed to the destination without a local copy.
+ */
+export interface StreamSource {
+  /** Where the bytes come from (`s3://bucket/key`), for logs. */
+  readonly uri: string;
+  /** Their size, known before reading. */
+  readonly size: number;
+  /** Their sha256 (hex) when the source names it (the stream checks it). */
+  readonly sha256?: string | undefined;
+  /**
+   * Open them from the start (once per attempt). The stream fails before it
+   * ends when what arrived is not what is expected (size, or the sha256 the
+   * object carries): the mover then leaves nothing under the final name.
+   */
+  open(signal: AbortSignal): Promise<Readable>;
+  /** An S3 object: a destination on the same store may copy it server-side. */
+  readonly object?: { readonly endpoint: string | undefined; readonly bucket: string; readonly key: string; readonly etag: string | undefined };
+}
+
 export interface MoveRequest {
-  /** Absolute local path of the file to send. */
+  /** Absolute local path of the file to send; with `stream`, only its last part counts (the name). */
   source: string;
+  /** Send these bytes instead of reading `source`. */
+  stream?: StreamSource | undefined;
   /** Where to: a directory (path ends in `/`, the name is kept) or a full file path. Carries credentials. */
   destination: ParsedUrl;
   /** The chain's `connection_parameters__*` settings, nested. */

@@ -233,7 +233,7 @@ export async function moveWithFailover(req: MoveRequest, defaultPort: number, se
   const name = basename(req.source);
   const where = { scheme: dest.scheme, destination: formatUrl({ ...dest, path: targetPath(dest.path, name) }) };
   try {
-    const { size } = await localSize(req.source);
+    const { size } = req.stream ?? (await localSize(req.source));
     const attempt = setup(name);
     const { value: final, endpoint } = await withFailover(endpoints(dest, req.backupTargets, defaultPort), attempt, req.log, req.signal);
     return { uri: resultUri(dest, endpoint, defaultPort, final), bytes: size, method: "upload" };

@@ -13,7 +13,9 @@ import { mkdir, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import type { Readable } from "node:stream";
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import type { StreamSource } from "./mover.js";
 import type { Logger } from "../log.js";
 import { validate } from "../pattern/index.js";
 import { AsyncQueue } from "../util/async-queue.js";
@@ -137,11 +139,71 @@ export class BucketSource implements AsyncIterable<BucketObject> {
   }
 }
 
+/** The bytes of an object checked on the way: the stream fails before its end when the size or the sha256 is not as expected. */
+function checked(body: Readable, uri: string, size: number, sha256: string | undefined): Transform {
+  const hash = createHash("sha256");
+  let bytes = 0;
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      done(null, chunk);
+    },
+    flush(done) {
+      if (bytes !== size) return done(new StepError(`short read of ${uri}: ${bytes} of ${size} bytes`));
+      const got = hash.digest("hex");
+      if (sha256 !== undefined && sha256 !== got) return done(new StepError(`checksum mismatch reading ${uri}: metadata says sha256 ${sha256}, received ${got}`));
+      done();
+    },
+  });
+  body.once("error", (err) => tap.destroy(new StepError(`reading ${uri} failed: ${safeMessage(err)}`, { cause: err })));
+  body.pipe(tap);
+  return tap;
+}
+
 /** Fetches announced objects to local files. */
 export class ObjectFetcher {
   private readonly clients = new S3ClientCache();
 
   constructor(private readonly connectionParameters: Readonly<Record<string, unknown>>) {}
+
+  /**
+   * The object at `uri` as a mover's stream source: its size, sha256 and
+   * ETag from a HEAD now; each `open()` a GET of that very version
+   * (`If-Match`), checked on the way (size, sha256 metadata).
+   * @throws Error worded for the operator (never a credential).
+   */
+  async source(uri: string, signal: AbortSignal): Promise<StreamSource> {
+    const u = parseUrl(uri);
+    const bucket = u.hostname;
+    const key = u.path.replace(/^\/+/, "");
+    const settings = s3Settings(this.connectionParameters, u);
+    const fail = (err: unknown): Error => {
+      if (signal.aborted) return signal.reason as Error;
+      if (err instanceof StepError) return err;
+      const code = (err as { name?: string; $metadata?: { httpStatusCode?: number } } | undefined);
+      if (code?.name === "NoSuchKey" || code?.name === "NotFound" || code?.$metadata?.httpStatusCode === 404) return new StepError(`no such object: ${uri}`, { cause: err });
+      return new StepError(safeMessage(describeS3Failure(err, bucket, settings.endpoint)), { cause: err });
+    };
+    const client = await this.clients.get(settings).catch((err: unknown) => Promise.reject(fail(err)));
+    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal }).catch((err: unknown) => Promise.reject(fail(err)));
+    const size = Number(head.ContentLength ?? 0);
+    const sha256 = head.Metadata?.["sha256"];
+    const etag = head.ETag;
+    return {
+      uri,
+      size,
+      sha256,
+      object: { endpoint: settings.endpoint, bucket, key, etag },
+      open: async (openSignal) => {
+        const out = await client
+          .send(new GetObjectCommand({ Bucket: bucket, Key: key, ...(etag === undefined ? {} : { IfMatch: etag }) }), { abortSignal: openSignal })
+          .catch((err: unknown) => Promise.reject(fail(err)));
+        if (out.Body === undefined) throw new StepError(`${uri}: empty response`);
+        return checked(out.Body as Readable, uri, size, sha256);
+      },
+    };
+  }
 
   /**
    * Stream `uri` into `path` (through a temporary name, renamed when whole),

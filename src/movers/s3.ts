@@ -12,14 +12,14 @@
 import { createHash, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { basename } from "node:path";
-import { DeleteObjectCommand, type PutObjectCommandInput, type S3Client } from "@aws-sdk/client-s3";
+import { Transform, type Readable } from "node:stream";
+import { CopyObjectCommand, DeleteObjectCommand, type PutObjectCommandInput, type S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { TransferError } from "../errors.js";
-import type { Logger } from "../log.js";
 import { formatUrl } from "../util/url.js";
-import type { MoveRequest, MoveResult, Mover } from "./mover.js";
+import type { MoveRequest, MoveResult, Mover, StreamSource } from "./mover.js";
 import { StepError, abortable, localSize, safeMessage } from "./remote.js";
-import { S3ClientCache, describeS3Failure } from "./s3-client.js";
+import { S3ClientCache, describeS3Failure, s3Code } from "./s3-client.js";
 import { objectKey, s3Settings, type S3Settings } from "./s3-settings.js";
 
 /** What the local file should look like on the store. */
@@ -32,35 +32,51 @@ export interface LocalDigests {
   etags: readonly string[];
 }
 
-/** One pass over the file: its sha256, and the ETags a store may report for it. */
-export async function localDigests(path: string, partSize: number, signal: AbortSignal): Promise<LocalDigests> {
-  const { size } = await localSize(path);
-  const sha = createHash("sha256");
-  const whole = createHash("md5");
-  const parts: Buffer[] = [];
-  let part: Hash = createHash("md5");
-  let inPart = 0;
-  for await (const chunk of createReadStream(path, { signal, highWaterMark: 1 << 20 })) {
-    const buf = chunk as Buffer;
-    sha.update(buf);
-    whole.update(buf);
+/** The digests of bytes as they go by: their sha256 and the ETags a store may give them uploaded in parts of `partSize`. */
+export class RunningDigests {
+  private readonly sha = createHash("sha256");
+  private readonly whole = createHash("md5");
+  private readonly parts: Buffer[] = [];
+  private part: Hash = createHash("md5");
+  private inPart = 0;
+  private size = 0;
+
+  constructor(private readonly partSize: number) {}
+
+  update(buf: Buffer): void {
+    this.size += buf.length;
+    this.sha.update(buf);
+    this.whole.update(buf);
     for (let at = 0; at < buf.length; ) {
-      const take = Math.min(partSize - inPart, buf.length - at);
-      part.update(buf.subarray(at, at + take));
-      inPart += take;
+      const take = Math.min(this.partSize - this.inPart, buf.length - at);
+      this.part.update(buf.subarray(at, at + take));
+      this.inPart += take;
       at += take;
-      if (inPart === partSize) {
-        parts.push(part.digest());
-        part = createHash("md5");
-        inPart = 0;
+      if (this.inPart === this.partSize) {
+        this.parts.push(this.part.digest());
+        this.part = createHash("md5");
+        this.inPart = 0;
       }
     }
   }
-  if (inPart > 0) parts.push(part.digest());
-  const count = Math.max(1, Math.ceil(size / partSize));
-  const md5 = whole.digest("hex");
-  const etags = count === 1 ? [md5] : [`${createHash("md5").update(Buffer.concat(parts)).digest("hex")}-${count}`, md5];
-  return { size, sha256: sha.digest("hex"), parts: count, etags };
+
+  /** Once every byte went by. */
+  result(): LocalDigests {
+    if (this.inPart > 0) this.parts.push(this.part.digest());
+    this.inPart = 0;
+    const count = Math.max(1, Math.ceil(this.size / this.partSize));
+    const md5 = this.whole.digest("hex");
+    const etags = count === 1 ? [md5] : [`${createHash("md5").update(Buffer.concat(this.parts)).digest("hex")}-${count}`, md5];
+    return { size: this.size, sha256: this.sha.digest("hex"), parts: count, etags };
+  }
+}
+
+/** One pass over the file: its sha256, and the ETags a store may report for it. */
+export async function localDigests(path: string, partSize: number, signal: AbortSignal): Promise<LocalDigests> {
+  await localSize(path);
+  const d = new RunningDigests(partSize);
+  for await (const chunk of createReadStream(path, { signal, highWaterMark: 1 << 20 })) d.update(chunk as Buffer);
+  return d.result();
 }
 
 /** An ETag shaped like an MD5 (what S3 gives unless the object is KMS- or customer-key encrypted). */
@@ -71,35 +87,43 @@ function md5Shaped(etag: string): boolean {
 interface UploadJob {
   bucket: string;
   key: string;
-  source: string;
-  digests: LocalDigests;
+  /** The bytes, and their size and sha256 (metadata) when known before reading. */
+  body: Readable;
+  size: number;
+  sha256: string | undefined;
+  /** The ETags these bytes may get; read once the upload is done (every byte went by). */
+  etags: () => readonly string[];
   signal: AbortSignal;
-  log: Logger;
 }
 
 async function upload(client: S3Client, s: S3Settings, job: UploadJob): Promise<void> {
-  const body = createReadStream(job.source);
   const params: PutObjectCommandInput = {
     ...(s.extra as Partial<PutObjectCommandInput>),
     Bucket: job.bucket,
     Key: job.key,
-    Body: body,
-    ContentLength: job.digests.size,
-    Metadata: { sha256: job.digests.sha256 },
+    Body: job.body,
+    ContentLength: job.size,
+    ...(job.sha256 === undefined ? {} : { Metadata: { sha256: job.sha256 } }),
     ...(s.checksumAlgorithm === undefined ? {} : { ChecksumAlgorithm: s.checksumAlgorithm }),
   };
   const up = new Upload({ client, params, partSize: s.partSize, queueSize: s.queueSize, leavePartsOnError: false });
   try {
     const out = await abortable(job.signal, () => up.done(), () => void up.abort());
     const etag = (out.ETag ?? "").replace(/"/g, "").toLowerCase();
-    if (s.verifyEtag && md5Shaped(etag) && !job.digests.etags.includes(etag)) {
+    const etags = job.etags();
+    if (s.verifyEtag && md5Shaped(etag) && !etags.includes(etag)) {
       await client.send(new DeleteObjectCommand({ Bucket: job.bucket, Key: job.key })).catch(() => undefined);
-      throw new StepError(`checksum mismatch for s3://${job.bucket}/${job.key}: the store has ETag ${etag}, the file gives ${job.digests.etags[0] ?? ""}; object removed`);
+      throw new StepError(`checksum mismatch for s3://${job.bucket}/${job.key}: the store has ETag ${etag}, the bytes sent give ${etags[0] ?? ""}; object removed`);
     }
   } finally {
-    body.destroy();
+    job.body.destroy();
   }
 }
+
+/** Largest object a single CopyObject copies. */
+const MAX_COPY = 5 * 1024 ** 3;
+/** Codes meaning "this store (or these credentials) will not copy from there": stream instead. */
+const NO_COPY = new Set(["AccessDenied", "NotImplemented", "InvalidRequest", "XAmzContentSHA256Mismatch"]);
 
 /** The mover for `s3://`. */
 export class S3Mover implements Mover {
@@ -116,9 +140,10 @@ export class S3Mover implements Mover {
       if (bucket === "") throw new StepError(`no bucket in destination ${formatUrl(dest)}`);
       settings = s3Settings(req.connectionParameters, dest);
       const started = Date.now();
-      const digests = await localDigests(req.source, settings.partSize, req.signal);
       const client = await this.clients.get(settings);
-      await upload(client, settings, { bucket, key, source: req.source, digests, signal: req.signal, log: req.log });
+      if (req.stream !== undefined) return await this.moveStream(req, req.stream, client, settings, bucket, key);
+      const digests = await localDigests(req.source, settings.partSize, req.signal);
+      await upload(client, settings, { bucket, key, body: createReadStream(req.source), size: digests.size, sha256: digests.sha256, etags: () => digests.etags, signal: req.signal });
       req.log.debug({ bucket, key, bytes: digests.size, parts: digests.parts, sha256: digests.sha256, durationMs: Date.now() - started }, "object uploaded");
       return { uri, bytes: digests.size, method: "upload" };
     } catch (err) {
@@ -127,6 +152,58 @@ export class S3Mover implements Mover {
       const message = known ? safeMessage(err) : describeS3Failure(err, bucket, settings?.endpoint);
       throw new TransferError(safeMessage(message), { scheme: "s3", destination: uri }, { cause: err });
     }
+  }
+
+  /**
+   * Streamed bytes (a bucket section's object): copied server-side when
+   * they are an object of the same store (CopyObject, atomic, metadata
+   * kept, only if the object is still the one announced), else piped from
+   * the source into the upload, its ETag checked against the MD5s computed
+   * on the way.
+   */
+  private async moveStream(req: MoveRequest, stream: StreamSource, client: S3Client, s: S3Settings, bucket: string, key: string): Promise<MoveResult> {
+    const uri = `s3://${bucket}/${key}`;
+    const started = Date.now();
+    const obj = stream.object;
+    if (obj !== undefined && obj.endpoint === s.endpoint && stream.size <= MAX_COPY) {
+      try {
+        const copySource = `${obj.bucket}/${obj.key.split("/").map(encodeURIComponent).join("/")}`;
+        await client.send(
+          new CopyObjectCommand({ Bucket: bucket, Key: key, CopySource: copySource, MetadataDirective: "COPY", ...(obj.etag === undefined ? {} : { CopySourceIfMatch: obj.etag }) }),
+          { abortSignal: req.signal },
+        );
+        req.log.debug({ from: stream.uri, bucket, key, bytes: stream.size, durationMs: Date.now() - started }, "object copied");
+        return { uri, bytes: stream.size, method: "copy" };
+      } catch (err) {
+        if (req.signal.aborted || !NO_COPY.has(s3Code(err) ?? "")) throw err;
+        req.log.debug({ from: stream.uri, code: s3Code(err) }, "server-side copy refused, streaming");
+      }
+    }
+    const digests = new RunningDigests(s.partSize);
+    const tap = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        digests.update(chunk);
+        done(null, chunk);
+      },
+    });
+    const source = await stream.open(req.signal);
+    let failed: Error | undefined;
+    source.once("error", (err) => {
+      failed = err;
+      tap.destroy(err);
+    });
+    source.pipe(tap);
+    let result: LocalDigests | undefined;
+    try {
+      await upload(client, s, { bucket, key, body: tap, size: stream.size, sha256: stream.sha256, etags: () => (result ??= digests.result()).etags, signal: req.signal });
+    } catch (err) {
+      // The source's failure (short read, wrong sha256) says what went wrong; the upload's is a consequence.
+      throw failed ?? err;
+    } finally {
+      source.destroy();
+    }
+    req.log.debug({ from: stream.uri, bucket, key, bytes: stream.size, durationMs: Date.now() - started }, "object uploaded");
+    return { uri, bytes: stream.size, method: "stream" };
   }
 
   close(): Promise<void> {

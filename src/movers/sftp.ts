@@ -9,7 +9,7 @@
  */
 import { posix } from "node:path";
 import { PooledMover, type AcquireOptions } from "./connection-cache.js";
-import { targetPath, type MoveRequest, type MoveResult } from "./mover.js";
+import { targetPath, type MoveRequest, type MoveResult, type StreamSource } from "./mover.js";
 import {
   abortable,
   moveWithFailover,
@@ -80,11 +80,11 @@ async function replace(conn: SshConnection, tmp: string, final: string): Promise
 }
 
 /** Upload `source` to `final` through a temporary name; the temporary file is removed on failure. */
-async function upload(conn: SshConnection, source: string, final: string, signal: AbortSignal): Promise<void> {
+async function upload(conn: SshConnection, source: string, stream: StreamSource | undefined, final: string, signal: AbortSignal): Promise<void> {
   const dir = posix.dirname(final);
   await abortable(signal, () => ensureDir(conn, dir), () => conn.destroy());
   const ops: UploadOps = {
-    put: async (tmp) => void (await conn.sftp.fastPut(source, tmp)),
+    put: async (tmp) => void (stream === undefined ? await conn.sftp.fastPut(source, tmp) : await conn.sftp.put(await stream.open(signal), tmp)),
     rename: (tmp, to) => replace(conn, tmp, to),
     remove: async (tmp) => void (await conn.sftp.delete(tmp, true)),
     usable: () => conn.alive,
@@ -123,7 +123,7 @@ export class SftpMover extends PooledMover<SshConnection> {
   private async push(req: MoveRequest, conn: SshConnection, reused: boolean, name: string): Promise<string> {
     const started = Date.now();
     const final = req.destination.path === "" ? posix.join(await conn.home(), name) : targetPath(req.destination.path, name);
-    await upload(conn, req.source, final, req.signal);
+    await upload(conn, req.source, req.stream, final, req.signal);
     req.log.debug({ path: final, host: hostPort(conn.endpoint), reused, durationMs: Date.now() - started }, "file uploaded");
     return final;
   }

@@ -92,7 +92,7 @@ export class ServerChain {
 
   constructor(private readonly opts: ServerChainOptions) {
     const legacyStateFile = opts.stateDir === undefined ? undefined : join(opts.stateDir, `${encodeURIComponent(opts.config.name)}.deletions.json`);
-    this.deleter = new Deleter({ chain: opts.config.name, ledger: opts.ledger, legacyStateFile, log: opts.log, busy: (path) => this.running.has(path), onDeleted: (path) => void this.bucket?.deleted(path) });
+    this.deleter = new Deleter({ chain: opts.config.name, ledger: opts.ledger, legacyStateFile, log: opts.log, busy: (path) => this.running.has(path) });
     this.activity = new ActivityLog(this.stats, opts.log);
   }
 

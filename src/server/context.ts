@@ -4,6 +4,7 @@
 import type { ServerChainConfig } from "../config/index.js";
 import type { Logger } from "../log.js";
 import type { Message } from "../message/index.js";
+import type { StreamSource } from "../movers/mover.js";
 import type { MoverRegistry } from "../movers/registry.js";
 import type { Deleter } from "./deleter.js";
 import type { ServerLedger } from "./ledger.js";
@@ -50,8 +51,8 @@ export interface ChainContext {
 /** See ChainContext.stagedPath. */
 export type StagedPath = (req: Message, uri: unknown) => string | undefined;
 
-/** See ChainContext.sourceHook. */
-export type SourceHook = (req: Message, uri: unknown, signal: AbortSignal) => Promise<string | undefined>;
+/** See ChainContext.sourceHook: a local path, or bytes streamed from elsewhere (a bucket's object). */
+export type SourceHook = (req: Message, uri: unknown, signal: AbortSignal) => Promise<string | StreamSource | undefined>;
 
 /** Files are deleted after serving when `delete` or compression is set (the reference's rule). */
 export function deletesAfterServing(config: ServerChainConfig): boolean {

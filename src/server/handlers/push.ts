@@ -5,6 +5,7 @@
  */
 import { basename } from "node:path";
 import { RefusedError, TransferError } from "../../errors.js";
+import type { StreamSource } from "../../movers/mover.js";
 import { Message, type JsonValue } from "../../message/index.js";
 import { formatUrl, parseUrl, redactUrl, type ParsedUrl } from "../../util/url.js";
 import { settlesWithin } from "../../util/abort.js";
@@ -88,14 +89,14 @@ function backupTargets(data: Record<string, JsonValue>): string[] | undefined {
   return typeof b === "string" ? b.split(/[\s,]+/).filter(Boolean) : undefined;
 }
 
-async function deliver(ctx: ChainContext, source: string, dest: ParsedUrl, data: Record<string, JsonValue>): Promise<void> {
+async function deliver(ctx: ChainContext, source: string, stream: StreamSource | undefined, dest: ParsedUrl, data: Record<string, JsonValue>): Promise<void> {
   if (!ctx.movers.has(dest.scheme)) throw new TransferError(`'${dest.scheme}'`, { scheme: dest.scheme, destination: formatUrl(dest) });
   const mover = ctx.movers.get(dest.scheme);
   const key = `${source}\n${formatUrl(dest)}\n${dest.username ?? ""}`;
   const started = performance.now();
   const { result, joined } = await ctx.joiner.run(
     key,
-    () => mover.move({ source, destination: dest, connectionParameters: ctx.config.connectionParameters, backupTargets: backupTargets(data), signal: ctx.signal, log: ctx.log }),
+    () => mover.move({ source, stream, destination: dest, connectionParameters: ctx.config.connectionParameters, backupTargets: backupTargets(data), signal: ctx.signal, log: ctx.log }),
     () => ctx.stats.pushesJoined++,
   );
   if (!joined) ctx.stats.bytesSent += result.bytes;
@@ -120,18 +121,28 @@ async function push(ctx: ChainContext, req: Message): Promise<Message> {
   const sources: string[] = [];
   /** Per item: served through the source hook (a relayed file's staged copy). */
   const viaHook: boolean[] = [];
+  const streams: (StreamSource | undefined)[] = [];
   for (const { uri } of items) {
     const local = await ctx.sourceHook?.(req, uri, ctx.signal);
+    // Streamed bytes (a bucket's object): no local file; the uri names it for joins and logs.
+    if (typeof local === "object") {
+      sources.push(local.uri);
+      streams.push(local);
+      viaHook.push(false);
+      continue;
+    }
     viaHook.push(local !== undefined);
     sources.push(local ?? (await resolveServable(uri, guardOf(ctx))));
+    streams.push(undefined);
   }
   const hooked = viaHook.includes(true);
+  const files = sources.filter((_, i) => streams[i] === undefined);
   // A file being pushed is not deleted meanwhile, and a due deletion waits remove_delay more.
-  for (const s of sources) ctx.deleter.postpone(s, ctx.config.removeDelay);
+  for (const s of files) ctx.deleter.postpone(s, ctx.config.removeDelay);
   await ctx.running.around(sources, async () => {
     for (const [i, source] of sources.entries()) {
       const rel = items[i]!.path;
-      await deliver(ctx, source, rel === undefined ? dest : { ...dest, path: joinRelPath(dest.path, rel) }, data);
+      await deliver(ctx, source, streams[i], rel === undefined ? dest : { ...dest, path: joinRelPath(dest.path, rel) }, data);
     }
   });
   ctx.stats.pushes++;
@@ -139,13 +150,13 @@ async function push(ctx: ChainContext, req: Message): Promise<Message> {
   // A relayed file's ledger row is its staged copy's (the mirror recorded it so when relaying).
   for (const [i, { uri }] of items.entries()) if (typeof uri === "string") ctx.ledger.pushed(ctx.config.name, viaHook[i] === true ? sources[i]! : uriPath(uri), req.sender, to);
   if (hooked || deletesAfterServing(ctx.config)) {
-    const scheduled = Promise.all(sources.map((s) => ctx.deleter.schedule(s, ctx.config.removeDelay)));
+    const scheduled = Promise.all(files.map((s) => ctx.deleter.schedule(s, ctx.config.removeDelay)));
     // A staged copy's deletion is committed before the reply (bounded: a full disk must not stop pushes), so a
     // mirror killed after answering still deletes it: the downstream client will not ask for the file again.
     if (hooked) await settlesWithin(scheduled, SCHEDULE_WAIT_MS, ctx.signal);
   }
   const reply = cleanedData(data);
   // A relayed file is served from staging: say where it was served from, as the reference mirror does (D3).
-  if (hooked && "uri" in reply && sources[0] !== undefined) reply["uri"] = sources[0];
+  if (hooked && "uri" in reply && sources[0] !== undefined && streams[0] === undefined) reply["uri"] = sources[0];
   return new Message(req.subject, replyType(data), reply);
 }

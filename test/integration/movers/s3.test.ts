@@ -8,6 +8,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { TransferError } from "../../../src/errors.js";
 import { S3Mover, localDigests } from "../../../src/movers/s3.js";
+import { ObjectFetcher } from "../../../src/movers/s3-source.js";
+import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { closedPort } from "../../helpers/daemon.js";
 import { captureLog, randomFile, request, tempDir } from "../../helpers/mover-kit.js";
 import { S3_KEY, S3_SECRET, s3Skip, startS3, type S3Server } from "../../helpers/s3d.js";
@@ -133,6 +135,42 @@ describe("movers/s3 - behaviour", { skip: s3Skip() }, () => {
     await mover.move(request(g.path, "s3://incoming/abort/", log, { connectionParameters: params() }));
     assert.deepEqual((await s3.keys("incoming")).filter((k) => k.startsWith("abort/")), ["abort/after.dat"]);
   });
+
+  it("streams an object of a bucket source: copied server-side on the same store, piped into a multipart upload otherwise, refused whole when its sha256 is wrong", async () => {
+    const { log } = captureLog();
+    const f = await randomFile(src, "obj.bin", 17 * MIB + 3);
+    await mover.move(request(f.path, "s3://other/src/", log, { connectionParameters: params() }));
+    const fetcher = new ObjectFetcher(params());
+    try {
+      const stream = await fetcher.source("s3://other/src/obj.bin", new AbortController().signal);
+      assert.equal(stream.size, 17 * MIB + 3);
+      assert.equal(stream.sha256, f.sha256);
+      const copied = await mover.move(request("obj.bin", "s3://incoming/copied/", log, { connectionParameters: params(), stream }));
+      assert.deepEqual(copied, { uri: "s3://incoming/copied/obj.bin", bytes: 17 * MIB + 3, method: "copy" });
+      assert.equal(await sha(stored("incoming", "copied/obj.bin")), f.sha256);
+      // Not an object of this store: streamed through, in parts.
+      const piped = await mover.move(request("obj.bin", "s3://incoming/piped/", log, { connectionParameters: params({ part_size: 5 * MIB }), stream: { ...stream, object: undefined } }));
+      assert.deepEqual(piped, { uri: "s3://incoming/piped/obj.bin", bytes: 17 * MIB + 3, method: "stream" });
+      assert.equal(await sha(stored("incoming", "piped/obj.bin")), f.sha256);
+      assert.equal((await metadata("incoming", "piped/obj.bin"))["x-amz-meta-sha256"], f.sha256);
+      // Metadata the bytes do not match: the stream fails at its end, the upload is aborted, no object.
+      const client = new S3Client({ endpoint: s3.endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: S3_KEY, secretAccessKey: S3_SECRET } });
+      try {
+        await client.send(new PutObjectCommand({ Bucket: "other", Key: "src/liar.bin", Body: await readFile(f.path), Metadata: { sha256: "0".repeat(64) } }));
+      } finally {
+        client.destroy();
+      }
+      const liar = await fetcher.source("s3://other/src/liar.bin", new AbortController().signal);
+      await assert.rejects(
+        mover.move(request("liar.bin", "s3://incoming/piped/", log, { connectionParameters: params({ part_size: 5 * MIB }), stream: { ...liar, object: undefined } })),
+        /checksum mismatch reading s3:\/\/other\/src\/liar\.bin/,
+      );
+      assert.deepEqual((await s3.keys("incoming")).sort(), ["copied/obj.bin", "piped/obj.bin"]);
+      await assert.rejects(fetcher.source("s3://other/src/none.bin", new AbortController().signal), /no such object: s3:\/\/other\/src\/none\.bin/);
+    } finally {
+      await fetcher.close();
+    }
+  });
 });
 
 describe("movers/s3 - checksum", { skip: s3Skip() }, () => {
@@ -156,6 +194,7 @@ describe("movers/s3 - checksum", { skip: s3Skip() }, () => {
     await assert.rejects(moving, /checksum mismatch for s3:\/\/incoming\/changing\.bin: .*object removed/);
     assert.deepEqual(await s3.keys("incoming"), []);
   });
+
 });
 
 describe("movers/s3 - local digests", () => {
