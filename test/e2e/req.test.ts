@@ -23,7 +23,10 @@ test("e2e/req - ping, info, catchup against a running move_it_server: text and -
   const log = join(dir, "s.log");
   runCommand(t, "move_it_server", [ini, "-p", String(await freePort()), "--host", "127.0.0.1", "--state-dir", join(dir, "state"), "-l", log, "-v"]);
   await waitForLog(log, "server started", 60_000);
+  // One after the other: the catch-up listing below is in announcement order, and two files
+  // written together may be announced in either order.
   await writeFile(join(dir, "in", "one.dat"), "1");
+  await waitFor(async () => (await logRecords(log)).filter((r) => r["msg"] === "announced").length >= 1, "one announcement", 30_000);
   await writeFile(join(dir, "in", "two.dat"), "22");
   await waitFor(async () => (await logRecords(log)).filter((r) => r["msg"] === "announced").length >= 2, "two announcements", 30_000);
   const server = `127.0.0.1:${port}`;
