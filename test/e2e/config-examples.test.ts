@@ -31,10 +31,11 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
-import { Message } from "../../src/message/index.js";
 import { VSFTPD, ftpdSkip, ftpdTree } from "../helpers/ftpd.js";
-import { NetLab, REPO_ROOT, netnsUnavailable, type NsSubscriber } from "../helpers/netns.js";
-import { delay, waitFor } from "../helpers/wait.js";
+import { probeUntil, published, runLab } from "../helpers/lab.js";
+import { REPO_ROOT, netnsUnavailable, type NsSubscriber } from "../helpers/netns.js";
+import { InteropLab } from "../helpers/reference.js";
+import { waitFor } from "../helpers/wait.js";
 
 const run = promisify(execFile);
 const inCi = process.env["CI"] === "true";
@@ -68,30 +69,12 @@ function segment(channel: string, n: number): { name: string; packed: Buffer; un
   return { name, packed: Buffer.concat([Buffer.from("packed header\n"), body]), unpacked: body };
 }
 
-const published = (sub: NsSubscriber): Message[] =>
-  sub.frames.flatMap((f) => {
-    try {
-      const m = Message.decode(f);
-      return m.type === "file" ? [m] : [];
-    } catch {
-      return [];
-    }
-  });
-
 test("e2e/config-examples - the wiki's TelliServ, ProcServ and gateway configs move files end to end", { skip, timeout: 240_000 }, async (t) => {
-  if (unavailable !== undefined) assert.fail(`CI=true and the lab cannot run: ${unavailable}`);
-  const lab = await NetLab.create("wiki");
-  let failed = false;
-  t.after(async () => {
-    for (const p of await lab.teardown(failed)) t.diagnostic(`teardown: ${p}`);
-  });
   const ftp = await ftpdTree();
   t.after(() => rm(ftp.dir, { recursive: true, force: true }));
-  try {
-    const ns = await lab.namespace("lo");
-    const reachable = async (port: number): Promise<void> => {
-      await waitFor(async () => (await lab.connect(ns, "127.0.0.1", port, 1000)).connected, `127.0.0.1:${port} in the lab`, 30_000);
-    };
+  await runLab(t, "wiki", unavailable, () => InteropLab.create("wiki"), (l) => l.lab, async (wiki) => {
+    const { lab, ns } = wiki;
+    const reachable = (port: number): Promise<void> => wiki.reachable(port, 30_000);
     lab.spawnProgram(ns, "vsftpd", VSFTPD, [await ftp.configure(21, 30_200)]);
     await reachable(21);
 
@@ -147,20 +130,14 @@ test("e2e/config-examples - the wiki's TelliServ, ProcServ and gateway configs m
       for (const s of segs) await writeFile(join(dirs.aside, s.name), s.packed);
       for (const s of segs) await rename(join(dirs.aside, s.name), join(dirs.unpacked, s.name));
     };
-    const arrived = (sub: NsSubscriber, uid: string): boolean => published(sub).some((m) => m.dataObject["uid"] === uid);
+    const arrived = (sub: NsSubscriber, uid: string): boolean => published(sub, "file").some((m) => m.dataObject["uid"] === uid);
     // Every subscription along the chain is in place once a probe segment reaches both ends.
-    let probes = 0;
-    await waitFor(
-      async () => {
-        const p = segment("PROBE", ++probes);
-        await dropSegments([p]);
-        const uid = p.name.replace(/C_$/, "__");
-        for (let i = 0; i < 40; i++, await delay(100)) if (arrived(subs.procserv, uid) && arrived(subs.partner, uid)) return true;
-        return false;
-      },
-      "a probe segment through the whole chain",
-      120_000,
-    );
+    const sendProbe = async (i: number): Promise<string> => {
+      const p = segment("PROBE", i + 1);
+      await dropSegments([p]);
+      return p.name.replace(/C_$/, "__");
+    };
+    await probeUntil(sendProbe, (uid) => arrived(subs.procserv, uid) && arrived(subs.partner, uid), 4000, 120_000);
 
     const segs = ["IR_108", "VIS006", "WV_062", "HRV"].flatMap((ch) => [1, 2, 3].map((n) => segment(ch, n)));
     await dropSegments(segs);
@@ -171,7 +148,7 @@ test("e2e/config-examples - the wiki's TelliServ, ProcServ and gateway configs m
       for (const s of segs) {
         const uid = s.name.replace(/C_$/, "__");
         assert.deepEqual(await readFile(join(dir, uid)), s.unpacked, `${where}: ${uid} decompressed and intact`);
-        const msgs = published(sub).filter((m) => m.dataObject["uid"] === uid);
+        const msgs = published(sub, "file").filter((m) => m.dataObject["uid"] === uid);
         assert.equal(msgs.length, 1, `${where}: ${uid} announced once`);
         // ftp:/// names this machine: the published uri is the path, as the Python client writes it.
         assert.equal(msgs[0]!.dataObject["uri"], `/pub/${where}/${uid}`);
@@ -183,9 +160,5 @@ test("e2e/config-examples - the wiki's TelliServ, ProcServ and gateway configs m
       await waitFor(async () => (await readdir(dir)).filter((n) => uids.includes(n)).length === 0, `staged copies removed from ${dir}`, 120_000);
     }
     t.diagnostic(`host ${hostname()}; gateways staged through ftp://`);
-  } catch (err) {
-    failed = true;
-    process.stderr.write(`\n===== e2e/config-examples failed; process logs follow\n${await lab.tails(60)}\n=====\n`);
-    throw err;
-  }
+  });
 });
