@@ -242,6 +242,7 @@ export class Coordinator implements Transfers {
       return;
     }
     this.counters.announcements++;
+    this.opts.log.debug({ uid: key, provider }, "announcement received");
     this.health.learn(address, provider);
     this.opts.onEvent?.({ type: "announced", provider });
     this.route({ msg, address, key, provider });

@@ -28,13 +28,29 @@
  * /dev/shm when it is another file system, so the last hop is a copy.
  */
 import assert from "node:assert/strict";
-import { createHash, randomBytes } from "node:crypto";
-import { access, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test, type TestContext } from "node:test";
-import { Message } from "../../src/message/index.js";
+import {
+  assertDirHolds,
+  assertIntact,
+  drop,
+  exists,
+  makeFiles,
+  makeSite,
+  published,
+  runLab,
+  sha256,
+  tally,
+  uidOf,
+  waitGone,
+  waitPublished,
+  warmUp,
+  type Site,
+} from "../helpers/lab.js";
 import { NetLab, netnsUnavailable, type LogRecord, type NsProcess, type NsSubscriber } from "../helpers/netns.js";
-import { delay, waitFor } from "../helpers/wait.js";
+import { waitFor } from "../helpers/wait.js";
 
 const TOPIC = "/e2e/netns";
 const PUB_PORT = 9010;
@@ -48,77 +64,6 @@ const skip = unavailable !== undefined && !inCi ? `${unavailable} (with CI=true 
 
 // ---------------------------------------------------------------------------
 // Small tools
-
-const sha256 = (data: Buffer): string => createHash("sha256").update(data).digest("hex");
-const exists = (p: string): Promise<boolean> => access(p).then(() => true, () => false);
-
-/** A site's watched directory and the directory beside it where files are written before being moved in. */
-interface Site {
-  inDir: string;
-  aside: string;
-}
-
-async function makeSite(root: string): Promise<Site> {
-  const site = { inDir: join(root, "in"), aside: join(root, "aside") };
-  await mkdir(site.inDir, { recursive: true });
-  await mkdir(site.aside, { recursive: true });
-  return site;
-}
-
-/** Files of random content and varied sizes, by name. */
-function makeFiles(prefix: string, sizes: readonly number[]): Map<string, Buffer> {
-  return new Map(sizes.map((size, i) => [`${prefix}-${String(i).padStart(2, "0")}.dat`, randomBytes(size)]));
-}
-
-/**
- * Drop every file at every site, as a reception system does: all written
- * aside first, then all renamed into the watched directories at once.
- */
-async function drop(sites: readonly Site[], files: ReadonlyMap<string, Buffer>): Promise<void> {
-  await Promise.all(sites.flatMap((s) => [...files].map(([name, data]) => writeFile(join(s.aside, name), data))));
-  await Promise.all(sites.flatMap((s) => [...files.keys()].map((name) => rename(join(s.aside, name), join(s.inDir, name)))));
-}
-
-/** The republished messages of a given type, decoded. */
-function published(sub: NsSubscriber, type: string): Message[] {
-  const out: Message[] = [];
-  for (const frame of sub.frames) {
-    const msg = Message.decode(frame);
-    if (msg.type === type) out.push(msg);
-  }
-  return out;
-}
-
-function uidOf(msg: Message): string {
-  const uid = msg.dataObject["uid"];
-  assert.equal(typeof uid, "string", `message without uid: ${msg.encode()}`);
-  return uid as string;
-}
-
-/** How many times each value occurs. */
-function tally(values: readonly string[]): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
-  return counts;
-}
-
-/** Wait until the client republished a `file` message for every name. */
-async function waitDelivered(sub: NsSubscriber, names: Iterable<string>, what: string, timeoutMs = 30_000): Promise<void> {
-  const wanted = [...names];
-  await waitFor(() => {
-    const got = new Set(published(sub, "file").map(uidOf));
-    return wanted.every((n) => got.has(n));
-  }, what, timeoutMs);
-}
-
-/** Wait until none of `names` is left in `dir` (served and deleted). */
-async function waitGone(dir: string, names: Iterable<string>, what: string, timeoutMs = 15_000): Promise<void> {
-  const wanted = [...names];
-  await waitFor(async () => {
-    const left = new Set(await readdir(dir));
-    return wanted.every((n) => !left.has(n));
-  }, what, timeoutMs);
-}
 
 /** Wait until host:port accepts TCP connections from inside `ns`. */
 async function waitReachable(lab: NetLab, ns: string, host: string, port: number): Promise<void> {
@@ -149,67 +94,26 @@ function assertOncePerName(uids: readonly string[], names: Iterable<string>, wha
   for (const name of names) assert.equal(counts.get(name) ?? 0, 1, `${what}: ${name} counted ${counts.get(name) ?? 0} times`);
 }
 
-/** Each file delivered intact: same sha256 as the source. */
-async function assertIntact(dir: string, files: ReadonlyMap<string, Buffer>): Promise<void> {
-  for (const [name, data] of files) {
-    const got = await readFile(join(dir, name));
-    assert.equal(sha256(got), sha256(data), `${name}: sha256 of the delivered file differs from the source (${got.length} vs ${data.length} bytes)`);
-  }
-}
-
-/**
- * The destination holds exactly the expected files: nothing extra, no
- * temporary `.part` left behind. Probes may or may not be there (one that
- * arrived before the test's subscriber connected is not counted).
- */
-async function assertDirHolds(dir: string, names: Iterable<string>): Promise<void> {
-  const present = (await readdir(dir)).filter((n) => !/^probe-\d+\.dat$/.test(n));
-  assert.deepEqual(present.sort(), [...new Set(names)].sort(), `contents of ${dir}`);
-}
-
-/**
- * Run a scenario in a fresh lab. On failure, print the tails of every log
- * and keep the lab dir; always stop the processes and delete the
- * namespaces.
- */
-async function inLab(t: TestContext, tag: string, body: (lab: NetLab) => Promise<void>): Promise<void> {
-  if (unavailable !== undefined) assert.fail(`CI=true and network namespaces are unusable: ${unavailable}`);
-  const started = Date.now();
-  const lab = await NetLab.create(tag);
-  let failed = false;
-  t.after(async () => {
-    const problems = await lab.teardown(failed);
-    for (const p of problems) t.diagnostic(`teardown: ${p}`);
-  });
-  try {
-    await body(lab);
-  } catch (err) {
-    failed = true;
-    process.stderr.write(`\n===== e2e/netns ${tag} failed after ${Date.now() - started} ms; process logs follow\n${await lab.tails()}\n=====\n`);
-    throw err;
-  }
-  t.diagnostic(`${tag}: ${Date.now() - started} ms`);
+/** Run a scenario in a fresh lab (test/helpers/lab.ts): log tails and the lab dir kept on failure. */
+function inLab(t: TestContext, tag: string, body: (lab: NetLab) => Promise<void>): Promise<void> {
+  return runLab(t, tag, unavailable, () => NetLab.create(tag), (lab) => lab, body);
 }
 
 /**
  * Drop a probe file every `everyMs` until one has gone all the way through
  * (and `extra` holds for it): every subscription on the way is then in
- * place. Probes announced earlier may be lost to a subscriber that was not
- * connected yet. Returns the probe that made it.
+ * place.
  */
-async function warmUp(sites: readonly Site[], sub: NsSubscriber, extra: (name: string) => Promise<boolean> = async () => true, everyMs = 1000): Promise<string> {
-  const probes: string[] = [];
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const name = `probe-${probes.length}.dat`;
-    probes.push(name);
-    await drop(sites, new Map([[name, Buffer.from(`${name}\n`)]]));
-    for (const until = Date.now() + everyMs; Date.now() < until; await delay(50)) {
-      const seen = new Set(published(sub, "file").map(uidOf));
-      for (const p of probes) if (seen.has(p) && (await extra(p))) return p;
-    }
-  }
-  throw new Error(`no probe got through within 30 s (${probes.length} tried)`);
+function warmUpThrough(sites: readonly Site[], sub: NsSubscriber, extra: (name: string) => Promise<boolean> = async () => true, everyMs = 1000): Promise<string> {
+  return warmUp(sites, async (name) => published(sub, "file").some((m) => uidOf(m) === name) && (await extra(name)), everyMs, 30_000);
+}
+
+/** Drop `name` at `sites` and wait until the client republished it: what it did before, it has done by now. */
+async function sentinel(sites: readonly Site[], sub: NsSubscriber, name: string): Promise<Map<string, Buffer>> {
+  const file = new Map([[name, randomBytes(1000)]]);
+  await drop(sites, file);
+  await waitPublished(sub, [name], `the sentinel ${name} at the client`, 30_000);
+  return file;
 }
 
 // ---------------------------------------------------------------------------
@@ -255,7 +159,7 @@ async function twoSites(lab: NetLab, clientExtra = "", probeEveryMs = 1000) {
   await waitReachable(lab, nsC, "127.0.0.1", CLIENT_PUB_PORT);
   const sub = lab.subscribe(nsC, "sub-c", `tcp://127.0.0.1:${CLIENT_PUB_PORT}`);
   const bothGone = async (name: string): Promise<boolean> => !(await exists(join(site1.inDir, name))) && !(await exists(join(site2.inDir, name)));
-  const probe = await warmUp([site1, site2], sub, bothGone, probeEveryMs);
+  const probe = await warmUpThrough([site1, site2], sub, bothGone, probeEveryMs);
   return {
     ns1, ns2, nsC, link1, link2, site1, site2, out, server1, server2, client, sub, probe,
     addr1: `10.231.3.1:${REQ_PORT}`,
@@ -323,16 +227,16 @@ test("e2e/netns - a mirror on the gateway relays files from site A to site B, wh
     t.diagnostic(`B → A: ${direct.detail}; B → A request port: ${directReq.detail}`);
 
     const sub = lab.subscribe(nsB, "sub-b", `tcp://10.231.2.2:${CLIENT_PUB_PORT}`);
-    await warmUp([siteA], sub);
+    await warmUpThrough([siteA], sub);
 
     const files = makeFiles("chain", [1, 7, 999, 4096, 12_345, 50_000, 65_536, 200_000, 1 << 20, 2 << 20, 3 << 20, 777_777]);
     await drop([siteA], files);
-    await waitDelivered(sub, files.keys(), "every file republished by the client in site B");
-    // Give a duplicate time to show up before counting.
-    await delay(1500);
+    await waitPublished(sub, files.keys(), "every file republished by the client in site B");
+    // A duplicate would show before a file dropped after them all is through.
+    const last = await sentinel([siteA], sub, "chain-last.dat");
 
-    await assertIntact(out, files);
-    await assertDirHolds(out, files.keys());
+    await assertIntact(out, new Map([...files, ...last]));
+    await assertDirHolds(out, [...files.keys(), ...last.keys()]);
 
     const fileMsgs = published(sub, "file");
     assertOncePerName(fileMsgs.map(uidOf), files.keys(), "file messages republished by the client");
@@ -380,7 +284,7 @@ test("e2e/netns - two redundant sites: first announcement wins and the other sit
     const p1 = makeFiles("both", [10, 1000, 65_536, 300_000, 1 << 20, 123_457]);
     for (const [k, v] of p1) all.set(k, v);
     await drop([site1, site2], p1);
-    await waitDelivered(sub, p1.keys(), "phase 1 files at the client");
+    await waitPublished(sub, p1.keys(), "phase 1 files at the client");
     await waitGone(site1.inDir, p1.keys(), "phase 1: site 1 copies deleted (pushed or acked)");
     await waitGone(site2.inDir, p1.keys(), "phase 1: site 2 copies deleted (pushed or acked)");
     const p1by1 = await pushesAt(server1, p1.keys());
@@ -400,11 +304,14 @@ test("e2e/netns - two redundant sites: first announcement wins and the other sit
     const p2 = makeFiles("cut2", [20, 2000, 70_000, 500_000, 1 << 20, 4321]);
     for (const [k, v] of p2) all.set(k, v);
     await drop([site1, site2], p2);
-    await waitDelivered(sub, p2.keys(), "phase 2 files at the client, site 2 cut");
+    await waitPublished(sub, p2.keys(), "phase 2 files at the client, site 2 cut");
     recordOrigins();
     for (const name of p2.keys()) assert.equal(origins.get(name), addr1, `${name} must come from site 1 while site 2 is cut`);
     await waitGone(site1.inDir, p2.keys(), "phase 2: site 1 copies deleted after the push");
-    await delay(1500); // > remove_delay: site 2 would have deleted an acked copy by now
+    // A later file through site 1 and deleted there (remove_delay after its push): site 2 would have deleted an acked copy by now.
+    const later2 = await sentinel([site1], sub, "cut2-last.dat");
+    for (const [k, v] of later2) all.set(k, v);
+    await waitGone(site1.inDir, later2.keys(), "phase 2: site 1's later copy deleted");
     for (const name of p2.keys()) assert.ok(await exists(join(site2.inDir, name)), `${name} deleted at site 2 while it was cut off`);
     assert.deepEqual(await pushesAt(server2, p2.keys()), [], "site 2 pushed while cut off");
 
@@ -419,7 +326,7 @@ test("e2e/netns - two redundant sites: first announcement wins and the other sit
     const p3 = makeFiles("back2", [30, 3000, 80_000, 600_000, 1 << 20, 8765]);
     for (const [k, v] of p3) all.set(k, v);
     await drop([site1, site2], p3);
-    await waitDelivered(sub, p3.keys(), "phase 3 files at the client");
+    await waitPublished(sub, p3.keys(), "phase 3 files at the client");
     await waitGone(site1.inDir, p3.keys(), "phase 3: site 1 copies deleted");
     await waitGone(site2.inDir, p3.keys(), "phase 3: site 2 copies deleted (it is heard again)");
 
@@ -430,7 +337,7 @@ test("e2e/netns - two redundant sites: first announcement wins and the other sit
     const p4 = makeFiles("cut1", [40, 4000, 90_000, 700_000, 1 << 20, 2468]);
     for (const [k, v] of p4) all.set(k, v);
     await drop([site1, site2], p4);
-    await waitDelivered(sub, p4.keys(), "phase 4 files at the client, site 1 cut");
+    await waitPublished(sub, p4.keys(), "phase 4 files at the client, site 1 cut");
     recordOrigins();
     for (const name of p4.keys()) assert.equal(origins.get(name), addr2, `${name} must come from site 2 while site 1 is cut`);
     await waitGone(site2.inDir, p4.keys(), "phase 4: site 2 copies deleted after the push");
@@ -439,7 +346,11 @@ test("e2e/netns - two redundant sites: first announcement wins and the other sit
     const restored1 = Date.now();
     await waitGone(site1.inDir, p4.keys(), "phase 4: site 1's copies from the cut acked once it is back", 40_000);
     t.diagnostic(`phase 4: site 1's late announcements acked and deleted within ${Date.now() - restored1} ms of the link coming back`);
-    await delay(1500); // a late duplicate would show by now
+    // A late duplicate would show before a file dropped at both sites after them all is through and gone from both.
+    const last = await sentinel([site1, site2], sub, "all-last.dat");
+    for (const [k, v] of last) all.set(k, v);
+    await waitGone(site1.inDir, last.keys(), "the last file's copy at site 1 deleted");
+    await waitGone(site2.inDir, last.keys(), "the last file's copy at site 2 deleted");
 
     // Everything, once and intact.
     await assertIntact(out, all);
@@ -474,15 +385,14 @@ test("e2e/netns - a push waiting on a site whose link is cut fails over to the o
     const name = "flight-00.dat";
     const data = randomBytes(654_321);
     await drop([site1], new Map([[name, data]]));
-    await waitFor(async () => (await logged(server1, "announced", { uid: name })).length > 0, "announcement by site 1");
-    await delay(400);
+    await waitFor(async () => (await logged(client, "announcement received", { uid: name, provider: `10.231.3.1:${PUB_PORT}` })).length > 0, "site 1's announcement at the client");
     await drop([site2], new Map([[name, data]]));
     // The client heard site 2 second: it remembers it as the alternative.
     await waitFor(async () => (await logged(client, "announcement remembered", { uid: name, provider: `10.231.4.1:${PUB_PORT}` })).length > 0, "site 2's announcement remembered", 1500);
     await lab.setLink(ns1, link1.a, false);
     const cutAt = Date.now();
 
-    await waitDelivered(sub, [name], "the file at the client after failover", 20_000);
+    await waitPublished(sub, [name], "the file at the client after failover", 20_000);
     t.diagnostic(`delivered ${Date.now() - cutAt} ms after the cut`);
     const [msg] = published(sub, "file").filter((m) => uidOf(m) === name);
     assert.equal(msg?.dataObject["origin"], addr2, "the file must come from site 2");
@@ -492,7 +402,8 @@ test("e2e/netns - a push waiting on a site whose link is cut fails over to the o
     assert.equal((await logged(client, "push completed", { uid: name, provider: addr2 })).length, 1, "one push from site 2");
     assert.equal((await pushesLogged(server2)).filter((u) => u === name).length, 1, "site 2 pushed the file once");
     await waitGone(site2.inDir, [name], "site 2's copy deleted after its push");
-    await delay(1500);
+    // A second republication would show before a later file from site 2 is through.
+    await sentinel([site2], sub, "flight-last.dat");
     assert.equal(published(sub, "file").filter((m) => uidOf(m) === name).length, 1, "republished once");
     assert.ok(await exists(join(site1.inDir, name)), "site 1 was cut off: nothing may have reached it");
 
