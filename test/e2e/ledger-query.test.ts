@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
 import { Message } from "../../src/message/index.js";
+import { probeUntil } from "../helpers/lab.js";
 import { REPO, runCommand } from "../helpers/procs.js";
 import { serverProc } from "../helpers/server-proc.js";
 import { tempDir } from "../helpers/tmp.js";
@@ -116,22 +118,26 @@ test("e2e/ledger-query - move_it_ledger lists a client's deliveries: delivered, 
   await writeFile(clientIni, `[c]\nproviders = 127.0.0.1:${srv.publishPort}\ndestination = file://${out}/\ntopic = /q/client\npublish_port = 0\nnameservers = false\n`);
   const clientState = join(dir, "client-state");
   runCommand(t, "move_it_client", [clientIni, "--host", "127.0.0.1", "-l", join(dir, "client.log"), "--state-dir", clientState]);
-  const N = 20;
-  const names: string[] = [];
-  let i = 0;
-  // Keep dropping until the client is connected and has every one of the last N.
-  await waitFor(async () => {
-    const name = `c${i++}.dat`;
+  const drop = async (name: string): Promise<string> => {
     await writeFile(join(dir, ".t"), `client file ${name}`);
     await rename(join(dir, ".t"), join(origin, name));
-    names.push(name);
+    return name;
+  };
+  // Probes until one arrives (the client's subscriber then hears the server), then N files at once.
+  await probeUntil((i) => drop(`c-probe${i}.dat`), (name) => existsSync(join(out, name)));
+  const N = 20;
+  const names = Array.from({ length: N }, (_, i) => `c${i}.dat`);
+  for (const name of names) await drop(name);
+  await waitFor(() => names.every((n) => existsSync(join(out, n))), "every file delivered", 60_000);
+  // The ledger row is committed a moment after the file is in place.
+  await waitFor(async () => {
     const r = await ledgerCmd([clientIni, "--state-dir", clientState, "--json", "--state", "delivered"]);
-    if (r.code !== 0) return false;
-    return (JSON.parse(r.stdout) as Row[]).length >= N;
+    return r.code === 0 && names.every((n) => (JSON.parse(r.stdout) as Row[]).some((row) => row.name === n));
   }, "client deliveries in its ledger", 60_000);
   const rows = JSON.parse((await ledgerCmd([clientIni, "--state-dir", clientState, "--json", "--name", "c*.dat"])).stdout) as Row[];
   const delivered = rows.filter((r) => r.state === "delivered");
   assert.ok(delivered.length >= N);
+  assert.ok(names.every((n) => delivered.some((r) => r.name === n)), "every file listed delivered");
   for (const r of delivered) {
     assert.equal(r.ledger, "client");
     assert.equal(r.chain, "c");
