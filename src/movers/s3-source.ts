@@ -1,18 +1,14 @@
 /**
  * A bucket as a source: poll `ListObjectsV2` under the fixed prefix of an
  * `s3://bucket/prefix/{pattern}` origin, with a start-after marker (the last
- * key seen), and yield each new object whose uri matches the pattern; fetch
- * an object to a local file, streamed, with its sha256 (the metadata this
- * project's mover writes) checked when present. Every key listed is yielded
+ * key seen), and yield each new object whose uri matches the pattern; open
+ * an object as a mover's stream source, its size and sha256 (the metadata
+ * this project's mover writes, when present) checked on the way. Every key listed is yielded
  * (flagged when it does not match), so the caller can keep the marker. Objects only appear in a
  * listing once complete, so what is yielded is whole.
  */
 import { createHash } from "node:crypto";
-import { createWriteStream } from "node:fs";
-import { mkdir, rename, rm } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
 import { Transform } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import type { StreamSource } from "./mover.js";
@@ -161,7 +157,7 @@ function checked(body: Readable, uri: string, size: number, sha256: string | und
   return tap;
 }
 
-/** Fetches announced objects to local files. */
+/** Opens announced objects as stream sources for the movers. */
 export class ObjectFetcher {
   private readonly clients = new S3ClientCache();
 
@@ -203,44 +199,6 @@ export class ObjectFetcher {
         return checked(out.Body as Readable, uri, size, sha256);
       },
     };
-  }
-
-  /**
-   * Stream `uri` into `path` (through a temporary name, renamed when whole),
-   * checking the `sha256` metadata when the object has it.
-   * @throws Error worded for the operator (never a credential).
-   */
-  async fetch(uri: string, path: string, signal: AbortSignal): Promise<{ bytes: number }> {
-    const u = parseUrl(uri);
-    const key = u.path.replace(/^\/+/, "");
-    const settings = s3Settings(this.connectionParameters, u);
-    const tmp = join(dirname(path), `.${basename(path)}.${Math.random().toString(36).slice(2, 10)}.part`);
-    try {
-      const client = await this.clients.get(settings);
-      const out = await client.send(new GetObjectCommand({ Bucket: u.hostname, Key: key }), { abortSignal: signal });
-      if (out.Body === undefined) throw new StepError(`s3://${u.hostname}/${key}: empty response`);
-      const hash = createHash("sha256");
-      let bytes = 0;
-      const tap = new Transform({
-        transform(chunk: Buffer, _enc, done) {
-          hash.update(chunk);
-          bytes += chunk.length;
-          done(null, chunk);
-        },
-      });
-      await mkdir(dirname(path), { recursive: true });
-      await pipeline(out.Body as NodeJS.ReadableStream, tap, createWriteStream(tmp), { signal });
-      const want = out.Metadata?.["sha256"];
-      const got = hash.digest("hex");
-      if (want !== undefined && want !== got) throw new StepError(`checksum mismatch fetching s3://${u.hostname}/${key}: metadata says sha256 ${want}, received ${got}`);
-      await rename(tmp, path);
-      return { bytes };
-    } catch (err) {
-      await rm(tmp, { force: true });
-      if (signal.aborted) throw signal.reason;
-      const text = err instanceof StepError ? err.message : describeS3Failure(err, u.hostname, settings.endpoint);
-      throw new Error(safeMessage(text), { cause: err });
-    }
   }
 
   close(): Promise<void> {

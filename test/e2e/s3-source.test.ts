@@ -8,14 +8,14 @@ import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, existsSync } from "node:fs";
 import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { DeliveryCounter } from "../helpers/fleet.js";
 import { Message } from "../../src/message/index.js";
-import { freePort } from "../helpers/net.js";
-import { logRecords, runCommand, waitForLog } from "../helpers/procs.js";
-import { S3_KEY, S3_SECRET, s3Skip, startS3 } from "../helpers/s3d.js";
+import { logRecords, runCommand, type Proc } from "../helpers/procs.js";
+import { S3_KEY, S3_SECRET, s3Skip, startS3, type S3Server } from "../helpers/s3d.js";
+import { serverProc, type ServerProc } from "../helpers/server-proc.js";
 import { tempDir } from "../helpers/tmp.js";
 import { waitFor } from "../helpers/wait.js";
 import { collect, request } from "../helpers/zmq.js";
@@ -23,44 +23,61 @@ import { collect, request } from "../helpers/zmq.js";
 const MIB = 1024 * 1024;
 const sha = (b: Buffer): string => createHash("sha256").update(b).digest("hex");
 
-test("e2e/s3-source - objects appearing in a bucket are announced and pushed to file and s3 destinations intact", { skip: s3Skip() }, async (t) => {
-  const s3 = await startS3(["source", "incoming"]);
+interface BucketFleet {
+  s3: S3Server;
+  dir: string;
+  /** Put `body` at `key` of bucket `source`, its sha256 in the metadata unless `withSum` is false. */
+  put(key: string, body: Buffer, withSum?: boolean): Promise<void>;
+  /** The same as a multipart upload (8 MiB parts), read from a local copy. */
+  upload(key: string, body: Buffer): Promise<void>;
+  /** move_it_server with section [bucket] listing `s3://source/in/{name}.dat` on the topic (not started). */
+  server: ServerProc;
+  /** Write client.ini (sections [name] → destination, with extra lines) and start move_it_client; resolves once its chains are subscribed. */
+  startClient(sections: ReadonlyArray<readonly [name: string, destination: string, extra?: string]>): Promise<{ proc: Proc; log: string }>;
+}
+
+/** s3rver with `buckets` (`source` first), a server section polling it every 0.2 s (`working_directory` `<dir>/staging`, never made), and a client of it on `topic`. */
+async function bucketFleet(t: TestContext, topic: string, opts: { buckets?: string[]; extra?: string } = {}): Promise<BucketFleet> {
+  const s3 = await startS3(opts.buckets ?? ["source"]);
   t.after(() => s3.stop());
   const client = new S3Client({ endpoint: s3.endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: S3_KEY, secretAccessKey: S3_SECRET } });
   t.after(() => client.destroy());
-  const put = async (key: string, body: Buffer, withSum = true): Promise<void> => {
-    await client.send(new PutObjectCommand({ Bucket: "source", Key: key, Body: body, ...(withSum ? { Metadata: { sha256: sha(body) } } : {}) }));
-  };
   const dir = await tempDir(t);
-  const out = join(dir, "out");
-  const [pub, req] = [await freePort(), await freePort()];
-  await put("in/before.dat", randomBytes(3000), false); // there before the server starts, which is told to skip its backlog
+  const params = [`connection_parameters__endpoint_url = ${s3.endpoint}`, `connection_parameters__key = ${S3_KEY}`, `connection_parameters__secret = ${S3_SECRET}`];
+  const server = await serverProc(t, dir, [{ name: "bucket", origin: "s3://source/in/{name}.dat", topic, extra: ["watchdog_timeout = 0.2", `working_directory = ${join(dir, "staging")}`, ...params, opts.extra ?? ""].join("\n") }]);
+  return {
+    s3,
+    dir,
+    server,
+    async put(key, body, withSum = true) {
+      await client.send(new PutObjectCommand({ Bucket: "source", Key: key, Body: body, ...(withSum ? { Metadata: { sha256: sha(body) } } : {}) }));
+    },
+    async upload(key, body) {
+      const local = join(dir, `${key.replaceAll("/", "_")}.src`);
+      await writeFile(local, body);
+      await new Upload({ client, params: { Bucket: "source", Key: key, Body: createReadStream(local), Metadata: { sha256: sha(body) } }, partSize: 8 * MIB }).done();
+    },
+    async startClient(sections) {
+      const ini = sections
+        .map(([name, destination, extra = ""]) => `[${name}]\nproviders = 127.0.0.1:${server.publishPort}\ndestination = ${destination}\ntopic = ${topic}\npublish_port = 0\nnameservers = false\n${extra}`)
+        .join("");
+      await writeFile(join(dir, "client.ini"), ini);
+      const log = join(dir, "client.log");
+      const before = (await logRecords(log)).filter((r) => r["msg"] === "chain started").length;
+      const proc = runCommand(t, "move_it_client", [join(dir, "client.ini"), "--host", "127.0.0.1", "-l", log, "--state-dir", join(dir, "client-state")]);
+      await waitFor(async () => (await logRecords(log)).filter((r) => r["msg"] === "chain started").length === before + sections.length, "client chains started");
+      await new Promise((r) => setTimeout(r, 1500)); // slow joiner: the client's SUB sockets must be subscribed
+      return { proc, log };
+    },
+  };
+}
 
-  await writeFile(
-    join(dir, "server.ini"),
-    [
-      "[bucket]",
-      "origin = s3://source/in/{name}.dat",
-      "topic = /s3src/bucket",
-      `request_port = ${req}`,
-      "request_address = 127.0.0.1",
-      "watchdog_timeout = 0.2",
-      `working_directory = ${join(dir, "staging")}`,
-      "remove_delay = 0",
-      `connection_parameters__endpoint_url = ${s3.endpoint}`,
-      `connection_parameters__key = ${S3_KEY}`,
-      `connection_parameters__secret = ${S3_SECRET}`,
-      "",
-    ].join("\n"),
-  );
-  const section = (name: string, destination: string): string => `[${name}]\nproviders = 127.0.0.1:${pub}\ndestination = ${destination}\ntopic = /s3src/bucket\npublish_port = 0\nnameservers = false\n`;
-  await writeFile(join(dir, "client.ini"), section("files", `file://${out}/`) + section("copy", "s3://incoming/copy/"));
-  const [srvLog, cliLog] = [join(dir, "server.log"), join(dir, "client.log")];
-  runCommand(t, "move_it_server", [join(dir, "server.ini"), "-p", String(pub), "--host", "127.0.0.1", "--disable-backlog", "-l", srvLog]);
-  await waitForLog(srvLog, "server started");
-  runCommand(t, "move_it_client", [join(dir, "client.ini"), "--host", "127.0.0.1", "-l", cliLog]);
-  await waitFor(async () => (await readFile(cliLog, "utf8").catch(() => "")).split("chain started").length === 3, "client chains started");
-  await new Promise((r) => setTimeout(r, 1500)); // slow joiner: the client's SUB sockets must be subscribed
+test("e2e/s3-source - objects appearing in a bucket are announced and pushed to file and s3 destinations intact", { skip: s3Skip() }, async (t) => {
+  const { s3, dir, server, put, startClient } = await bucketFleet(t, "/s3src/bucket", { buckets: ["source", "incoming"], extra: "remove_delay = 0" });
+  const out = join(dir, "out");
+  await put("in/before.dat", randomBytes(3000), false); // there before the server starts, which is told to skip its backlog
+  await server.start(["--disable-backlog"]);
+  await startClient([["files", `file://${out}/`], ["copy", "s3://incoming/copy/"]]);
 
   const delivered = (name: string, body: Buffer): Promise<boolean> =>
     waitFor(async () => {
@@ -80,62 +97,35 @@ test("e2e/s3-source - objects appearing in a bucket are announced and pushed to 
   assert.deepEqual((await readdir(out)).sort(), ["small.dat", "zz-big.dat"]);
 
   // A push for an object this section did not announce and that does not match is refused.
-  const refused = await request(req, new Message("/s3src/bucket", "push", { uri: "s3://source/in/ignored.txt", uid: "ignored.txt", destination: `file://${out}/` }));
+  const refused = await request(server.ports["bucket"]!, new Message("/s3src/bucket", "push", { uri: "s3://source/in/ignored.txt", uid: "ignored.txt", destination: `file://${out}/` }));
   assert.equal(refused.type, "err");
   assert.match(String(refused.data), /not announced/);
   // Streamed (and copied server-side to s3): no local copy was ever made.
   assert.equal(existsSync(join(dir, "staging")), false, "nothing staged under working_directory");
-  const srv = (await logRecords(srvLog)).map((r) => String(r["msg"]));
+  const srv = (await server.records()).map((r) => String(r["msg"]));
   assert.ok(!srv.includes("object fetched"));
 });
 
 test("e2e/s3-source - a server kill -9'd and restarted announces exactly the objects it had not, those put while it was down included", { skip: s3Skip() }, async (t) => {
-  const s3 = await startS3(["source"]);
-  t.after(() => s3.stop());
-  const client = new S3Client({ endpoint: s3.endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: S3_KEY, secretAccessKey: S3_SECRET } });
-  t.after(() => client.destroy());
-  const put = (key: string): Promise<unknown> => client.send(new PutObjectCommand({ Bucket: "source", Key: key, Body: randomBytes(500) }));
-  const dir = await tempDir(t);
-  const [pub, req] = [await freePort(), await freePort()];
-  await writeFile(
-    join(dir, "server.ini"),
-    [
-      "[bucket]",
-      "origin = s3://source/in/{name}.dat",
-      "topic = /s3src/marker",
-      `request_port = ${req}`,
-      "request_address = 127.0.0.1",
-      "watchdog_timeout = 0.2",
-      `connection_parameters__endpoint_url = ${s3.endpoint}`,
-      `connection_parameters__key = ${S3_KEY}`,
-      `connection_parameters__secret = ${S3_SECRET}`,
-      "",
-    ].join("\n"),
-  );
-  const heard = collect(t, pub, ["/s3src/marker"]);
+  const { server, put: putBody } = await bucketFleet(t, "/s3src/marker");
+  const put = (key: string): Promise<void> => putBody(key, randomBytes(500), false);
+  const heard = collect(t, server.publishPort, ["/s3src/marker"]);
   const uids = (): string[] => heard.filter((m) => m.type === "file").map((m) => String(m.dataObject["uid"]));
   const have = (names: readonly string[]): Promise<boolean> => waitFor(() => names.every((n) => uids().includes(n)), `${names.join(", ")} announced`, 30_000);
-  const start = async (run: number): Promise<ReturnType<typeof runCommand>> => {
-    const log = join(dir, `server-${run}.log`);
-    const p = runCommand(t, "move_it_server", [join(dir, "server.ini"), "-p", String(pub), "--host", "127.0.0.1", "--state-dir", join(dir, "state"), "-l", log]);
-    await waitForLog(log, "server started");
-    return p;
-  };
   const names = (p: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${p}${i}.dat`);
 
   for (const n of names("a", 5)) await put(`in/${n}`); // the backlog of the first start
-  let server = await start(1);
+  await server.start();
   await have(names("a", 5));
   for (const n of names("b", 3)) await put(`in/${n}`);
   await have(names("b", 3));
-  server.child.kill("SIGKILL");
-  await server.exited;
+  await server.kill9();
 
   // Put while the server is down: these, and only these, are new to it.
   for (const n of names("c", 4)) await put(`in/${n}`);
   await put("in/c-not-matching.txt");
-  server = await start(2);
-  const resumed = await waitForLog(join(dir, "server-2.log"), "bucket listing resumed");
+  await server.start();
+  const resumed = await waitFor(async () => (await server.records()).find((r) => r["msg"] === "bucket listing resumed"), "bucket listing resumed");
   assert.equal(resumed["after"], "in/b2.dat");
   await have(names("c", 4));
   // A later object: once it is heard, everything the restart would announce has been.
@@ -146,57 +136,27 @@ test("e2e/s3-source - a server kill -9'd and restarted announces exactly the obj
 });
 
 test("e2e/s3-source - a push streams the object: kill -9 mid push of a multipart object leaves nothing under its name, the restarted server delivers it whole once; a wrong key is a clear err", { skip: s3Skip(), timeout: 240_000 }, async (t) => {
-  const s3 = await startS3(["source"]);
-  t.after(() => s3.stop());
-  const client = new S3Client({ endpoint: s3.endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: S3_KEY, secretAccessKey: S3_SECRET } });
-  t.after(() => client.destroy());
-  const dir = await tempDir(t);
+  const { s3, dir, server, upload, startClient } = await bucketFleet(t, "/s3src/stream");
   const out = join(dir, "out");
   await mkdir(out);
   const counter = new DeliveryCounter(t, out);
   await counter.started();
-  const [pub, req] = [await freePort(), await freePort()];
-  await writeFile(
-    join(dir, "server.ini"),
-    [
-      "[bucket]",
-      "origin = s3://source/in/{name}.dat",
-      "topic = /s3src/stream",
-      `request_port = ${req}`,
-      "request_address = 127.0.0.1",
-      "watchdog_timeout = 0.2",
-      `connection_parameters__endpoint_url = ${s3.endpoint}`,
-      `connection_parameters__key = ${S3_KEY}`,
-      `connection_parameters__secret = ${S3_SECRET}`,
-      "",
-    ].join("\n"),
-  );
-  const section = (name: string, destination: string, extra = ""): string =>
-    `[${name}]\nproviders = 127.0.0.1:${pub}\ndestination = ${destination}\ntopic = /s3src/stream\npublish_port = 0\nnameservers = false\ntransfer_req_timeout = 2\n${extra}`;
-  await writeFile(join(dir, "client.ini"), section("files", `file://${out}/`) + section("denied", "s3://source/copy/", "login = NOT-A-KEY:wrong-secret\n"));
-  const srvArgs = (log: string): string[] => [join(dir, "server.ini"), "-p", String(pub), "--host", "127.0.0.1", "--state-dir", join(dir, "state"), "-l", log];
-  let server = runCommand(t, "move_it_server", srvArgs(join(dir, "server-1.log")));
-  await waitForLog(join(dir, "server-1.log"), "server started");
-  const cliLog = join(dir, "client.log");
-  runCommand(t, "move_it_client", [join(dir, "client.ini"), "--host", "127.0.0.1", "-l", cliLog, "--state-dir", join(dir, "client-state")]);
-  await waitFor(async () => (await logRecords(cliLog)).filter((r) => r["msg"] === "chain started").length === 2, "client chains started");
-  await new Promise((r) => setTimeout(r, 1500)); // slow joiner: the client's SUB sockets must be subscribed
+  await server.start();
+  const { log: cliLog } = await startClient([
+    ["files", `file://${out}/`, "transfer_req_timeout = 2\n"],
+    ["denied", "s3://source/copy/", "transfer_req_timeout = 2\nlogin = NOT-A-KEY:wrong-secret\n"],
+  ]);
 
   // A multipart object, big enough that its push is caught half-way.
-  const local = join(dir, "big.src");
   const big = randomBytes(160 * MIB + 5);
-  await writeFile(local, big);
-  const upload = new Upload({ client, params: { Bucket: "source", Key: "in/big.dat", Body: createReadStream(local), Metadata: { sha256: sha(big) } }, partSize: 8 * MIB });
-  await upload.done();
+  await upload("in/big.dat", big);
   await waitFor(async () => (await readdir(out)).some((n) => n.startsWith(".big.dat.") && n.endsWith(".part")), "the push under way (a .part in the destination)", 60_000);
-  server.child.kill("SIGKILL");
-  await server.exited;
+  await server.kill9();
   assert.equal(existsSync(join(out, "big.dat")), false, "nothing under the final name after the kill");
 
   // Restarted (same state dir): the object is not announced again, the client's wait on the lost push ends
   // (another server instance answers its ping) and it pushes again: the object arrives whole, once.
-  server = runCommand(t, "move_it_server", srvArgs(join(dir, "server-2.log")));
-  await waitForLog(join(dir, "server-2.log"), "server started");
+  await server.start();
   await waitFor(async () => (await readFile(join(out, "big.dat")).then(sha, () => "")) === sha(big), "big.dat delivered intact", 120_000);
   assert.deepEqual(await readdir(out), ["big.dat"], "no .part left");
   assert.deepEqual(counter.twice(), []);
@@ -209,5 +169,5 @@ test("e2e/s3-source - a push streams the object: kill -9 mid push of a multipart
   }, "the wrong key refused", 60_000);
   assert.ok(denied.length >= 1);
   assert.deepEqual((await s3.keys("source")).filter((k) => k.startsWith("copy/")), []);
-  for (const log of [cliLog, join(dir, "server-1.log"), join(dir, "server-2.log")]) assert.ok(!(await readFile(log, "utf8")).includes("wrong-secret"), `${log} shows the secret`);
+  for (const log of [cliLog, server.log]) assert.ok(!(await readFile(log, "utf8")).includes("wrong-secret"), `${log} shows the secret`);
 });

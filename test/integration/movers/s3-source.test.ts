@@ -1,16 +1,13 @@
 /**
- * The bucket source and the object fetcher against s3rver on 127.0.0.1.
+ * The bucket source and the object fetcher (stream sources) against s3rver on 127.0.0.1.
  */
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
-import { readFile, readdir } from "node:fs/promises";
-import { join } from "node:path";
 import { test } from "node:test";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { BucketSource, ObjectFetcher, bucketPrefix, type BucketObject } from "../../../src/movers/s3-source.js";
 import { captureLog } from "../../helpers/mover-kit.js";
 import { S3_KEY, S3_SECRET, s3Skip, startS3 } from "../../helpers/s3d.js";
-import { tempDir } from "../../helpers/tmp.js";
 import { waitFor } from "../../helpers/wait.js";
 
 const sha = (b: Buffer): string => createHash("sha256").update(b).digest("hex");
@@ -21,7 +18,7 @@ test("movers/s3-source - the fixed prefix of an origin pattern", () => {
   assert.deepEqual(bucketPrefix("s3://b/{name}"), { bucket: "b", prefix: "" });
 });
 
-test("movers/s3-source - backlog, new objects after the marker, pattern filter, fetch with sha256 check", { skip: s3Skip() }, async (t) => {
+test("movers/s3-source - backlog, new objects after the marker, pattern filter, an object opened as a stream source with its sha256 checked", { skip: s3Skip() }, async (t) => {
   const s3 = await startS3(["src"]);
   t.after(() => s3.stop());
   const client = new S3Client({ endpoint: s3.endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: S3_KEY, secretAccessKey: S3_SECRET } });
@@ -62,16 +59,20 @@ test("movers/s3-source - backlog, new objects after the marker, pattern filter, 
   assert.deepEqual(b.map((o) => o.uri), ["s3://src/in/c.dat"]);
   assert.equal(a[1]?.size, 5000);
 
-  const dir = await tempDir(t);
   const fetcher = new ObjectFetcher(params);
   t.after(() => fetcher.close());
-  const { bytes } = await fetcher.fetch("s3://src/in/c.dat", join(dir, "c.dat"), new AbortController().signal);
-  assert.equal(bytes, 5000);
-  assert.equal(sha(await readFile(join(dir, "c.dat"))), sha(body));
+  const read = async (uri: string): Promise<Buffer> => {
+    const source = await fetcher.source(uri, new AbortController().signal);
+    const chunks: Buffer[] = [];
+    for await (const chunk of await source.open(new AbortController().signal)) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  };
+  const c = await fetcher.source("s3://src/in/c.dat", new AbortController().signal);
+  assert.deepEqual([c.size, c.sha256], [5000, sha(body)]);
+  assert.equal(sha(await read("s3://src/in/c.dat")), sha(body));
 
-  // Metadata that does not match what arrives: refused, nothing left behind.
+  // Metadata that does not match what arrives: the stream fails at its end; a missing object is named.
   await put("in/bad.dat", randomBytes(100), "0".repeat(64));
-  await assert.rejects(fetcher.fetch("s3://src/in/bad.dat", join(dir, "bad.dat"), new AbortController().signal), /checksum mismatch fetching s3:\/\/src\/in\/bad\.dat/);
-  await assert.rejects(fetcher.fetch("s3://src/in/none.dat", join(dir, "none.dat"), new AbortController().signal), /NoSuchKey/);
-  assert.deepEqual(await readdir(dir), ["c.dat"]);
+  await assert.rejects(read("s3://src/in/bad.dat"), /checksum mismatch reading s3:\/\/src\/in\/bad\.dat/);
+  await assert.rejects(read("s3://src/in/none.dat"), /no such object: s3:\/\/src\/in\/none\.dat/);
 });
