@@ -20,6 +20,9 @@ export const ErrorCode = {
   LEDGER_UNREADABLE: "EMOVEIT_LEDGER_UNREADABLE",
   LEDGER_KIND: "EMOVEIT_LEDGER_KIND",
   BIND: "EMOVEIT_BIND",
+  STEP: "EMOVEIT_STEP",
+  CONNECT: "EMOVEIT_CONNECT",
+  CHECKSUM: "EMOVEIT_CHECKSUM",
 } as const;
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -96,6 +99,42 @@ export class TransferError extends MoveItError {
     this.name = "TransferError";
     this.scheme = where.scheme;
     this.destination = where.destination;
+  }
+}
+
+/**
+ * One step of a network transfer failed (upload, rename, mkdir, a missing
+ * local file), already worded for the operator. The mover wraps it in a
+ * TransferError.
+ */
+export class StepError extends MoveItError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, { ...options, code: ErrorCode.STEP });
+    this.name = "StepError";
+  }
+}
+
+/**
+ * A connection could not be set up. `unreachable` failures (refused,
+ * timeout, no route, unknown name) make the movers try the next host;
+ * others (authentication, host key) do not.
+ */
+export class ConnectFailure extends MoveItError {
+  readonly unreachable: boolean;
+  constructor(message: string, unreachable: boolean, options?: ErrorOptions) {
+    super(message, { ...options, code: ErrorCode.CONNECT });
+    this.name = "ConnectFailure";
+    this.unreachable = unreachable;
+  }
+}
+
+/** A file announced with `checksum = sha256` could not be read to the end. */
+export class ChecksumError extends MoveItError {
+  readonly path: string;
+  constructor(message: string, path: string, options?: ErrorOptions) {
+    super(message, { ...options, code: ErrorCode.CHECKSUM });
+    this.name = "ChecksumError";
+    this.path = path;
   }
 }
 

@@ -6,6 +6,7 @@ import bunyan from "bunyan";
 import { LogFile, type Rotation } from "./log-file.js";
 import { batchedStderr, batchedStdout } from "./util/line-batch.js";
 import { RateLimiter, type RateLimitOptions } from "./util/rate-limit.js";
+import { redactText } from "./util/url.js";
 
 export interface Logger {
   trace(fields: object, msg: string): void;
@@ -31,6 +32,36 @@ export interface CreateLoggerOptions {
   sink?: (record: LogRecord) => void;
 }
 
+/** Strings in `value` (nested up to a few levels) with `user:password@` taken out of URLs. */
+function redacted(value: unknown, depth = 0): unknown {
+  if (typeof value === "string") return redactText(value);
+  if (depth > 4 || value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) return value.map((v) => redacted(v, depth + 1));
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redacted(v, depth + 1)]));
+}
+
+/** bunyan's error fields, with the ES2022 `cause` chain (which bunyan does not follow) under `cause`. */
+function serializeError(err: unknown, depth: number): unknown {
+  const out = bunyan.stdSerializers["err"]!(err) as unknown;
+  if (!(err instanceof Error) || err.cause === undefined || depth >= 3 || out === null || typeof out !== "object") return out;
+  return { ...out, cause: serializeError(err.cause, depth + 1) };
+}
+
+/**
+ * bunyan's standard serializers, and the one place where credentials are
+ * taken out of what is logged: an error's message and stack (causes
+ * included), and the fields that carry URLs. Errors themselves keep their
+ * text; the wire (the request server's `err` reply) strips it there.
+ */
+export const serializers: bunyan.Serializers = {
+  ...bunyan.stdSerializers,
+  err: (err: unknown) => redacted(serializeError(err, 0)),
+  destination: redacted,
+  url: redacted,
+  uri: redacted,
+  reason: redacted,
+};
+
 /** A bunyan root logger with the standard serializers. */
 export function createLogger(opts: CreateLoggerOptions): Logger {
   const level = opts.level ?? "info";
@@ -40,7 +71,7 @@ export function createLogger(opts: CreateLoggerOptions): Logger {
     streams.push({ level: "trace", type: "raw", stream: { write: (rec: unknown) => sink(rec as LogRecord) } as unknown as NodeJS.WritableStream });
   }
   if (opts.sink !== undefined && opts.file === undefined) streams.shift();
-  return bunyan.createLogger({ name: opts.name, streams, serializers: bunyan.stdSerializers });
+  return bunyan.createLogger({ name: opts.name, streams, serializers });
 }
 
 /** Where a root logger writes: a standard stream or a (rotated) file, each at its own level. */
@@ -77,7 +108,7 @@ export function createRootLogger(name: string, outputs: readonly LogOutput[]): R
     files.push(f);
     return { level: o.level, type: "stream", stream: f as unknown as NodeJS.WritableStream };
   });
-  const log = bunyan.createLogger({ name, streams, serializers: bunyan.stdSerializers });
+  const log = bunyan.createLogger({ name, streams, serializers });
   return {
     log,
     files: files.map((f) => f.path),

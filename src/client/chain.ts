@@ -11,7 +11,6 @@ import { Publisher } from "../transport/publisher.js";
 import { Registrar, advertisedHost } from "../transport/registrar.js";
 import { securityBackend } from "../transport/security.js";
 import type { Requester } from "../transport/requester.js";
-import { safeError } from "./safe-error.js";
 import { catchUp } from "./catchup.js";
 import { Coordinator, type CoordinatorSettings, type CoordinatorStats } from "./coordinator.js";
 import type { RelayOptions } from "./relay.js";
@@ -388,7 +387,7 @@ export class ClientChain {
       },
       (err: unknown): CatchUpSummary => {
         if (!this.ctrl.signal.aborted) {
-          log.warn({ err: safeError(err) }, "catch-up failed");
+          log.warn({ err }, "catch-up failed");
           this.emit({ type: "catchup", provider, address, outcome: "unreachable", announcements: keys.size });
         }
         return { servers: 1, unsupported: 0, unreachable: 1, announcements: keys.size, keys: [...keys] };

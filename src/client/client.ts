@@ -15,7 +15,6 @@ import { localHostname } from "../util/host.js";
 import { SerialQueue } from "../util/serial.js";
 import { ClientChain, type ChainStats } from "./chain.js";
 import { ClientLedger } from "./ledger.js";
-import { safeError } from "./safe-error.js";
 import type { Connect } from "./listener.js";
 import type { Stamp } from "./messages.js";
 import type { ClientEventSink } from "./events.js";
@@ -114,10 +113,10 @@ export class MoveItClient {
     this.ledger = ClientLedger.open(opts.ledgerFile ?? ":memory:", {
       onWriteError: (err, pending) => {
         // Transfers go on; the batch stays queued and is retried. Log the first of a run and then every 100th.
-        if (reported++ % 100 === 0) opts.log.error({ err: safeError(err), pending, file: opts.ledgerFile }, "ledger write failed");
+        if (reported++ % 100 === 0) opts.log.error({ err, pending, file: opts.ledgerFile }, "ledger write failed");
       },
       onRejected: (err) => {
-        if (!(err instanceof ClosedError)) opts.log.error({ err: safeError(err), file: opts.ledgerFile }, "ledger change refused");
+        if (!(err instanceof ClosedError)) opts.log.error({ err, file: opts.ledgerFile }, "ledger change refused");
       },
     });
   }

@@ -10,7 +10,6 @@ import { rateLimitedLogger, type Logger } from "../log.js";
 import type { Message } from "../message/index.js";
 import { Subscriber, type SubscriberOptions } from "../transport/subscriber.js";
 import { backoff, sleep } from "../util/abort.js";
-import { safeError } from "./safe-error.js";
 import type { ChainEvent } from "./events.js";
 
 /** What a listener reads from: the transport's Subscriber, or a fake in tests. */
@@ -157,7 +156,7 @@ export class Listener {
         this.receive(msg);
       }
     } catch (err) {
-      if (!this.ctrl.signal.aborted) this.opts.log.error({ err: safeError(err), provider: this.opts.address }, "listener failed");
+      if (!this.ctrl.signal.aborted) this.opts.log.error({ err, provider: this.opts.address }, "listener failed");
     } finally {
       this.source?.close();
       this.source = undefined;

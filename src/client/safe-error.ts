@@ -1,7 +1,7 @@
 /**
- * Errors on their way to a log line: a copy whose message and stack carry no
- * `user:password@` (a server's reply or a mover's message may echo a
- * destination URL).
+ * A copy of an error whose message and stack carry no `user:password@`.
+ * Log records need no such copy (the logger's serializer strips them, see
+ * log.ts); the coordinator still uses it for the failure text it keeps.
  */
 import { redactText } from "../util/url.js";
 

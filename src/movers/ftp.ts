@@ -10,13 +10,13 @@
  */
 import { posix } from "node:path";
 import { Client, FTPError } from "basic-ftp";
+import { ConnectFailure, StepError, errorMessage } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { ParsedUrl } from "../util/url.js";
 import { PooledMover, type AcquireOptions, type PooledConnection } from "./connection-cache.js";
 import { targetPath, type MoveRequest, type MoveResult, type StreamSource } from "./mover.js";
 import { netrcCredentials, type NetrcEntry } from "./netrc.js";
 import {
-  ConnectFailure,
   abortable,
   moveWithFailover,
   uploadAtomically,
@@ -24,9 +24,7 @@ import {
   timedOpen,
   hostPort,
   networkSettings,
-  safeMessage,
   secretDigest,
-  StepError,
   socketFailure,
   type Endpoint,
   type NetworkSettings,
@@ -71,7 +69,7 @@ function stepError(err: unknown, conn: FtpConnection, what: string, path: string
   if (err instanceof FTPError && DENIED.has(err.code)) return new StepError(`permission denied on ${dir}`, { cause: err });
   if (err instanceof FTPError && NO_SPACE.has(err.code)) return new StepError(`no space left on ${hostPort(conn.endpoint)} writing ${path}`, { cause: err });
   if (conn.client.closed) return new StepError(`connection lost to ${hostPort(conn.endpoint)} during ${what} of ${path}`, { cause: err });
-  return new StepError(`${what} of ${path} failed: ${safeMessage(err)}`, { cause: err });
+  return new StepError(`${what} of ${path} failed: ${errorMessage(err)}`, { cause: err });
 }
 
 /** URL credentials, else the netrc entry for `host`, else anonymous (password `anonymous@`, as ftplib sends). */
@@ -81,7 +79,7 @@ async function ftpLogin(dest: ParsedUrl, host: string, log: Logger): Promise<Ftp
   try {
     entry = await netrcCredentials(host);
   } catch (err) {
-    log.warn({ reason: safeMessage(err) }, "netrc file not readable");
+    log.warn({ err }, "netrc file not readable");
   }
   const user = dest.username ?? entry?.login ?? "anonymous";
   const fromNetrc = entry !== undefined && (entry.login === undefined || entry.login === user) ? entry.password : undefined;
@@ -90,7 +88,7 @@ async function ftpLogin(dest: ParsedUrl, host: string, log: Logger): Promise<Ftp
 
 function connectFailure(err: unknown, ep: Endpoint, user: string): ConnectFailure {
   if (err instanceof FTPError && err.code === 530) return new ConnectFailure(`authentication failed for ${user}@${hostPort(ep)}`, false, { cause: err });
-  return socketFailure(err, ep) ?? new ConnectFailure(`cannot connect to ${hostPort(ep)}: ${safeMessage(err)}`, false, { cause: err });
+  return socketFailure(err, ep) ?? new ConnectFailure(`cannot connect to ${hostPort(ep)}: ${errorMessage(err)}`, false, { cause: err });
 }
 
 /** Connect and log in within `timeoutMs`. Throws ConnectFailure (or the signal's reason). */

@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { stat } from "node:fs/promises";
 import { basename } from "node:path";
-import { TransferError, errorMessage } from "../errors.js";
+import { ConnectFailure, StepError, TransferError, errorMessage } from "../errors.js";
 import type { Logger } from "../log.js";
 import { targetPath, temporaryName, type MoveRequest, type MoveResult } from "./mover.js";
 import { formatUrl, parseUrl, redactText, type ParsedUrl } from "../util/url.js";
@@ -106,29 +106,8 @@ export function secretDigest(...parts: (string | undefined)[]): string {
   return createHash("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, 16);
 }
 
-/** A failed step of a transfer, already worded for the operator. */
-export class StepError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(redactText(message), options);
-    this.name = "StepError";
-  }
-}
-
-/**
- * A connection could not be set up. `unreachable` failures (refused,
- * timeout, no route, unknown name) make the movers try the next host;
- * others (authentication, host key) do not.
- */
-export class ConnectFailure extends Error {
-  constructor(
-    message: string,
-    readonly unreachable: boolean,
-    options?: ErrorOptions,
-  ) {
-    super(redactText(message), options);
-    this.name = "ConnectFailure";
-  }
-}
+// The S3 movers still import these from here; the classes live in errors.ts.
+export { ConnectFailure, StepError } from "../errors.js";
 
 const UNREACHABLE: Record<string, (where: string) => string> = {
   ECONNREFUSED: (w) => `connection refused to ${w}`,
@@ -196,7 +175,11 @@ export async function abortable<T>(signal: AbortSignal, op: () => Promise<T>, st
   }
 }
 
-/** An error's message with any URL credentials removed. */
+/**
+ * An error's message with any URL credentials removed. Only the S3 movers
+ * use it now: credentials are stripped where text leaves the process (the
+ * log serializer, the request server's reply).
+ */
 export function safeMessage(err: unknown): string {
   return redactText(errorMessage(err));
 }
@@ -239,7 +222,7 @@ export async function moveWithFailover(req: MoveRequest, defaultPort: number, se
     return { uri: resultUri(dest, endpoint, defaultPort, final), bytes: size, method: "upload" };
   } catch (err) {
     if (req.signal.aborted) throw req.signal.reason;
-    throw new TransferError(safeMessage(err), where, { cause: err });
+    throw new TransferError(errorMessage(err), where, { cause: err });
   }
 }
 

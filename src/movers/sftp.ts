@@ -8,6 +8,7 @@
  * connection-cache.ts); backup targets are tried when a host is unreachable.
  */
 import { posix } from "node:path";
+import { StepError, errorMessage } from "../errors.js";
 import { PooledMover, type AcquireOptions } from "./connection-cache.js";
 import { targetPath, type MoveRequest, type MoveResult, type StreamSource } from "./mover.js";
 import {
@@ -18,9 +19,7 @@ import {
   timedOpen,
   hostPort,
   networkSettings,
-  safeMessage,
   secretDigest,
-  StepError,
   type Endpoint,
   type NetworkSettings,
 } from "./remote.js";
@@ -40,7 +39,7 @@ function stepError(err: unknown, conn: SshConnection, what: string, path: string
   if (code === PERMISSION_DENIED) return new StepError(`permission denied on ${dir}`, { cause: err });
   if (code === NO_SUCH_FILE) return new StepError(`no such file or directory: ${path}`, { cause: err });
   if (!conn.alive) return new StepError(`connection lost to ${hostPort(conn.endpoint)} during ${what} of ${path}`, { cause: err });
-  return new StepError(`${what} of ${path} failed: ${safeMessage(err)}`, { cause: err });
+  return new StepError(`${what} of ${path} failed: ${errorMessage(err)}`, { cause: err });
 }
 
 /** Create `dir` and its missing parents; a directory made meanwhile by someone else is fine. */
@@ -71,7 +70,7 @@ async function replace(conn: SshConnection, tmp: string, final: string): Promise
       conn.posixRename = true;
       return;
     } catch (err) {
-      if (!/not support/i.test(safeMessage(err))) throw err;
+      if (!/not support/i.test(errorMessage(err))) throw err;
       conn.posixRename = false;
     }
   }

@@ -11,11 +11,12 @@ import { join } from "node:path";
 import ssh2 from "ssh2";
 import type { AuthMethod, ConnectConfig, HostVerifier } from "ssh2";
 import SftpClient from "ssh2-sftp-client";
+import { ConnectFailure, errorMessage } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { ParsedUrl } from "../util/url.js";
 import type { PooledConnection } from "./connection-cache.js";
 import { addKnownHost, defaultKnownHostsPath, keyTypeOf, knownKeyTypes, loadKnownHosts, verifyHostKey, type HostKeyVerdict, type KnownHostEntry } from "./known-hosts.js";
-import { ConnectFailure, abortable, boolParam, hostPort, safeMessage, socketFailure, stringParam, type Endpoint } from "./remote.js";
+import { abortable, boolParam, hostPort, socketFailure, stringParam, type Endpoint } from "./remote.js";
 
 /** Who to log in as and how, from the URL and the connection parameters. */
 export interface SshOptions {
@@ -128,7 +129,7 @@ async function privateKeys(opts: SshOptions, log: Logger): Promise<Buffer[]> {
     try {
       return [await readKey(opts.keyFile)];
     } catch (err) {
-      throw new ConnectFailure(`cannot use ssh key ${opts.keyFile}: ${safeMessage(err)}`, false, { cause: err });
+      throw new ConnectFailure(`cannot use ssh key ${opts.keyFile}: ${errorMessage(err)}`, false, { cause: err });
     }
   }
   const keys: Buffer[] = [];
@@ -137,7 +138,7 @@ async function privateKeys(opts: SshOptions, log: Logger): Promise<Buffer[]> {
     try {
       keys.push(await readKey(path));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") log.debug({ key: path, reason: safeMessage(err) }, "ssh key skipped");
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") log.debug({ key: path, err }, "ssh key skipped");
     }
   }
   return keys;
@@ -181,7 +182,7 @@ function hostVerifier(ep: Endpoint, opts: SshOptions, check: HostCheck, log: Log
 
 function hostKeyFailure(check: HostCheck, ep: Endpoint, opts: SshOptions): ConnectFailure | undefined {
   const where = hostPort(ep);
-  if (check.saveError !== undefined) return new ConnectFailure(`cannot add host key for ${where} to ${opts.knownHosts}: ${safeMessage(check.saveError)}`, false);
+  if (check.saveError !== undefined) return new ConnectFailure(`cannot add host key for ${where} to ${opts.knownHosts}: ${errorMessage(check.saveError)}`, false);
   switch (check.verdict) {
     case "unknown":
       return new ConnectFailure(`unknown host key for ${where} (add it to known_hosts or set connection_parameters__accept_new_host_keys = true)`, false);
@@ -202,7 +203,7 @@ function connectFailure(raw: unknown, check: HostCheck, ep: Endpoint, opts: SshO
   const where = hostPort(ep);
   if (level === "client-authentication") return new ConnectFailure(`authentication failed for ${opts.username}@${where}`, false, { cause: raw });
   if (level === "client-timeout") return new ConnectFailure(`timeout connecting to ${where}`, true, { cause: raw });
-  return socketFailure(raw, ep) ?? new ConnectFailure(`cannot connect to ${where}: ${safeMessage(raw)}`, false, { cause: raw });
+  return socketFailure(raw, ep) ?? new ConnectFailure(`cannot connect to ${where}: ${errorMessage(raw)}`, false, { cause: raw });
 }
 
 function connectConfig(ep: Endpoint, opts: SshOptions, methods: AuthMethod[], verifier: HostVerifier, knownTypes: string[]): ConnectConfig {

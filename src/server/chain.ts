@@ -9,7 +9,7 @@ import { stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import type { ServerChainConfig } from "../config/index.js";
-import { BindError, ClosedError, errorMessage } from "../errors.js";
+import { BindError, ChecksumError, ClosedError, errorMessage } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { JsonValue, Message } from "../message/index.js";
 import type { MoverRegistry } from "../movers/registry.js";
@@ -453,7 +453,7 @@ async function sha256File(path: string): Promise<string> {
   try {
     for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   } catch (err) {
-    throw new Error(`checksum of ${path} failed: ${errorMessage(err)}`, { cause: err });
+    throw new ChecksumError(`checksum of ${path} failed: ${errorMessage(err)}`, path, { cause: err });
   }
   return hash.digest("hex");
 }

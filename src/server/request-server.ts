@@ -58,12 +58,22 @@ export async function answer(ctx: ChainContext, incoming: IncomingRequest, limit
   }
 }
 
+/**
+ * The text of the `err` reply for a failed request: the error's message
+ * without a stack, and with credentials taken out of any URL in it. This is
+ * where an error leaves the server, so credentials are stripped here (and in
+ * the log serializer), not where errors are made.
+ */
+export function errorReplyText(err: unknown): string {
+  return redactText(isAbortError(err) ? "server shutting down" : errorMessage(err));
+}
+
 function failure(ctx: ChainContext, log: ChainContext["log"], req: Message, err: unknown): Message {
   if (req.type === "push") {
     ctx.stats.pushesFailed++;
     ctx.emit({ type: "push_failed" });
   }
-  const text = redactText(isAbortError(err) ? "server shutting down" : errorMessage(err));
+  const text = errorReplyText(err);
   if (err instanceof RefusedError) {
     ctx.stats.refused++;
     ctx.emit({ type: "refused" });
