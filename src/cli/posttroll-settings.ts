@@ -16,6 +16,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { parseCertificate } from "../config/curve-keys.js";
+import { pythonBool } from "../config/fields.js";
 import { ConfigError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { configureSecurity, type TransportSecurity } from "../transport/security.js";
@@ -89,7 +90,9 @@ export async function securityFromSettings(settings: Settings): Promise<Transpor
   if (backend !== "unsecure_zmq" && backend !== "secure_zmq") {
     throw new ConfigError("posttroll backend must be unsecure_zmq or secure_zmq", { option: "backend", value: backend });
   }
-  const secureRequests = ["true", "1", "yes", "on"].includes((text(settings, "move_it_secure_requests") ?? "").toLowerCase());
+  const flag = text(settings, "move_it_secure_requests") ?? "";
+  const secureRequests = flag === "" ? false : pythonBool(flag);
+  if (secureRequests === undefined) throw new ConfigError("not a boolean (use true/false, yes/no, on/off or 1/0)", { option: "move_it_secure_requests", value: flag });
   if (backend === "unsecure_zmq") return { backend, secureRequests };
   const need = (key: string): string => {
     const v = text(settings, key);

@@ -19,6 +19,7 @@ import {
 import type { InfoValue, Where ,
   SectionReader} from "./fields.js";
 import { ConfigError } from "../errors.js";
+import { readNetworkParameters, type NetworkParameters } from "./connection-parameters.js";
 import type { RawSection } from "./ini.js";
 import { collect, readSections, type Problems } from "./problems.js";
 
@@ -77,8 +78,10 @@ export interface ServerChainConfig {
   readonly removeDelay: number;
   /** Polling interval, seconds. */
   readonly watchdogTimeout: number;
-  /** Mover settings from `connection_parameters__KEY[__SUB]` options. */
+  /** Mover settings from `connection_parameters__KEY[__SUB]` options, nested (S3 reads its own here). */
   readonly connectionParameters: Readonly<Record<string, unknown>>;
+  /** The ftp/sftp/scp settings among them, typed and checked. */
+  readonly network: NetworkParameters;
   /** Ours: seconds between reconcile scans of `origin` (0 = none). */
   readonly rescanInterval: number;
   /** Ours: seconds the ledger keeps a file's row after it was announced. */
@@ -141,6 +144,7 @@ export interface ServerChainOptions {
 export function readServerChain(section: SectionReader, options: ServerChainOptions = {}): ServerChainConfig {
   const { file, name } = section;
   const listen = readListen(section, options.listen !== false);
+  const connectionParameters = readNested(section.options, "connection_parameters", { file, section: name }, LEGACY_CONNECTION_OPTIONS);
   return {
     kind: "server",
     name,
@@ -158,12 +162,8 @@ export function readServerChain(section: SectionReader, options: ServerChainOpti
     delete: section.bool("delete", false),
     removeDelay: section.read("remove_delay", readSeconds, 30),
     watchdogTimeout: section.read("watchdog_timeout", readPositiveSeconds, 1),
-    connectionParameters: readNested(
-      section.options,
-      "connection_parameters",
-      { file, section: name },
-      LEGACY_CONNECTION_OPTIONS,
-    ),
+    connectionParameters,
+    network: readNetworkParameters(connectionParameters, { file, section: name }, section.problems),
     checksum: section.choice("checksum", ["sha256"]),
     rescanInterval: section.read("rescan_interval", readSeconds, DEFAULT_RESCAN_INTERVAL),
     ledgerRetention: section.read("ledger_retention", readPositiveSeconds, DEFAULT_LEDGER_RETENTION),

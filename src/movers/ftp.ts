@@ -23,6 +23,7 @@ import {
   type UploadOps,
   timedOpen,
   hostPort,
+  networkParameters,
   networkSettings,
   secretDigest,
   socketFailure,
@@ -165,7 +166,10 @@ export class FtpMover extends PooledMover<FtpConnection> {
   readonly schemes: readonly string[] = ["ftp"];
 
   move(req: MoveRequest): Promise<MoveResult> {
-    const settings = (): NetworkSettings => networkSettings(req.connectionParameters, "ftp_connection_timeout");
+    const settings = (): NetworkSettings => {
+      const p = networkParameters(req);
+      return networkSettings(p, p.ftpConnectionTimeout);
+    };
     return moveWithFailover(req, 21, (name) => {
       const s = settings();
       return async (ep) => {

@@ -3,6 +3,7 @@
  * scheme (file, ftp, scp, sftp) has one; the registry picks it.
  */
 import type { Readable } from "node:stream";
+import type { NetworkParameters } from "../config/connection-parameters.js";
 import type { Logger } from "../log.js";
 import type { ParsedUrl } from "../util/url.js";
 
@@ -34,8 +35,14 @@ export interface MoveRequest {
   stream?: StreamSource | undefined;
   /** Where to: a directory (path ends in `/`, the name is kept) or a full file path. Carries credentials. */
   destination: ParsedUrl;
-  /** The chain's `connection_parameters__*` settings, nested. */
+  /** The chain's `connection_parameters__*` settings, nested (the S3 movers read theirs here). */
   connectionParameters: Readonly<Record<string, unknown>>;
+  /**
+   * The ftp/sftp/scp settings, typed and checked when the config was loaded.
+   * Absent (library use, tests): read from `connectionParameters` by the
+   * same reader, at the push.
+   */
+  network?: NetworkParameters;
   /** Alternative hosts tried in order when the destination host cannot be reached (scp/sftp). */
   backupTargets?: readonly string[];
   signal: AbortSignal;

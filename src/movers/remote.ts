@@ -8,6 +8,8 @@ import { createHash } from "node:crypto";
 import { stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { ConnectFailure, StepError, TransferError, errorMessage } from "../errors.js";
+import { readNetworkParameters, type NetworkParameters } from "../config/connection-parameters.js";
+import { pythonBool } from "../config/fields.js";
 import type { Logger } from "../log.js";
 import { targetPath, temporaryName, type MoveRequest, type MoveResult } from "./mover.js";
 import { formatUrl, parseUrl, redactText, type ParsedUrl } from "../util/url.js";
@@ -28,8 +30,9 @@ export interface NetworkSettings {
   connectTimeoutMs: number;
 }
 
-const TRUE_WORDS = new Set(["1", "true", "yes", "on"]);
-const FALSE_WORDS = new Set(["0", "false", "no", "off", ""]);
+// stringParam, numberParam and boolParam read the S3 movers' settings at
+// the push; the ftp/sftp/scp settings are read at config load
+// (config/connection-parameters.ts).
 
 /** A string parameter (ini values arrive as strings), or undefined when absent. */
 export function stringParam(params: Readonly<Record<string, unknown>>, name: string): string | undefined {
@@ -48,24 +51,28 @@ export function numberParam(params: Readonly<Record<string, unknown>>, name: str
   return n;
 }
 
-/** A boolean parameter: true/yes/on/1 or false/no/off/0. */
+/** A boolean parameter, by the config's one rule (Python's getboolean words, 1 and 0). */
 export function boolParam(params: Readonly<Record<string, unknown>>, name: string, fallback: boolean): boolean {
+  const v = params[name];
+  if (typeof v === "boolean") return v;
   const text = stringParam(params, name);
   if (text === undefined) return fallback;
-  const word = text.trim().toLowerCase();
-  if (TRUE_WORDS.has(word)) return true;
-  if (FALSE_WORDS.has(word)) return false;
-  throw new TypeError(`connection_parameters__${name} is not a boolean: '${text}'`);
+  const b = pythonBool(text);
+  if (b === undefined) throw new TypeError(`connection_parameters__${name} is not a boolean: '${text}'`);
+  return b;
 }
 
-/** The settings shared by all network movers; `timeoutName` is the scheme's own connect-timeout option. */
-export function networkSettings(params: Readonly<Record<string, unknown>>, timeoutName?: string): NetworkSettings {
-  const generic = numberParam(params, "connection_timeout", 10);
-  const timeout = timeoutName === undefined ? generic : numberParam(params, timeoutName, generic);
+/** The request's ftp/sftp/scp settings: typed at config load, else (library use, tests) read now by the same reader. */
+export function networkParameters(req: MoveRequest): NetworkParameters {
+  return req.network ?? readNetworkParameters(req.connectionParameters);
+}
+
+/** The pool and connect settings; `timeout` is the scheme's own connect timeout (s) when set. */
+export function networkSettings(p: NetworkParameters, timeout: number | undefined): NetworkSettings {
   return {
-    uptimeMs: numberParam(params, "connection_uptime", 30) * 1000,
-    maxConnections: Math.max(1, Math.floor(numberParam(params, "max_connections", 4))),
-    connectTimeoutMs: Math.max(1, timeout * 1000),
+    uptimeMs: p.connectionUptime * 1000,
+    maxConnections: p.maxConnections,
+    connectTimeoutMs: Math.max(1, (timeout ?? p.connectionTimeout) * 1000),
   };
 }
 

@@ -18,6 +18,7 @@ import {
   type UploadOps,
   timedOpen,
   hostPort,
+  networkParameters,
   networkSettings,
   secretDigest,
   type Endpoint,
@@ -99,8 +100,9 @@ export class SftpMover extends PooledMover<SshConnection> {
 
   move(req: MoveRequest): Promise<MoveResult> {
     return moveWithFailover(req, 22, (name) => {
-      const settings = networkSettings(req.connectionParameters, "ssh_connection_timeout");
-      const ssh = sshOptions(req.destination, req.connectionParameters, settings.connectTimeoutMs);
+      const p = networkParameters(req);
+      const settings = networkSettings(p, p.sshConnectionTimeout);
+      const ssh = sshOptions(req.destination, p, settings.connectTimeoutMs);
       return (ep) => this.cache.use(this.acquireOptions(req, ep, settings, ssh), (conn, reused) => this.push(req, conn, reused, name));
     });
   }

@@ -12,11 +12,12 @@ import ssh2 from "ssh2";
 import type { AuthMethod, ConnectConfig, HostVerifier } from "ssh2";
 import SftpClient from "ssh2-sftp-client";
 import { ConnectFailure, errorMessage } from "../errors.js";
+import type { NetworkParameters } from "../config/connection-parameters.js";
 import type { Logger } from "../log.js";
 import type { ParsedUrl } from "../util/url.js";
 import type { PooledConnection } from "./connection-cache.js";
 import { addKnownHost, defaultKnownHostsPath, keyTypeOf, knownKeyTypes, loadKnownHosts, verifyHostKey, type HostKeyVerdict, type KnownHostEntry } from "./known-hosts.js";
-import { abortable, boolParam, hostPort, socketFailure, stringParam, type Endpoint } from "./remote.js";
+import { abortable, hostPort, socketFailure, type Endpoint } from "./remote.js";
 
 /** Who to log in as and how, from the URL and the connection parameters. */
 export interface SshOptions {
@@ -46,13 +47,13 @@ function localUser(): string {
 }
 
 /** The SSH options for a destination. */
-export function sshOptions(dest: ParsedUrl, params: Readonly<Record<string, unknown>>, timeoutMs: number): SshOptions {
+export function sshOptions(dest: ParsedUrl, params: NetworkParameters, timeoutMs: number): SshOptions {
   return {
     username: dest.username ?? localUser(),
     password: dest.password,
-    keyFile: stringParam(params, "ssh_key_filename") ?? stringParam(params, "ssh_private_key_file"),
-    knownHosts: stringParam(params, "known_hosts") ?? defaultKnownHostsPath(),
-    acceptNewHostKeys: boolParam(params, "accept_new_host_keys", false),
+    keyFile: params.sshKeyFilename,
+    knownHosts: params.knownHosts ?? defaultKnownHostsPath(),
+    acceptNewHostKeys: params.acceptNewHostKeys,
     timeoutMs,
   };
 }

@@ -46,6 +46,22 @@ test("e2e/operations-cli - --check lists every problem, warns of unknown options
   for (const part of expected) assert.ok(r.out.includes(part), `--check output lacks ${JSON.stringify(part)}:\n${r.out}`);
 });
 
+test("e2e/operations-cli - --check reports every bad connection parameter, by file, section, option and value", async (t) => {
+  const dir = await tempDir(t);
+  const ini = join(dir, "server.ini");
+  const extra = "connection_parameters__connection_uptime = soon\nconnection_parameters__accept_new_host_keys = maybe\nconnection_parameters__max_connections = -2\n";
+  await writeFile(ini, serverSection("net", `${dir}/{name}`, await freePort(), extra));
+  const r = await exitOf(t, "move_it_server", [ini, "--check", "-p", String(await freePort()), "--host", "127.0.0.1", "--state-dir", dir]);
+  assert.equal(r.code, 2, r.out);
+  const expected = [
+    `error: file ${ini}, section [net], option connection_parameters__connection_uptime, value "soon": not a non-negative number of seconds`,
+    `error: file ${ini}, section [net], option connection_parameters__accept_new_host_keys, value "maybe": not a boolean`,
+    `error: file ${ini}, section [net], option connection_parameters__max_connections, value "-2": not a non-negative number`,
+    "config NOT OK: 3 error(s)",
+  ];
+  for (const part of expected) assert.ok(r.out.includes(part), `--check output lacks ${JSON.stringify(part)}:\n${r.out}`);
+});
+
 test("e2e/operations-cli - client --check: unknown destination scheme, rewrites said once; mirror --check works", async (t) => {
   const dir = await tempDir(t);
   const ini = join(dir, "client.ini");

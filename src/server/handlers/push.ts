@@ -96,7 +96,7 @@ async function deliver(ctx: ChainContext, source: string, stream: StreamSource |
   const started = performance.now();
   const { result, joined } = await ctx.joiner.run(
     key,
-    () => mover.move({ source, stream, destination: dest, connectionParameters: ctx.config.connectionParameters, backupTargets: backupTargets(data), signal: ctx.signal, log: ctx.log }),
+    () => mover.move({ source, stream, destination: dest, connectionParameters: ctx.config.connectionParameters, network: ctx.config.network, backupTargets: backupTargets(data), signal: ctx.signal, log: ctx.log }),
     () => ctx.stats.pushesJoined++,
   );
   if (!joined) ctx.stats.bytesSent += result.bytes;

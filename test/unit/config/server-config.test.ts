@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { ConfigError } from "../../../src/errors.js";
 import { loadConfig } from "../../../src/config/index.js";
 import type { ServerChainConfig } from "../../../src/config/index.js";
+import { DEFAULT_NETWORK_PARAMETERS } from "../../../src/config/connection-parameters.js";
 
 const HRIT =
   "/data/eumetcast/in/H-000-{series:_<6s}-{platform_name:_<5s}_______-{channel:_<9s}-{segment:_<9s}-{nominal_time:%Y%m%d%H%M}-{compressed:_<2s}";
@@ -43,6 +44,7 @@ test("config/server-config - defaults (docs/server.md)", () => {
     removeDelay: 30,
     watchdogTimeout: 1,
     connectionParameters: {},
+    network: DEFAULT_NETWORK_PARAMETERS,
     checksum: undefined,
     rescanInterval: 60,
     ledgerRetention: 604800,
@@ -86,6 +88,8 @@ test("config/server-config - every option read", () => {
   assert.equal(c.removeDelay, 120);
   assert.equal(c.watchdogTimeout, 0.5);
   assert.deepEqual(c.connectionParameters, { connection_uptime: 60, ssh_key_filename: "/home/u/.ssh/id" });
+  assert.equal(c.network.connectionUptime, 60);
+  assert.equal(c.network.sshKeyFilename, "/home/u/.ssh/id");
   assert.equal(c.checksum, "sha256");
 });
 
@@ -127,6 +131,16 @@ test("config/server-config - bad values name the option and value", () => {
   rejects(`${MINIMAL}checksum = md5\n`, /not one of sha256/);
   rejects(`${MINIMAL}request_address = rx1:9093\n`, /give the host only: the port is request_port/);
   rejects(`${MINIMAL}info = sensor\n`, /option info, value "sensor"/);
+});
+
+test("config/server-config - connection parameters are typed and checked at load, not at the first push", () => {
+  const c = chain(`${MINIMAL}connection_parameters__connection_uptime = 2.5\nconnection_parameters__max_connections = 1\nconnection_parameters__accept_new_host_keys = Yes\nssh_connection_timeout = 3\n`);
+  assert.deepEqual({ ...c.network }, { ...DEFAULT_NETWORK_PARAMETERS, connectionUptime: 2.5, maxConnections: 1, acceptNewHostKeys: true, sshConnectionTimeout: 3 });
+  rejects(`${MINIMAL}connection_parameters__connection_uptime = soon\n`, /file \/etc\/x\.ini, section \[eumetcast\], option connection_parameters__connection_uptime, value "soon": not a non-negative number of seconds/);
+  rejects(`${MINIMAL}connection_parameters__accept_new_host_keys = maybe\n`, /option connection_parameters__accept_new_host_keys, value "maybe": not a boolean/);
+  rejects(`${MINIMAL}connection_parameters__ftp_connection_timeout = -1\n`, /option connection_parameters__ftp_connection_timeout, value "-1"/);
+  rejects(`${MINIMAL}connection_parameters__known_hosts__x = 1\n`, /option connection_parameters__known_hosts, value "\(nested options\)": must be a single value/);
+  rejects(`${MINIMAL}connection_uptime = yes\n`, /option connection_parameters__connection_uptime, value "true"/);
 });
 
 test("config/server-config - a section without request_port announces only", () => {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { boolParam, endpoints, hostPort, networkSettings, numberParam } from "../../../src/movers/remote.js";
+import { readNetworkParameters } from "../../../src/config/connection-parameters.js";
 import { parseUrl } from "../../../src/util/url.js";
 
 test("movers/remote - destination first, then backup targets in order, without repeats", () => {
@@ -17,13 +18,17 @@ test("movers/remote - destination first, then backup targets in order, without r
 });
 
 test("movers/remote - connection parameters from ini strings", () => {
-  assert.deepEqual(networkSettings({}), { uptimeMs: 30_000, maxConnections: 4, connectTimeoutMs: 10_000 });
-  assert.deepEqual(networkSettings({ connection_uptime: "2.5", max_connections: "1", ssh_connection_timeout: "3" }, "ssh_connection_timeout"), {
+  const ssh = (params: Record<string, unknown>): ReturnType<typeof networkSettings> => {
+    const p = readNetworkParameters(params);
+    return networkSettings(p, p.sshConnectionTimeout);
+  };
+  assert.deepEqual(networkSettings(readNetworkParameters({}), undefined), { uptimeMs: 30_000, maxConnections: 4, connectTimeoutMs: 10_000 });
+  assert.deepEqual(ssh({ connection_uptime: "2.5", max_connections: "1", ssh_connection_timeout: "3" }), {
     uptimeMs: 2500,
     maxConnections: 1,
     connectTimeoutMs: 3000,
   });
-  assert.equal(networkSettings({ connection_timeout: "4" }, "ssh_connection_timeout").connectTimeoutMs, 4000);
+  assert.equal(ssh({ connection_timeout: "4" }).connectTimeoutMs, 4000);
   assert.equal(boolParam({ accept_new_host_keys: "Yes" }, "accept_new_host_keys", false), true);
   assert.equal(boolParam({}, "accept_new_host_keys", false), false);
   assert.throws(() => boolParam({ x: "maybe" }, "x", false), /connection_parameters__x is not a boolean: 'maybe'/);
