@@ -153,11 +153,6 @@ export class MoveItServer {
     return Object.fromEntries([...this.chains].map(([n, c]) => [n, c.stats]));
   }
 
-  /** The publisher, for components that announce through this server (the mirror). */
-  get announcer(): Publisher {
-    return this.publisher;
-  }
-
   private async startChain(config: ServerChainConfig, backlog: boolean): Promise<void> {
     const log = this.opts.log.child({ chain: config.name });
     const chain = new ServerChain({

@@ -85,12 +85,6 @@ export function settlesWithin(p: Promise<unknown>, ms: number, signal?: AbortSig
   });
 }
 
-/** Resolves when the signal aborts (never rejects). */
-export function aborted(signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => onAbort(signal, resolve));
-}
-
 /**
  * A controller for one operation that also aborts when `parent` does; call
  * `done()` when the operation settles. Used instead of AbortSignal.any():

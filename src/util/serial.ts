@@ -74,12 +74,4 @@ export class Semaphore {
       this.waiters.shift()!();
     }
   }
-
-  get running(): number {
-    return this.active;
-  }
-
-  get waiting(): number {
-    return this.waiters.length;
-  }
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { getEventListeners } from "node:events";
 import { test } from "node:test";
-import { aborted, childController, sleep } from "../../../src/util/abort.js";
+import { childController, onAbort, sleep } from "../../../src/util/abort.js";
 
 test("util/abort - a child aborts with its parent", () => {
   const parent = new AbortController();
@@ -35,7 +35,7 @@ test("util/abort - 500 children and 500 sleeps in flight on one parent add one l
     const parent = new AbortController();
     const children = Array.from({ length: 500 }, () => childController(parent.signal));
     const sleeps = Array.from({ length: 500 }, () => sleep(60_000, parent.signal).then(() => "slept", (e: unknown) => e));
-    const waits = Array.from({ length: 20 }, () => aborted(parent.signal));
+    const waits = Array.from({ length: 20 }, () => new Promise<void>((resolve) => onAbort(parent.signal, resolve)));
     assert.equal(getEventListeners(parent.signal, "abort").length, 1);
     children[0]!.done();
     assert.equal(getEventListeners(parent.signal, "abort").length, 1, "one child done: the others still listen");
