@@ -74,4 +74,9 @@ export class Semaphore {
       this.waiters.shift()!();
     }
   }
+
+  /** Tasks queued behind the limit (tests check the queue with it). */
+  get waiting(): number {
+    return this.waiters.length;
+  }
 }
