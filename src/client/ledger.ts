@@ -269,7 +269,7 @@ class ChainBook implements FileBook {
   }
 
   get(key: string): FileRecord | undefined {
-    const row = this.st.get.get(this.chain, key) as FileRow | undefined;
+    const row = this.ledger.read(() => this.st.get.get(this.chain, key)) as FileRow | undefined;
     return row === undefined ? undefined : toRecord(row);
   }
 
@@ -287,7 +287,7 @@ class ChainBook implements FileBook {
   }
 
   offers(key: string): StoredOffer[] {
-    const rows = this.st.offers.all(this.chain, key) as Array<{ request_address: string; provider: string; message: string }>;
+    const rows = this.ledger.read(() => this.st.offers.all(this.chain, key)) as Array<{ request_address: string; provider: string; message: string }>;
     const out: StoredOffer[] = [];
     for (const row of rows) {
       try {
@@ -322,7 +322,7 @@ class ChainBook implements FileBook {
   due(now: number, limit: number, skip: (key: string) => boolean): FileRecord[] {
     const out: FileRecord[] = [];
     // Ask for more than needed: rows in flight in memory are skipped.
-    const rows = this.st.due.all(this.chain, now, limit * 2 + 16) as FileRow[];
+    const rows = this.ledger.read(() => this.st.due.all(this.chain, now, limit * 2 + 16)) as FileRow[];
     for (const row of rows) {
       if (out.length >= limit) break;
       if (!skip(row.uid)) out.push(toRecord(row));
@@ -331,7 +331,7 @@ class ChainBook implements FileBook {
   }
 
   nextDue(): number | undefined {
-    const row = this.st.nextDue.get(this.chain) as { at: number | null } | undefined;
+    const row = this.ledger.read(() => this.st.nextDue.get(this.chain)) as { at: number | null } | undefined;
     return row?.at ?? undefined;
   }
 
@@ -351,7 +351,7 @@ class ChainBook implements FileBook {
   }
 
   servers(): KnownServer[] {
-    const rows = this.st.servers.all(this.chain) as Array<{ provider: string; request_address: string; last_heard_at: number | null; catchup: string | null }>;
+    const rows = this.ledger.read(() => this.st.servers.all(this.chain)) as Array<{ provider: string; request_address: string; last_heard_at: number | null; catchup: string | null }>;
     return rows.map((r) => ({ provider: r.provider, address: r.request_address, lastHeardAt: r.last_heard_at ?? undefined, catchup: r.catchup ?? undefined }));
   }
 
@@ -369,7 +369,7 @@ class ChainBook implements FileBook {
 
   counts(): FileCounts {
     try {
-      const rows = this.st.counts.all(this.chain) as Array<{ state: FileState; n: number }>;
+      const rows = this.ledger.read(() => this.st.counts.all(this.chain)) as Array<{ state: FileState; n: number }>;
       const n = (state: FileState): number => rows.find((r) => r.state === state)?.n ?? 0;
       this.lastCounts = { pending: n("pending"), inFlight: n("in_flight"), failed: n("failed"), givenUp: n("given_up") };
     } catch {

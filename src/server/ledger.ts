@@ -181,13 +181,13 @@ export class ServerLedger {
   lookup(chain: string, path: string): LedgerEntry | undefined {
     const pending = this.uncommitted.get(`${chain}\n${path}`);
     if (pending !== undefined) return pending;
-    const row = this.st.byPath.get(chain, path) as RawEntry | undefined;
+    const row = this.ledger.read(() => this.st.byPath.get(chain, path)) as RawEntry | undefined;
     return row === undefined ? undefined : { id: row.id, uid: row.uid, root: row.root, size: row.size, mtimeNs: row.mtime_ns, inode: row.inode, deletedAt: row.deleted_at };
   }
 
   /** When a file unpacked from `originalPath` was last announced (and not deleted since), if ever. */
   announcedFrom(chain: string, originalPath: string): number | undefined {
-    const row = this.st.byOriginal.get(chain, originalPath) as { at: number | null } | undefined;
+    const row = this.ledger.read(() => this.st.byOriginal.get(chain, originalPath)) as { at: number | null } | undefined;
     return row?.at ?? undefined;
   }
 
@@ -224,18 +224,18 @@ export class ServerLedger {
 
   /** Scheduled deletions of `chain` due by `now`, oldest first. */
   dueDeletions(chain: string, now: number, limit = 500): Array<{ path: string; due: number }> {
-    return this.st.due.all(chain, now, limit) as Array<{ path: string; due: number }>;
+    return this.ledger.read(() => this.st.due.all(chain, now, limit)) as Array<{ path: string; due: number }>;
   }
 
   /** When the next deletion of `chain` is due, if any. */
   nextDue(chain: string): number | undefined {
-    const row = this.st.nextDue.get(chain) as { due: number | null } | undefined;
+    const row = this.ledger.read(() => this.st.nextDue.get(chain)) as { due: number | null } | undefined;
     return row?.due ?? undefined;
   }
 
   /** How many deletions `chain` has scheduled. */
   scheduledCount(chain: string): number {
-    return (this.st.count.get(chain) as { n: number }).n;
+    return (this.ledger.read(() => this.st.count.get(chain)) as { n: number }).n;
   }
 
   /**
@@ -244,7 +244,7 @@ export class ServerLedger {
    * above `after`, oldest first, at most `limit`.
    */
   catchup(topic: string, since: number, after: number, limit: number): CatchupRow[] {
-    return this.st.catchup.all(since, after, topic.length, topic, limit) as CatchupRow[];
+    return this.ledger.read(() => this.st.catchup.all(since, after, topic.length, topic, limit)) as CatchupRow[];
   }
 
   /** Forget rows of `chain` announced before `before` (ms) whose file is deleted or replaced, or that are past it anyway. */

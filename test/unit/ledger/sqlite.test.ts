@@ -160,3 +160,28 @@ test("ledger/sqlite - a full disk keeps the changes queued and commits them once
   await Promise.all(pending);
   assert.equal(count(open), 301);
 });
+
+test("ledger/sqlite - reads of one turn share one read transaction, ended by the turn or by the next commit", async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, "l.sqlite");
+  const ledger = Ledger.open(path, schema([V1]));
+  t.after(() => ledger.close());
+  const other = Ledger.open(path, schema([V1]));
+  t.after(() => other.close());
+  await insert(ledger, "a");
+
+  assert.equal(ledger.read(() => count(ledger)), 1);
+  assert.equal(ledger.db.inTransaction, true, "the read transaction stays open for the rest of the turn");
+  assert.equal(ledger.read(() => count(ledger)), 1);
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  assert.equal(ledger.db.inTransaction, false, "and ends with the turn");
+
+  // A write queued after a read of the same turn is committed by the flush, not held in the read transaction.
+  assert.equal(ledger.read(() => count(ledger)), 1);
+  const written = insert(ledger, "b");
+  ledger.flush();
+  await written;
+  assert.equal(ledger.db.inTransaction, false);
+  assert.equal(count(other), 2, "another connection sees the commit at once");
+  assert.equal(ledger.read(() => count(ledger)), 2, "a read after the commit sees it");
+});
