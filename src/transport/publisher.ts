@@ -25,7 +25,9 @@ export interface PublisherOptions {
 }
 
 export class Publisher {
-  private readonly sock = new zmq.Publisher({ linger: 500, sendHighWaterMark: 100_000 });
+  // sendTimeout 0: a PUB socket never blocks (past the high-water mark it drops), so zeromq.js may skip
+  // its writability check (a getsockopt, two system calls in libzmq) before each send.
+  private readonly sock = new zmq.Publisher({ linger: 500, sendHighWaterMark: 100_000, sendTimeout: 0 });
   private readonly queue = new SerialQueue();
   private timer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;

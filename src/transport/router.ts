@@ -28,7 +28,9 @@ export interface RouterOptions {
 }
 
 export class RouterSocket {
-  private readonly sock = new zmq.Router({ linger: 1000, maxMessageSize: MAX_FRAME_BYTES });
+  // sendTimeout 0: a ROUTER (not mandatory) never blocks a reply, it drops one to a vanished peer; so
+  // zeromq.js may skip its writability check (two system calls in libzmq) before each send.
+  private readonly sock = new zmq.Router({ linger: 1000, maxMessageSize: MAX_FRAME_BYTES, sendTimeout: 0 });
   private readonly replies = new SerialQueue();
   private readonly inflight = new Set<Promise<void>>();
   private loop: Promise<void> | undefined;
