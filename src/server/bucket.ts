@@ -28,8 +28,8 @@ export interface BucketChainOptions {
   /** Keeps the start-after marker across restarts. */
   ledger: ServerLedger;
   log: Logger;
-  /** Publish the announcement for an object's uri. */
-  announce: (uri: string) => Promise<void>;
+  /** Publish (and record) the announcement of an object. */
+  announce: (obj: { uri: string; size: number }) => Promise<void>;
 }
 
 export class BucketChain {
@@ -72,7 +72,7 @@ export class BucketChain {
       if (this.opts.backlog && this.opts.backlogDelayMs > 0) await sleep(this.opts.backlogDelayMs, this.abort.signal).catch(() => undefined);
       for await (const obj of this.source) {
         if (obj.matches) {
-          const ok = await this.opts.announce(obj.uri).then(
+          const ok = await this.opts.announce(obj).then(
             () => true,
             (err: unknown) => (log.error({ err, uri: obj.uri }, "announce failed"), false),
           );

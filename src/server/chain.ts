@@ -135,7 +135,7 @@ export class ServerChain {
         backlogDelayMs: this.opts.backlogDelayMs,
         ledger: this.opts.ledger,
         log,
-        announce: (uri) => this.announceObject(uri),
+        announce: (obj) => this.announceObject(obj),
       });
     }
     if (config.requestPort !== undefined) {
@@ -208,9 +208,9 @@ export class ServerChain {
     return this.requestAddress;
   }
 
-  /** The request address a client may send `catchup` to for this chain's files: watched directories and listen sections (they are in the ledger); not the mirror's relays nor bucket sections. */
+  /** The request address a client may send `catchup` to for this chain's files: watched directories, bucket and listen sections (they are in the ledger); not the mirror's relays. */
   get catchupAddress(): string | undefined {
-    if (this.opts.watch === false || this.bucket !== undefined || this.closing !== undefined) return undefined;
+    if (this.opts.watch === false || this.closing !== undefined) return undefined;
     return this.requestAddress;
   }
 
@@ -389,14 +389,24 @@ export class ServerChain {
     log.info({ uids: uidsOf(msg.data), from: received.sender, type: msg.type }, "re-announced");
   }
 
-  /** Announce an object found in the bucket of an `s3://` origin. */
-  private async announceObject(uri: string): Promise<void> {
+  /**
+   * Announce an object found in the bucket of an `s3://` origin, recorded in
+   * the ledger (path = the object's uri) like a watched file, so `catchup`
+   * offers it to a client that was away.
+   */
+  private async announceObject(obj: { uri: string; size: number }): Promise<void> {
     const { config } = this.opts;
+    const { uri } = obj;
     const msg = announcement({ topic: config.topic, origin: config.origin, info: config.info, originalPath: uri, servedPath: uri, requestAddress: this.requestAddress });
-    this.registry.remember(config.topic, basename(uri));
+    const uid = basename(uri);
+    void this.opts.ledger
+      .announced({ chain: config.name, uid, topic: config.topic, path: uri, root: uri.slice(0, uri.indexOf("/", "s3://".length) + 1), originalPath: uri, size: obj.size, mtimeNs: 0n, inode: 0n, checksum: undefined, message: msg.encode(), announcedAt: Date.now() })
+      .catch(() => undefined);
+    this.registry.remember(config.topic, uid);
     await this.opts.publisher.publish(msg);
     this.stats.announced++;
-    this.opts.log.debug({ uid: basename(uri), uri }, "announced");
+    this.emit({ type: "announced" });
+    this.opts.log.debug({ uid, uri }, "announced");
   }
 
   private needsUnpacking(path: string): boolean {

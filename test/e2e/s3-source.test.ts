@@ -171,3 +171,47 @@ test("e2e/s3-source - a push streams the object: kill -9 mid push of a multipart
   assert.deepEqual((await s3.keys("source")).filter((k) => k.startsWith("copy/")), []);
   for (const log of [cliLog, server.log]) assert.ok(!(await readFile(log, "utf8")).includes("wrong-secret"), `${log} shows the secret`);
 });
+
+test("e2e/s3-source - a client down while objects were announced gets each exactly once after it starts (catch-up from the ledger)", { skip: s3Skip(), timeout: 180_000 }, async (t) => {
+  const { dir, server, put, startClient } = await bucketFleet(t, "/s3src/catchup");
+  const out = join(dir, "out");
+  await mkdir(out);
+  const counter = new DeliveryCounter(t, out);
+  await counter.started();
+  await server.start();
+  const heard = collect(t, server.publishPort, ["/s3src/catchup"]);
+  const announced = (n: number): Promise<boolean> => waitFor(() => heard.filter((m) => m.type === "file").length >= n, `${n} objects announced`, 30_000);
+  const deliveredIntact = (bodies: ReadonlyMap<string, Buffer>): Promise<boolean> =>
+    waitFor(async () => {
+      for (const [name, body] of bodies) if ((await readFile(join(out, name)).then(sha, () => "")) !== sha(body)) return false;
+      return true;
+    }, `${bodies.size} objects delivered intact`, 90_000);
+
+  // The client hears one object live, so its ledger knows the server; then it stops.
+  const probe = randomBytes(100);
+  let client = await startClient([["files", `file://${out}/`]]);
+  await put("in/a-probe.dat", probe);
+  await deliveredIntact(new Map([["a-probe.dat", probe]]));
+  client.proc.child.kill("SIGTERM");
+  await client.proc.exited;
+
+  // Announced while no client is up: only the bare subscriber hears them.
+  const missed = new Map(Array.from({ length: 20 }, (_, i) => [`b${String(i).padStart(2, "0")}.dat`, randomBytes(1000 + i)] as const));
+  for (const [name, body] of missed) await put(`in/${name}`, body);
+  await announced(1 + missed.size);
+
+  client = await startClient([["files", `file://${out}/`]]);
+  await deliveredIntact(missed);
+  // A later object, heard live: once it is in, whatever the catch-up would repeat has had time to.
+  const late = randomBytes(10);
+  await put("in/c-late.dat", late);
+  await deliveredIntact(new Map([["c-late.dat", late]]));
+  assert.deepEqual((await readdir(out)).sort(), ["a-probe.dat", ...missed.keys(), "c-late.dat"].sort(), "nothing else, no .part");
+  assert.deepEqual(counter.twice(), [], "each delivered once");
+  assert.equal(counter.counts.size, missed.size + 2);
+  const caught = (await logRecords(client.log)).filter((r) => r["msg"] === "caught up");
+  assert.ok(caught.some((r) => Number(r["announcements"]) >= missed.size), "the catch-up reply held the missed objects");
+  // An ack of an object (a client that got it elsewhere) is recorded, not refused as outside origin.
+  const ack = await request(server.ports["bucket"]!, new Message("/s3src/catchup", "ack", { uri: "s3://source/in/b00.dat", uid: "b00.dat" }));
+  assert.equal(ack.type, "ack");
+});

@@ -5,9 +5,12 @@
  * matching `origin`, a `..` path, a link out of the tree) is answered `err`
  * (`<uri> not reachable`), as the reference does; one for a file already
  * gone is answered `ack`. On a mirror, an ack of a relayed file is recorded
- * for, and schedules the deletion of, its staged copy.
+ * for, and schedules the deletion of, its staged copy. A bucket section's
+ * objects are recorded as acked (nothing is deleted from the bucket).
  */
 import { RefusedError } from "../../errors.js";
+import { validate } from "../../pattern/index.js";
+import { isBucketOrigin } from "../bucket.js";
 import { Message } from "../../message/index.js";
 import { deletesAfterServing, guardOf, type ChainContext } from "../context.js";
 import { resolveServable, uriPath } from "../path-guard.js";
@@ -29,6 +32,7 @@ export async function handleAck(ctx: ChainContext, req: Message): Promise<Messag
     }
   }
   for (const uri of requestedUris(data)) {
+    if (typeof uri === "string" && isBucketOrigin(ctx.config.origin) && validate(ctx.config.origin, uri)) continue;
     try {
       servable.push(await resolveServable(uri, guardOf(ctx)));
     } catch (err) {

@@ -8,7 +8,9 @@
  *
  * `topic` defaults to the request's subject and matches as posttroll's
  * subscriptions do (a string prefix); every chain of this server is
- * searched. A file named in a reply is kept `remove_delay` longer if its
+ * searched. A bucket section's objects (rows whose path is their `s3://`
+ * uri) are offered without a look at the store: a push of one since removed
+ * is answered `err` (`no such object`). A file named in a reply is kept `remove_delay` longer if its
  * deletion was due: the asking client has not fetched it yet. A mirror
  * offers the files it relayed, staged or not, until their staged copy is
  * deleted after a push or ack.
@@ -17,6 +19,7 @@ import { stat } from "node:fs/promises";
 import { RefusedError } from "../../errors.js";
 import { Message, type JsonValue } from "../../message/index.js";
 import { DateTime } from "../../util/datetime.js";
+import { isBucketOrigin } from "../bucket.js";
 import type { ChainContext } from "../context.js";
 
 export const CATCHUP_DEFAULT_LIMIT = 200;
@@ -70,7 +73,7 @@ export async function handleCatchup(ctx: ChainContext, req: Message): Promise<Me
     for (const row of rows.slice(0, want)) {
       cursor = row.id;
       // A mirror's relayed file is offered before it is staged: the mirror fetches it when asked.
-      if (ctx.stagedPath !== undefined || (await present(row.path))) {
+      if (ctx.stagedPath !== undefined || isBucketOrigin(row.path) || (await present(row.path))) {
         if (!offered.has(row.message)) messages.push(row.message);
         offered.add(row.message);
         ctx.keep(row.chain, row.path);
