@@ -10,7 +10,6 @@ import { loadConfig } from "../../src/config/index.js";
 import { nullLogger } from "../../src/log.js";
 import type { Message } from "../../src/message/index.js";
 import type { MoverRegistry } from "../../src/movers/registry.js";
-import { freePort } from "./net.js";
 import { startServer, type StartedServer } from "./server.js";
 import { tempDir } from "./tmp.js";
 import { waitFor } from "./wait.js";
@@ -26,8 +25,7 @@ export async function testServer(t: TestContext, topic: string, opts: { movers?:
   const dir = await tempDir(t, "move_it-srv-");
   const inDir = join(dir, "in");
   await mkdir(inDir);
-  const port = await freePort();
-  const ini = `[s]\norigin = ${inDir}/{name}.dat\ntopic = ${topic}\nrequest_port = ${port}\nrequest_address = 127.0.0.1\n${opts.extra ?? ""}`;
+  const ini = `[s]\norigin = ${inDir}/{name}.dat\ntopic = ${topic}\nrequest_port = 0\nrequest_address = 127.0.0.1\n${opts.extra ?? ""}`;
   const srv = await startServer(t, ini, { movers: opts.movers });
   return { ...srv, inDir, address: `127.0.0.1:${srv.requestPort()}` };
 }
@@ -43,8 +41,8 @@ export async function dropFile(dir: string, name: string, content: string): Prom
 
 export interface TestClient {
   client: MoveItClient;
-  /** Every republished message, with its chain. */
-  received: Array<{ chain: string; message: Message }>;
+  /** Every republished message, with its chain and when it came (Date.now()). */
+  received: Array<{ chain: string; message: Message; at: number }>;
 }
 
 /** Start a client from ini text, publishers on 127.0.0.1, closed after the test. */
@@ -54,7 +52,7 @@ export async function startClient(t: TestContext, ini: string, opts: Partial<Mov
     config: loadConfig(ini, "client", "client.ini"),
     log: nullLogger,
     publishHost: "127.0.0.1",
-    onReceived: (chain, message) => received.push({ chain, message }),
+    onReceived: (chain, message) => received.push({ chain, message, at: Date.now() }),
     drainMs: 1000,
     ...opts,
   });
