@@ -90,20 +90,27 @@ test("server - --disable-backlog skips files present at start", async (t) => {
 
 test("server - a file still growing is not announced until it is complete", async (t) => {
   const s = await setup(t);
-  const srv = await startServer(t, s.ini, { settleMs: 300 });
+  // settleMs 1000: written every 100 ms (below), the file is still growing without inotify too.
+  const srv = await startServer(t, s.ini, { settleMs: 1000 });
   const got = await subscribe(t, srv.publishPort);
+  const announced = (): unknown[] => got.filter((m) => m.type === "file").map((m) => m.dataObject["uid"]);
   const path = join(s.inDir, "slow.dat");
   const fh = await open(path, "w");
   await fh.write("a");
-  for (let i = 0; i < 8; i++) {
-    await delay(100);
-    assert.equal(got.filter((m) => m.type === "file").length, 0, "announced while still being written");
+  let writes = 0;
+  for (; writes < 8 || !announced().includes("mid.dat"); writes++) {
+    await delay(100); // pacing: the file grows while the server watches
     await fh.write("more data");
+    if (writes === 2) await drop(s.dir, s.inDir, "mid.dat", "moved in while slow.dat grows");
+    if (writes > 600) assert.fail("mid.dat never announced");
   }
+  // Checked once a file moved in while it grows was announced.
+  assert.deepEqual(announced(), ["mid.dat"], "announced while still being written");
   await fh.close();
-  const msg = await waitFor(() => got.find((m) => m.type === "file"), "announcement");
+  const msg = await waitFor(() => got.find((m) => m.type === "file" && m.dataObject["uid"] === "slow.dat"), "announcement");
   assert.equal(msg.dataObject["uri"], path);
-  assert.equal((await stat(path)).size, 1 + 8 * 9);
+  assert.equal((await stat(path)).size, 1 + writes * 9);
+  assert.deepEqual(announced(), ["mid.dat", "slow.dat"]);
 });
 
 test("server - push delivers the file and replies like C1/C2, credentials stripped", async (t) => {

@@ -28,28 +28,39 @@ for (const mode of ["inotify", "chokidar", "polling"] as const) {
     await mkdir(inDir, { recursive: true });
     await writeFile(join(inDir, "old.dat"), "backlog");
     await writeFile(join(inDir, "skip.txt"), "not matching");
-    const w = new Watcher({ origin: `${dir}/in/{sat}/{name}.dat`, polling: mode === "polling", pollInterval: 0.1, backlog: true, settleMs: 300, log: nullLogger, inotify: mode === "inotify" });
+    // settleMs 1000: a file written in place every 100 ms (below) is still growing for chokidar and polling too.
+    const w = new Watcher({ origin: `${dir}/in/{sat}/{name}.dat`, polling: mode === "polling", pollInterval: 0.1, backlog: true, settleMs: 1000, log: nullLogger, inotify: mode === "inotify" });
     t.after(() => w.close());
     const got: FileEvent[] = [];
+    const names = (): string[] => got.map((e) => e.path.split("/").pop()!);
     void (async () => {
       for await (const ev of w) got.push(ev);
     })();
     await w.start();
     await waitFor(() => got.some((e) => e.path.endsWith("old.dat")), "backlog file");
-    await writeFile(join(dir, "m"), "moved");
-    await rename(join(dir, "m"), join(inDir, "moved.dat"));
+    const moveIn = async (name: string): Promise<void> => {
+      await writeFile(join(dir, name), name);
+      await rename(join(dir, name), join(inDir, name));
+    };
+    await moveIn("moved.dat");
     await waitFor(() => got.some((e) => e.path.endsWith("moved.dat")), "moved-in file");
+    // A file still open and growing is not yielded: checked once a file moved in while it grows was.
     const fh = await open(join(inDir, "grow.dat"), "w");
-    for (let i = 0; i < 6; i++) {
+    let chunks = 0;
+    for (; chunks < 6 || !names().includes("mid.dat"); chunks++) {
       await fh.write("chunk ");
-      await delay(100);
+      if (chunks === 2) await moveIn("mid.dat");
+      await delay(100); // pacing: the file grows while the watcher runs
+      if (chunks > 600) assert.fail("mid.dat never yielded");
     }
-    assert.equal(got.some((e) => e.path.endsWith("grow.dat")), false, "a file still open for writing was yielded");
+    assert.equal(names().includes("grow.dat"), false, "a file still open for writing was yielded");
     await fh.close();
     await waitFor(() => got.some((e) => e.path.endsWith("grow.dat")), "written file after close");
+    // An empty file is never yielded: checked once a file written in place after it was (its wait for quiet began later).
     await writeFile(join(inDir, "empty.dat"), "");
-    await delay(500);
-    assert.deepEqual(got.map((e) => e.path.split("/").pop()), ["old.dat", "moved.dat", "grow.dat"]);
-    assert.equal(got.find((e) => e.path.endsWith("grow.dat"))?.size, 36);
+    await writeFile(join(inDir, "after.dat"), "after");
+    await waitFor(() => got.some((e) => e.path.endsWith("after.dat")), "a file written after the empty one");
+    assert.deepEqual(names(), ["old.dat", "moved.dat", "mid.dat", "grow.dat", "after.dat"]);
+    assert.equal(got.find((e) => e.path.endsWith("grow.dat"))?.size, 6 * chunks);
   });
 }
