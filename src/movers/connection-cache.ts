@@ -55,6 +55,8 @@ export interface CacheStats {
   dropped: number;
   closed: number;
   idle: number;
+  /** Idle connections already known closed (local state): dropped at their next reuse. */
+  idleDead: number;
   busy: number;
   waiting: number;
 }
@@ -126,14 +128,16 @@ export class ConnectionCache<C extends PooledConnection> {
   /** Counters and current pool sizes. */
   stats(): CacheStats {
     let idle = 0;
+    let idleDead = 0;
     let busy = 0;
     let waiting = 0;
     for (const p of this.pools.values()) {
       idle += p.idle.length;
+      idleDead += p.idle.filter((e) => !e.conn.alive).length;
       busy += p.busy.size;
       waiting += p.waiters.length;
     }
-    return { ...this.counters, idle, busy, waiting };
+    return { ...this.counters, idle, idleDead, busy, waiting };
   }
 
   /** Close every connection, idle or busy; waiters fail with ClosedError. Later acquires fail too. */

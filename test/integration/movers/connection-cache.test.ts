@@ -14,6 +14,7 @@ import { SftpMover } from "../../../src/movers/sftp.js";
 import { ftpdSkip, startFtpd, type FtpdServer } from "../../helpers/ftpd.js";
 import { captureLog, randomFile, request, tempDir } from "../../helpers/mover-kit.js";
 import { sshdSkip, startSshd, type SshdServer } from "../../helpers/sshd.js";
+import { waitFor } from "../../helpers/wait.js";
 
 class FakeConnection implements PooledConnection {
   static made = 0;
@@ -58,7 +59,7 @@ describe("movers/connection-cache - behaviour", () => {
     const opts = options();
     for (let i = 0; i < 5; i++) await cache.use(opts, async () => undefined);
     assert.equal(opts.opened.length, 1);
-    assert.deepEqual(cache.stats(), { opened: 1, reused: 4, dropped: 0, closed: 0, idle: 1, busy: 0, waiting: 0 });
+    assert.deepEqual(cache.stats(), { opened: 1, reused: 4, dropped: 0, closed: 0, idle: 1, idleDead: 0, busy: 0, waiting: 0 });
     await cache.close();
     assert.ok(opts.opened[0]!.closed);
   });
@@ -78,9 +79,8 @@ describe("movers/connection-cache - behaviour", () => {
     const opts = options({ uptimeMs: 40 });
     await cache.use(opts, async () => undefined);
     assert.equal(cache.stats().idle, 1);
-    await sleep(120);
+    await waitFor(() => cache.stats().closed === 1, "the idle connection closed");
     assert.equal(cache.stats().idle, 0);
-    assert.equal(cache.stats().closed, 1);
     assert.ok(opts.opened[0]!.closed);
     await cache.use(opts, async () => undefined);
     assert.equal(opts.opened.length, 2);
@@ -102,7 +102,7 @@ describe("movers/connection-cache - behaviour", () => {
     const opts = options();
     await cache.use(opts, async () => undefined);
     const first = opts.opened[0]!;
-    await sleep(20);
+    await sleep(20); // pacing: idle a while, and the check is told how long
     first.healthy = false;
     const usedOn = await cache.use(opts, async (c) => c.id);
     assert.equal(first.checks.length, 1);
@@ -141,15 +141,17 @@ describe("movers/connection-cache - behaviour", () => {
     const opts = options({ maxConnections: 2 });
     let inUse = 0;
     let peak = 0;
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
     const job = (): Promise<void> =>
       cache.use(opts, async () => {
         peak = Math.max(peak, ++inUse);
-        await sleep(10);
+        await gate;
         inUse--;
       });
     const running = Promise.all([...Array(9).keys()].map(job));
-    await sleep(1);
-    assert.equal(cache.stats().waiting, 7);
+    await waitFor(() => inUse === 2 && cache.stats().waiting === 7, "two in use, seven waiting");
+    open();
     await running;
     assert.equal(peak, 2);
     assert.equal(opts.opened.length, 2);
@@ -163,8 +165,7 @@ describe("movers/connection-cache - behaviour", () => {
     const lease = await cache.acquire(opts);
     const ac = new AbortController();
     const waiting = cache.acquire({ ...opts, signal: ac.signal });
-    await sleep(1);
-    assert.equal(cache.stats().waiting, 1);
+    await waitFor(() => cache.stats().waiting === 1, "one waiter");
     const reason = new Error("cancelled");
     ac.abort(reason);
     await assert.rejects(waiting, (e) => e === reason);
@@ -193,7 +194,7 @@ describe("movers/connection-cache - behaviour", () => {
     await cache.use(idleOpts, async () => undefined);
     const lease = await cache.acquire(opts);
     const waiting = cache.acquire(opts);
-    await sleep(1);
+    await waitFor(() => cache.stats().waiting === 1, "one waiter");
     await cache.close();
     assert.ok(lease.connection.closed);
     assert.ok(idleOpts.opened[0]!.closed);
@@ -252,9 +253,8 @@ describe("movers/connection-cache - real sessions", { skip: sshdSkip() ?? ftpdSk
       await mover.move(request(f.path, sftpUrl(), log, { connectionParameters: params }));
       await mover.move(request(f.path, sftpUrl(), log, { connectionParameters: params }));
       assert.equal(sshd.logins() - before, 1);
-      await sleep(500);
+      await waitFor(() => mover.stats().closed === 1, "the idle session closed");
       assert.equal(mover.stats().idle, 0);
-      assert.equal(mover.stats().closed, 1);
       await mover.move(request(f.path, sftpUrl(), log, { connectionParameters: params }));
       assert.equal(sshd.logins() - before, 2);
     } finally {
@@ -270,7 +270,7 @@ describe("movers/connection-cache - real sessions", { skip: sshdSkip() ?? ftpdSk
     try {
       await mover.move(request(f.path, sftpUrl(), log, { connectionParameters: sftpParams() }));
       assert.ok((await sshd.killSessions()) >= 1);
-      await sleep(200);
+      await waitFor(() => mover.stats().idleDead === 1, "the session's end seen");
       await mover.move(request(f.path, sftpUrl(), log, { connectionParameters: sftpParams() }));
       assert.equal(sshd.logins() - before, 2);
       assert.equal(mover.stats().opened, 2);
@@ -288,7 +288,7 @@ describe("movers/connection-cache - real sessions", { skip: sshdSkip() ?? ftpdSk
     try {
       await mover.move(request(f.path, ftpUrl(), log));
       assert.ok((await ftpd.killSessions()) >= 1);
-      await sleep(200);
+      await waitFor(() => mover.stats().idleDead === 1, "the session's end seen");
       await mover.move(request(f.path, ftpUrl(), log));
       assert.equal((await ftpd.logins()) - before, 2);
       assert.equal(mover.stats().opened, 2);
@@ -304,8 +304,8 @@ describe("movers/connection-cache - real sessions", { skip: sshdSkip() ?? ftpdSk
     try {
       await mover.move(request(f.path, ftpUrl(), log, { connectionParameters: { connection_uptime: "0.2" } }));
       assert.equal(mover.stats().idle, 1);
-      await sleep(500);
-      assert.deepEqual([mover.stats().idle, mover.stats().closed], [0, 1]);
+      await waitFor(() => mover.stats().closed === 1, "the idle connection closed");
+      assert.equal(mover.stats().idle, 0);
     } finally {
       await mover.close();
     }
