@@ -9,6 +9,7 @@ import { Message } from "../../src/message/index.js";
 import { DateTime } from "../../src/util/datetime.js";
 import { serverProc } from "../helpers/server-proc.js";
 import { tempDir } from "../helpers/tmp.js";
+import { probeUntil } from "../helpers/lab.js";
 import { delay, waitFor } from "../helpers/wait.js";
 import { request } from "../helpers/zmq.js";
 
@@ -69,12 +70,7 @@ test("e2e/server-catchup - answers from the ledger, in pages, the frames as publ
   await srv.start();
   const port = srv.ports["hrit"]!;
   const frames = rawFrames(t, srv.publishPort, "pytroll://cu/");
-  let probe = 0;
-  await waitFor(async () => {
-    await drop(dir, join(dir, "other"), `probe${probe++}.dat`, "p");
-    await delay(200);
-    return frames.length > 0;
-  }, "subscriber connected");
+  await probeUntil(async (i) => (await drop(dir, join(dir, "other"), `probe${i}.dat`, "p"), `probe${i}.dat`), () => frames.length > 0, 200);
   const before = DateTime.fromDate(new Date(Date.now() - 1000)).isoformat();
   const N = 300;
   for (let i = 0; i < N; i++) await drop(dir, origin, `f${String(i).padStart(3, "0")}.dat`, `body ${i}`);
@@ -125,7 +121,7 @@ test("e2e/server-catchup - a file named in a catch-up reply is kept remove_delay
   const dir = await tempDir(t);
   const origin = join(dir, "in");
   await mkdir(origin);
-  const srv = await serverProc(t, dir, [{ name: "d", origin: `${origin}/{name}.dat`, topic: "/cu/del", extra: "delete = True\nremove_delay = 4\n" }], { args: ["--disable-backlog"] });
+  const srv = await serverProc(t, dir, [{ name: "d", origin: `${origin}/{name}.dat`, topic: "/cu/del", extra: "delete = True\nremove_delay = 6\n" }], { args: ["--disable-backlog"] });
   await srv.start();
   const port = srv.ports["d"]!;
   const since = DateTime.fromDate(new Date(Date.now() - 1000)).isoformat();
@@ -134,13 +130,13 @@ test("e2e/server-catchup - a file named in a catch-up reply is kept remove_delay
   const path = join(origin, "keep.dat");
   const ack = await request(port, new Message("/cu/del", "ack", { uri: path, uid: "keep.dat" }));
   assert.equal(ack.type, "ack");
-  await delay(2000);
+  await delay(2000); // pacing: the catch-up comes while the acked file waits out its remove_delay, 2 s of 6
   const askedAt = Date.now();
   const page = (await request(port, new Message("/cu/del", "catchup", { since }))).data as unknown as Page;
   assert.equal(page.messages.length, 1);
   const deleted = await waitFor(async () => (await srv.records()).find((r) => r["msg"] === "file deleted" && r["path"] === path), "deletion", 20_000);
   const at = Date.parse(String(deleted["time"]));
-  assert.ok(at >= askedAt + 4000 - 50, `deleted ${at - askedAt} ms after the catch-up named it (remove_delay 4 s)`);
+  assert.ok(at >= askedAt + 6000 - 50, `deleted ${at - askedAt} ms after the catch-up named it (remove_delay 6 s)`);
   const after = (await request(port, new Message("/cu/del", "catchup", { since }))).data as unknown as Page;
   assert.deepEqual(after.messages, [], "a deleted file is not offered");
 });

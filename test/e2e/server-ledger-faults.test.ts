@@ -11,7 +11,8 @@ import { DateTime } from "../../src/util/datetime.js";
 import { freePort } from "../helpers/net.js";
 import { serverProc } from "../helpers/server-proc.js";
 import { tempDir } from "../helpers/tmp.js";
-import { delay, waitFor } from "../helpers/wait.js";
+import { probeUntil } from "../helpers/lab.js";
+import { waitFor } from "../helpers/wait.js";
 import { collect, request } from "../helpers/zmq.js";
 
 const run = promisify(execFile);
@@ -62,12 +63,7 @@ test("e2e/server-ledger-faults - state directory full: logged and counted, annou
   try {
     await srv.start();
     const got = collect(t, srv.publishPort, ["/f/full"]);
-    let probes = 0;
-    await waitFor(async () => {
-      await writeFile(join(origin, `probe${probes++}.dat`), "p");
-      await delay(200);
-      return got.length > 0;
-    }, "subscriber connected");
+    await probeUntil(async (i) => (await writeFile(join(origin, `probe${i}.dat`), "p"), `probe${i}.dat`), () => got.length > 0, 200);
     const since = DateTime.fromDate(new Date(Date.now() - 60_000)).isoformat();
     // Fill the state filesystem to the last byte.
     await run("dd", ["if=/dev/zero", `of=${join(state, "filler")}`, "bs=64k"]).catch(() => undefined);

@@ -6,7 +6,8 @@ import { Message } from "../../src/message/index.js";
 import { silentServer } from "../helpers/daemon.js";
 import { serverProc } from "../helpers/server-proc.js";
 import { tempDir } from "../helpers/tmp.js";
-import { delay, waitFor } from "../helpers/wait.js";
+import { probeUntil } from "../helpers/lab.js";
+import { waitFor } from "../helpers/wait.js";
 import { collect, request } from "../helpers/zmq.js";
 
 interface Pong {
@@ -37,12 +38,7 @@ test("e2e/server-pong - pong names the process instance (new after a restart) an
 
   // A push to an FTP server that never greets stays in flight until that server goes away.
   const announced = collect(t, srv.publishPort, ["/pong/test"]);
-  let probes = 0;
-  await waitFor(async () => {
-    await writeFile(join(origin, `probe${probes++}.dat`), "x");
-    await delay(200);
-    return announced.length > 0;
-  }, "the subscriber to hear announcements");
+  await probeUntil(async (i) => (await writeFile(join(origin, `probe${i}.dat`), "x"), `probe${i}.dat`), () => announced.length > 0, 200);
   await writeFile(join(origin, "held.dat"), "held");
   await waitFor(() => announced.find((m) => m.dataObject["uid"] === "held.dat"), "held.dat announced");
   const silent = await silentServer();

@@ -8,7 +8,8 @@ import { inotifyAvailable } from "../../src/server/inotify.js";
 import { inCi } from "../helpers/daemon.js";
 import { serverProc } from "../helpers/server-proc.js";
 import { tempDir } from "../helpers/tmp.js";
-import { delay, waitFor } from "../helpers/wait.js";
+import { probeUntil } from "../helpers/lab.js";
+import { waitFor } from "../helpers/wait.js";
 import { collect } from "../helpers/zmq.js";
 import type { Message } from "../../src/message/index.js";
 
@@ -34,14 +35,23 @@ function uids(got: Message[]): Set<string> {
   return new Set(got.map((m) => String(m.dataObject["uid"])));
 }
 
+/** Probe files moved into `probeDir` every 0.2 s until `got` has a message: the subscriber is connected. */
 async function connected(dir: string, probeDir: string, got: Message[]): Promise<void> {
-  let i = 0;
-  await waitFor(async () => {
-    await writeFile(join(dir, ".probe"), "p");
-    await rename(join(dir, ".probe"), join(probeDir, `probe${i++}.dat`));
-    await delay(200);
-    return got.length > 0;
-  }, "subscriber connected");
+  await probeUntil(
+    async (i) => {
+      await writeFile(join(dir, ".probe"), "p");
+      await rename(join(dir, ".probe"), join(probeDir, `probe${i}.dat`));
+      return `probe${i}.dat`;
+    },
+    () => got.length > 0,
+    200,
+  );
+}
+
+/** Move one more file into `origin` and wait for its announcement: what a fault would have announced twice is in by then. */
+async function sentinel(dir: string | undefined, origin: string, got: Message[]): Promise<void> {
+  const [name] = await dropMany(dir, origin, "sentinel", 1);
+  await waitFor(() => uids(got).has(name!), "the sentinel file announced", 30_000);
 }
 
 test("e2e/server-watch - origin missing at start: a warning naming chain and directory, then used once it appears", async (t) => {
@@ -65,7 +75,8 @@ test("e2e/server-watch - origin missing at start: a warning naming chain and dir
   await waitFor(async () => (await srv.records()).some((r) => r["msg"] === "origin directory appeared, watching"), "watch established");
   const names = await dropMany(dir, origin, "late", 150);
   await waitFor(() => names.every((n) => uids(got).has(n)), "all 150 files announced", 30_000);
-  assert.equal(got.filter((m) => m.subject === "/watch/late").length, 150, "a file announced twice");
+  await sentinel(dir, origin, got);
+  assert.equal(got.filter((m) => m.subject === "/watch/late" && String(m.dataObject["uid"]).startsWith("late")).length, 150, "a file announced twice");
 });
 
 test("e2e/server-watch - origin deleted and recreated, then mounted over, while running: watched again without a restart", async (t) => {
@@ -102,13 +113,15 @@ test("e2e/server-watch - origin deleted and recreated, then mounted over, while 
       await waitFor(async () => (await srv.records()).some((r) => r["msg"] === "origin directory replaced, watching again"), "remount noticed");
       const third = await dropMany(undefined, origin, "c", 100);
       await waitFor(() => third.every((n) => uids(got).has(n)), "files after the mount", 30_000);
+      await sentinel(undefined, origin, got);
     } finally {
       // Before the temp dir is removed (its cleanup runs first).
       await srv.kill9();
       await run("umount", ["-l", origin]);
     }
+  } else {
+    await sentinel(dir, origin, got);
   }
-  await delay(500);
   assert.equal(got.length, uids(got).size, "a file announced twice");
 });
 
@@ -135,11 +148,19 @@ test("e2e/server-watch - the reconcile scan announces what no event reported, on
   // The log file is written asynchronously: its records may lag the announcements by a moment.
   const found = async (): Promise<number> => (await srv.records()).filter((r) => r["msg"] === "file found by rescan, announcing").length;
   await waitFor(async () => (await found()) >= 100, "100 'file found by rescan' records", 30_000);
-  // Further scans find nothing new: count after two more scans.
+  // Further scans find nothing new: checked after two more scans and then a file linked in afterwards, found by a
+  // later scan still and announced (what those scans announced again is in by then).
   const scans = async (): Promise<number> => (await srv.records()).filter((r) => r["msg"] === "rescan done").length;
   const before = await scans();
-  await waitFor(async () => (await scans()) >= before + 2, "two more scans", 10_000).catch(() => undefined);
-  await delay(1500);
-  assert.equal(got.filter((m) => m.dataObject["uid"] !== undefined && String(m.dataObject["uid"]).startsWith("l")).length, 100, "a file announced twice");
+  await waitFor(async () => (await scans()) >= before + 2, "two more scans", 30_000);
+  await writeFile(join(outside, "sentinel.dat"), "linked last");
+  await link(join(outside, "sentinel.dat"), join(origin, "sentinel.dat"));
+  await waitFor(() => uids(got).has("sentinel.dat"), "the file linked in last announced by a rescan", 30_000);
+  assert.equal(got.filter((m) => String(m.dataObject["uid"]).startsWith("l")).length, 100, "a file announced twice");
   assert.equal(uids(got).has("old.dat"), false, "the rescan announced a file the disabled backlog left out");
+  // Records of the linked files only (a probe moved in as a scan ran may be found by it).
+  const linked = async (): Promise<string[]> =>
+    (await srv.records()).filter((r) => r["msg"] === "file found by rescan, announcing" && /\/(l\d+|sentinel)\.dat$/.test(String(r["path"]))).map((r) => String(r["path"]));
+  await waitFor(async () => (await linked()).some((p) => p.endsWith("/sentinel.dat")), "a 'file found by rescan' record for the last file");
+  assert.equal((await linked()).length, 101, "a linked file found by rescan twice");
 });
