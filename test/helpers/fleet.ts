@@ -11,8 +11,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
-import { freePort } from "./net.js";
 import { logRecords, runCommand, waitForLog, type Proc } from "./procs.js";
+import { boundPorts, startServerProc } from "./server-proc.js";
 import { tempDir } from "./tmp.js";
 import { delay, waitFor } from "./wait.js";
 
@@ -30,6 +30,13 @@ export interface FleetOptions {
   extraProviders?: readonly string[];
 }
 
+/**
+ * The server's first start binds port 0 and the ports it got are read back
+ * from its log (a port picked beforehand could be taken by another test's
+ * `:0` bind first); the client's config is written then. Restarts keep the
+ * ports, since the client keeps the address (`startServerProc` retries a
+ * start that finds its port taken).
+ */
 export class Fleet {
   readonly inDir: string;
   readonly out: string;
@@ -45,37 +52,65 @@ export class Fleet {
   /** Probe files dropped by `warmUp` (each may arrive once, or never). */
   readonly probes = new Set<string>();
 
+  private ports: { pub: number; req: number } | undefined;
+  private readonly srvIni: string;
+  private readonly cliIni: string;
+
   private constructor(
     private readonly t: TestContext,
     readonly dir: string,
-    private readonly srvIni: string,
-    private readonly cliIni: string,
-    readonly pubPort: number,
-    readonly reqPort: number,
+    private readonly opts: FleetOptions,
     out: string,
   ) {
     this.inDir = join(dir, "in");
     this.stage = join(dir, "stage");
     this.out = out;
+    this.srvIni = join(dir, "server.ini");
+    this.cliIni = join(dir, "client.ini");
   }
 
   static async create(t: TestContext, opts: FleetOptions = {}): Promise<Fleet> {
     const dir = await tempDir(t, "move_it-fleet-");
     const out = opts.out ?? join(dir, "out");
     await Promise.all([mkdir(join(dir, "in")), mkdir(join(dir, "stage")), mkdir(out, { recursive: true })]);
-    const [pub, req] = [await freePort(), await freePort()];
-    const srvIni = join(dir, "server.ini");
-    const cliIni = join(dir, "client.ini");
-    await writeFile(srvIni, `[nl]\norigin = ${dir}/in/{name}.dat\ntopic = /nl/data\nrequest_port = ${req}\nrequest_address = 127.0.0.1\n${opts.serverExtra ?? ""}\n${opts.serverSections ?? ""}`);
-    await writeFile(
-      cliIni,
-      `[c]\nproviders = ${[`127.0.0.1:${pub}`, ...(opts.extraProviders ?? [])].join(" ")}\ndestination = file://${out}/\ntopic = ${opts.topic ?? "/nl"}\npublish_port = 0\nnameservers = false\n` +
-        `transfer_req_timeout = 2\n${opts.clientExtra ?? ""}`,
-    );
-    const fleet = new Fleet(t, dir, srvIni, cliIni, pub, req, out);
+    const fleet = new Fleet(t, dir, opts, out);
+    await fleet.writeServerIni(0);
     // Registered before any process starts, so it runs before their own SIGKILL hooks.
     t.after(() => fleet.close());
     return fleet;
+  }
+
+  /** The server's publish and request ports (bound by its first start). */
+  get pubPort(): number {
+    return this.bound().pub;
+  }
+
+  get reqPort(): number {
+    return this.bound().req;
+  }
+
+  private bound(): { pub: number; req: number } {
+    if (this.ports === undefined) throw new Error("the fleet's ports are known once its server started");
+    return this.ports;
+  }
+
+  private writeServerIni(req: number): Promise<void> {
+    const { serverExtra = "", serverSections = "" } = this.opts;
+    return writeFile(this.srvIni, `[nl]\norigin = ${this.dir}/in/{name}.dat\ntopic = /nl/data\nrequest_port = ${req}\nrequest_address = 127.0.0.1\n${serverExtra}\n${serverSections}`);
+  }
+
+  /** After the server's first start: the ports it bound kept, the client's config naming its publisher. */
+  private async keepPorts(log: string): Promise<void> {
+    const bound = boundPorts(await logRecords(log));
+    const req = bound.ports["nl"];
+    if (req === undefined) throw new Error(`no "chain started" record with the request port of [nl] in ${log}`);
+    this.ports = { pub: bound.publishPort, req };
+    const { extraProviders = [], topic = "/nl", clientExtra = "" } = this.opts;
+    await writeFile(
+      this.cliIni,
+      `[c]\nproviders = ${[`127.0.0.1:${bound.publishPort}`, ...extraProviders].join(" ")}\ndestination = file://${this.out}/\ntopic = ${topic}\npublish_port = 0\nnameservers = false\n` +
+        `transfer_req_timeout = 2\n${clientExtra}`,
+    );
   }
 
   /** Stop both (SIGTERM, then SIGKILL) and whatever they forked (the server's inotifywait). */
@@ -102,13 +137,17 @@ export class Fleet {
   async startServer(): Promise<Proc> {
     const log = join(this.dir, `server-${++this.starts}.log`);
     this.serverLog = log;
-    this.server = runCommand(this.t, "move_it_server", [this.srvIni, "-p", String(this.pubPort), "--host", "127.0.0.1", "-l", log, "--state-dir", join(this.dir, "server-state"), "-v"]);
-    await waitForLog(log, "server started");
+    const pub = this.ports?.pub ?? 0;
+    // The request port of the first start, written before a restart (never while it runs: the server reloads a changed config).
+    if (this.ports !== undefined) await this.writeServerIni(this.ports.req);
+    this.server = await startServerProc(this.t, [this.srvIni, "-p", String(pub), "--host", "127.0.0.1", "-l", log, "--state-dir", join(this.dir, "server-state"), "-v"], log, "fleet server start");
+    if (this.ports === undefined) await this.keepPorts(log);
     return this.server;
   }
 
   /** Start the client (same state dir each time); resolves once its chain runs. */
   async startClient(extraArgs: string[] = []): Promise<Proc> {
+    if (this.ports === undefined) throw new Error("start the fleet's server first: the client's config names the port it bound");
     const log = join(this.dir, `client-${++this.starts}.log`);
     this.clientLog = log;
     this.client = runCommand(this.t, "move_it_client", [this.cliIni, "--host", "127.0.0.1", "-l", log, "--state-dir", join(this.dir, "client-state"), ...extraArgs]);
