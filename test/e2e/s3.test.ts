@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { test, type TestContext } from "node:test";
 import { randomFile } from "../helpers/mover-kit.js";
 import { freePort } from "../helpers/net.js";
-import { logRecords, runCommand, waitForLog } from "../helpers/procs.js";
+import { logRecords, runCommand, waitForLog, waitProvidersHeard } from "../helpers/procs.js";
 import { S3_KEY, S3_SECRET, s3Skip, startS3, type S3Server } from "../helpers/s3d.js";
 import { tempDir } from "../helpers/tmp.js";
 import { waitFor } from "../helpers/wait.js";
@@ -67,19 +67,22 @@ test("e2e/s3 - a client delivers small and multipart files to s3:// and publishe
       clientSection("denied", pub, "/s3e2e/denied", "s3://incoming/denied/"),
   );
   const [srvLog, cliLog] = [join(dir, "server.log"), join(dir, "client.log")];
-  runCommand(t, "move_it_server", [join(dir, "server.ini"), "-p", String(pub), "--host", "127.0.0.1", "--disable-backlog", "-l", srvLog]);
-  runCommand(t, "move_it_client", [join(dir, "client.ini"), "--host", "127.0.0.1", "-l", cliLog]);
-  await waitForLog(srvLog, "server started");
-  await waitFor(async () => (await logRecords(cliLog)).filter((r) => r["msg"] === "chain started").length === 3, "three client chains started");
+  // The subscribers first (this test's on the client's publisher, the client's on the server's): each then hears
+  // the first heartbeat of what it connects to, a second after that binds.
   const published = collect(t, cpub);
-  await new Promise((r) => setTimeout(r, 1500)); // slow-joiner: the client's SUB socket must be connected before announcing
+  runCommand(t, "move_it_client", [join(dir, "client.ini"), "--host", "127.0.0.1", "-l", cliLog]);
+  await waitFor(async () => (await logRecords(cliLog)).filter((r) => r["msg"] === "chain started").length === 3, "three client chains started");
+  runCommand(t, "move_it_server", [join(dir, "server.ini"), "-p", String(pub), "--host", "127.0.0.1", "--disable-backlog", "-l", srvLog]);
+  await waitForLog(srvLog, "server started");
+  await waitProvidersHeard(cliLog, 3);
+  await waitFor(() => published.some((m) => m.type === "beat"), "a heartbeat of the client's publisher", 45_000);
 
   const small = await drop(dir, good, "small", 2000);
   const big = await drop(dir, good, "big", 12 * MIB + 7);
   await drop(dir, denied, "secret", 100);
 
-  await waitFor(async () => (await sha(stored(s3, "sat/small.dat")).catch(() => "")) === small, "small.dat stored");
-  await waitFor(async () => (await sha(stored(s3, "sat/big.dat")).catch(() => "")) === big, "big.dat stored");
+  await waitFor(async () => (await sha(stored(s3, "sat/small.dat")).catch(() => "")) === small, "small.dat stored", 60_000);
+  await waitFor(async () => (await sha(stored(s3, "sat/big.dat")).catch(() => "")) === big, "big.dat stored", 60_000);
   const published2 = await waitFor(() => {
     const uris = published.map((m) => m.dataObject["uri"]).filter((u) => typeof u === "string");
     return uris.includes("s3://incoming/sat/small.dat") && uris.includes("s3://incoming/sat/big.dat") ? uris : undefined;
@@ -106,12 +109,13 @@ test("e2e/s3 - a server killed during a multipart upload leaves no object; resta
   await writeFile(join(dir, "client.ini"), clientSection("c", pub, "/s3e2e/sat", "s3://incoming/sat/"));
   const srvArgs = (log: string): string[] => [join(dir, "server.ini"), "-p", String(pub), "--host", "127.0.0.1", "-l", log, "-v"];
   const srvLog = join(dir, "server1.log");
-  const server = runCommand(t, "move_it_server", srvArgs(srvLog));
+  // The client first: it hears the server's first heartbeat, a second after the server binds.
   const cliLog = join(dir, "client.log");
   runCommand(t, "move_it_client", [join(dir, "client.ini"), "--host", "127.0.0.1", "-l", cliLog]);
-  await waitForLog(srvLog, "server started");
   await waitForLog(cliLog, "chain started");
-  await new Promise((r) => setTimeout(r, 1500)); // slow-joiner
+  const server = runCommand(t, "move_it_server", srvArgs(srvLog));
+  await waitForLog(srvLog, "server started");
+  await waitProvidersHeard(cliLog, 1);
 
   const sum = await drop(dir, inbox, "huge", 60 * MIB);
   const uploads = join(s3.dir, "incoming", "._S3rver_uploads");

@@ -45,3 +45,18 @@ export async function logRecords(file: string): Promise<Array<Record<string, unk
 export async function waitForLog(file: string, msg: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {
   return waitFor(async () => (await logRecords(file)).find((r) => r["msg"] === msg), `log "${msg}" in ${file}`, timeoutMs);
 }
+
+/**
+ * Wait until the client logging to `file` has heard a provider in each of
+ * `chains` chains ("provider heard": its first message, a heartbeat say):
+ * their subscriptions are in place. A client started before its server
+ * hears the server's first heartbeat, a second after the server binds;
+ * one started later waits for the next (every 30 s).
+ */
+export async function waitProvidersHeard(file: string, chains: number, timeoutMs = 45_000): Promise<void> {
+  await waitFor(
+    async () => new Set((await logRecords(file)).filter((r) => r["msg"] === "provider heard").map((r) => r["chain"])).size >= chains,
+    `"provider heard" in ${chains} chains of ${file}`,
+    timeoutMs,
+  );
+}
