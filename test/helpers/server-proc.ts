@@ -14,6 +14,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
+import { freePort } from "./net.js";
 import { logRecords, runCommand, type Proc } from "./procs.js";
 import { delay, waitFor } from "./wait.js";
 
@@ -30,7 +31,7 @@ export interface ServerProc {
   readonly ini: string;
   readonly log: string;
   readonly stateDir: string;
-  /** The bound publish port; known once started. */
+  /** The bound publish port; read before the first start, the port that start will bind (picked beforehand). */
   readonly publishPort: number;
   /** Request port of each section, by name; filled in by the first start. */
   readonly ports: Record<string, number>;
@@ -91,6 +92,10 @@ export async function serverProc(t: TestContext, dir: string, sections: readonly
   const stateDir = join(dir, "state");
   const ports: Record<string, number> = {};
   let publishPort = 0;
+  // For a subscriber made before the first start (as a client left running is): reading publishPort then pins
+  // this port for that start, picked beforehand, with the race that brings (a start finding it taken is retried).
+  const reserved = await freePort();
+  let pinned = false;
   const writeIni = (): Promise<void> =>
     writeFile(ini, sections.map((s) => `[${s.name}]\norigin = ${s.origin}\ntopic = ${s.topic}\nrequest_port = ${ports[s.name] ?? 0}\nrequest_address = 127.0.0.1\n${s.extra ?? ""}\n`).join(""));
   await writeIni();
@@ -100,8 +105,9 @@ export async function serverProc(t: TestContext, dir: string, sections: readonly
     log,
     stateDir,
     get publishPort() {
-      if (publishPort === 0) throw new Error("the server's publish port is known once it started");
-      return publishPort;
+      if (publishPort !== 0) return publishPort;
+      pinned = true;
+      return reserved;
     },
     ports,
     proc: undefined as unknown as Proc,
@@ -109,7 +115,8 @@ export async function serverProc(t: TestContext, dir: string, sections: readonly
       runs++;
       // The ports of the first start, written before a restart (never while it runs: the server reloads a changed config).
       if (publishPort !== 0) await writeIni();
-      sp.proc = await startServerProc(t, [ini, "-p", String(publishPort), "--host", "127.0.0.1", "-l", log, "--state-dir", stateDir, "-v", ...args], log, `server start #${runs}`);
+      const pub = publishPort !== 0 ? publishPort : pinned ? reserved : 0;
+      sp.proc = await startServerProc(t, [ini, "-p", String(pub), "--host", "127.0.0.1", "-l", log, "--state-dir", stateDir, "-v", ...args], log, `server start #${runs}`);
       if (publishPort !== 0) return;
       // The first start: the ports it bound are kept for every later start.
       const bound = boundPorts(await logRecords(log));
