@@ -5,7 +5,6 @@
  * `move_it_status`). Its totals are kept per chain name, so they survive a
  * reload that re-creates a chain.
  */
-import { stat } from "node:fs/promises";
 import type { ClientEvent, ClientStats } from "../client/index.js";
 import type { AlertSettings, ClientChainConfig } from "../config/index.js";
 import type { Logger } from "../log.js";
@@ -16,6 +15,7 @@ import { ExpectedTracker } from "./expected.js";
 import { fileTime } from "./file-time.js";
 import { Metrics, type LedgerCounters } from "./metrics.js";
 import { chainStatus, type ServerActivity, type StatusDocument } from "./status-doc.js";
+import { statOf } from "../util/local-fs.js";
 
 export interface ObserverOptions {
   program: string;
@@ -125,14 +125,14 @@ export class Observer {
     }
   }
 
-  /** The size announced, else of the delivered local file. */
+  /** The size announced, else of the delivered local file (on the spot on a local disk: see util/local-fs.ts). */
   private async size(ev: Extract<ClientEvent, { type: "delivered" }>): Promise<number | undefined> {
     for (const k of ["filesize", "size"]) {
       const v = ev.data[k];
       if (typeof v === "number" && Number.isFinite(v) && v >= 0) return v;
     }
     if (ev.localPath === undefined) return undefined;
-    return stat(ev.localPath).then((s) => s.size, () => undefined);
+    return statOf(ev.localPath).then((s) => s.size, () => undefined);
   }
 
   private tick(): void {

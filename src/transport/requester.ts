@@ -60,7 +60,6 @@ export class ZmqRequester implements Requester {
       opts.signal?.throwIfAborted();
       if (this.timeouts.get(sock) !== opts.timeoutMs) {
         // Setting a socket option is a native call: only when it changes.
-        sock.sendTimeout = opts.timeoutMs;
         sock.receiveTimeout = opts.timeoutMs;
         this.timeouts.set(sock, opts.timeoutMs);
       }
@@ -89,7 +88,10 @@ export class ZmqRequester implements Requester {
   }
 
   private connect(endpoint: string): zmq.Request {
-    const sock = new zmq.Request({ linger: 0, maxMessageSize: MAX_FRAME_BYTES, immediate: false });
+    // sendTimeout 0: with `immediate: false` the connection's pipe exists from connect() on, so a REQ's
+    // one message never waits to be queued; zeromq.js then skips its writability check (two system
+    // calls in libzmq) before each send. The request's time bound is the receive timeout.
+    const sock = new zmq.Request({ linger: 0, maxMessageSize: MAX_FRAME_BYTES, immediate: false, sendTimeout: 0 });
     if (this.opts.maxRetransmitMs !== undefined) sock.tcpMaxRetransmitTimeout = this.opts.maxRetransmitMs;
     secureConnecting(sock, "request");
     sock.connect(endpoint);
