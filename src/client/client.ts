@@ -61,8 +61,8 @@ export interface MoveItClientOptions {
 /** Counters of the whole client, per chain. */
 export interface ClientStats {
   chains: Record<string, ChainStats>;
-  /** Ledger writes queued now, and commits that failed so far (disk full...). */
-  ledger: { pendingWrites: number; writeErrors: number };
+  /** Ledger writes queued now, commits that failed so far (disk full...), commits and the changes they held. */
+  ledger: { pendingWrites: number; writeErrors: number; commits: number; changesCommitted: number };
 }
 
 /** What `catchUp()` did. */
@@ -219,7 +219,7 @@ export class MoveItClient {
   stats(): ClientStats {
     const chains: Record<string, ChainStats> = {};
     for (const [name, chain] of this.chains) chains[name] = chain.stats;
-    return { chains, ledger: { pendingWrites: this.ledger.ledger.pendingWrites, writeErrors: this.ledger.ledger.writeErrors } };
+    return { chains, ledger: this.ledger.ledger.counters() };
   }
 
   /** Stop listening, drain transfers in flight, close sockets. Idempotent. */

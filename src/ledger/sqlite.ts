@@ -86,6 +86,8 @@ export class Ledger {
   #retryTimer: NodeJS.Timeout | undefined;
   #retryMs = 0;
   #writeErrors = 0;
+  #commits = 0;
+  #committed = 0;
   #closed = false;
   /** A read transaction is open until this turn ends (see `read`). */
   #reading = false;
@@ -136,6 +138,20 @@ export class Ledger {
   /** Changes queued and not yet committed. */
   get pendingWrites(): number {
     return this.#queue.length;
+  }
+
+  /** Transactions committed so far, and the changes they held: their ratio is the batching achieved. */
+  get commits(): number {
+    return this.#commits;
+  }
+
+  get changesCommitted(): number {
+    return this.#committed;
+  }
+
+  /** The counters an operator watches: queued changes, failed commits, commits and the changes they held. */
+  counters(): { pendingWrites: number; writeErrors: number; commits: number; changesCommitted: number } {
+    return { pendingWrites: this.#queue.length, writeErrors: this.#writeErrors, commits: this.#commits, changesCommitted: this.#committed };
   }
 
   /** Commits that failed so far (each is retried). */
@@ -204,6 +220,8 @@ export class Ledger {
         this.#commitEach(batch);
         continue;
       }
+      this.#commits++;
+      this.#committed += batch.length;
       for (const w of batch) w.resolve();
     }
     this.#lastCommitEnd = performance.now();
@@ -244,6 +262,8 @@ export class Ledger {
       const w = batch[i]!;
       try {
         this.db.transaction(() => w.fn(this.db))();
+        this.#commits++;
+        this.#committed++;
         w.resolve();
       } catch (err) {
         if (TRANSIENT.test(sqliteCode(err))) {

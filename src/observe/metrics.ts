@@ -20,6 +20,9 @@ export const AGE_BUCKETS = [10, 30, 60, 120, 300, 600, 900, 1200, 1800, 2700, 36
 export interface LedgerCounters {
   writeErrors: number;
   pendingWrites: number;
+  /** Transactions committed, and the changes they held (their ratio: the batching achieved). */
+  commits: number;
+  changesCommitted: number;
 }
 
 /** What the gauges are read from at scrape time. */
@@ -247,6 +250,20 @@ function ledgerMetrics(reg: Registry, prefix: string, whose: string, read: () =>
     name: `${prefix}ledger_pending_writes`, help: `Changes to the ${whose} ledger queued and not yet committed.`, registers: [reg],
     collect() {
       this.set(read().pendingWrites);
+    },
+  });
+  new Counter({
+    name: `${prefix}ledger_commits_total`, help: `Transactions committed to the ${whose} ledger; changes_total / commits_total is how many changes a commit holds.`, registers: [reg],
+    collect() {
+      this.reset();
+      this.inc(read().commits);
+    },
+  });
+  new Counter({
+    name: `${prefix}ledger_changes_total`, help: `Changes committed to the ${whose} ledger.`, registers: [reg],
+    collect() {
+      this.reset();
+      this.inc(read().changesCommitted);
     },
   });
 }

@@ -139,8 +139,8 @@ export class MoveItServer {
   }
 
   /** The ledger's counters. */
-  ledgerStats(): { writeErrors: number; pendingWrites: number } {
-    return { writeErrors: this.ledgerDb?.writeErrors ?? 0, pendingWrites: this.ledgerDb?.ledger.pendingWrites ?? 0 };
+  ledgerStats(): { writeErrors: number; pendingWrites: number; commits: number; changesCommitted: number } {
+    return this.ledgerDb?.ledger.counters() ?? { writeErrors: 0, pendingWrites: 0, commits: 0, changesCommitted: 0 };
   }
 
   /** The daemon's ledger, once started. */

@@ -56,6 +56,8 @@ test("ledger/sqlite - writes queued in one turn commit together, and all of them
   await Promise.all(writes);
   assert.equal(ledger.pendingWrites, 0);
   assert.equal(count(ledger), 2500);
+  // Two full batches of 1000 commit as they fill, the last 500 at the turn's end.
+  assert.deepEqual(ledger.counters(), { pendingWrites: 0, writeErrors: 0, commits: 3, changesCommitted: 2500 });
 });
 
 test("ledger/sqlite - a wrong change rejects alone; the rest of its batch commits", async (t) => {
@@ -65,6 +67,8 @@ test("ledger/sqlite - a wrong change rejects alone; the rest of its batch commit
   const results = await Promise.allSettled([insert(ledger, "x"), insert(ledger, "x"), insert(ledger, "y")]);
   assert.deepEqual(results.map((r) => r.status), ["fulfilled", "rejected", "fulfilled"]);
   assert.equal(count(ledger), 2);
+  assert.equal(ledger.counters().commits, 2, "the good changes commit one by one");
+  assert.equal(ledger.counters().changesCommitted, 2);
 });
 
 test("ledger/sqlite - a reader opened read-only sees what the writer committed, while it writes", async (t) => {

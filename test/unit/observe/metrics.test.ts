@@ -7,7 +7,7 @@ import { REPO } from "../../helpers/procs.js";
 import { parseMetrics, sample } from "../../helpers/prom.js";
 
 test("observe/metrics - every metric the Grafana dashboard queries exists, by its exact name", async () => {
-  const m = new Metrics("move_it_mirror", "1.2.3", { client: () => ({ chains: {}, ledger: { pendingWrites: 0, writeErrors: 0 } }), server: () => ({}) });
+  const m = new Metrics("move_it_mirror", "1.2.3", { client: () => ({ chains: {}, ledger: { pendingWrites: 0, writeErrors: 0, commits: 0, changesCommitted: 0 } }), server: () => ({}) });
   const known = parseMetrics(await m.text());
   const dashboard = readFileSync(join(REPO, "grafana", "move_it.json"), "utf8");
   const used = new Set([...dashboard.matchAll(/\b((?:move_it|process|nodejs)_[a-z0-9_]+)/g)].map((x) => x[1]!));
@@ -45,9 +45,9 @@ test("observe/metrics - server and client events counted under conventional name
 test("observe/metrics - ledger write errors are counters read from the ledgers, catch-up passes counted by outcome", async () => {
   let errors = 0;
   const m = new Metrics("move_it_mirror", "1.2.3", {
-    client: () => ({ chains: {}, ledger: { pendingWrites: 4, writeErrors: errors } }),
+    client: () => ({ chains: {}, ledger: { pendingWrites: 4, writeErrors: errors, commits: 7, changesCommitted: 30 } }),
     server: () => ({}),
-    serverLedger: () => ({ pendingWrites: 0, writeErrors: 2 }),
+    serverLedger: () => ({ pendingWrites: 0, writeErrors: 2, commits: 5, changesCommitted: 11 }),
   });
   errors = 3;
   m.client({ type: "catchup", chain: "hrit", provider: "rx1:9010", address: "rx1:9011", outcome: "answered", announcements: 12 });
@@ -57,6 +57,11 @@ test("observe/metrics - ledger write errors are counters read from the ledgers, 
   assert.equal(sample(f, "move_it_client_ledger_write_errors_total").value, 3);
   assert.equal(sample(f, "move_it_client_ledger_pending_writes").value, 4);
   assert.equal(sample(f, "move_it_server_ledger_write_errors_total").value, 2);
+  assert.equal(f.get("move_it_client_ledger_commits_total")?.type, "counter");
+  assert.equal(sample(f, "move_it_client_ledger_commits_total").value, 7);
+  assert.equal(sample(f, "move_it_client_ledger_changes_total").value, 30);
+  assert.equal(sample(f, "move_it_server_ledger_commits_total").value, 5);
+  assert.equal(sample(f, "move_it_server_ledger_changes_total").value, 11);
   assert.equal(sample(f, "move_it_client_catchup_requests_total", { provider: "rx1:9010", outcome: "answered" }).value, 1);
   assert.equal(sample(f, "move_it_client_catchup_requests_total", { provider: "rx2:9010", outcome: "unsupported" }).value, 1);
   assert.equal(sample(f, "move_it_client_catchup_announcements_total", { provider: "rx1:9010" }).value, 12);
