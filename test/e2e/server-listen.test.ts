@@ -24,8 +24,8 @@ import { Publisher } from "../../src/transport/publisher.js";
 import { DeliveryCounter, sha256 } from "../helpers/fleet.js";
 import { captureLogger } from "../helpers/log.js";
 import { collect } from "../helpers/zmq.js";
-import { freePort } from "../helpers/net.js";
 import { logRecords, runCommand, waitForLog, type Proc } from "../helpers/procs.js";
+import { boundPorts, startServerProc } from "../helpers/server-proc.js";
 import { tempDir } from "../helpers/tmp.js";
 import { waitFor } from "../helpers/wait.js";
 import { requireBinary, skipUnless } from "../helpers/daemon.js";
@@ -37,57 +37,80 @@ interface Chain {
   inDir: string;
   mid: string;
   out: string;
-  listenIni: string;
-  c2Ini: string;
+  /** L's publish and request ports, known once it started. */
   lPub: number;
   lReq: number;
-  extraPub: number;
+  /** A plain posttroll publisher L listens to beside C1. */
+  upstream: Publisher;
   startL(): Promise<{ proc: Proc; log: string }>;
   startC2(): Promise<{ proc: Proc; log: string }>;
   drop(name: string, bytes?: number): Promise<void>;
   dropped: Map<string, string>;
 }
 
+/**
+ * The chain with every port bound as 0 and read back from the daemon's log:
+ * S's publish port goes into C1's config, C1's into L's, L's into C2's once
+ * L first started; L's restarts keep its ports (written before the restart).
+ */
 async function chain(t: TestContext): Promise<Chain> {
   const dir = await tempDir(t, "move_it-listen-");
   const [inDir, aside, mid, out] = ["in", "aside", "mid", "out"].map((d) => join(dir, d)) as [string, string, string, string];
   for (const d of [inDir, aside, mid, out]) await mkdir(d);
-  const [sPub, sReq, c1Pub, lPub, lReq, extraPub] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
   const sIni = join(dir, "s.ini");
-  await writeFile(sIni, `[src]\norigin = ${inDir}/{name}.dat\ntopic = /up/data\nrequest_port = ${sReq}\nrequest_address = 127.0.0.1\ndelete = true\nremove_delay = 1\n`);
-  const c1Ini = join(dir, "c1.ini");
-  await writeFile(c1Ini, `[c1]\nproviders = 127.0.0.1:${sPub}\ndestination = file://${mid}/\ntopic = /up/data\npublish_port = ${c1Pub}\nnameservers = false\n`);
-  const listenIni = join(dir, "l.ini");
-  await writeFile(
-    listenIni,
-    `[relay]\nlisten = /up/data\ntopic = /relay/data\naddresses = tcp://127.0.0.1:${c1Pub} tcp://127.0.0.1:${extraPub}\nnameserver = false\n` +
-      `request_port = ${lReq}\nrequest_address = 127.0.0.1\ninfo = gateway=gw1;kind=relay\ndelete = true\nremove_delay = 1\n`,
-  );
-  const c2Ini = join(dir, "c2.ini");
-  await writeFile(c2Ini, `[c2]\nproviders = 127.0.0.1:${lPub}\ndestination = file://${out}/\ntopic = /relay/data\npublish_port = 0\nnameservers = false\ntransfer_req_timeout = 5\n`);
+  await writeFile(sIni, `[src]\norigin = ${inDir}/{name}.dat\ntopic = /up/data\nrequest_port = 0\nrequest_address = 127.0.0.1\ndelete = true\nremove_delay = 1\n`);
   let runs = 0;
-  const run = async (cmd: "move_it_server" | "move_it_client", args: string[], ready: string): Promise<{ proc: Proc; log: string }> => {
-    const log = join(dir, `${cmd}-${++runs}.log`);
-    const proc = runCommand(t, cmd, [...args, "--host", "127.0.0.1", "-l", log]);
-    await waitForLog(log, ready);
-    return { proc, log };
+  const logFor = (cmd: string): string => join(dir, `${cmd}-${++runs}.log`);
+  const sLog = logFor("move_it_server");
+  await startServerProc(t, [sIni, "-p", "0", "--host", "127.0.0.1", "-l", sLog, "--state-dir", join(dir, "s-state")], sLog, "S start");
+  const c1Ini = join(dir, "c1.ini");
+  await writeFile(c1Ini, `[c1]\nproviders = 127.0.0.1:${boundPorts(await logRecords(sLog)).publishPort}\ndestination = file://${mid}/\ntopic = /up/data\npublish_port = 0\nnameservers = false\n`);
+  const startClient = async (ini: string, state: string): Promise<{ proc: Proc; log: string; publishPort: number }> => {
+    const log = logFor("move_it_client");
+    const proc = runCommand(t, "move_it_client", [ini, "--host", "127.0.0.1", "-l", log, "--state-dir", join(dir, state)]);
+    const started = await waitForLog(log, "chain started");
+    return { proc, log, publishPort: Number(started["publishPort"]) };
   };
-  await run("move_it_server", [sIni, "-p", String(sPub), "--state-dir", join(dir, "s-state")], "server started");
-  await run("move_it_client", [c1Ini, "--state-dir", join(dir, "c1-state")], "chain started");
+  const c1Pub = (await startClient(c1Ini, "c1-state")).publishPort;
+  const upstream = new Publisher({ bind: "tcp://127.0.0.1:0", log: captureLogger().log });
+  await upstream.start();
+  t.after(() => upstream.close());
+  const listenIni = join(dir, "l.ini");
+  const writeListenIni = (req: number): Promise<void> =>
+    writeFile(
+      listenIni,
+      `[relay]\nlisten = /up/data\ntopic = /relay/data\naddresses = tcp://127.0.0.1:${c1Pub} tcp://127.0.0.1:${upstream.port}\nnameserver = false\n` +
+        `request_port = ${req}\nrequest_address = 127.0.0.1\ninfo = gateway=gw1;kind=relay\ndelete = true\nremove_delay = 1\n`,
+    );
+  await writeListenIni(0);
+  const c2Ini = join(dir, "c2.ini");
   const dropped = new Map<string, string>();
-  return {
+  const c: Chain = {
     dir,
     inDir,
     mid,
     out,
-    listenIni,
-    c2Ini,
-    lPub,
-    lReq,
-    extraPub,
+    lPub: 0,
+    lReq: 0,
+    upstream,
     dropped,
-    startL: () => run("move_it_server", [listenIni, "-p", String(lPub), "--state-dir", join(dir, "l-state")], "server started"),
-    startC2: () => run("move_it_client", [c2Ini, "--state-dir", join(dir, "c2-state")], "chain started"),
+    async startL() {
+      // The ports of the first start, written before a restart (never while it runs: the server reloads a changed config).
+      if (c.lPub !== 0) await writeListenIni(c.lReq);
+      const log = logFor("move_it_server");
+      const proc = await startServerProc(t, [listenIni, "-p", String(c.lPub), "--host", "127.0.0.1", "-l", log, "--state-dir", join(dir, "l-state")], log, "L start");
+      if (c.lPub === 0) {
+        const bound = boundPorts(await logRecords(log));
+        c.lPub = bound.publishPort;
+        c.lReq = bound.ports["relay"] ?? assert.fail(`no request port of [relay] in ${log}`);
+        await writeFile(c2Ini, `[c2]\nproviders = 127.0.0.1:${c.lPub}\ndestination = file://${out}/\ntopic = /relay/data\npublish_port = 0\nnameservers = false\ntransfer_req_timeout = 5\n`);
+      }
+      return { proc, log };
+    },
+    async startC2() {
+      if (c.lPub === 0) throw new Error("start L first: C2's config names the port it bound");
+      return startClient(c2Ini, "c2-state");
+    },
     async drop(name, bytes = 1000) {
       const body = randomBytes(bytes);
       dropped.set(name, sha256(body));
@@ -95,6 +118,7 @@ async function chain(t: TestContext): Promise<Chain> {
       await rename(join(aside, name), join(inDir, name));
     },
   };
+  return c;
 }
 
 async function kill9(p: Proc): Promise<void> {
@@ -102,13 +126,24 @@ async function kill9(p: Proc): Promise<void> {
   await p.exited;
 }
 
-async function assertAllOnce(c: Chain, counter: DeliveryCounter): Promise<void> {
+/** Wait until every name is in out/. */
+async function waitInOut(c: Chain, names: readonly string[], what: string): Promise<void> {
   await waitFor(async () => {
     const have = new Set(await readdir(c.out));
-    return [...c.dropped.keys()].every((n) => have.has(n));
-  }, `all ${c.dropped.size} files in out/`, 60_000);
+    return names.every((n) => have.has(n));
+  }, what, 60_000);
+}
+
+/**
+ * Every dropped file in out/, intact, renamed into place once. A sentinel
+ * file dropped last and awaited comes first: a second delivery of an earlier
+ * file would have shown by then.
+ */
+async function assertAllOnce(c: Chain, counter: DeliveryCounter, sentinel: string): Promise<void> {
+  await waitInOut(c, [...c.dropped.keys()], `all ${c.dropped.size} files in out/`);
   for (const [name, sum] of c.dropped) assert.equal(sha256(await readFile(join(c.out, name))), sum, `${name} intact`);
-  // Every file was renamed into place; a second rename of any would show by now that all arrived.
+  await c.drop(sentinel);
+  await waitInOut(c, [sentinel], `the sentinel ${sentinel} in out/`);
   await waitFor(() => [...c.dropped.keys()].every((n) => counter.counts.has(n)), "every rename seen", 10_000);
   assert.deepEqual(counter.twice(), [], "delivered more than once");
 }
@@ -135,7 +170,7 @@ test("e2e/server-listen - files republished by a client are re-announced, pushed
   await warmUp(c);
 
   for (let i = 0; i < 20; i++) await c.drop(`a-${i}.dat`, 1000 + i * 5000);
-  await assertAllOnce(c, counter);
+  await assertAllOnce(c, counter, "sentinel-a.dat");
   // L pushed from mid/ and deleted its copy there.
   await waitFor(async () => (await readdir(c.mid)).filter((n) => n.startsWith("a-")).length === 0, "mid/ copies deleted after the push", 20_000);
 
@@ -159,15 +194,13 @@ test("e2e/server-listen - files republished by a client are re-announced, pushed
   await kill9(l.proc);
   await c.startL();
   await c.startC2();
-  await assertAllOnce(c, counter);
+  await assertAllOnce(c, counter, "sentinel-b.dat");
 });
 
 test("e2e/server-listen - a dataset from a posttroll publisher is re-announced whole; a remote file and a non-file message are not", { skip, timeout: 120_000 }, async (t) => {
   requireBinary("/usr/bin/inotifywait", "inotify-tools");
   const c = await chain(t);
-  const upstream = new Publisher({ bind: `tcp://127.0.0.1:${c.extraPub}`, log: captureLogger().log });
-  await upstream.start();
-  t.after(() => upstream.close());
+  const { upstream } = c;
   const counter = new DeliveryCounter(t, c.out);
   await counter.started();
   const l = await c.startL();
@@ -199,5 +232,9 @@ test("e2e/server-listen - a dataset from a posttroll publisher is re-announced w
   assert.ok(recs.some((r) => r["msg"] === "message names a file on another host: not re-announced" && r["uri"] === "ssh://remote-host.invalid/data/r.dat"));
   assert.ok(!recs.some((r) => r["msg"] === "re-announced" && Array.isArray(r["uids"]) && (r["uids"] as string[]).includes("r.dat")));
   assert.ok(!recs.some((r) => r["msg"] === "re-announced" && r["type"] === "beat"));
-  assert.deepEqual(counter.twice(), []);
+  // A second delivery of a dataset file would show before a file dropped later is through.
+  await c.drop("sentinel.dat");
+  await waitInOut(c, ["sentinel.dat"], "the sentinel in out/");
+  await waitFor(() => [...files.keys(), "sentinel.dat"].every((n) => counter.counts.has(n)), "every rename seen", 10_000);
+  assert.deepEqual(counter.twice(), [], "delivered more than once");
 });

@@ -60,20 +60,22 @@ export function boundPorts(records: ReadonlyArray<Record<string, unknown>>): { p
 }
 
 /**
- * Run `move_it_server` until its log says "server started" (beyond `before`
- * such records). A restart on ports used before may find one taken by
- * another test's `:0` bind in the moment it was free (after a kill -9, say):
- * then it exits with "address already in use" and is started again, for up
- * to 20 s, in case that bind was short-lived. Any other exit fails at once.
+ * Run `move_it_server` (or `move_it_mirror`) until its log says "server
+ * started" ("mirror started") beyond the records of earlier runs. A restart
+ * on ports used before may find one taken by another test's `:0` bind in the
+ * moment it was free (after a kill -9, say): then it exits with "address
+ * already in use" and is started again, for up to 20 s, in case that bind
+ * was short-lived. Any other exit fails at once.
  */
-export async function startServerProc(t: TestContext, args: string[], log: string, what: string): Promise<Proc> {
+export async function startServerProc(t: TestContext, args: string[], log: string, what: string, cmd: "move_it_server" | "move_it_mirror" = "move_it_server"): Promise<Proc> {
+  const ready = cmd === "move_it_mirror" ? "mirror started" : "server started";
   const giveUp = Date.now() + 20_000;
   for (let attempt = 1; ; attempt++) {
-    const before = (await logRecords(log)).filter((r) => r["msg"] === "server started").length;
-    const proc = runCommand(t, "move_it_server", args);
+    const before = (await logRecords(log)).filter((r) => r["msg"] === ready).length;
+    const proc = runCommand(t, cmd, args);
     const outcome = await waitFor(
       async () => {
-        if ((await logRecords(log)).filter((r) => r["msg"] === "server started").length > before) return "started";
+        if ((await logRecords(log)).filter((r) => r["msg"] === ready).length > before) return "started";
         return proc.child.exitCode !== null || proc.child.signalCode !== null ? "exited" : undefined;
       },
       `${what} (attempt ${attempt})`,
@@ -81,7 +83,7 @@ export async function startServerProc(t: TestContext, args: string[], log: strin
     );
     if (outcome === "started") return proc;
     const inUse = /address already in use/i.test(proc.stderr());
-    if (!inUse || Date.now() > giveUp) throw new Error(`${what}: the server exited ${proc.child.exitCode ?? proc.child.signalCode}: ${proc.stderr()}`);
+    if (!inUse || Date.now() > giveUp) throw new Error(`${what}: ${cmd} exited ${proc.child.exitCode ?? proc.child.signalCode}: ${proc.stderr()}`);
     await delay(250); // pacing: retries of a start that found its port taken
   }
 }
