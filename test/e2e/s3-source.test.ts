@@ -32,7 +32,10 @@ interface BucketFleet {
   upload(key: string, body: Buffer): Promise<void>;
   /** move_it_server with section [bucket] listing `s3://source/in/{name}.dat` on the topic (not started). */
   server: ServerProc;
-  /** Write client.ini (sections [name] → destination, with extra lines) and start move_it_client; resolves once its chains are subscribed. */
+  /**
+   * Write client.ini (sections [name] → destination, with extra lines) and start move_it_client; resolves once every
+   * chain heard the server. Called before the server's first start, it pins the server's publish port (read then).
+   */
   startClient(sections: ReadonlyArray<readonly [name: string, destination: string, extra?: string]>): Promise<{ proc: Proc; log: string }>;
 }
 
@@ -63,10 +66,13 @@ async function bucketFleet(t: TestContext, topic: string, opts: { buckets?: stri
         .join("");
       await writeFile(join(dir, "client.ini"), ini);
       const log = join(dir, "client.log");
-      const before = (await logRecords(log)).filter((r) => r["msg"] === "chain started").length;
+      const count = async (msg: string): Promise<number> => (await logRecords(log)).filter((r) => r["msg"] === msg).length;
+      const [started, heard] = [await count("chain started"), await count("provider heard")];
       const proc = runCommand(t, "move_it_client", [join(dir, "client.ini"), "--host", "127.0.0.1", "-l", log, "--state-dir", join(dir, "client-state")]);
-      await waitFor(async () => (await logRecords(log)).filter((r) => r["msg"] === "chain started").length === before + sections.length, "client chains started");
-      await new Promise((r) => setTimeout(r, 1500)); // slow joiner: the client's SUB sockets must be subscribed
+      await waitFor(async () => (await count("chain started")) === started + sections.length, "client chains started");
+      // Every chain heard the server (a heartbeat): its subscription is in place. Started before the server,
+      // the client hears its first beat (a second after it binds); started later, the next one (every 30 s).
+      await waitFor(async () => (await count("provider heard")) >= heard + sections.length, `"provider heard" in ${sections.length} chains`, 45_000);
       return { proc, log };
     },
   };
@@ -76,8 +82,10 @@ test("e2e/s3-source - objects appearing in a bucket are announced and pushed to 
   const { s3, dir, server, put, startClient } = await bucketFleet(t, "/s3src/bucket", { buckets: ["source", "incoming"], extra: "remove_delay = 0" });
   const out = join(dir, "out");
   await put("in/before.dat", randomBytes(3000), false); // there before the server starts, which is told to skip its backlog
+  // The client first, so that it hears the server's first heartbeat.
+  const client = startClient([["files", `file://${out}/`], ["copy", "s3://incoming/copy/"]]);
   await server.start(["--disable-backlog"]);
-  await startClient([["files", `file://${out}/`], ["copy", "s3://incoming/copy/"]]);
+  await client;
 
   const delivered = (name: string, body: Buffer): Promise<boolean> =>
     waitFor(async () => {
@@ -141,11 +149,13 @@ test("e2e/s3-source - a push streams the object: kill -9 mid push of a multipart
   await mkdir(out);
   const counter = new DeliveryCounter(t, out);
   await counter.started();
-  await server.start();
-  const { log: cliLog } = await startClient([
+  // The client first, so that it hears the server's first heartbeat.
+  const client = startClient([
     ["files", `file://${out}/`, "transfer_req_timeout = 2\n"],
     ["denied", "s3://source/copy/", "transfer_req_timeout = 2\nlogin = NOT-A-KEY:wrong-secret\n"],
   ]);
+  await server.start();
+  const { log: cliLog } = await client;
 
   // A multipart object, big enough that its push is caught half-way.
   const big = randomBytes(160 * MIB + 5);
@@ -178,8 +188,12 @@ test("e2e/s3-source - a client down while objects were announced gets each exact
   await mkdir(out);
   const counter = new DeliveryCounter(t, out);
   await counter.started();
+  // The test's subscriber and the client first, so that they hear the server's first heartbeat.
+  const heard = collect(t, server.publishPort, ["/s3src/catchup", "/heartbeat/"]);
+  const first = startClient([["files", `file://${out}/`]]);
   await server.start();
-  const heard = collect(t, server.publishPort, ["/s3src/catchup"]);
+  let client = await first;
+  await waitFor(() => heard.some((m) => m.type === "beat"), "a heartbeat at the test's subscriber", 30_000);
   const announced = (n: number): Promise<boolean> => waitFor(() => heard.filter((m) => m.type === "file").length >= n, `${n} objects announced`, 30_000);
   const deliveredIntact = (bodies: ReadonlyMap<string, Buffer>): Promise<boolean> =>
     waitFor(async () => {
@@ -189,7 +203,6 @@ test("e2e/s3-source - a client down while objects were announced gets each exact
 
   // The client hears one object live, so its ledger knows the server; then it stops.
   const probe = randomBytes(100);
-  let client = await startClient([["files", `file://${out}/`]]);
   await put("in/a-probe.dat", probe);
   await deliveredIntact(new Map([["a-probe.dat", probe]]));
   client.proc.child.kill("SIGTERM");
