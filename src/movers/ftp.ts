@@ -14,12 +14,14 @@ import { ConnectFailure, StepError, errorMessage } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { ParsedUrl } from "../util/url.js";
 import { PooledMover, type AcquireOptions, type PooledConnection } from "./connection-cache.js";
-import { targetPath, type MoveRequest, type MoveResult, type StreamSource } from "./mover.js";
+import { targetPath, type CleanupRequest, type MoveRequest, type MoveResult, type StreamSource } from "./mover.js";
 import { netrcCredentials, type NetrcEntry } from "./netrc.js";
 import {
   abortable,
   moveWithFailover,
+  removeEach,
   uploadAtomically,
+  type JournalPlace,
   type UploadOps,
   timedOpen,
   hostPort,
@@ -144,7 +146,17 @@ async function replace(c: Client, tmp: string, final: string): Promise<void> {
   }
 }
 
-async function upload(conn: FtpConnection, source: string, stream: StreamSource | undefined, final: string, signal: AbortSignal): Promise<void> {
+/** DELE; a 550 for a file that is not there (SIZE refused too) counts as removed. */
+async function removeIfThere(c: Client, path: string): Promise<void> {
+  try {
+    await c.remove(path);
+  } catch (err) {
+    const missing = err instanceof FTPError && err.code === 550 && (await c.size(path).then(() => false, (e: unknown) => e instanceof FTPError));
+    if (!missing) throw err;
+  }
+}
+
+async function upload(conn: FtpConnection, source: string, stream: StreamSource | undefined, final: string, signal: AbortSignal, place: JournalPlace): Promise<void> {
   const c = conn.client;
   const dir = posix.dirname(final);
   await abortable(signal, () => ensureDir(conn, dir), () => c.close()).catch((err: unknown) => {
@@ -153,12 +165,12 @@ async function upload(conn: FtpConnection, source: string, stream: StreamSource 
   const ops: UploadOps = {
     put: async (tmp) => void (await c.uploadFrom(stream === undefined ? source : await stream.open(signal), tmp)),
     rename: (tmp, to) => replace(c, tmp, to),
-    remove: async (tmp) => void (await c.remove(tmp, true)),
+    remove: (tmp) => removeIfThere(c, tmp),
     usable: () => !c.closed,
     stop: () => c.close(),
     fail: (err, step, path) => stepError(err, conn, step, path, dir),
   };
-  await uploadAtomically(ops, final, signal);
+  await uploadAtomically(ops, final, signal, place);
 }
 
 /** The mover for `ftp://`. */
@@ -173,14 +185,23 @@ export class FtpMover extends PooledMover<FtpConnection> {
     return moveWithFailover(req, 21, (name) => {
       const s = settings();
       return async (ep) => {
-        const opts = this.acquireOptions(req, ep, s, await ftpLogin(req.destination, ep.host, req.log));
-        return this.cache.use(opts, (conn, reused) => this.push(req, conn, reused, name));
+        const login = await ftpLogin(req.destination, ep.host, req.log);
+        const place = { journal: req.temporaries, remote: { scheme: "ftp", host: ep.host, port: ep.port, user: login.user } };
+        return this.cache.use(this.acquireOptions(req, ep, s, login), (conn, reused) => this.push(req, conn, reused, name, place));
       };
     });
   }
 
+  /** Remove temporaries a crashed push left, logged in as a push would be (URL, else netrc, else anonymous). */
+  async removeTemporaries(req: CleanupRequest): Promise<string[]> {
+    const p = networkParameters(req);
+    const ep = { host: req.destination.hostname, port: req.destination.port ?? 21 };
+    const login = await ftpLogin(req.destination, ep.host, req.log);
+    const opts = this.acquireOptions(req, ep, networkSettings(p, p.ftpConnectionTimeout), login);
+    return this.cache.use(opts, (conn) => removeEach(req.paths, (path) => removeIfThere(conn.client, path), () => !conn.client.closed, req.log));
+  }
 
-  private acquireOptions(req: MoveRequest, ep: Endpoint, settings: NetworkSettings, login: FtpLogin): AcquireOptions<FtpConnection> {
+  private acquireOptions(req: Pick<MoveRequest, "signal" | "log">, ep: Endpoint, settings: NetworkSettings, login: FtpLogin): AcquireOptions<FtpConnection> {
     const label = `ftp://${login.user}@${hostPort(ep)}`;
     return {
       key: `${label}#${secretDigest(login.password)}`,
@@ -192,10 +213,10 @@ export class FtpMover extends PooledMover<FtpConnection> {
     };
   }
 
-  private async push(req: MoveRequest, conn: FtpConnection, reused: boolean, name: string): Promise<string> {
+  private async push(req: MoveRequest, conn: FtpConnection, reused: boolean, name: string, place: JournalPlace): Promise<string> {
     const started = Date.now();
     const final = req.destination.path === "" ? posix.join(conn.home, name) : targetPath(req.destination.path, name);
-    await upload(conn, req.source, req.stream, final, req.signal);
+    await upload(conn, req.source, req.stream, final, req.signal, place);
     req.log.debug({ path: final, host: hostPort(conn.endpoint), reused, durationMs: Date.now() - started }, "file uploaded");
     return final;
   }

@@ -45,6 +45,43 @@ export interface MoveRequest {
   network?: NetworkParameters;
   /** Alternative hosts tried in order when the destination host cannot be reached (scp/sftp). */
   backupTargets?: readonly string[];
+  /** Told about each remote temporary (ftp, sftp, scp), so one a crash left can be removed later. */
+  temporaries?: TemporaryJournal | undefined;
+  signal: AbortSignal;
+  log: Logger;
+}
+
+/** A temporary a network upload writes before renaming it into place: where it is, no credentials. */
+export interface RemoteTemporary {
+  /** The destination's scheme (`ftp`, `sftp`, `scp`). */
+  readonly scheme: string;
+  /** The host that took the upload (a backup target, maybe) and its port. */
+  readonly host: string;
+  readonly port: number;
+  /** Who the mover logged in as. */
+  readonly user: string;
+  /** The temporary's path on that host. */
+  readonly path: string;
+  /** The final path it is renamed to. */
+  readonly final: string;
+}
+
+/** Where a network mover notes its temporaries (the server's ledger). */
+export interface TemporaryJournal {
+  /** Note `tmp` before its upload starts; the upload waits for this (bounded by the journal). */
+  note(tmp: RemoteTemporary): Promise<void>;
+  /** `tmp` is gone: renamed into place, or removed after a failure. */
+  gone(tmp: RemoteTemporary): void;
+}
+
+/** Temporaries to remove from one remote, logging in as a push to `destination` would. */
+export interface CleanupRequest {
+  /** `scheme://user[:password]@host:port/`: the path is not used. */
+  destination: ParsedUrl;
+  /** Absolute temporary paths on that host. */
+  paths: readonly string[];
+  connectionParameters: Readonly<Record<string, unknown>>;
+  network?: NetworkParameters | undefined;
   signal: AbortSignal;
   log: Logger;
 }
@@ -62,6 +99,12 @@ export interface Mover {
   readonly schemes: readonly string[];
   /** Deliver the file. Throws TransferError (or the signal's reason). */
   move(req: MoveRequest): Promise<MoveResult>;
+  /**
+   * Remove temporaries a crashed process left (network movers). Resolves
+   * with the paths now gone (removed, or not there); throws when the remote
+   * cannot be reached or logged in to.
+   */
+  removeTemporaries?(req: CleanupRequest): Promise<string[]>;
   /** Close cached connections. Idempotent. */
   close(): Promise<void>;
 }

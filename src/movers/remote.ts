@@ -11,7 +11,7 @@ import { ConnectFailure, StepError, TransferError, errorMessage } from "../error
 import { readNetworkParameters, type NetworkParameters } from "../config/connection-parameters.js";
 import { pythonBool } from "../config/fields.js";
 import type { Logger } from "../log.js";
-import { targetPath, temporaryName, type MoveRequest, type MoveResult } from "./mover.js";
+import { targetPath, temporaryName, type MoveRequest, type MoveResult, type RemoteTemporary, type TemporaryJournal } from "./mover.js";
 import { formatUrl, parseUrl, redactText, type ParsedUrl } from "../util/url.js";
 
 /** One host to connect to. */
@@ -63,7 +63,7 @@ export function boolParam(params: Readonly<Record<string, unknown>>, name: strin
 }
 
 /** The request's ftp/sftp/scp settings: typed at config load, else (library use, tests) read now by the same reader. */
-export function networkParameters(req: MoveRequest): NetworkParameters {
+export function networkParameters(req: Pick<MoveRequest, "network" | "connectionParameters">): NetworkParameters {
   return req.network ?? readNetworkParameters(req.connectionParameters);
 }
 
@@ -247,7 +247,7 @@ export interface UploadOps {
   put(tmp: string): Promise<void>;
   /** Move `tmp` onto `final`, replacing it. */
   rename(tmp: string, final: string): Promise<void>;
-  /** Remove a leftover `tmp` (best effort). */
+  /** Remove a leftover `tmp`; resolves when it is gone (or was never there), rejects while it is still there. */
   remove(tmp: string): Promise<void>;
   /** False once the connection is gone (no clean-up possible). */
   usable(): boolean;
@@ -257,21 +257,55 @@ export interface UploadOps {
   fail(err: unknown, step: string, path: string): Error;
 }
 
+/** Where an upload notes its temporary: the request's journal, and the remote and login it goes to. */
+export interface JournalPlace {
+  journal: TemporaryJournal | undefined;
+  remote: Omit<RemoteTemporary, "path" | "final">;
+}
+
 /**
  * Upload under a temporary name in the target directory, then rename into
  * place: nobody ever sees a partial file under the final name. A failed or
  * aborted upload removes the temporary file when the connection allows.
+ * The temporary is noted in the journal before the upload starts and
+ * struck off once it is renamed or removed, so one that a crash (or a lost
+ * connection) leaves behind can be removed later.
  */
-export async function uploadAtomically(ops: UploadOps, final: string, signal: AbortSignal): Promise<void> {
+export async function uploadAtomically(ops: UploadOps, final: string, signal: AbortSignal, place?: JournalPlace): Promise<void> {
   const tmp = temporaryName(final);
+  const journal = place?.journal;
+  const noted = place === undefined ? undefined : { ...place.remote, path: tmp, final };
+  if (journal !== undefined && noted !== undefined) await journal.note(noted);
+  const gone = (): void => {
+    if (noted !== undefined) journal?.gone(noted);
+  };
   let step = "upload";
   try {
     await abortable(signal, () => ops.put(tmp), () => ops.stop());
     step = "rename";
     await abortable(signal, () => ops.rename(tmp, final), () => ops.stop());
+    gone();
   } catch (err) {
-    if (ops.usable()) await ops.remove(tmp).catch(() => undefined);
+    if (ops.usable()) await ops.remove(tmp).then(gone, () => undefined);
     if (signal.aborted) throw signal.reason;
     throw ops.fail(err, step, step === "upload" ? tmp : final);
   }
+}
+
+/**
+ * Remove each of `paths` in turn; resolves with those now gone. A path that
+ * cannot be removed is logged and skipped; a connection that died ends it.
+ */
+export async function removeEach(paths: readonly string[], remove: (path: string) => Promise<void>, alive: () => boolean, log: Logger): Promise<string[]> {
+  const gone: string[] = [];
+  for (const path of paths) {
+    try {
+      await remove(path);
+      gone.push(path);
+    } catch (err) {
+      if (!alive()) throw err;
+      log.warn({ err, path }, "remote temporary not removed");
+    }
+  }
+  return gone;
 }

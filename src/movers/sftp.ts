@@ -10,11 +10,13 @@
 import { posix } from "node:path";
 import { StepError, errorMessage } from "../errors.js";
 import { PooledMover, type AcquireOptions } from "./connection-cache.js";
-import { targetPath, type MoveRequest, type MoveResult, type StreamSource } from "./mover.js";
+import { targetPath, type CleanupRequest, type MoveRequest, type MoveResult, type StreamSource } from "./mover.js";
 import {
   abortable,
   moveWithFailover,
+  removeEach,
   uploadAtomically,
+  type JournalPlace,
   type UploadOps,
   timedOpen,
   hostPort,
@@ -80,7 +82,7 @@ async function replace(conn: SshConnection, tmp: string, final: string): Promise
 }
 
 /** Upload `source` to `final` through a temporary name; the temporary file is removed on failure. */
-async function upload(conn: SshConnection, source: string, stream: StreamSource | undefined, final: string, signal: AbortSignal): Promise<void> {
+async function upload(conn: SshConnection, source: string, stream: StreamSource | undefined, final: string, signal: AbortSignal, place: JournalPlace): Promise<void> {
   const dir = posix.dirname(final);
   await abortable(signal, () => ensureDir(conn, dir), () => conn.destroy());
   const ops: UploadOps = {
@@ -91,7 +93,7 @@ async function upload(conn: SshConnection, source: string, stream: StreamSource 
     stop: () => conn.destroy(),
     fail: (err, step, path) => stepError(err, conn, step, path, dir),
   };
-  await uploadAtomically(ops, final, signal);
+  await uploadAtomically(ops, final, signal, place);
 }
 
 /** The mover for `sftp://` (and, through ScpMover, `scp://`). */
@@ -103,12 +105,23 @@ export class SftpMover extends PooledMover<SshConnection> {
       const p = networkParameters(req);
       const settings = networkSettings(p, p.sshConnectionTimeout);
       const ssh = sshOptions(req.destination, p, settings.connectTimeoutMs);
-      return (ep) => this.cache.use(this.acquireOptions(req, ep, settings, ssh), (conn, reused) => this.push(req, conn, reused, name));
+      return (ep) => {
+        const place = { journal: req.temporaries, remote: { scheme: req.destination.scheme, host: ep.host, port: ep.port, user: ssh.username } };
+        return this.cache.use(this.acquireOptions(req, ep, settings, ssh), (conn, reused) => this.push(req, conn, reused, name, place));
+      };
     });
   }
 
+  /** Remove temporaries a crashed push left, logged in as a push would be (key, agent, URL password). */
+  async removeTemporaries(req: CleanupRequest): Promise<string[]> {
+    const p = networkParameters(req);
+    const settings = networkSettings(p, p.sshConnectionTimeout);
+    const ep = { host: req.destination.hostname, port: req.destination.port ?? 22 };
+    const opts = this.acquireOptions(req, ep, settings, sshOptions(req.destination, p, settings.connectTimeoutMs));
+    return this.cache.use(opts, (conn) => removeEach(req.paths, async (path) => void (await conn.sftp.delete(path, true)), () => conn.alive, req.log));
+  }
 
-  private acquireOptions(req: MoveRequest, ep: Endpoint, settings: NetworkSettings, ssh: SshOptions): AcquireOptions<SshConnection> {
+  private acquireOptions(req: Pick<MoveRequest, "signal" | "log" | "destination">, ep: Endpoint, settings: NetworkSettings, ssh: SshOptions): AcquireOptions<SshConnection> {
     const scheme = req.destination.scheme;
     const label = `${scheme}://${ssh.username}@${hostPort(ep)}`;
     return {
@@ -121,10 +134,10 @@ export class SftpMover extends PooledMover<SshConnection> {
     };
   }
 
-  private async push(req: MoveRequest, conn: SshConnection, reused: boolean, name: string): Promise<string> {
+  private async push(req: MoveRequest, conn: SshConnection, reused: boolean, name: string, place: JournalPlace): Promise<string> {
     const started = Date.now();
     const final = req.destination.path === "" ? posix.join(await conn.home(), name) : targetPath(req.destination.path, name);
-    await upload(conn, req.source, req.stream, final, req.signal);
+    await upload(conn, req.source, req.stream, final, req.signal, place);
     req.log.debug({ path: final, host: hostPort(conn.endpoint), reused, durationMs: Date.now() - started }, "file uploaded");
     return final;
   }
