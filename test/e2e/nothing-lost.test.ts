@@ -9,7 +9,6 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
 import { assertExactlyOnce, runningFleet } from "../helpers/fleet.js";
-import { freePort } from "../helpers/net.js";
 import { inCi } from "../helpers/daemon.js";
 import { tempDir, tmpfs } from "../helpers/tmp.js";
 import { logRecords } from "../helpers/procs.js";
@@ -70,7 +69,7 @@ test("e2e/nothing-lost - 8 announcements with a dead request address do not hold
   // Chain "dead" announces a request address nothing listens on (127.0.0.2), from the same publisher.
   const deadIn = join(await tempDir(t), "dead-in");
   await mkdir(deadIn);
-  const dead = `[dead]\norigin = ${deadIn}/{name}.dat\ntopic = /nl/dead\nrequest_port = ${await freePort()}\nrequest_address = 127.0.0.2\n`;
+  const dead = `[dead]\norigin = ${deadIn}/{name}.dat\ntopic = /nl/dead\nrequest_port = 0\nrequest_address = 127.0.0.2\n`;
   const { fleet } = await runningFleet(t, { serverSections: dead });
   const deadNames = Array.from({ length: 8 }, (_, i) => `dead${i}.dat`);
   for (const name of deadNames) await writeFile(join(deadIn, name), "never fetched");

@@ -8,7 +8,6 @@ import { Message } from "../../../src/message/index.js";
 import { MoveItMirror } from "../../../src/mirror/index.js";
 import { clientIni, dropFile, outDir, startClient, testServer, waitConnected, type TestServer } from "../../helpers/client-setup.js";
 import { capture } from "../../helpers/fixtures.js";
-import { freePort } from "../../helpers/net.js";
 import { tempDir } from "../../helpers/tmp.js";
 import { waitFor } from "../../helpers/wait.js";
 import { request, subscribe } from "../../helpers/zmq.js";
@@ -17,13 +16,13 @@ const exists = (p: string): Promise<boolean> => access(p).then(() => true, () =>
 
 async function startMirror(t: TestContext, upstream: string, extra = "", removeDelay = 1) {
   const staging = `${await tempDir(t, "move_it-stage-")}/`;
-  const port = await freePort();
-  const ini = `[mirror]\nproviders = ${upstream}\ndestination = file://${staging}\nclient_topic = /ref/test\norigin = ${staging}{name}.dat\nrequest_address = 127.0.0.1\nrequest_port = ${port}\ntopic = /ref/test\ndelete = True\nremove_delay = ${removeDelay}\n${extra}`;
+  const ini = `[mirror]\nproviders = ${upstream}\ndestination = file://${staging}\nclient_topic = /ref/test\norigin = ${staging}{name}.dat\nrequest_address = 127.0.0.1\nrequest_port = 0\ntopic = /ref/test\ndelete = True\nremove_delay = ${removeDelay}\n${extra}`;
   // Fast heartbeats downstream, as the test server's upstream: a subscriber knows it is connected once it hears one.
   const mirror = new MoveItMirror({ config: loadConfig(ini, "mirror", "mirror.ini"), log: nullLogger, publishBind: "tcp://127.0.0.1:0", bindHost: "127.0.0.1", heartbeatInterval: 0.1 });
   t.after(() => mirror.close());
   await mirror.start();
   await upstreamHeard(mirror);
+  const port = mirror.requestPort("mirror");
   return { mirror, staging, port, address: `127.0.0.1:${port}` };
 }
 
@@ -107,7 +106,7 @@ test("mirror - prefetch stages the file on announcement", async (t) => {
 test("mirror - a client behind it with heartbeat_alarm_scale hears its heartbeats and does not reconnect when quiet", async (t) => {
   const srv = await testServer(t, "/ref/test");
   const staging = `${await tempDir(t, "move_it-stage-")}/`;
-  const ini = `[mirror]\nproviders = 127.0.0.1:${srv.publishPort}\ndestination = file://${staging}\nclient_topic = /ref/test\norigin = ${staging}{name}.dat\nrequest_address = 127.0.0.1\nrequest_port = ${await freePort()}\ntopic = /ref/test\n`;
+  const ini = `[mirror]\nproviders = 127.0.0.1:${srv.publishPort}\ndestination = file://${staging}\nclient_topic = /ref/test\norigin = ${staging}{name}.dat\nrequest_address = 127.0.0.1\nrequest_port = 0\ntopic = /ref/test\n`;
   const mirror = new MoveItMirror({ config: loadConfig(ini, "mirror"), log: nullLogger, publishBind: "tcp://127.0.0.1:0", bindHost: "127.0.0.1", heartbeatInterval: 0.4 });
   t.after(() => mirror.close());
   await mirror.start();
