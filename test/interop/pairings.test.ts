@@ -12,9 +12,11 @@
  * and the served copies deleted (`delete = True`) once pushed.
  */
 import assert from "node:assert/strict";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
+import { Message } from "../../src/message/index.js";
+import { waitFor } from "../helpers/wait.js";
 import { Republished, assertDirHolds, assertIntact, drop, exists, inLab, ini, labClient, labClientIni, labMirror, labServer, labServerIni, makeFiles, makeSite, skip, uidOf, waitGone, warmUp } from "../helpers/interop-kit.js";
 
 const PUB = 9010;
@@ -24,6 +26,16 @@ const MIRROR_REQ = 9202;
 const CLIENT_PUB = 9030;
 const TOPIC = "/interop/pair";
 const SIZES = [1, 999, 4096, 65_536, 200_001, 1 << 20, 3 << 20, 12_345];
+/** A logging dictConfig (the reference's `-c`): its client's listener at debug, the rest at info. */
+const PY_DEBUG_LOG = [
+  "version: 1",
+  "disable_existing_loggers: false",
+  "formatters: {plain: {format: '[%(asctime)s %(levelname)-8s %(name)s] %(message)s'}}",
+  "handlers: {console: {class: logging.StreamHandler, formatter: plain, level: DEBUG}}",
+  "loggers: {trollmoves.client: {level: DEBUG}}",
+  "root: {level: INFO, handlers: [console]}",
+  "",
+].join("\n");
 
 for (const dir of ["python server → move_it client", "move_it server → Python client"] as const) {
   const pyServer = dir.startsWith("python");
@@ -35,8 +47,11 @@ for (const dir of ["python server → move_it client", "move_it server → Pytho
       const sIni = await ini(lab, "server.ini", labServerIni(TOPIC, site.inDir, REQ));
       const cIni = await ini(lab, "client.ini", labClientIni(TOPIC, [PUB], out, CLIENT_PUB));
       labServer(lab, pyServer ? "python" : "move_it", sIni, PUB);
-      labClient(lab, pyServer ? "move_it" : "python", cIni);
+      // The Python client logs each message its listener receives at debug, for the beat check below.
+      const client = pyServer ? labClient(lab, "move_it", cIni) : lab.py("py-client", "move_it_client", ["-c", await ini(lab, "py-log.yaml", PY_DEBUG_LOG), cIni]);
       const rx = await Republished.subscribe(lab, [PUB], CLIENT_PUB);
+      // Our server's beats carry `catchup` (docs/protocol.md): the Python client must take them as beats.
+      const beats = pyServer ? undefined : lab.lab.subscribe(lab.ns, "server-sub", `tcp://127.0.0.1:${PUB}`);
       await warmUp([site], async (name) => rx.seen(name) && !(await exists(join(site.inDir, name))));
 
       const files = makeFiles("pair", SIZES);
@@ -50,8 +65,26 @@ for (const dir of ["python server → move_it client", "move_it server → Pytho
         assert.equal(msg.subject, TOPIC);
         assert.equal(msg.dataObject["uri"], join(out, uidOf(msg)), "published uri: the local path, as both clients write it for file://");
       }
+      if (beats !== undefined) await assertPythonTookBeats(beats.frames, client.outFile);
     });
   });
+}
+
+/**
+ * The beat our server sent (seen on the test's own subscriber) names the
+ * chain's catch-up topic and request address, and the Python client's
+ * listener received it as a beat (its debug line "Receiving (SUB)" shows the
+ * decoded message, `catchup` included) and went on: no listener died.
+ */
+async function assertPythonTookBeats(frames: readonly string[], pythonOut: string): Promise<void> {
+  const beat = await waitFor(() => frames.map((f) => Message.decode(Buffer.from(f))).find((m) => m.type === "beat"), "a beat of the move_it server on the test's subscriber", 40_000);
+  assert.deepEqual(beat.dataObject["catchup"], [{ topic: TOPIC, request_address: `127.0.0.1:${REQ}` }]);
+  const received = (text: string): boolean => text.split("\n").some((l) => l.includes("Receiving (SUB)") && l.includes(" beat ") && l.includes('"catchup"'));
+  const text = await waitFor(async () => {
+    const t = await readFile(pythonOut, "utf8");
+    return received(t) ? t : undefined;
+  }, "the Python client's debug line for a beat carrying catchup", 40_000);
+  assert.doesNotMatch(text, /Listener died|Traceback/, "the Python client's listener survived our beats");
 }
 
 for (const dir of ["python server → move_it mirror → Python client", "move_it server → Python mirror → move_it client"] as const) {
