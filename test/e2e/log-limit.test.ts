@@ -4,20 +4,20 @@ import { join } from "node:path";
 import { test } from "node:test";
 import * as zmq from "zeromq";
 import { Message } from "../../src/message/index.js";
-import { freePort } from "../helpers/net.js";
 import { logRecords, runCommand, waitForLog } from "../helpers/procs.js";
+import { boundPorts } from "../helpers/server-proc.js";
 import { tempDir } from "../helpers/tmp.js";
 import { request } from "../helpers/zmq.js";
 
 test("e2e/log-limit - a flood of malformed requests is answered in full but logged 5 times plus one count", async (t) => {
   const dir = await tempDir(t);
   await mkdir(join(dir, "in"));
-  const reqPort = await freePort();
   const ini = join(dir, "server.ini");
-  await writeFile(ini, `[flood]\norigin = ${dir}/in/{name}.dat\ntopic = /flood\nrequest_port = ${reqPort}\nrequest_address = 127.0.0.1\n`);
+  await writeFile(ini, `[flood]\norigin = ${dir}/in/{name}.dat\ntopic = /flood\nrequest_port = 0\nrequest_address = 127.0.0.1\n`);
   const log = join(dir, "server.log");
-  const server = runCommand(t, "move_it_server", [ini, "-p", String(await freePort()), "--host", "127.0.0.1", "-l", log]);
+  const server = runCommand(t, "move_it_server", [ini, "-p", "0", "--host", "127.0.0.1", "-l", log]);
   await waitForLog(log, "server started");
+  const reqPort = boundPorts(await logRecords(log)).ports["flood"] ?? assert.fail("no request port of [flood] in the log");
   const n = 2000;
   const sock = new zmq.Dealer({ linger: 0, receiveTimeout: 20_000 });
   t.after(() => sock.close());

@@ -4,7 +4,6 @@ import { mkdir, readdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test, type TestContext } from "node:test";
 import { inCi } from "../helpers/daemon.js";
-import { freePort } from "../helpers/net.js";
 import { logRecords, runCommand, waitForLog, type Proc } from "../helpers/procs.js";
 import { tempDir } from "../helpers/tmp.js";
 import { waitFor } from "../helpers/wait.js";
@@ -15,8 +14,8 @@ const LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 async function server(t: TestContext, dir: string, logArgs: string[], env: NodeJS.ProcessEnv = {}): Promise<Proc> {
   await mkdir(join(dir, "in"), { recursive: true });
   const ini = join(dir, "s.ini");
-  await writeFile(ini, `[a]\norigin = ${dir}/in/{name}\ntopic = /log/a\nrequest_port = ${await freePort()}\n`);
-  return runCommand(t, "move_it_server", [ini, "-p", String(await freePort()), "--host", "127.0.0.1", "--state-dir", join(dir, "state"), ...logArgs], { env: { ...process.env, ...env } });
+  await writeFile(ini, `[a]\norigin = ${dir}/in/{name}\ntopic = /log/a\nrequest_port = 0\n`);
+  return runCommand(t, "move_it_server", [ini, "-p", "0", "--host", "127.0.0.1", "--state-dir", join(dir, "state"), ...logArgs], { env: { ...process.env, ...env } });
 }
 
 async function stop(p: Proc): Promise<void> {

@@ -7,7 +7,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { freePort } from "../helpers/net.js";
-import { VERSION, exitOf, occupy, serverSection } from "../helpers/ops-cli.js";
+import { VERSION, exitOf, occupied, serverSection } from "../helpers/ops-cli.js";
 import { tempDir } from "../helpers/tmp.js";
 
 test("e2e/operations-cli - --check prints what would run and exits 0 for a good config", async (t) => {
@@ -26,8 +26,7 @@ test("e2e/operations-cli - --check prints what would run and exits 0 for a good 
 test("e2e/operations-cli - --check lists every problem, warns of unknown options and ports in use, exits 2", async (t) => {
   const dir = await tempDir(t);
   const ini = join(dir, "server.ini");
-  const busy = await freePort();
-  await occupy(t, busy);
+  const busy = await occupied(t);
   await writeFile(ini, [
     serverSection("a", "/data/{name.dat", await freePort()),
     serverSection("b", "data/{name}.dat", await freePort(), "remove_delay = soon\n"),
@@ -81,7 +80,7 @@ test("e2e/operations-cli - client --check: unknown destination scheme, rewrites 
 test("e2e/operations-cli - command-line mistakes: one clear line and exit 2; --version and -h exit 0", async (t) => {
   const dir = await tempDir(t);
   const ini = join(dir, "s.ini");
-  await writeFile(ini, serverSection("a", `${dir}/{name}`, await freePort()));
+  await writeFile(ini, serverSection("a", `${dir}/{name}`, 0));
   const cases: Array<[string[], string]> = [
     [["--foo", ini], "move_it_server: unknown option --foo\n"],
     [["--verbos", ini], "move_it_server: unknown option --verbos (did you mean --verbose?)"],
@@ -109,8 +108,8 @@ test("e2e/operations-cli - command-line mistakes: one clear line and exit 2; --v
 test("e2e/operations-cli - bad and empty configs exit 2 listing every error; a missing file is named", async (t) => {
   const dir = await tempDir(t);
   const ini = join(dir, "s.ini");
-  await writeFile(ini, serverSection("a", "rel/{name}", await freePort(), "remove_delay = soon\n"));
-  const bad = await exitOf(t, "move_it_server", [ini, "-p", String(await freePort()), "--state-dir", dir]);
+  await writeFile(ini, serverSection("a", "rel/{name}", 0, "remove_delay = soon\n"));
+  const bad = await exitOf(t, "move_it_server", [ini, "-p", "0", "--state-dir", dir]);
   assert.equal(bad.code, 2);
   assert.deepEqual(bad.err.trim().split("\n").map((l) => l.replace(/:[^:]*$/, "")), [
     `error: file ${ini}, section [a], option origin, value "rel/{name}"`,

@@ -7,26 +7,23 @@ import { execFile } from "node:child_process";
 import { chmod, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { freePort } from "../helpers/net.js";
-import { VERSION, exitOf, occupy, serverSection } from "../helpers/ops-cli.js";
+import { VERSION, exitOf, occupied, serverSection } from "../helpers/ops-cli.js";
 import { REPO, logRecords, runCommand, waitForLog } from "../helpers/procs.js";
 import { tempDir } from "../helpers/tmp.js";
 
 test("e2e/operations-cli - a port in use: the error names the section and the port, exit 2", async (t) => {
   const dir = await tempDir(t);
   const ini = join(dir, "s.ini");
-  const [busyReq, busyPub] = [await freePort(), await freePort()];
-  await occupy(t, busyReq);
-  await occupy(t, busyPub);
+  const [busyReq, busyPub] = [await occupied(t), await occupied(t)];
   await writeFile(ini, serverSection("hrit", `${dir}/{name}`, busyReq));
-  const req = await exitOf(t, "move_it_server", [ini, "-p", String(await freePort()), "--host", "127.0.0.1", "--state-dir", dir]);
+  const req = await exitOf(t, "move_it_server", [ini, "-p", "0", "--host", "127.0.0.1", "--state-dir", dir]);
   assert.equal(req.code, 2);
   assert.ok(req.err.includes(`error: section [hrit], request_port ${busyReq}: cannot listen on tcp://127.0.0.1:${busyReq}: address already in use`), req.err);
   const pub = await exitOf(t, "move_it_server", [ini, "-p", String(busyPub), "--host", "127.0.0.1", "--state-dir", dir]);
   assert.equal(pub.code, 2);
   assert.ok(pub.err.includes(`error: publish port ${busyPub} (-p): cannot listen on tcp://127.0.0.1:${busyPub}: address already in use`), pub.err);
   const cini = join(dir, "c.ini");
-  await writeFile(cini, `[c]\nproviders = 127.0.0.1:${await freePort()}\ntopic = /x\ndestination = ${dir}/out/\npublish_port = ${busyPub}\nnameservers = false\n`);
+  await writeFile(cini, `[c]\nproviders = 127.0.0.1:9\ntopic = /x\ndestination = ${dir}/out/\npublish_port = ${busyPub}\nnameservers = false\n`);
   const cli = await exitOf(t, "move_it_client", [cini, "--host", "127.0.0.1"]);
   assert.equal(cli.code, 2);
   assert.ok(cli.err.includes(`error: section [c], publish_port ${busyPub}: cannot listen on tcp://127.0.0.1:${busyPub}: address already in use`), cli.err);
@@ -35,9 +32,9 @@ test("e2e/operations-cli - a port in use: the error names the section and the po
 test("e2e/operations-cli - unknown options are logged at start with the closest known one; rewrites said once", async (t) => {
   const dir = await tempDir(t);
   const ini = join(dir, "s.ini");
-  await writeFile(ini, serverSection("hrit", `${dir}/{name}`, await freePort(), "reqest_address = 192.0.2.2\n"));
+  await writeFile(ini, serverSection("hrit", `${dir}/{name}`, 0, "reqest_address = 192.0.2.2\n"));
   const log = join(dir, "server.log");
-  const server = runCommand(t, "move_it_server", [ini, "-p", String(await freePort()), "--host", "127.0.0.1", "-l", log, "--state-dir", dir]);
+  const server = runCommand(t, "move_it_server", [ini, "-p", "0", "--host", "127.0.0.1", "-l", log, "--state-dir", dir]);
   const warning = await waitForLog(log, "unknown config option ignored");
   assert.equal(warning["section"], "hrit");
   assert.deepEqual(warning["options"], ["reqest_address"]);
@@ -46,7 +43,7 @@ test("e2e/operations-cli - unknown options are logged at start with the closest 
   server.child.kill("SIGTERM");
   assert.equal(await server.exited, 0);
   const cini = join(dir, "c.ini");
-  await writeFile(cini, `[c]\nproviders = 127.0.0.1:${await freePort()}\ntopic = /x\ndestination = ${dir}/out/\nnameservers = false\nplatform_name = NOAA19:noaa19\n`);
+  await writeFile(cini, `[c]\nproviders = 127.0.0.1:9\ntopic = /x\ndestination = ${dir}/out/\nnameservers = false\nplatform_name = NOAA19:noaa19\n`);
   const clog = join(dir, "client.log");
   const client = runCommand(t, "move_it_client", [cini, "--host", "127.0.0.1", "-l", clog]);
   await waitForLog(clog, "chain started");
@@ -62,10 +59,10 @@ test("e2e/operations-cli - unknown options are logged at start with the closest 
 test("e2e/operations-cli - state directory: $STATE_DIRECTORY used; one not writable stops the start", async (t) => {
   const dir = await tempDir(t);
   const ini = join(dir, "s.ini");
-  await writeFile(ini, serverSection("hrit", `${dir}/{name}`, await freePort()));
+  await writeFile(ini, serverSection("hrit", `${dir}/{name}`, 0));
   const state = join(dir, "from-systemd");
   const log = join(dir, "server.log");
-  const server = runCommand(t, "move_it_server", [ini, "-p", String(await freePort()), "--host", "127.0.0.1", "-l", log], { env: { ...process.env, STATE_DIRECTORY: state } });
+  const server = runCommand(t, "move_it_server", [ini, "-p", "0", "--host", "127.0.0.1", "-l", log], { env: { ...process.env, STATE_DIRECTORY: state } });
   const rec = await waitForLog(log, "state directory");
   assert.deepEqual([rec["stateDir"], rec["source"]], [state, "$STATE_DIRECTORY"]);
   await waitForLog(log, "server started");
@@ -73,7 +70,7 @@ test("e2e/operations-cli - state directory: $STATE_DIRECTORY used; one not writa
   assert.equal(await server.exited, 0);
   const notDir = join(dir, "a-file");
   await writeFile(notDir, "");
-  const bad = await exitOf(t, "move_it_server", [ini, "-p", String(await freePort()), "--state-dir", join(notDir, "sub")]);
+  const bad = await exitOf(t, "move_it_server", [ini, "-p", "0", "--state-dir", join(notDir, "sub")]);
   assert.equal(bad.code, 2);
   assert.equal(bad.err, `error: state directory ${join(notDir, "sub")} (from --state-dir) is not writable (ENOTDIR): give a writable one with --state-dir or $STATE_DIRECTORY\n`);
 });
@@ -83,8 +80,8 @@ test("e2e/operations-cli - run as nobody with the config in a root-owned directo
   const dir = await tempDir(t);
   await chmod(dir, 0o755);
   const ini = join(dir, "s.ini");
-  await writeFile(ini, serverSection("hrit", `${dir}/{name}`, await freePort()), { mode: 0o644 });
-  const r = await exitOf(t, "move_it_server", [ini, "-p", String(await freePort()), "--host", "127.0.0.1"], { uid: 65534, gid: 65534, env: { ...process.env, STATE_DIRECTORY: "" } });
+  await writeFile(ini, serverSection("hrit", `${dir}/{name}`, 0), { mode: 0o644 });
+  const r = await exitOf(t, "move_it_server", [ini, "-p", "0", "--host", "127.0.0.1"], { uid: 65534, gid: 65534, env: { ...process.env, STATE_DIRECTORY: "" } });
   assert.equal(r.code, 2, r.err);
   assert.equal(r.err, `error: state directory ${join(dir, ".s.ini.state")} (from beside the config) is not writable (EACCES): give a writable one with --state-dir or $STATE_DIRECTORY\n`);
 });

@@ -26,5 +26,13 @@ export async function occupy(t: TestContext, port: number): Promise<Server> {
   return s;
 }
 
+/** A port of 127.0.0.1 in use until the test ends: bound as 0, the port read back. */
+export async function occupied(t: TestContext): Promise<number> {
+  const s = await occupy(t, 0);
+  const address = s.address();
+  if (address === null || typeof address === "string") throw new Error(`no TCP address: ${String(address)}`);
+  return address.port;
+}
+
 /** A server section `[name]` on topic `/ops/<name>`. */
 export const serverSection = (name: string, origin: string, port: number, extra = ""): string => `[${name}]\norigin = ${origin}\ntopic = /ops/${name}\nrequest_port = ${port}\n${extra}`;
