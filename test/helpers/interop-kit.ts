@@ -11,7 +11,7 @@ import type { TestContext } from "node:test";
 import type { Message } from "../../src/message/index.js";
 import type { NsProcess, NsSubscriber } from "./netns.js";
 import { InteropLab, referenceUnavailable } from "./reference.js";
-import { published, runLab, tally, uidOf, waitPublished } from "./lab.js";
+import { exists, published, runLab, tally, uidOf, waitPublished, warmUp, type Site } from "./lab.js";
 
 const inCi = process.env["CI"] === "true";
 export const unavailable = await referenceUnavailable();
@@ -50,6 +50,24 @@ export function labServerIni(topic: string, origin: string, requestPort: number,
 export function labClientIni(topic: string, providers: readonly number[], out: string, publishPort: number, extra = ""): string {
   const list = providers.map((p) => `127.0.0.1:${p}`).join(" ");
   return `[interop]\nproviders = ${list}\ndestination = file://${out}/\ntopic = ${topic}\npublish_port = ${publishPort}\nnameservers = false\n${extra}`;
+}
+
+/** The `[interop]` section of a lab mirror relaying from the publisher on 127.0.0.1 `upstream`, staging in `stage`, staged copies deleted a second after their push. */
+export function labMirrorIni(topic: string, upstream: number, stage: string, requestPort: number): string {
+  return [
+    "[interop]",
+    `providers = 127.0.0.1:${upstream}`,
+    `client_topic = ${topic}`,
+    `destination = file://${stage}/`,
+    `origin = ${stage}/{name}.dat`,
+    `topic = ${topic}`,
+    `request_port = ${requestPort}`,
+    "request_address = 127.0.0.1",
+    "publish_port = 0",
+    "delete = True",
+    "remove_delay = 1",
+    "",
+  ].join("\n");
 }
 
 /** The label of a lab peer: `py-server`, `ts-client`... (its output in `<label>.out`, ours' log in `<label>.log`). */
@@ -99,6 +117,15 @@ export class Republished {
   /** Wait for a `file` message for every name. */
   wait(names: Iterable<string>, what: string, timeoutMs?: number): Promise<void> {
     return waitPublished(this.sub, names, what, timeoutMs);
+  }
+
+  /**
+   * Drop probes at `sites` until one was republished and is gone from every
+   * site (pushed, or acked and deleted): every subscription on the way is in
+   * place, and every server's deletions work.
+   */
+  warmUpGone(sites: readonly Site[]): Promise<string> {
+    return warmUp(sites, async (name) => this.seen(name) && (await Promise.all(sites.map((s) => exists(join(s.inDir, name))))).every((here) => !here));
   }
 
   /** One `file` message, no more, for each name. */

@@ -11,7 +11,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import type { NsProcess } from "../helpers/netns.js";
-import { Republished, assertDirHolds, assertIntact, drop, exists, inLab, ini, labClient, labClientIni, labServer, labServerIni, makeFiles, makeSite, skip, waitGone, warmUp } from "../helpers/interop-kit.js";
+import { Republished, assertDirHolds, assertIntact, drop, inLab, ini, labClient, labClientIni, labServer, labServerIni, makeFiles, makeSite, skip, waitGone } from "../helpers/interop-kit.js";
 
 const PY_PUB = 9010;
 const PY_REQ = 9201;
@@ -31,8 +31,7 @@ for (const [clientKind, victim] of [["move_it", "python"], ["python", "move_it"]
       const tsServer = labServer(lab, "move_it", await ini(lab, "ts-server.ini", labServerIni(TOPIC, tsSite.inDir, TS_REQ)), TS_PUB);
       labClient(lab, clientKind, await ini(lab, "client.ini", labClientIni(TOPIC, [PY_PUB, TS_PUB], out, CLIENT_PUB)));
       const rx = await Republished.subscribe(lab, [PY_PUB, TS_PUB], CLIENT_PUB);
-      const bothGone = async (name: string): Promise<boolean> => !(await exists(join(pySite.inDir, name))) && !(await exists(join(tsSite.inDir, name)));
-      await warmUp([pySite, tsSite], async (name) => rx.seen(name) && (await bothGone(name)));
+      await rx.warmUpGone([pySite, tsSite]);
 
       const first = makeFiles("both", [10, 5000, 70_000, 1 << 20, 123, 4567, 89_012, 300_000, 1, 2048]);
       await drop([pySite, tsSite], first);

@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { Message } from "../../src/message/index.js";
 import { waitFor } from "../helpers/wait.js";
-import { Republished, assertDirHolds, assertIntact, drop, exists, inLab, ini, labClient, labClientIni, labMirror, labServer, labServerIni, makeFiles, makeSite, skip, uidOf, waitGone, warmUp } from "../helpers/interop-kit.js";
+import { Republished, assertDirHolds, assertIntact, drop, inLab, ini, labClient, labClientIni, labMirror, labMirrorIni, labServer, labServerIni, makeFiles, makeSite, skip, uidOf, waitGone, warmUp } from "../helpers/interop-kit.js";
 
 const PUB = 9010;
 const REQ = 9201;
@@ -52,7 +52,7 @@ for (const dir of ["python server → move_it client", "move_it server → Pytho
       const rx = await Republished.subscribe(lab, [PUB], CLIENT_PUB);
       // Our server's beats carry `catchup` (docs/protocol.md): the Python client must take them as beats.
       const beats = pyServer ? undefined : lab.lab.subscribe(lab.ns, "server-sub", `tcp://127.0.0.1:${PUB}`);
-      await warmUp([site], async (name) => rx.seen(name) && !(await exists(join(site.inDir, name))));
+      await rx.warmUpGone([site]);
 
       const files = makeFiles("pair", SIZES);
       await drop([site], files);
@@ -97,24 +97,7 @@ for (const dir of ["python server → move_it mirror → Python client", "move_i
       await mkdir(stage);
       await mkdir(out);
       const sIni = await ini(lab, "server.ini", labServerIni(TOPIC, site.inDir, REQ));
-      const mIni = await ini(
-        lab,
-        "mirror.ini",
-        [
-          "[interop]",
-          `providers = 127.0.0.1:${PUB}`,
-          `client_topic = ${TOPIC}`,
-          `destination = file://${stage}/`,
-          `origin = ${stage}/{name}.dat`,
-          `topic = ${TOPIC}`,
-          `request_port = ${MIRROR_REQ}`,
-          "request_address = 127.0.0.1",
-          "publish_port = 0",
-          "delete = True",
-          "remove_delay = 1",
-          "",
-        ].join("\n"),
-      );
+      const mIni = await ini(lab, "mirror.ini", labMirrorIni(TOPIC, PUB, stage, MIRROR_REQ));
       const cIni = await ini(lab, "client.ini", labClientIni(TOPIC, [MIRROR_PUB], out, CLIENT_PUB));
       const [serverKind, mirrorKind] = pyServer ? (["python", "move_it"] as const) : (["move_it", "python"] as const);
       labServer(lab, serverKind, sIni, PUB);

@@ -39,6 +39,19 @@ function setup(t: TestContext, requester: FakeRequester, extra: Partial<Coordina
   return { hooks, coordinator };
 }
 
+/** A requester whose pushes are each held until the test resolves their gate (by uid); other requests answered at once. */
+function gatedPushes(): { gates: Map<string, ReturnType<typeof deferred<void>>>; requester: FakeRequester } {
+  const gates = new Map<string, ReturnType<typeof deferred<void>>>();
+  const requester = new FakeRequester(async (call) => {
+    if (call.msg.type !== "push") return serverReply(call);
+    const gate = deferred<void>();
+    gates.set(String(call.msg.dataObject["uid"]), gate);
+    await gate.promise;
+    return serverReply(call);
+  });
+  return { gates, requester };
+}
+
 test("client/coordinator - the first announcement wins; the other provider is acked after success", async (t) => {
   const requester = new FakeRequester();
   const { hooks, coordinator } = setup(t, requester);
@@ -204,14 +217,7 @@ test("client/coordinator - a hot spare also stands down on the primary's ack, he
 });
 
 test("client/coordinator - transfers run concurrently up to the bound while announcements keep coming", async (t) => {
-  const gates = new Map<string, ReturnType<typeof deferred<void>>>();
-  const requester = new FakeRequester(async (call) => {
-    if (call.msg.type !== "push") return serverReply(call);
-    const gate = deferred<void>();
-    gates.set(String(call.msg.dataObject["uid"]), gate);
-    await gate.promise;
-    return serverReply(call);
-  });
+  const { gates, requester } = gatedPushes();
   const { coordinator } = setup(t, requester, { maxConcurrent: 3 });
   for (let i = 0; i < 7; i++) coordinator.handle(announce(`f${i}.dat`, A), "p1");
   await flush();
@@ -230,14 +236,7 @@ test("client/coordinator - transfers run concurrently up to the bound while anno
 });
 
 test("client/coordinator - a reload resizes the transfer bound in place: more start at once when it grows, never more than it allows", async (t) => {
-  const gates = new Map<string, ReturnType<typeof deferred<void>>>();
-  const requester = new FakeRequester(async (call) => {
-    if (call.msg.type !== "push") return serverReply(call);
-    const gate = deferred<void>();
-    gates.set(String(call.msg.dataObject["uid"]), gate);
-    await gate.promise;
-    return serverReply(call);
-  });
+  const { gates, requester } = gatedPushes();
   const settings = { reqTimeoutMs: 1000, transferReqTimeoutMs: 10_000 };
   const { coordinator } = setup(t, requester, { ...settings, maxConcurrent: 2 });
   for (let i = 0; i < 4; i++) coordinator.handle(announce(`f${i}.dat`, A), "p1");
