@@ -17,7 +17,7 @@
  * still being pushed by its server (wait), already complete under its final
  * name (delivered), or leftovers of a crashed transfer (cleaned).
  */
-import { ClosedError, RefusedError, RequestTimeoutError, TransferError } from "../errors.js";
+import { ClosedError, RefusedError, RequestTimeoutError, TransferError, errorMessage } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Message } from "../message/index.js";
 import type { Requester } from "../transport/requester.js";
@@ -31,7 +31,6 @@ import { LostPushError, PUSH_REPLIES, expectReply, ping, pushAndWait, type PongI
 import { PushLanes } from "./push-lanes.js";
 import { RecentSet } from "./recent.js";
 import { Relay, type Fetched, type RelayOptions, type Transfers } from "./relay.js";
-import { safeError } from "./safe-error.js";
 import type { ChainEvent } from "./events.js";
 
 /** One server's announcement of a file. */
@@ -459,7 +458,7 @@ export class Coordinator implements Transfers {
   }
 
   private track(task: Promise<void>): void {
-    const tracked = task.catch((err: unknown) => this.opts.log.error({ err: safeError(err) }, "transfer crashed"));
+    const tracked = task.catch((err: unknown) => this.opts.log.error({ err }, "transfer crashed"));
     this.tasks.add(tracked);
     void tracked.finally(() => this.tasks.delete(tracked));
   }
@@ -500,7 +499,7 @@ export class Coordinator implements Transfers {
         this.counters.failovers++;
         this.opts.onEvent?.({ type: "failover", provider: ann.provider });
       }
-      const outcome = await this.lanes.use(ann.address, ann.msg.subject, () => this.slots.use(() => this.attempt(job, ann))).catch((err: unknown) => safeError(err).message);
+      const outcome = await this.lanes.use(ann.address, ann.msg.subject, () => this.slots.use(() => this.attempt(job, ann))).catch((err: unknown) => errorMessage(err));
       if (typeof outcome !== "string") return this.succeed(job, ann, outcome);
       lastError = outcome;
     }
@@ -519,7 +518,7 @@ export class Coordinator implements Transfers {
       } catch (err) {
         if (this.owner.signal.aborted) return false;
         const until = this.health.failed(ann.address);
-        this.opts.log.warn({ err: safeError(err), provider: ann.address, retryInMs: until - Date.now() }, "request address does not answer");
+        this.opts.log.warn({ err, provider: ann.address, retryInMs: until - Date.now() }, "request address does not answer");
         return false;
       }
     });
@@ -567,7 +566,7 @@ export class Coordinator implements Transfers {
       this.owner.signal.throwIfAborted();
       job.sent = (job.sent ?? 0) + 1;
       // Queued before the request, not awaited: the PUB socket sends it first anyway.
-      void this.opts.hooks.publish(pushMessage(ann.msg, dest.public, () => stamp, dest.backupTargets)).catch((err: unknown) => log.warn({ err: safeError(err) }, "publish failed"));
+      void this.opts.hooks.publish(pushMessage(ann.msg, dest.public, () => stamp, dest.backupTargets)).catch((err: unknown) => log.warn({ err }, "publish failed"));
       const request = pushMessage(ann.msg, dest.request, () => stamp, dest.backupTargets);
       const reply = await pushAndWait(ann.address, request, this.pushOptions(ann, log, () => this.lastHope(job, ann))).finally(() => this.endedHere.add(job.key));
       this.health.answered(ann.address);
@@ -583,8 +582,8 @@ export class Coordinator implements Transfers {
         job.unresponsive.add(ann.address);
         this.health.failed(ann.address);
       }
-      if (!this.owner.signal.aborted) log.warn({ err: safeError(err), durationMs: Date.now() - started }, "push failed");
-      return err instanceof Error ? safeError(err).message : String(err);
+      if (!this.owner.signal.aborted) log.warn({ err, durationMs: Date.now() - started }, "push failed");
+      return errorMessage(err);
     } finally {
       this.counters.active--;
       this.health.pushEnded(ann.address);
@@ -676,7 +675,7 @@ export class Coordinator implements Transfers {
     try {
       await this.opts.hooks.complete(winner, dest, this.owner.signal);
     } catch (err) {
-      this.opts.log.error({ err: safeError(err), uid: job.key }, "post-processing failed");
+      this.opts.log.error({ err, uid: job.key }, "post-processing failed");
     }
     // The job ends now; the acks to the other servers go on (and are waited for by close()).
     this.track(Promise.all(acks).then(() => undefined));
@@ -733,7 +732,7 @@ export class Coordinator implements Transfers {
       if (this.owner.signal.aborted) return;
       this.counters.ackFailures++;
       this.opts.onEvent?.({ type: "acked", provider: ann.provider, ok: false });
-      this.opts.log.warn({ err: safeError(err), uid: ann.key, provider: ann.address }, "ack failed");
+      this.opts.log.warn({ err, uid: ann.key, provider: ann.address }, "ack failed");
     }
   }
 }

@@ -11,7 +11,6 @@ import {
   readHostPort,
   readInt,
   readList,
-  readNested,
   readNonNegative,
   readPort,
   readPositiveSeconds,
@@ -91,8 +90,6 @@ export interface ClientChainConfig {
   readonly alerts: AlertSettings | undefined;
   /** Every option not known here: metadata key → raw value (`a:b|c:d` maps, else literal). */
   readonly metadataRewrites: ReadonlyArray<readonly [string, string]>;
-  /** Mover settings from `connection_parameters__KEY[__SUB]` options. */
-  readonly connectionParameters: Readonly<Record<string, unknown>>;
   /** The section's options as read (DEFAULT merged), for change detection. */
   readonly raw: Readonly<Record<string, string>>;
 }
@@ -133,7 +130,7 @@ export interface ClientChainOptions {
 
 /** Read one client section. The result is not frozen yet. */
 export function readClientChain(section: SectionReader, options: ClientChainOptions = {}): ClientChainConfig {
-  const { file, name } = section;
+  const { name } = section;
   return {
     kind: "client",
     name,
@@ -161,7 +158,6 @@ export function readClientChain(section: SectionReader, options: ClientChainOpti
     expected: readExpected(section),
     alerts: readAlerts(section),
     metadataRewrites: readRewrites(section.options, [...CLIENT_OPTIONS, ...(options.known ?? [])]),
-    connectionParameters: readNested(section.options, "connection_parameters", { file, section: name }),
     raw: section.raw(),
   };
 }
@@ -205,7 +201,7 @@ function readBackupTargets(value: string): readonly string[] | undefined {
   return targets.length > 0 ? targets : undefined;
 }
 
-/** Every option that is neither in `known` nor `connection_parameters__*`, in order. */
+/** Every option that is neither in `known` nor `connection_parameters__*` (the server's mover settings, which a client ignores), in order. */
 function readRewrites(options: ReadonlyMap<string, string>, known: readonly string[]): Array<[string, string]> {
   const skip = new Set(known);
   return [...options].filter(([key]) => !skip.has(key) && !key.startsWith("connection_parameters__"));

@@ -12,7 +12,7 @@ import { readNetworkParameters, type NetworkParameters } from "../config/connect
 import { pythonBool } from "../config/fields.js";
 import type { Logger } from "../log.js";
 import { targetPath, temporaryName, type MoveRequest, type MoveResult, type RemoteTemporary, type TemporaryJournal } from "./mover.js";
-import { formatUrl, parseUrl, redactText, type ParsedUrl } from "../util/url.js";
+import { formatUrl, parseUrl, type ParsedUrl } from "../util/url.js";
 
 /** One host to connect to. */
 export interface Endpoint {
@@ -180,15 +180,6 @@ export async function abortable<T>(signal: AbortSignal, op: () => Promise<T>, st
   } finally {
     signal.removeEventListener("abort", onAbort);
   }
-}
-
-/**
- * An error's message with any URL credentials removed. Only the S3 movers
- * use it now: credentials are stripped where text leaves the process (the
- * log serializer, the request server's reply).
- */
-export function safeMessage(err: unknown): string {
-  return redactText(errorMessage(err));
 }
 
 /** The credential-free URL of the delivered file, on the host that took it. */

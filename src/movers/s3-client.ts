@@ -6,7 +6,8 @@
 import { Agent } from "node:https";
 import { S3Client, S3ServiceException } from "@aws-sdk/client-s3";
 import type { S3Settings } from "./s3-settings.js";
-import { safeMessage, socketFailure } from "./remote.js";
+import { errorMessage } from "../errors.js";
+import { socketFailure } from "./remote.js";
 
 const FALLBACK_REGION = "us-east-1";
 
@@ -75,13 +76,13 @@ export function describeS3Failure(err: unknown, bucket: string, endpoint: string
   const where = endpoint === undefined ? `s3://${bucket}` : `s3://${bucket} at ${endpoint}`;
   if (code === "NoSuchBucket") return `no such bucket: ${where}`;
   if (code !== undefined && AUTH.has(code)) return `access denied to ${where} (${code}): check the key, secret or profile`;
-  if (code === "CredentialsProviderError") return `no credentials for ${where}: give connection_parameters__key and __secret, a profile, or the AWS environment variables (${safeMessage(err)})`;
+  if (code === "CredentialsProviderError") return `no credentials for ${where}: give connection_parameters__key and __secret, a profile, or the AWS environment variables (${errorMessage(err)})`;
   if (code === "BadDigest" || code === "InvalidDigest" || /checksum/i.test(code ?? "")) return `checksum refused by ${where} (${code})`;
   const host = endpoint === undefined ? undefined : /^https?:\/\/([^/:]+|\[[^\]]+\])(?::(\d+))?/.exec(endpoint);
   const ep = { host: host?.[1] ?? bucket, port: Number(host?.[2] ?? 443) };
   const sock = socketFailure(err, ep) ?? socketFailure((err as { cause?: unknown } | undefined)?.cause, ep);
   if (sock !== undefined) return `${sock.message} (${where})`;
   const errno = (err as NodeJS.ErrnoException | undefined)?.code;
-  if (errno === "ENOENT" || errno === "EACCES") return safeMessage(err);
-  return `${where}: ${code === undefined || code === "Error" ? "" : `${code}: `}${safeMessage(err)}`;
+  if (errno === "ENOENT" || errno === "EACCES") return errorMessage(err);
+  return `${where}: ${code === undefined || code === "Error" ? "" : `${code}: `}${errorMessage(err)}`;
 }

@@ -16,7 +16,7 @@ import type { Logger } from "../log.js";
 import { validate } from "../pattern/index.js";
 import { AsyncQueue } from "../util/async-queue.js";
 import { parseUrl } from "../util/url.js";
-import { StepError, safeMessage } from "./remote.js";
+import { StepError, errorMessage } from "../errors.js";
 import { S3ClientCache, describeS3Failure } from "./s3-client.js";
 import { s3Settings, type S3Settings } from "./s3-settings.js";
 
@@ -152,7 +152,7 @@ function checked(body: Readable, uri: string, size: number, sha256: string | und
       done();
     },
   });
-  body.once("error", (err) => tap.destroy(new StepError(`reading ${uri} failed: ${safeMessage(err)}`, { cause: err })));
+  body.once("error", (err) => tap.destroy(new StepError(`reading ${uri} failed: ${errorMessage(err)}`, { cause: err })));
   body.pipe(tap);
   return tap;
 }
@@ -179,7 +179,7 @@ export class ObjectFetcher {
       if (err instanceof StepError) return err;
       const code = (err as { name?: string; $metadata?: { httpStatusCode?: number } } | undefined);
       if (code?.name === "NoSuchKey" || code?.name === "NotFound" || code?.$metadata?.httpStatusCode === 404) return new StepError(`no such object: ${uri}`, { cause: err });
-      return new StepError(safeMessage(describeS3Failure(err, bucket, settings.endpoint)), { cause: err });
+      return new StepError(describeS3Failure(err, bucket, settings.endpoint), { cause: err });
     };
     const client = await this.clients.get(settings).catch((err: unknown) => Promise.reject(fail(err)));
     const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal }).catch((err: unknown) => Promise.reject(fail(err)));

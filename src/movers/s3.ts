@@ -15,10 +15,10 @@ import { basename } from "node:path";
 import { Transform, type Readable } from "node:stream";
 import { CopyObjectCommand, DeleteObjectCommand, type PutObjectCommandInput, type S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { TransferError } from "../errors.js";
+import { StepError, TransferError, errorMessage } from "../errors.js";
 import { formatUrl } from "../util/url.js";
 import type { MoveRequest, MoveResult, Mover, StreamSource } from "./mover.js";
-import { StepError, abortable, localSize, safeMessage } from "./remote.js";
+import { abortable, localSize } from "./remote.js";
 import { S3ClientCache, describeS3Failure, s3Code } from "./s3-client.js";
 import { objectKey, s3Settings, type S3Settings } from "./s3-settings.js";
 
@@ -149,8 +149,8 @@ export class S3Mover implements Mover {
     } catch (err) {
       if (req.signal.aborted) throw req.signal.reason;
       const known = err instanceof StepError || err instanceof TypeError;
-      const message = known ? safeMessage(err) : describeS3Failure(err, bucket, settings?.endpoint);
-      throw new TransferError(safeMessage(message), { scheme: "s3", destination: uri }, { cause: err });
+      const message = known ? errorMessage(err) : describeS3Failure(err, bucket, settings?.endpoint);
+      throw new TransferError(message, { scheme: "s3", destination: uri }, { cause: err });
     }
   }
 

@@ -49,7 +49,6 @@ test("config/client-config - defaults (docs/client.md)", () => {
     expected: undefined,
     alerts: undefined,
     metadataRewrites: [],
-    connectionParameters: {},
     raw: { providers: "rx1:9010", destination: "file:///data/out/", topic: "/t" },
   });
 });
@@ -100,7 +99,6 @@ test("config/client-config - every option read", () => {
   assert.equal(c.transferReqTimeout, 30);
   assert.equal(c.maxConcurrentTransfers, 16);
   assert.equal(c.verifyChecksum, false);
-  assert.deepEqual(c.connectionParameters, { connection_uptime: 5 });
   assert.deepEqual(c.metadataRewrites, []);
 });
 
