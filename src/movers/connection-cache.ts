@@ -2,16 +2,15 @@
  * Reuse of network connections (FTP control connections, SSH sessions).
  *
  * Connections are pooled per key (scheme, host, port, user and a digest of
- * the credentials). A pool holds at most `maxConnections` connections, busy
- * or being opened; a caller beyond that waits for one to be released instead
- * of opening its own. A released connection stays idle for `uptimeMs`, then
- * is closed by an unref'd timer, so an idle cache never keeps the process
- * alive. Before an idle connection is handed out again it is checked; a dead
+ * the credentials) and limits: each pool owns its limits, fixed when it is
+ * made. It holds at most `maxConnections` connections, busy or being opened;
+ * a caller beyond that waits for one to be released instead of opening its
+ * own. A released connection stays idle for `uptimeMs`, then is closed by an
+ * unref'd timer, so an idle cache never keeps the process alive. Before an idle connection is handed out again it is checked; a dead
  * one is dropped and another taken or opened.
  */
 import { ClosedError } from "../errors.js";
 import { nullLogger, type Logger } from "../log.js";
-import type { MoveRequest, MoveResult, Mover } from "./mover.js";
 
 /** What the cache needs from a connection. */
 export interface PooledConnection {
@@ -29,9 +28,9 @@ export interface AcquireOptions<C> {
   key: string;
   /** A credential-free description for logs, e.g. `sftp://user@host:22`. */
   label: string;
-  /** How long a released connection is kept for reuse, ms (0: closed at release). */
+  /** How long a released connection is kept for reuse, ms (0: closed at release); the pool's limit. */
   uptimeMs: number;
-  /** Upper bound of connections for this key (busy, idle or opening). */
+  /** Upper bound of connections for this key (busy, idle or opening); the pool's limit. */
   maxConnections: number;
   /** Open a new connection. */
   open(signal: AbortSignal): Promise<C>;
@@ -79,7 +78,11 @@ interface Entry<C> {
 }
 
 interface Pool<C> {
+  /** Its map key: the connection key and the limits. */
+  id: string;
   label: string;
+  /** Set when the pool is made, never changed: a caller with other limits gets a pool of its own. */
+  limits: { readonly uptimeMs: number; readonly maxConnections: number };
   idle: Entry<C>[];
   busy: Set<Entry<C>>;
   opening: number;
@@ -100,14 +103,14 @@ export class ConnectionCache<C extends PooledConnection> {
       if (this.closed) throw new ClosedError("connection cache closed");
       opts.signal.throwIfAborted();
       // Looked up on every round: an emptied pool may have been forgotten while we awaited.
-      const pool = this.pool(opts.key, opts.label);
+      const pool = this.pool(opts);
       const entry = pool.idle.pop();
       if (entry !== undefined) {
-        const lease = await this.reuse(pool, entry, opts);
+        const lease = await this.reuse(pool, entry);
         if (lease !== undefined) return lease;
         continue;
       }
-      if (pool.busy.size + pool.opening < Math.max(1, opts.maxConnections)) return this.openNew(pool, opts);
+      if (pool.busy.size + pool.opening < pool.limits.maxConnections) return this.openNew(pool, opts);
       await this.waitTurn(pool, opts.signal);
     }
   }
@@ -152,16 +155,18 @@ export class ConnectionCache<C extends PooledConnection> {
     await Promise.all(closing);
   }
 
-  private pool(key: string, label: string): Pool<C> {
-    let pool = this.pools.get(key);
+  private pool(opts: AcquireOptions<C>): Pool<C> {
+    const limits = { uptimeMs: opts.uptimeMs, maxConnections: Math.max(1, opts.maxConnections) };
+    const id = `${opts.key} ${limits.maxConnections} ${limits.uptimeMs}`;
+    let pool = this.pools.get(id);
     if (pool === undefined) {
-      pool = { label, idle: [], busy: new Set(), opening: 0, waiters: [] };
-      this.pools.set(key, pool);
+      pool = { id, label: opts.label, limits, idle: [], busy: new Set(), opening: 0, waiters: [] };
+      this.pools.set(id, pool);
     }
     return pool;
   }
 
-  private async reuse(pool: Pool<C>, entry: Entry<C>, opts: AcquireOptions<C>): Promise<Lease<C> | undefined> {
+  private async reuse(pool: Pool<C>, entry: Entry<C>): Promise<Lease<C> | undefined> {
     clearTimeout(entry.timer);
     entry.timer = undefined;
     pool.busy.add(entry);
@@ -170,7 +175,7 @@ export class ConnectionCache<C extends PooledConnection> {
     if (usable && !this.closed) {
       this.counters.reused++;
       this.log.debug({ connection: pool.label, idleMs }, "connection reused");
-      return this.lease(pool, entry, opts, true);
+      return this.lease(pool, entry, true);
     }
     pool.busy.delete(entry);
     this.counters.dropped++;
@@ -186,7 +191,7 @@ export class ConnectionCache<C extends PooledConnection> {
       conn = await opts.open(opts.signal);
     } catch (err) {
       pool.opening--;
-      this.wake(opts.key, pool);
+      this.wake(pool);
       throw err;
     }
     pool.opening--;
@@ -197,10 +202,10 @@ export class ConnectionCache<C extends PooledConnection> {
       await this.closeEntry(pool, entry, "cache closed");
       throw new ClosedError("connection cache closed");
     }
-    return this.lease(pool, entry, opts, false);
+    return this.lease(pool, entry, false);
   }
 
-  private lease(pool: Pool<C>, entry: Entry<C>, opts: AcquireOptions<C>, reused: boolean): Lease<C> {
+  private lease(pool: Pool<C>, entry: Entry<C>, reused: boolean): Lease<C> {
     let released = false;
     return {
       connection: entry.conn,
@@ -208,30 +213,30 @@ export class ConnectionCache<C extends PooledConnection> {
       release: (reusable: boolean) => {
         if (released) return;
         released = true;
-        this.giveBack(pool, entry, opts, reusable);
+        this.giveBack(pool, entry, reusable);
       },
     };
   }
 
-  private giveBack(pool: Pool<C>, entry: Entry<C>, opts: AcquireOptions<C>, reusable: boolean): void {
+  private giveBack(pool: Pool<C>, entry: Entry<C>, reusable: boolean): void {
     if (!pool.busy.delete(entry)) return; // closed by close() meanwhile
     entry.lastUsed = Date.now();
-    if (!reusable || this.closed || opts.uptimeMs <= 0) {
+    if (!reusable || this.closed || pool.limits.uptimeMs <= 0) {
       void this.closeEntry(pool, entry, reusable ? "not kept" : "unusable");
     } else {
-      entry.timer = setTimeout(() => this.expire(opts.key, pool, entry), opts.uptimeMs);
+      entry.timer = setTimeout(() => this.expire(pool, entry), pool.limits.uptimeMs);
       entry.timer.unref();
       pool.idle.push(entry);
     }
-    this.wake(opts.key, pool);
+    this.wake(pool);
   }
 
-  private expire(key: string, pool: Pool<C>, entry: Entry<C>): void {
+  private expire(pool: Pool<C>, entry: Entry<C>): void {
     const at = pool.idle.indexOf(entry);
     if (at < 0) return;
     pool.idle.splice(at, 1);
     void this.closeEntry(pool, entry, "idle");
-    this.forgetIfEmpty(key, pool);
+    this.forgetIfEmpty(pool);
   }
 
   private async closeEntry(pool: Pool<C>, entry: Entry<C>, reason: string): Promise<void> {
@@ -243,15 +248,15 @@ export class ConnectionCache<C extends PooledConnection> {
   }
 
   /** Let the first waiter retry; drop the pool when nothing refers to it any more. */
-  private wake(key: string, pool: Pool<C>): void {
+  private wake(pool: Pool<C>): void {
     const next = pool.waiters.shift();
     if (next !== undefined) next();
-    else this.forgetIfEmpty(key, pool);
+    else this.forgetIfEmpty(pool);
   }
 
-  private forgetIfEmpty(key: string, pool: Pool<C>): void {
+  private forgetIfEmpty(pool: Pool<C>): void {
     const empty = pool.idle.length === 0 && pool.busy.size === 0 && pool.opening === 0 && pool.waiters.length === 0;
-    if (empty && this.pools.get(key) === pool) this.pools.delete(key);
+    if (empty && this.pools.get(pool.id) === pool) this.pools.delete(pool.id);
   }
 
   private waitTurn(pool: Pool<C>, signal: AbortSignal): Promise<void> {
@@ -268,29 +273,5 @@ export class ConnectionCache<C extends PooledConnection> {
       pool.waiters.push(wake);
       signal.addEventListener("abort", onAbort, { once: true });
     });
-  }
-}
-
-/**
- * A mover whose connections live in a ConnectionCache: counters for metrics
- * and tests, and close() closing every pooled connection.
- */
-export abstract class PooledMover<C extends PooledConnection> implements Mover {
-  abstract readonly schemes: readonly string[];
-  protected readonly cache: ConnectionCache<C>;
-
-  constructor(opts: { log?: Logger } = {}) {
-    this.cache = new ConnectionCache<C>(opts.log ?? nullLogger);
-  }
-
-  abstract move(req: MoveRequest): Promise<MoveResult>;
-
-  /** Connection counters (opened, reused, ...). */
-  stats(): CacheStats {
-    return this.cache.stats();
-  }
-
-  async close(): Promise<void> {
-    await this.cache.close();
   }
 }

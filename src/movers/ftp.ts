@@ -1,37 +1,22 @@
 /**
- * `ftp://[user[:password]@]host[:port]/path`: upload with basic-ftp, binary
- * mode, passive data connections. Credentials come from the URL, else from
- * `~/.netrc` (HOME honoured), else anonymous. Missing directories are
- * created; the file is streamed to a temporary name in the target directory
- * and renamed into place (RNFR/RNTO) when complete; on failure the
- * temporary file is removed. All paths sent to the server are absolute, so
- * the working directory left behind by directory creation does not matter to
- * the next upload on a reused connection.
+ * `ftp://[user[:password]@]host[:port]/path`: the FTP protocol adapter of
+ * the network mover (network-mover.ts runs the push: failover, pool, atomic
+ * upload), with basic-ftp, binary mode, passive data connections.
+ * Credentials come from the URL, else from `~/.netrc` (HOME honoured), else
+ * anonymous. Missing directories are created; the file is streamed and
+ * renamed into place with RNFR/RNTO. All paths sent to the server are
+ * absolute, so the working directory left behind by directory creation does
+ * not matter to the next upload on a reused connection.
  */
 import { posix } from "node:path";
 import { Client, FTPError } from "basic-ftp";
 import { ConnectFailure, StepError, errorMessage } from "../errors.js";
 import type { Logger } from "../log.js";
+import { abortable } from "../util/abort.js";
 import type { ParsedUrl } from "../util/url.js";
-import { PooledMover, type AcquireOptions, type PooledConnection } from "./connection-cache.js";
-import { targetPath, type CleanupRequest, type MoveRequest, type MoveResult, type StreamSource } from "./mover.js";
+import { hostPort, socketFailure, type Endpoint } from "./endpoints.js";
 import { netrcCredentials, type NetrcEntry } from "./netrc.js";
-import {
-  abortable,
-  moveWithFailover,
-  removeEach,
-  uploadAtomically,
-  type JournalPlace,
-  type UploadOps,
-  timedOpen,
-  hostPort,
-  networkParameters,
-  networkSettings,
-  secretDigest,
-  socketFailure,
-  type Endpoint,
-  type NetworkSettings,
-} from "./remote.js";
+import { NetworkMover, type ProtocolAdapter, type RemoteConnection } from "./network-mover.js";
 
 const ANONYMOUS = new Set(["anonymous", "ftp"]);
 /** Reply codes meaning "not allowed here" (550 is also "not found", but the directory was just made). */
@@ -39,12 +24,15 @@ const DENIED = new Set([450, 530, 532, 550, 553]);
 const NO_SPACE = new Set([452, 552]);
 
 interface FtpLogin {
-  user: string;
-  password: string;
+  readonly user: string;
+  readonly password: string;
+  readonly secrets: readonly string[];
+  /** Time allowed to connect and log in, ms. */
+  readonly timeoutMs: number;
 }
 
 /** A logged-in control connection, as the connection cache holds it. */
-class FtpConnection implements PooledConnection {
+class FtpConnection implements RemoteConnection {
   constructor(
     readonly client: Client,
     readonly endpoint: Endpoint,
@@ -76,8 +64,9 @@ function stepError(err: unknown, conn: FtpConnection, what: string, path: string
 }
 
 /** URL credentials, else the netrc entry for `host`, else anonymous (password `anonymous@`, as ftplib sends). */
-async function ftpLogin(dest: ParsedUrl, host: string, log: Logger): Promise<FtpLogin> {
-  if (dest.username !== undefined && dest.password !== undefined) return { user: dest.username, password: dest.password };
+async function ftpLogin(dest: ParsedUrl, host: string, log: Logger, timeoutMs: number): Promise<FtpLogin> {
+  const login = (user: string, password: string): FtpLogin => ({ user, password, secrets: [password], timeoutMs });
+  if (dest.username !== undefined && dest.password !== undefined) return login(dest.username, dest.password);
   let entry: NetrcEntry | undefined;
   try {
     entry = await netrcCredentials(host);
@@ -86,7 +75,7 @@ async function ftpLogin(dest: ParsedUrl, host: string, log: Logger): Promise<Ftp
   }
   const user = dest.username ?? entry?.login ?? "anonymous";
   const fromNetrc = entry !== undefined && (entry.login === undefined || entry.login === user) ? entry.password : undefined;
-  return { user, password: fromNetrc ?? (ANONYMOUS.has(user) ? "anonymous@" : "") };
+  return login(user, fromNetrc ?? (ANONYMOUS.has(user) ? "anonymous@" : ""));
 }
 
 function connectFailure(err: unknown, ep: Endpoint, user: string): ConnectFailure {
@@ -94,8 +83,9 @@ function connectFailure(err: unknown, ep: Endpoint, user: string): ConnectFailur
   return socketFailure(err, ep) ?? new ConnectFailure(`cannot connect to ${hostPort(ep)}: ${errorMessage(err)}`, false, { cause: err });
 }
 
-/** Connect and log in within `timeoutMs`. Throws ConnectFailure (or the signal's reason). */
-async function openFtp(ep: Endpoint, login: FtpLogin, timeoutMs: number, signal: AbortSignal): Promise<FtpConnection> {
+/** Connect and log in within the login's timeout. Throws ConnectFailure (or the signal's reason). */
+async function openFtp(ep: Endpoint, login: FtpLogin, signal: AbortSignal): Promise<FtpConnection> {
+  const timeoutMs = login.timeoutMs;
   const client = new Client(Math.max(timeoutMs, 30_000));
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -156,68 +146,26 @@ async function removeIfThere(c: Client, path: string): Promise<void> {
   }
 }
 
-async function upload(conn: FtpConnection, source: string, stream: StreamSource | undefined, final: string, signal: AbortSignal, place: JournalPlace): Promise<void> {
-  const c = conn.client;
-  const dir = posix.dirname(final);
-  await abortable(signal, () => ensureDir(conn, dir), () => c.close()).catch((err: unknown) => {
-    throw signal.aborted ? signal.reason : stepError(err, conn, "mkdir", dir, posix.dirname(dir));
-  });
-  const ops: UploadOps = {
-    put: async (tmp) => void (await c.uploadFrom(stream === undefined ? source : await stream.open(signal), tmp)),
-    rename: (tmp, to) => replace(c, tmp, to),
-    remove: (tmp) => removeIfThere(c, tmp),
-    usable: () => !c.closed,
-    stop: () => c.close(),
-    fail: (err, step, path) => stepError(err, conn, step, path, dir),
-  };
-  await uploadAtomically(ops, final, signal, place);
-}
+/** FTP as the network mover's protocol. */
+export const ftpProtocol: ProtocolAdapter<FtpConnection, FtpLogin> = {
+  defaultPort: 21,
+  connectTimeout: (p) => p.ftpConnectionTimeout,
+  login: (req, ep, _p, timeoutMs) => ftpLogin(req.destination, ep.host, req.log, timeoutMs),
+  open: (ep, login, signal) => openFtp(ep, login, signal),
+  home: (conn) => Promise.resolve(conn.home),
+  mkdir: (conn, dir) => ensureDir(conn, dir),
+  upload: async (conn, from, path, signal) => void (await conn.client.uploadFrom(from.stream === undefined ? from.source : await from.stream.open(signal), path)),
+  rename: (conn, from, to) => replace(conn.client, from, to),
+  remove: (conn, path) => removeIfThere(conn.client, path),
+  close: (conn) => conn.client.close(),
+  fail: (err, conn, step, path, dir) => stepError(err, conn, step, path, dir),
+};
 
 /** The mover for `ftp://`. */
-export class FtpMover extends PooledMover<FtpConnection> {
+export class FtpMover extends NetworkMover<FtpConnection, FtpLogin> {
   readonly schemes: readonly string[] = ["ftp"];
 
-  move(req: MoveRequest): Promise<MoveResult> {
-    const settings = (): NetworkSettings => {
-      const p = networkParameters(req);
-      return networkSettings(p, p.ftpConnectionTimeout);
-    };
-    return moveWithFailover(req, 21, (name) => {
-      const s = settings();
-      return async (ep) => {
-        const login = await ftpLogin(req.destination, ep.host, req.log);
-        const place = { journal: req.temporaries, remote: { scheme: "ftp", host: ep.host, port: ep.port, user: login.user } };
-        return this.cache.use(this.acquireOptions(req, ep, s, login), (conn, reused) => this.push(req, conn, reused, name, place));
-      };
-    });
-  }
-
-  /** Remove temporaries a crashed push left, logged in as a push would be (URL, else netrc, else anonymous). */
-  async removeTemporaries(req: CleanupRequest): Promise<string[]> {
-    const p = networkParameters(req);
-    const ep = { host: req.destination.hostname, port: req.destination.port ?? 21 };
-    const login = await ftpLogin(req.destination, ep.host, req.log);
-    const opts = this.acquireOptions(req, ep, networkSettings(p, p.ftpConnectionTimeout), login);
-    return this.cache.use(opts, (conn) => removeEach(req.paths, (path) => removeIfThere(conn.client, path), () => !conn.client.closed, req.log));
-  }
-
-  private acquireOptions(req: Pick<MoveRequest, "signal" | "log">, ep: Endpoint, settings: NetworkSettings, login: FtpLogin): AcquireOptions<FtpConnection> {
-    const label = `ftp://${login.user}@${hostPort(ep)}`;
-    return {
-      key: `${label}#${secretDigest(login.password)}`,
-      label,
-      uptimeMs: settings.uptimeMs,
-      maxConnections: settings.maxConnections,
-      signal: req.signal,
-      open: (signal) => timedOpen(label, req.log, () => openFtp(ep, login, settings.connectTimeoutMs, signal)),
-    };
-  }
-
-  private async push(req: MoveRequest, conn: FtpConnection, reused: boolean, name: string, place: JournalPlace): Promise<string> {
-    const started = Date.now();
-    const final = req.destination.path === "" ? posix.join(conn.home, name) : targetPath(req.destination.path, name);
-    await upload(conn, req.source, req.stream, final, req.signal, place);
-    req.log.debug({ path: final, host: hostPort(conn.endpoint), reused, durationMs: Date.now() - started }, "file uploaded");
-    return final;
+  constructor(opts: { log?: Logger } = {}) {
+    super(ftpProtocol, opts);
   }
 }

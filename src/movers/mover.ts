@@ -2,8 +2,10 @@
  * The mover interface: deliver one local file to a destination URL. Each
  * scheme (file, ftp, scp, sftp) has one; the registry picks it.
  */
+import { stat } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import type { NetworkParameters } from "../config/connection-parameters.js";
+import { StepError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { ParsedUrl } from "../util/url.js";
 
@@ -121,4 +123,16 @@ export function temporaryName(finalName: string): string {
   const dir = finalName.slice(0, slash + 1);
   const base = finalName.slice(slash + 1);
   return `${dir}.${base}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.part`;
+}
+
+/** Size of the local file, with the file mover's wording when it is missing. */
+export async function localSize(source: string): Promise<{ size: number }> {
+  try {
+    return await stat(source);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new StepError(`no such file or directory: ${source}`, { cause: err });
+    if (code === "EACCES") throw new StepError(`permission denied on ${source}`, { cause: err });
+    throw err;
+  }
 }

@@ -7,7 +7,7 @@ import { Agent } from "node:https";
 import { S3Client, S3ServiceException } from "@aws-sdk/client-s3";
 import type { S3Settings } from "./s3-settings.js";
 import { errorMessage } from "../errors.js";
-import { socketFailure } from "./remote.js";
+import { socketFailure } from "./endpoints.js";
 
 const FALLBACK_REGION = "us-east-1";
 

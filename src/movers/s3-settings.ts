@@ -6,7 +6,7 @@
  * `max_concurrency`, `checksum_algorithm`, `verify_etag`). Pure: no I/O.
  */
 import type { ParsedUrl } from "../util/url.js";
-import { boolParam, numberParam, secretDigest, stringParam } from "./remote.js";
+import { boolParam, numberParam, secretDigest, stringParam } from "./parameters.js";
 
 type Params = Readonly<Record<string, unknown>>;
 

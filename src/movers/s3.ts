@@ -17,8 +17,8 @@ import { CopyObjectCommand, DeleteObjectCommand, type PutObjectCommandInput, typ
 import { Upload } from "@aws-sdk/lib-storage";
 import { StepError, TransferError, errorMessage } from "../errors.js";
 import { formatUrl } from "../util/url.js";
-import type { MoveRequest, MoveResult, Mover, StreamSource } from "./mover.js";
-import { abortable, localSize } from "./remote.js";
+import { abortable } from "../util/abort.js";
+import { localSize, type MoveRequest, type MoveResult, type Mover, type StreamSource } from "./mover.js";
 import { S3ClientCache, describeS3Failure, s3Code } from "./s3-client.js";
 import { objectKey, s3Settings, type S3Settings } from "./s3-settings.js";
 

@@ -1,31 +1,17 @@
 /**
- * `sftp://user@host[:port]/path`: upload over SFTP. The file is streamed
- * (ssh2's parallel fastPut, never read whole into memory) to a temporary
- * name in the target directory, then renamed into place with
- * posix-rename@openssh.com when the server has it (an existing target is
- * replaced atomically), else by removing the target and renaming. Remote
- * directories are created. Sessions are cached and pooled per host (see
- * connection-cache.ts); backup targets are tried when a host is unreachable.
+ * `sftp://user@host[:port]/path`: the SFTP protocol adapter of the network
+ * mover (network-mover.ts runs the push: failover, pool, atomic upload).
+ * The file is streamed (ssh2's parallel fastPut, never read whole into
+ * memory); the rename into place uses posix-rename@openssh.com when the
+ * server has it (an existing target is replaced atomically), else removes
+ * the target and renames. Remote directories are created. Logging in (keys,
+ * agent, known_hosts) is ssh-connection.ts.
  */
 import { posix } from "node:path";
 import { StepError, errorMessage } from "../errors.js";
-import { PooledMover, type AcquireOptions } from "./connection-cache.js";
-import { targetPath, type CleanupRequest, type MoveRequest, type MoveResult, type StreamSource } from "./mover.js";
-import {
-  abortable,
-  moveWithFailover,
-  removeEach,
-  uploadAtomically,
-  type JournalPlace,
-  type UploadOps,
-  timedOpen,
-  hostPort,
-  networkParameters,
-  networkSettings,
-  secretDigest,
-  type Endpoint,
-  type NetworkSettings,
-} from "./remote.js";
+import type { Logger } from "../log.js";
+import { hostPort } from "./endpoints.js";
+import { NetworkMover, type ProtocolAdapter } from "./network-mover.js";
 import { openSsh, sshOptions, type SshConnection, type SshOptions } from "./ssh-connection.js";
 
 /** SFTP status codes (draft-ietf-secsh-filexfer) that get their own wording. */
@@ -81,64 +67,39 @@ async function replace(conn: SshConnection, tmp: string, final: string): Promise
   await conn.sftp.rename(tmp, final);
 }
 
-/** Upload `source` to `final` through a temporary name; the temporary file is removed on failure. */
-async function upload(conn: SshConnection, source: string, stream: StreamSource | undefined, final: string, signal: AbortSignal, place: JournalPlace): Promise<void> {
-  const dir = posix.dirname(final);
-  await abortable(signal, () => ensureDir(conn, dir), () => conn.destroy());
-  const ops: UploadOps = {
-    put: async (tmp) => void (stream === undefined ? await conn.sftp.fastPut(source, tmp) : await conn.sftp.put(await stream.open(signal), tmp)),
-    rename: (tmp, to) => replace(conn, tmp, to),
-    remove: async (tmp) => void (await conn.sftp.delete(tmp, true)),
-    usable: () => conn.alive,
-    stop: () => conn.destroy(),
-    fail: (err, step, path) => stepError(err, conn, step, path, dir),
-  };
-  await uploadAtomically(ops, final, signal, place);
+/** Who logs in: the URL's user (else the local one) with its password, the key and known_hosts in use. */
+interface SshLogin {
+  readonly user: string;
+  readonly secrets: readonly (string | undefined)[];
+  readonly ssh: SshOptions;
 }
 
+/** SFTP as the network mover's protocol. */
+export const sftpProtocol: ProtocolAdapter<SshConnection, SshLogin> = {
+  defaultPort: 22,
+  connectTimeout: (p) => p.sshConnectionTimeout,
+  login: (req, _ep, p, timeoutMs) => {
+    const ssh = sshOptions(req.destination, p, timeoutMs);
+    return { user: ssh.username, secrets: [ssh.password, ssh.keyFile, ssh.knownHosts], ssh };
+  },
+  open: (ep, login, signal, log) => openSsh(ep, login.ssh, signal, log),
+  home: (conn) => conn.home(),
+  mkdir: (conn, dir) => ensureDir(conn, dir),
+  upload: async (conn, from, path, signal) => {
+    if (from.stream === undefined) await conn.sftp.fastPut(from.source, path);
+    else await conn.sftp.put(await from.stream.open(signal), path);
+  },
+  rename: (conn, from, to) => replace(conn, from, to),
+  remove: async (conn, path) => void (await conn.sftp.delete(path, true)),
+  close: (conn) => conn.destroy(),
+  fail: (err, conn, step, path, dir) => stepError(err, conn, step, path, dir),
+};
+
 /** The mover for `sftp://` (and, through ScpMover, `scp://`). */
-export class SftpMover extends PooledMover<SshConnection> {
+export class SftpMover extends NetworkMover<SshConnection, SshLogin> {
   readonly schemes: readonly string[] = ["sftp"];
 
-  move(req: MoveRequest): Promise<MoveResult> {
-    return moveWithFailover(req, 22, (name) => {
-      const p = networkParameters(req);
-      const settings = networkSettings(p, p.sshConnectionTimeout);
-      const ssh = sshOptions(req.destination, p, settings.connectTimeoutMs);
-      return (ep) => {
-        const place = { journal: req.temporaries, remote: { scheme: req.destination.scheme, host: ep.host, port: ep.port, user: ssh.username } };
-        return this.cache.use(this.acquireOptions(req, ep, settings, ssh), (conn, reused) => this.push(req, conn, reused, name, place));
-      };
-    });
-  }
-
-  /** Remove temporaries a crashed push left, logged in as a push would be (key, agent, URL password). */
-  async removeTemporaries(req: CleanupRequest): Promise<string[]> {
-    const p = networkParameters(req);
-    const settings = networkSettings(p, p.sshConnectionTimeout);
-    const ep = { host: req.destination.hostname, port: req.destination.port ?? 22 };
-    const opts = this.acquireOptions(req, ep, settings, sshOptions(req.destination, p, settings.connectTimeoutMs));
-    return this.cache.use(opts, (conn) => removeEach(req.paths, async (path) => void (await conn.sftp.delete(path, true)), () => conn.alive, req.log));
-  }
-
-  private acquireOptions(req: Pick<MoveRequest, "signal" | "log" | "destination">, ep: Endpoint, settings: NetworkSettings, ssh: SshOptions): AcquireOptions<SshConnection> {
-    const scheme = req.destination.scheme;
-    const label = `${scheme}://${ssh.username}@${hostPort(ep)}`;
-    return {
-      key: `${label}#${secretDigest(ssh.password, ssh.keyFile, ssh.knownHosts)}`,
-      label,
-      uptimeMs: settings.uptimeMs,
-      maxConnections: settings.maxConnections,
-      signal: req.signal,
-      open: (signal) => timedOpen(label, req.log, () => openSsh(ep, ssh, signal, req.log)),
-    };
-  }
-
-  private async push(req: MoveRequest, conn: SshConnection, reused: boolean, name: string, place: JournalPlace): Promise<string> {
-    const started = Date.now();
-    const final = req.destination.path === "" ? posix.join(await conn.home(), name) : targetPath(req.destination.path, name);
-    await upload(conn, req.source, req.stream, final, req.signal, place);
-    req.log.debug({ path: final, host: hostPort(conn.endpoint), reused, durationMs: Date.now() - started }, "file uploaded");
-    return final;
+  constructor(opts: { log?: Logger } = {}) {
+    super(sftpProtocol, opts);
   }
 }

@@ -15,9 +15,10 @@ import { ConnectFailure, errorMessage } from "../errors.js";
 import type { NetworkParameters } from "../config/connection-parameters.js";
 import type { Logger } from "../log.js";
 import type { ParsedUrl } from "../util/url.js";
-import type { PooledConnection } from "./connection-cache.js";
+import type { RemoteConnection } from "./network-mover.js";
 import { addKnownHost, defaultKnownHostsPath, keyTypeOf, knownKeyTypes, loadKnownHosts, verifyHostKey, type HostKeyVerdict, type KnownHostEntry } from "./known-hosts.js";
-import { abortable, hostPort, socketFailure, type Endpoint } from "./remote.js";
+import { abortable } from "../util/abort.js";
+import { hostPort, socketFailure, type Endpoint } from "./endpoints.js";
 
 /** Who to log in as and how, from the URL and the connection parameters. */
 export interface SshOptions {
@@ -59,7 +60,7 @@ export function sshOptions(dest: ParsedUrl, params: NetworkParameters, timeoutMs
 }
 
 /** An open SFTP session, as the connection cache holds it. */
-export class SshConnection implements PooledConnection {
+export class SshConnection implements RemoteConnection {
   private dead = false;
   private homeDir: string | undefined;
   /** Whether the server has posix-rename@openssh.com; undefined until tried. */

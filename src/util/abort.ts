@@ -41,6 +41,25 @@ export function onAbort(signal: AbortSignal, fn: () => void): () => void {
   };
 }
 
+/**
+ * Await `op`; if `signal` aborts first, call `stop` (which must make `op`
+ * settle, e.g. by closing its socket) and throw the signal's reason. For
+ * library calls that take no AbortSignal (ftp, sftp).
+ */
+export async function abortable<T>(signal: AbortSignal, op: () => Promise<T>, stop: () => void): Promise<T> {
+  signal.throwIfAborted();
+  const onAbort = (): void => stop();
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    return await op();
+  } catch (err) {
+    if (signal.aborted) throw signal.reason;
+    throw err;
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+}
+
 /** A promise that resolves after `ms`, or rejects with the signal's reason when it aborts. Never leaks its timer. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {

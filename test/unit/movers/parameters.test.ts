@@ -1,23 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { boolParam, endpoints, hostPort, networkSettings, numberParam } from "../../../src/movers/remote.js";
+import { boolParam, networkSettings, numberParam } from "../../../src/movers/parameters.js";
 import { readNetworkParameters } from "../../../src/config/connection-parameters.js";
-import { parseUrl } from "../../../src/util/url.js";
 
-test("movers/remote - destination first, then backup targets in order, without repeats", () => {
-  const dest = parseUrl("sftp://u@primary:2222/data/");
-  assert.deepEqual(endpoints(dest, ["b1", "b2:2300", "[::1]:2400", "sftp://x@b3/ignored", "primary:2222", " "], 22), [
-    { host: "primary", port: 2222 },
-    { host: "b1", port: 2222 },
-    { host: "b2", port: 2300 },
-    { host: "::1", port: 2400 },
-    { host: "b3", port: 2222 },
-  ]);
-  assert.deepEqual(endpoints(parseUrl("ftp://h/x/"), undefined, 21), [{ host: "h", port: 21 }]);
-  assert.equal(hostPort({ host: "::1", port: 22 }), "[::1]:22");
-});
-
-test("movers/remote - connection parameters from ini strings", () => {
+test("movers/parameters - connection parameters from ini strings", () => {
   const ssh = (params: Record<string, unknown>): ReturnType<typeof networkSettings> => {
     const p = readNetworkParameters(params);
     return networkSettings(p, p.sshConnectionTimeout);
