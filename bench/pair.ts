@@ -42,7 +42,7 @@ export interface Pair {
   stageDir: string;
   destDir: string;
   arrivals: Arrivals;
-  alive(): boolean;
+  alive: () => boolean;
   stop(): Promise<void>;
 }
 

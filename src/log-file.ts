@@ -144,9 +144,11 @@ export class LogFile {
       } else {
         const { num, unit } = parseEvery(rotation.every);
         const utc = rotation.utc ?? false;
+        // Widened: rotating-file-stream's template type for it takes one unit only.
+        const interval: string = `${num}${unit}`;
         s = createStream((time, index) => (time === null || typeof time === "number" ? base : `${base}.${suffix(time, unit, utc)}${index !== undefined && index > 1 ? `.${index}` : ""}`), {
           ...common,
-          interval: `${num}${unit}` as string,
+          interval,
           intervalBoundary: true,
           intervalUTC: utc,
           initialRotation: true,

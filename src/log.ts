@@ -42,7 +42,7 @@ function redacted(value: unknown, depth = 0): unknown {
 
 /** bunyan's error fields, with the ES2022 `cause` chain (which bunyan does not follow) under `cause`. */
 function serializeError(err: unknown, depth: number): unknown {
-  const out = bunyan.stdSerializers["err"]!(err) as unknown;
+  const out = bunyan.stdSerializers["err"](err) as unknown;
   if (!(err instanceof Error) || err.cause === undefined || depth >= 3 || out === null || typeof out !== "object") return out;
   return { ...out, cause: serializeError(err.cause, depth + 1) };
 }
@@ -68,7 +68,7 @@ export function createLogger(opts: CreateLoggerOptions): Logger {
   const streams: bunyan.Stream[] = [opts.file !== undefined ? { level, path: opts.file } : { level, stream: batchedStderr() as unknown as NodeJS.WritableStream }];
   if (opts.sink !== undefined) {
     const sink = opts.sink;
-    streams.push({ level: "trace", type: "raw", stream: { write: (rec: unknown) => sink(rec as LogRecord) } as unknown as NodeJS.WritableStream });
+    streams.push({ level: "trace", type: "raw", stream: { write: (rec: unknown) => sink(rec as LogRecord) } });
   }
   if (opts.sink !== undefined && opts.file === undefined) streams.shift();
   return bunyan.createLogger({ name: opts.name, streams, serializers });

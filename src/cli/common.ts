@@ -40,7 +40,7 @@ export function commonOptions<T>(y: Argv<T>): Argv<T & CommonArgs> {
     .option("check", { type: "boolean", default: false, describe: "validate the config, print what would run and every problem, exit 0 (fine) or 2" })
     .option("status-port", { coerce: portArg("--status-port"), describe: "serve the status page (/), /status (JSON) and /metrics (Prometheus) on this port" })
     .option("status-host", { type: "string", default: "127.0.0.1", describe: "interface for the status port" })
-    .option("log-config", { alias: "c", type: "string", describe: "Python logging config (dictConfig YAML or JSON: stream, file, rotating and timed-rotating handlers, levels), or JSON {\"level\": ..., \"path\": ...}" }) as unknown as Argv<T & CommonArgs>;
+    .option("log-config", { alias: "c", type: "string", describe: "Python logging config (dictConfig YAML or JSON: stream, file, rotating and timed-rotating handlers, levels), or JSON {\"level\": ..., \"path\": ...}" });
 }
 
 /** A command's parser: `NAME CONFIG [options]` with the common options and `--host`. */

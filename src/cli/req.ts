@@ -77,7 +77,7 @@ interface Outcome {
 const plain = (m: Message): Record<string, unknown> => ({ subject: m.subject, type: m.type, sender: m.sender, time: m.time.isoformat(), data: toJson(m.data) });
 
 function toJson(v: JsonValue | undefined): unknown {
-  return v === undefined ? null : (JSON.parse(JSON.stringify(v, (_k, x: unknown) => (x instanceof Map ? Object.fromEntries(x) : x))) as unknown);
+  return v === undefined ? null : (JSON.parse(JSON.stringify(v, (_k, x: unknown) => (x instanceof Map ? (Object.fromEntries(x) as unknown) : x))) as unknown);
 }
 
 function refused(server: string, reply: Message, what: string): Outcome {

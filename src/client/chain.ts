@@ -17,7 +17,7 @@ import type { RelayOptions } from "./relay.js";
 import type { FileBook, FileCounts } from "./ledger.js";
 import { Delivery, type DeliveryStats } from "./delivery.js";
 import { Listener, listenerSubjects, type Connect, type ListenerSnapshot } from "./listener.js";
-import type { ChainEvent, ClientEvent, ClientEventSink } from "./events.js";
+import type { ChainEvent, ClientEventSink } from "./events.js";
 import { deliveredUri } from "./destination.js";
 import { stringField, uidKey, type Stamp } from "./messages.js";
 
@@ -410,7 +410,7 @@ export class ClientChain {
   }
 
   private emit(event: ChainEvent): void {
-    this.opts.onEvent?.({ ...event, chain: this.cfg.name } as ClientEvent);
+    this.opts.onEvent?.({ ...event, chain: this.cfg.name });
   }
 
   private subjectsFor(provider: Provider): string[] {

@@ -202,7 +202,7 @@ export class ClientLedger {
 }
 
 function prepare(db: Database) {
-  const s = (sql: string): Statement => db.prepare(sql) as unknown as Statement;
+  const s = (sql: string): Statement => db.prepare(sql);
   return {
     get: s(`SELECT ${FILE_COLUMNS} FROM client_files WHERE chain = ? AND uid = ?`),
     insertFile: s(

@@ -19,13 +19,13 @@ const INDEX_KEY = /^(0|[1-9]\d*)$/;
 /** True for a plain JSON object (or the Map the codec uses for integer-like keys). */
 export function isObject(value: unknown): value is Map<string, JsonValue> | Record<string, JsonValue> {
   if (value instanceof Map) return true;
-  return typeof value === "object" && value !== null && (value as object).constructor === Object;
+  return typeof value === "object" && value !== null && (value).constructor === Object;
 }
 
 /** The entries of a JSON object, in order; [] for anything else. */
 export function entriesOf(value: unknown): Entries {
   if (value instanceof Map) return [...(value as Map<string, JsonValue>)];
-  return isObject(value) ? Object.entries(value) : [];
+  return isObject(value) ? Object.entries(value as Record<string, JsonValue>) : [];
 }
 
 /** Rebuild an object; a Map when a key is integer-like, since a JS object would reorder it. */

@@ -190,7 +190,7 @@ function readListen(section: SectionReader, allowed: boolean): ListenConfig | un
     return list;
   }, [listen]);
   const addresses = section.read("addresses", (value, w) => readList(value).map((a) => readEndpoint(a, w)), [] as string[]);
-  const nameserver = section.read("nameserver", readNameserver, "localhost" as string | false);
+  const nameserver = section.read("nameserver", readNameserver, "localhost");
   if (nameserver === false && addresses.length === 0) fail(section.where("nameserver"), section.options.get("nameserver") ?? "", "with no nameserver, addresses must list the publishers to listen to");
   return {
     topics,

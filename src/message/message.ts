@@ -89,7 +89,7 @@ export class Message {
   get dataObject(): Record<string, JsonValue> {
     const d = this.data;
     if (d === null || d === undefined || typeof d !== "object" || Array.isArray(d)) return {};
-    if (d instanceof Map) return Object.fromEntries(d) as Record<string, JsonValue>;
+    if (d instanceof Map) return Object.fromEntries(d);
     if (d instanceof Date || d.constructor !== Object) return {};
     return d as Record<string, JsonValue>;
   }

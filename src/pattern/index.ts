@@ -9,8 +9,8 @@ import type { PyFloat } from "../util/pyfloat.js";
 /** A value a pattern field can hold. */
 export type PatternValue = string | number | bigint | PyFloat | DateTime | Date | boolean;
 
-/** Field values for `compose`/`globify` (other values are formatted with Python's `str`). */
-export type PatternData = Record<string, PatternValue | unknown>;
+/** Field values for `compose`/`globify`: PatternValues, and anything else (formatted with Python's `str`). */
+export type PatternData = Record<string, unknown>;
 
 export { parse, validate } from "./parse.js";
 export type { ParsedValue, ParseOptions } from "./parse.js";

@@ -255,7 +255,7 @@ export class ServerChain {
   }
 
   private emit(event: DistributiveOmit<ServerEvent, "chain">): void {
-    this.opts.onEvent?.({ ...event, chain: this.opts.config.name } as ServerEvent);
+    this.opts.onEvent?.({ ...event, chain: this.opts.config.name });
   }
 
   private async consume(watcher: Watcher): Promise<void> {

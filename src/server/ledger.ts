@@ -293,7 +293,7 @@ interface RawEntry {
 }
 
 function prepare(db: Database): Statements {
-  const p = (sql: string): Statement => db.prepare(sql) as unknown as Statement;
+  const p = (sql: string): Statement => db.prepare(sql);
   return {
     insert: p(
       "INSERT INTO files (chain, uid, topic, path, root, original_path, size, mtime_ns, inode, checksum, message, announced_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -21,12 +21,12 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions): Pro
       stderr = (stderr + chunk.toString()).slice(-2000);
     });
     child.on("error", (err: NodeJS.ErrnoException) => {
-      if (opts.signal.aborted) reject(opts.signal.reason);
+      if (opts.signal.aborted) reject(opts.signal.reason as Error);
       else if (err.code === "ENOENT") reject(new UnpackError(`program not found: ${cmd}`, { cause: err }));
       else reject(new UnpackError(`${cmd} failed: ${err.message}`, { cause: err }));
     });
     child.on("close", (code, sig) => {
-      if (opts.signal.aborted) return reject(opts.signal.reason);
+      if (opts.signal.aborted) return reject(opts.signal.reason as Error);
       if (code === 0) return resolve();
       const why = sig !== null ? `killed by ${sig}` : `exit code ${code}`;
       reject(new UnpackError(`${cmd} failed (${why})${stderr.trim() ? `: ${stderr.trim().split("\n").pop()}` : ""}`));

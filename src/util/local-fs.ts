@@ -99,7 +99,7 @@ function either<T>(local: boolean, now: () => T, later: () => Promise<T>): Promi
   try {
     return Promise.resolve(now());
   } catch (err) {
-    return Promise.reject(err as Error);
+    return Promise.reject(err);
   }
 }
 

@@ -88,7 +88,7 @@ test("e2e/operations-cli - run as nobody with the config in a root-owned directo
 
 test("e2e/operations-cli - the Python command names run the same programs", async () => {
   for (const cmd of ["move_it_server", "move_it_client", "move_it_mirror"]) {
-    const out = await new Promise<string>((resolve, reject) => execFile(join(REPO, "bin", `${cmd}.py`), ["--version"], (err, stdout) => (err ? reject(err) : resolve(stdout))));
+    const out = await new Promise<string>((resolve, reject) => execFile(join(REPO, "bin", `${cmd}.py`), ["--version"], (err, stdout) => (err ? reject(new Error(err.message, { cause: err })) : resolve(stdout))));
     assert.equal(out.trim(), VERSION);
   }
   const pkg = JSON.parse(await readFile(join(REPO, "package.json"), "utf8")) as { bin: Record<string, string>; license: string };

@@ -27,16 +27,16 @@ interface BucketFleet {
   s3: S3Server;
   dir: string;
   /** Put `body` at `key` of bucket `source`, its sha256 in the metadata unless `withSum` is false. */
-  put(key: string, body: Buffer, withSum?: boolean): Promise<void>;
+  put: (key: string, body: Buffer, withSum?: boolean) => Promise<void>;
   /** The same as a multipart upload (8 MiB parts), read from a local copy. */
-  upload(key: string, body: Buffer): Promise<void>;
+  upload: (key: string, body: Buffer) => Promise<void>;
   /** move_it_server with section [bucket] listing `s3://source/in/{name}.dat` on the topic (not started). */
   server: ServerProc;
   /**
    * Write client.ini (sections [name] → destination, with extra lines) and start move_it_client; resolves once every
    * chain heard the server. Called before the server's first start, it pins the server's publish port (read then).
    */
-  startClient(sections: ReadonlyArray<readonly [name: string, destination: string, extra?: string]>): Promise<{ proc: Proc; log: string }>;
+  startClient: (sections: ReadonlyArray<readonly [name: string, destination: string, extra?: string]>) => Promise<{ proc: Proc; log: string }>;
 }
 
 /** s3rver with `buckets` (`source` first), a server section polling it every 0.2 s (`working_directory` `<dir>/staging`, never made), and a client of it on `topic`. */

@@ -42,7 +42,7 @@ async function catchupAll(port: number, data: Record<string, unknown>): Promise<
   let after: number | null = null;
   let pages = 0;
   do {
-    const reply = await request(port, new Message("/cu/hrit", "catchup", { ...data, ...(after === null ? {} : { after }) } as never));
+    const reply = await request(port, new Message("/cu/hrit", "catchup", { ...data, ...(after === null ? {} : { after }) }));
     assert.equal(reply.type, "catchup", `reply ${reply.encode()}`);
     const page = reply.data as unknown as Page;
     messages.push(...page.messages);
@@ -111,7 +111,7 @@ test("e2e/server-catchup - answers from the ledger, in pages, the frames as publ
     [{ since: before, limit: "ten" }, /limit must be a positive integer/],
     [{ since: before, after: -4 }, /after must be/],
   ] as const) {
-    const reply = await request(port, new Message("/cu/hrit", "catchup", bad as never));
+    const reply = await request(port, new Message("/cu/hrit", "catchup", bad));
     assert.equal(reply.type, "err", `malformed ${JSON.stringify(bad)} answered ${reply.type}`);
     assert.match(String(reply.data), text);
   }

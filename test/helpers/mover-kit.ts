@@ -42,7 +42,7 @@ export async function randomFile(dir: string, name: string, bytes: number): Prom
 }
 
 /** A bunyan logger whose records land in `records`; `text()` is all of them as JSON. */
-export function captureLog(): { log: Logger; records: LogRecord[]; text(): string } {
+export function captureLog(): { log: Logger; records: LogRecord[]; text: () => string } {
   const records: LogRecord[] = [];
   const log = createLogger({ name: "movers-test", level: "trace", sink: (r) => records.push(r) });
   return { log, records, text: () => records.map((r) => JSON.stringify(r)).join("\n") };

@@ -46,7 +46,7 @@ function walk(value: JsonValue, out: RequestedItem[], depth: number): void {
     const path = value["path"];
     out.push({ uri: value["uri"], uid: typeof uid === "string" ? uid : undefined, path: typeof path === "string" && path !== "" ? path : undefined });
   }
-  for (const item of Object.values(value)) walk(item, out, depth + 1);
+  for (const item of Object.values(value as Record<string, JsonValue>)) walk(item, out, depth + 1);
 }
 
 /** The uris a push or ack names (see `requestedItems`). */

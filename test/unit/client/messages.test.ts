@@ -68,6 +68,6 @@ test("client/messages - metadata rewrites map listed values, replace literally w
 test("client/messages - keys keep their order; integer-like keys survive in a Map", () => {
   const data = withKey({ b: 1, a: 2 }, "c", 3);
   assert.deepEqual(Object.keys(data as object), ["b", "a", "c"]);
-  const withIndex = withKey({ z: 1, "10": 2 } as never, "dest", "x");
+  const withIndex = withKey({ z: 1, "10": 2 }, "dest", "x");
   assert.ok(withIndex instanceof Map);
 });

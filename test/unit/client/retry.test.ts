@@ -30,7 +30,7 @@ function setup(t: TestContext, requester: FakeRequester, extra: Partial<Coordina
 }
 
 function pong(call: Call, extra: Record<string, unknown>): Message {
-  return new Message(call.msg.subject, "pong", { station: "test", ...extra } as never, { sender: "root@vm" });
+  return new Message(call.msg.subject, "pong", { station: "test", ...extra }, { sender: "root@vm" });
 }
 
 test("client/coordinator retry - a file every provider refused is retried with backoff until delivered", async (t) => {

@@ -81,7 +81,7 @@ test("pattern/parse - fixed-point specs use trollsift's width/precision regex", 
   assert.equal((parse("{a:5.1f}", "123.4").a as PyFloat).value, 123.4);
   assert.equal(validate("{a:6.2e}", "1.5e10"), false, "exactly two decimals are required");
   assert.equal(validate("{a:f}", "inf"), false);
-  assert.equal((parse("{v:.2f}{w:3d}", "3.14  5").w as number), 5);
+  assert.equal((parse("{v:.2f}{w:3d}", "3.14  5").w), 5);
 });
 
 test("pattern/parse - widths, c and untyped specs", () => {
