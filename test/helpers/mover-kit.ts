@@ -5,12 +5,14 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, watch, type FSWatcher } from "node:fs";
-import { mkdtemp, open, stat } from "node:fs/promises";
+import { mkdtemp, open, readdir, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
 import { createLogger, type LogRecord, type Logger } from "../../src/log.js";
-import type { MoveRequest } from "../../src/movers/mover.js";
+import type { MoveRequest, StreamSource } from "../../src/movers/mover.js";
 import { parseUrl } from "../../src/util/url.js";
+import { waitFor } from "./wait.js";
 
 /** A fresh temp dir. */
 export function tempDir(prefix: string): Promise<string> {
@@ -99,4 +101,36 @@ export function watchForPartial(dir: string, finalName: string, size: number): {
       return report;
     },
   };
+}
+
+/**
+ * A stream source that sends 64 KiB, waits until a temporary (`.part`)
+ * file holds bytes in `dir` (the local path of the upload's remote
+ * directory), then fails: an upload that breaks with the connection still
+ * up. `broke()` is true once it failed that way (not on a timeout).
+ */
+export function failingSource(dir: string): { source: StreamSource; broke: () => boolean } {
+  let broke = false;
+  const source: StreamSource = {
+    uri: "test://failing",
+    size: 1024 * 1024,
+    open: async () => {
+      const stream = new PassThrough();
+      stream.write(Buffer.alloc(64 * 1024, 1));
+      const started = async (): Promise<boolean> => {
+        const parts = (await readdir(dir).catch(() => [])).filter((n) => n.endsWith(".part"));
+        const sizes = await Promise.all(parts.map((n) => stat(join(dir, n)).then((st) => st.size, () => 0)));
+        return sizes.some((size) => size > 0);
+      };
+      void waitFor(started, `a temporary holding bytes in ${dir}`, 60_000).then(
+        () => {
+          broke = true;
+          stream.destroy(new Error("source broke off"));
+        },
+        (err: unknown) => stream.destroy(err as Error),
+      );
+      return stream;
+    },
+  };
+  return { source, broke: () => broke };
 }

@@ -13,7 +13,7 @@ import { defaultMovers } from "../../../src/movers/registry.js";
 import { ScpMover } from "../../../src/movers/scp.js";
 import { SftpMover } from "../../../src/movers/sftp.js";
 import { closedPort, silentServer } from "../../helpers/daemon.js";
-import { captureLog, randomFile, request, sha256File, tempDir, watchForPartial } from "../../helpers/mover-kit.js";
+import { captureLog, failingSource, randomFile, request, sha256File, tempDir, watchForPartial } from "../../helpers/mover-kit.js";
 import { SSH_KEYGEN, generateKey, sshdSkip, startSshd, type SshdServer } from "../../helpers/sshd.js";
 
 const run = promisify(execFile);
@@ -248,6 +248,16 @@ describe("movers/sftp - behaviour", { skip: sshdSkip() }, () => {
     await chmod(open, 0o777);
     await mover.move(request(f.path, url(`${open}/`, "nobody"), log, { connectionParameters: params }));
     assert.deepEqual(await readdir(open), ["denied.txt"]);
+  });
+
+  it("removes the temporary file when the upload breaks off with the connection still up", async () => {
+    const { log } = captureLog();
+    const dir = join(work, "broken");
+    await mkdir(dir);
+    const failing = failingSource(dir);
+    await assert.rejects(mover.move(request("broken.bin", url(`${dir}/`), log, { connectionParameters: params, stream: failing.source })), TransferError);
+    assert.ok(failing.broke(), "the source failed once the temporary held bytes");
+    assert.deepEqual(await readdir(dir), []);
   });
 
   it("fails over to a backup target when the first host refuses the connection", async () => {
