@@ -98,3 +98,16 @@ test("layers - message, pattern and config are pure: no fs, net, timers or loggi
   }
   assert.deepEqual(bad, []);
 });
+
+test("layers - a network push runs in NetworkMover: the ftp and sftp adapters carry protocol steps, neither pooling nor the upload sequence", () => {
+  const bad: string[] = [];
+  for (const { rel, text } of files) {
+    for (const spec of imports(text).filter((s) => s.startsWith("."))) {
+      const target = relative(SRC, join(SRC, rel, "..", spec)).replace(/\.js$/, ".ts");
+      const adapter = ["movers/ftp.ts", "movers/sftp.ts", "movers/scp.ts"].includes(rel);
+      if (adapter && (target === "movers/connection-cache.ts" || target === "movers/atomic-upload.ts")) bad.push(`${rel} → ${target}`);
+      if (target === "movers/atomic-upload.ts" && rel !== "movers/network-mover.ts") bad.push(`${rel} → ${target}`);
+    }
+  }
+  assert.deepEqual(bad, []);
+});
