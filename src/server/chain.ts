@@ -24,6 +24,7 @@ import { BucketChain, isBucketOrigin } from "./bucket.js";
 import type { ChainContext, SourceHook, StagedPath } from "./context.js";
 import { Deleter } from "./deleter.js";
 import type { ServerLedger } from "./ledger.js";
+import type { RemoteTemporaries } from "./temporaries.js";
 import { RunningPushes } from "./instance.js";
 import { ListenSource, localPathOf, reannouncement, uidsOf, urisOf } from "./listen.js";
 import { TransferJoiner } from "./joiner.js";
@@ -49,6 +50,8 @@ export interface ServerChainOptions {
   stateDir: string | undefined;
   /** The daemon's ledger. */
   ledger: ServerLedger;
+  /** The daemon's journal of remote temporaries. */
+  temporaries: RemoteTemporaries;
   /** Keep a file of any chain of this daemon `remove_delay` longer (catch-up named it). */
   keep: (chain: string, path: string) => void;
   settleMs: number;
@@ -186,6 +189,7 @@ export class ServerChain {
       ledger: this.opts.ledger,
       keep: this.opts.keep,
       movers: this.opts.movers,
+      temporaries: this.opts.temporaries,
       deleter: this.deleter,
       joiner: new TransferJoiner(),
       running: this.running,

@@ -14,6 +14,7 @@ import type { ServerStats } from "./stats.js";
 import type { ServerEvent } from "./events.js";
 import type { TransferJoiner } from "./joiner.js";
 import type { RunningPushes } from "./instance.js";
+import type { RemoteTemporaries } from "./temporaries.js";
 
 export interface ChainContext {
   config: ServerChainConfig;
@@ -25,6 +26,8 @@ export interface ChainContext {
   /** Keep a file a client was just told about (catch-up) for `remove_delay` more, whichever chain it is of. */
   keep: (chain: string, path: string) => void;
   movers: MoverRegistry;
+  /** The journal of ftp/sftp/scp temporaries (the daemon's, in its ledger). */
+  temporaries: RemoteTemporaries;
   deleter: Deleter;
   joiner: TransferJoiner;
   /** Uids of the pushes in flight (for `push_running` in pong). */

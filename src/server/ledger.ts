@@ -12,6 +12,7 @@
  */
 import { Ledger, ledgerPath, type Database, type LedgerSchema } from "../ledger/sqlite.js";
 import type { Logger } from "../log.js";
+import type { RemoteTemporary } from "../movers/mover.js";
 
 /** Schema migrations of the server ledger; version = length. Never edit a shipped entry: append. */
 export const SERVER_LEDGER_SCHEMA: LedgerSchema = {
@@ -58,6 +59,20 @@ export const SERVER_LEDGER_SCHEMA: LedgerSchema = {
        marker TEXT NOT NULL,
        updated_at INTEGER NOT NULL
      ) WITHOUT ROWID;`,
+    // Temporaries of ftp/sftp/scp uploads, noted before each upload starts and struck off once renamed or
+    // removed: those a crash left are removed from their remote at the next start (docs/ledger.md).
+    `CREATE TABLE remote_temporaries (
+       scheme TEXT NOT NULL,
+       host TEXT NOT NULL,
+       port INTEGER NOT NULL,
+       user TEXT NOT NULL,
+       path TEXT NOT NULL,
+       final TEXT NOT NULL,
+       chain TEXT NOT NULL,
+       destination TEXT NOT NULL,
+       noted_at INTEGER NOT NULL,
+       PRIMARY KEY (scheme, host, port, path)
+     ) WITHOUT ROWID;`,
   ],
 };
 
@@ -103,6 +118,14 @@ export interface CatchupRow {
   message: string;
 }
 
+/** A remote temporary as the journal keeps it: where, for which chain's push, and when it was noted. */
+export interface NotedTemporary extends RemoteTemporary {
+  chain: string;
+  /** The final file's URL, without credentials. */
+  destination: string;
+  notedAt: number;
+}
+
 /** A prepared statement taking any parameters (better-sqlite3's type, reached through the base). */
 type Statement = { run(...args: unknown[]): { changes: number }; get(...args: unknown[]): unknown; all(...args: unknown[]): unknown[] };
 
@@ -124,6 +147,10 @@ interface Statements {
   count: Statement;
   marker: Statement;
   setMarker: Statement;
+  noteTemporary: Statement;
+  dropTemporary: Statement;
+  temporariesOn: Statement;
+  temporaryRemotes: Statement;
 }
 
 export class ServerLedger {
@@ -268,6 +295,26 @@ export class ServerLedger {
     return this.ledger.write(() => this.st.setMarker.run(chain, origin, marker, at));
   }
 
+  /** Note a remote temporary before its upload starts; resolves once committed. */
+  noteTemporary(t: NotedTemporary): Promise<void> {
+    return this.ledger.write(() => this.st.noteTemporary.run(t.scheme, t.host, t.port, t.user, t.path, t.final, t.chain, t.destination, t.notedAt));
+  }
+
+  /** Strike off a remote temporary: renamed into place, or removed. */
+  dropTemporary(t: Pick<RemoteTemporary, "scheme" | "host" | "port" | "path">): void {
+    void this.ledger.write(() => this.st.dropTemporary.run(t.scheme, t.host, t.port, t.path)).catch(() => undefined);
+  }
+
+  /** The temporaries noted on one remote (committed), oldest first. */
+  temporariesOn(scheme: string, host: string, port: number): NotedTemporary[] {
+    return this.ledger.read(() => this.st.temporariesOn.all(scheme, host, port)) as NotedTemporary[];
+  }
+
+  /** The remotes (scheme, host, port) with temporaries noted. */
+  temporaryRemotes(): Array<{ scheme: string; host: string; port: number }> {
+    return this.ledger.read(() => this.st.temporaryRemotes.all()) as Array<{ scheme: string; host: string; port: number }>;
+  }
+
   /** Commit what is queued now (throws if the commit fails). */
   flush(): void {
     this.ledger.flush();
@@ -318,5 +365,13 @@ function prepare(db: Database): Statements {
     setMarker: p(
       "INSERT INTO bucket_markers (chain, origin, marker, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (chain) DO UPDATE SET origin = excluded.origin, marker = excluded.marker, updated_at = excluded.updated_at",
     ),
+    noteTemporary: p(
+      "INSERT OR REPLACE INTO remote_temporaries (scheme, host, port, user, path, final, chain, destination, noted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    ),
+    dropTemporary: p("DELETE FROM remote_temporaries WHERE scheme = ? AND host = ? AND port = ? AND path = ?"),
+    temporariesOn: p(
+      "SELECT scheme, host, port, user, path, final, chain, destination, noted_at AS notedAt FROM remote_temporaries WHERE scheme = ? AND host = ? AND port = ? ORDER BY noted_at",
+    ),
+    temporaryRemotes: p("SELECT DISTINCT scheme, host, port FROM remote_temporaries"),
   };
 }

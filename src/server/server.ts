@@ -11,6 +11,7 @@ import { Publisher } from "../transport/publisher.js";
 import { deferred } from "../util/abort.js";
 import { ServerChain } from "./chain.js";
 import { ServerLedger } from "./ledger.js";
+import { RemoteTemporaries } from "./temporaries.js";
 import type { SourceHook, StagedPath } from "./context.js";
 import type { JsonValue, Message } from "../message/index.js";
 import type { ServerStats } from "./stats.js";
@@ -61,6 +62,7 @@ export class MoveItServer {
   private config: LoadedConfig<ServerChainConfig>;
   private closing: Promise<void> | undefined;
   private ledgerDb: ServerLedger | undefined;
+  private temporaries: RemoteTemporaries | undefined;
   private readonly done = deferred<Error | undefined>();
   private failure: Error | undefined;
 
@@ -88,6 +90,9 @@ export class MoveItServer {
     if (this.closing !== undefined) throw new ClosedError("server closed");
     this.ledgerDb = ServerLedger.open(this.opts.stateDir, this.opts.log);
     this.opts.log.info({ file: this.ledgerDb.path }, "ledger opened");
+    this.temporaries = new RemoteTemporaries({ ledger: this.ledgerDb, movers: this.movers, chain: (name) => this.config.chains.find((c) => c.name === name), log: this.opts.log });
+    // What a killed predecessor left on remotes is removed in the background; a push to such a remote waits for it.
+    this.temporaries.start();
     const bind = this.opts.publishBind ?? "tcp://*:9010";
     try {
       try {
@@ -166,6 +171,7 @@ export class MoveItServer {
       polling: this.opts.polling ?? false,
       stateDir: this.opts.stateDir,
       ledger: this.ledgerDb!,
+      temporaries: this.temporaries!,
       keep: (chain, path) => this.chains.get(chain)?.keep(path),
       settleMs: this.opts.settleMs ?? 200,
       watch: this.opts.watch,
@@ -206,6 +212,7 @@ export class MoveItServer {
     this.closing ??= (async () => {
       await Promise.allSettled([...this.chains.values()].map((c) => c.close(drainMs)));
       this.chains.clear();
+      await this.temporaries?.close();
       await this.movers.close().catch((err: unknown) => this.opts.log.error({ err }, "closing connections failed"));
       await this.publisher.close();
       this.ledgerDb?.close();

@@ -19,6 +19,8 @@ import { delay, waitFor } from "./wait.js";
 export interface FleetOptions {
   /** Destination directory (default `<tmp>/out`); e.g. on a tmpfs the test mounted. */
   out?: string;
+  /** The client's destination URL (default `file://<out>/`): a remote one whose files land in `out` (sshd, vsftpd). */
+  destination?: string;
   /** More lines for the server section / the client section. */
   serverExtra?: string;
   clientExtra?: string;
@@ -105,10 +107,10 @@ export class Fleet {
     const req = bound.ports["nl"];
     if (req === undefined) throw new Error(`no "chain started" record with the request port of [nl] in ${log}`);
     this.ports = { pub: bound.publishPort, req };
-    const { extraProviders = [], topic = "/nl", clientExtra = "" } = this.opts;
+    const { extraProviders = [], topic = "/nl", clientExtra = "", destination = `file://${this.out}/` } = this.opts;
     await writeFile(
       this.cliIni,
-      `[c]\nproviders = ${[`127.0.0.1:${bound.publishPort}`, ...extraProviders].join(" ")}\ndestination = file://${this.out}/\ntopic = ${topic}\npublish_port = 0\nnameservers = false\n` +
+      `[c]\nproviders = ${[`127.0.0.1:${bound.publishPort}`, ...extraProviders].join(" ")}\ndestination = ${destination}\ntopic = ${topic}\npublish_port = 0\nnameservers = false\n` +
         `transfer_req_timeout = 2\n${clientExtra}`,
     );
   }

@@ -96,7 +96,12 @@ async function deliver(ctx: ChainContext, source: string, stream: StreamSource |
   const started = performance.now();
   const { result, joined } = await ctx.joiner.run(
     key,
-    () => mover.move({ source, stream, destination: dest, connectionParameters: ctx.config.connectionParameters, network: ctx.config.network, backupTargets: backupTargets(data), signal: ctx.signal, log: ctx.log }),
+    async () => {
+      await ctx.temporaries.beforePush(dest);
+      const temporaries = ctx.temporaries.forPush(ctx.config.name, dest);
+      const req = { source, stream, destination: dest, connectionParameters: ctx.config.connectionParameters, network: ctx.config.network, backupTargets: backupTargets(data), temporaries, signal: ctx.signal, log: ctx.log };
+      return mover.move(req).finally(() => temporaries?.settled());
+    },
     () => ctx.stats.pushesJoined++,
   );
   if (!joined) ctx.stats.bytesSent += result.bytes;
