@@ -262,6 +262,7 @@ export class ClientChain {
         onMessage: (msg, from) => this.coordinator.handle(msg, from),
         onHeard: (from) => this.coordinator.heard(from),
         onResume: (from) => this.resumed(from),
+        onReconnect: (from, lostAt) => this.reconnected(from, lostAt),
         onBeat: (msg, from) => this.beat(msg, from),
         log: this.log.child({ provider: provider.address }),
         connect: this.opts.connect,
@@ -284,6 +285,21 @@ export class ClientChain {
       const last = this.caughtUp.get(`${s.provider} ${s.address}`);
       if (last !== undefined && last.since <= since && now - last.at < RECENT_CATCH_UP_MS) continue;
       void this.catchUpFrom(s.provider, s.address, new Date(since));
+    }
+  }
+
+  /**
+   * The subscription to a provider came back after its connection was lost:
+   * a server killed and restarted within its heartbeat interval is never
+   * silent long enough to count as resumed, and what it announced before
+   * this subscription was back (a restarted mirror relays at once) was not
+   * heard. Catch up on what its servers announced since the loss.
+   */
+  private reconnected(provider: string, lostAt: number): void {
+    if (this.closing !== undefined) return;
+    this.log.info({ provider, lostAt: new Date(lostAt).toISOString() }, "provider reconnected, catching up");
+    for (const s of this.opts.book.servers()) {
+      if (s.provider === provider) void this.catchUpFrom(s.provider, s.address, new Date(lostAt - this.margin));
     }
   }
 

@@ -34,6 +34,13 @@ export interface ListenerOptions {
   onMessage: (msg: Message, provider: string) => void;
   /** The provider is heard after silence (or for the first time): catch up on what was missed. Must not throw. */
   onResume?: ((provider: string) => void) | undefined;
+  /**
+   * The subscription came back after its connection was lost at `lostAt`
+   * (ms), perhaps without any silence long enough for onResume (a server
+   * restarted within its heartbeat interval): what the provider published
+   * meanwhile was not heard. Must not throw.
+   */
+  onReconnect?: ((provider: string, lostAt: number) => void) | undefined;
   /** A heartbeat arrived (after onHeard/onResume). Must not throw. */
   onBeat?: ((msg: Message, provider: string) => void) | undefined;
   /** Any message (heartbeats too) arrived. Must not throw. */
@@ -150,6 +157,7 @@ export class Listener {
         endpoints: [`tcp://${this.opts.address}`],
         subjects: this.opts.subjects,
         log: this.opts.log,
+        onReconnect: (lostAt) => this.opts.onReconnect?.(this.opts.address, lostAt),
       });
       for await (const msg of this.source) {
         got = true;

@@ -17,6 +17,11 @@ export interface SubscriberOptions {
   /** Subjects to subscribe to (prefix match on `pytroll:/<subject>`); empty list = everything. */
   subjects: readonly string[];
   log: Logger;
+  /**
+   * The connection to a publisher came back after it was lost (`lostAt`,
+   * ms): what the publisher sent meanwhile never arrives. Must not throw.
+   */
+  onReconnect?: (lostAt: number) => void;
 }
 
 export class Subscriber implements AsyncIterable<Message> {
@@ -29,6 +34,27 @@ export class Subscriber implements AsyncIterable<Message> {
     for (const ep of opts.endpoints) this.sock.connect(ep);
     if (opts.subjects.length === 0) this.sock.subscribe();
     for (const subject of opts.subjects) this.sock.subscribe(Message.topicPrefix(subject));
+    if (opts.onReconnect !== undefined) void this.watchReconnects(opts.onReconnect);
+  }
+
+  /** Read the socket's events until it closes: a connect after a disconnect is a reconnection. */
+  private async watchReconnects(onReconnect: (lostAt: number) => void): Promise<void> {
+    const events = this.sock.events;
+    let lostAt: number | undefined;
+    try {
+      while (!events.closed) {
+        const event = await events.receive();
+        if (event.type === "end") return;
+        if (event.type === "disconnect") lostAt ??= Date.now();
+        if (event.type === "connect" && lostAt !== undefined) {
+          const since = lostAt;
+          lostAt = undefined;
+          onReconnect(since);
+        }
+      }
+    } catch {
+      // The socket closed: no more events.
+    }
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Message> {
