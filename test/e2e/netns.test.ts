@@ -115,7 +115,7 @@ function inLab(t: TestContext, tag: string, body: (lab: NetLab) => Promise<void>
  * place.
  */
 function warmUpThrough(sites: readonly Site[], sub: NsSubscriber, extra: (name: string) => Promise<boolean> = async () => true, everyMs = 1000): Promise<string> {
-  return warmUp(sites, async (name) => published(sub, "file").some((m) => uidOf(m) === name) && (await extra(name)), everyMs, 30_000);
+  return warmUp(sites, async (name) => published(sub, "file").some((m) => uidOf(m) === name) && (await extra(name)), everyMs, 60_000);
 }
 
 /** Drop `name` at `sites` and wait until the client republished it: what it did before, it has done by now. */
@@ -180,7 +180,7 @@ async function twoSites(lab: NetLab, clientExtra = "", probeEveryMs = 1000) {
 // ---------------------------------------------------------------------------
 // Scenario 1: server — mirror — client, across two subnets
 
-test("e2e/netns - a mirror on the gateway relays files from site A to site B, which cannot reach A; every file arrives once and intact", { skip, timeout: 120_000 }, async (t) => {
+test("e2e/netns - a mirror on the gateway relays files from site A to site B, which cannot reach A; every file arrives once and intact", { skip, timeout: 180_000 }, async (t) => {
   await inLab(t, "chain", async (lab) => {
     const nsA = await lab.namespace("a");
     const nsG = await lab.namespace("g");
@@ -275,7 +275,7 @@ test("e2e/netns - a mirror on the gateway relays files from site A to site B, wh
 // ---------------------------------------------------------------------------
 // Scenario 2: two redundant sites, one client; cut and restore links
 
-test("e2e/netns - two redundant sites: first announcement wins and the other site is acked; a cut link fails over to the live site and the site serves again once restored", { skip, timeout: 120_000 }, async (t) => {
+test("e2e/netns - two redundant sites: first announcement wins and the other site is acked; a cut link fails over to the live site and the site serves again once restored", { skip, timeout: 180_000 }, async (t) => {
   await inLab(t, "redund", async (lab) => {
     const { ns1, ns2, nsC, link1, link2, addr1, addr2, site1, site2, out, server1, server2, client, sub, probe } = await twoSites(lab);
 
@@ -380,7 +380,7 @@ test("e2e/netns - two redundant sites: first announcement wins and the other sit
 // ---------------------------------------------------------------------------
 // Scenario 3: the link of the site a push is waiting on is cut
 
-test("e2e/netns - a push waiting on a site whose link is cut fails over to the other site; the file arrives once and intact", { skip, timeout: 120_000 }, async (t) => {
+test("e2e/netns - a push waiting on a site whose link is cut fails over to the other site; the file arrives once and intact", { skip, timeout: 180_000 }, async (t) => {
   await inLab(t, "flight", async (lab) => {
     // The client waits 2 s before acting on an announcement (processing_delay),
     // which leaves time to make sure it heard both sites, site 1 first, and

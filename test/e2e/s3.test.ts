@@ -11,6 +11,7 @@ import { randomFile } from "../helpers/mover-kit.js";
 import { freePort } from "../helpers/net.js";
 import { logRecords, runCommand, waitForLog, waitProvidersHeard } from "../helpers/procs.js";
 import { S3_KEY, S3_SECRET, s3Skip, startS3, type S3Server } from "../helpers/s3d.js";
+import { boundPorts, startServerProc } from "../helpers/server-proc.js";
 import { tempDir } from "../helpers/tmp.js";
 import { waitFor } from "../helpers/wait.js";
 import { collect, request } from "../helpers/zmq.js";
@@ -58,8 +59,9 @@ test("e2e/s3 - a client delivers small and multipart files to s3:// and publishe
   const dir = await tempDir(t);
   const [good, denied] = [join(dir, "good"), join(dir, "denied")];
   await Promise.all([mkdir(good), mkdir(denied)]);
-  const [pub, reqGood, reqDenied, cpub] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  await writeFile(join(dir, "server.ini"), serverSection("good", good, reqGood, s3) + serverSection("denied", denied, reqDenied, s3, "NOT-A-KEY", WRONG_SECRET));
+  // Picked beforehand: the client (and this test's subscriber of the client) are made before what they listen to binds.
+  const [pub, cpub] = [await freePort(), await freePort()];
+  await writeFile(join(dir, "server.ini"), serverSection("good", good, 0, s3) + serverSection("denied", denied, 0, s3, "NOT-A-KEY", WRONG_SECRET));
   await writeFile(
     join(dir, "client.ini"),
     clientSection("good", pub, "/s3e2e/good", "s3://incoming/sat/", cpub) +
@@ -104,8 +106,10 @@ test("e2e/s3 - a server killed during a multipart upload leaves no object; resta
   const dir = await tempDir(t);
   const inbox = join(dir, "in");
   await mkdir(inbox);
-  const [pub, req] = [await freePort(), await freePort()];
-  await writeFile(join(dir, "server.ini"), serverSection("sat", inbox, req, s3) + "connection_parameters__max_concurrency = 1\n");
+  // Picked beforehand: the client is started before the server binds it. The request port is the first start's.
+  const pub = await freePort();
+  const serverIni = (req: number): Promise<void> => writeFile(join(dir, "server.ini"), serverSection("sat", inbox, req, s3) + "connection_parameters__max_concurrency = 1\n");
+  await serverIni(0);
   await writeFile(join(dir, "client.ini"), clientSection("c", pub, "/s3e2e/sat", "s3://incoming/sat/"));
   const srvArgs = (log: string): string[] => [join(dir, "server.ini"), "-p", String(pub), "--host", "127.0.0.1", "-l", log, "-v"];
   const srvLog = join(dir, "server1.log");
@@ -115,6 +119,7 @@ test("e2e/s3 - a server killed during a multipart upload leaves no object; resta
   await waitForLog(cliLog, "chain started");
   const server = runCommand(t, "move_it_server", srvArgs(srvLog));
   await waitForLog(srvLog, "server started");
+  const req = boundPorts(await logRecords(srvLog)).ports["sat"] ?? assert.fail("no request port of [sat] in the log");
   await waitProvidersHeard(cliLog, 1);
 
   const sum = await drop(dir, inbox, "huge", 60 * MIB);
@@ -130,7 +135,8 @@ test("e2e/s3 - a server killed during a multipart upload leaves no object; resta
   // on the push the killed server took with it, since the restarted server answers its pings.)
   assert.equal(await sha(join(inbox, "huge.dat")), sum);
   const srvLog2 = join(dir, "server2.log");
-  runCommand(t, "move_it_server", srvArgs(srvLog2));
+  await serverIni(req);
+  await startServerProc(t, srvArgs(srvLog2), srvLog2, "server restart");
   await waitForLog(srvLog2, "announced");
   const push = new Message("/s3e2e/sat", "push", { uri: join(inbox, "huge.dat"), uid: "huge.dat", destination: "s3://incoming/sat/" });
   const reply = await request(req, push, 120_000);

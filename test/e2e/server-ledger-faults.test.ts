@@ -8,7 +8,7 @@ import { Ledger, ledgerPath } from "../../src/ledger/sqlite.js";
 import { Message } from "../../src/message/index.js";
 import { SERVER_LEDGER_SCHEMA } from "../../src/server/ledger.js";
 import { DateTime } from "../../src/util/datetime.js";
-import { freePort } from "../helpers/net.js";
+import { waitForLog } from "../helpers/procs.js";
 import { serverProc } from "../helpers/server-proc.js";
 import { tempDir } from "../helpers/tmp.js";
 import { probeUntil } from "../helpers/lab.js";
@@ -58,10 +58,10 @@ test("e2e/server-ledger-faults - state directory full: logged and counted, annou
   await mkdir(out);
   await mkdir(state);
   await run("mount", ["-t", "tmpfs", "-o", "size=2m", "tmpfs", state]);
-  const status = await freePort();
-  const srv = await serverProc(t, dir, [{ name: "full", origin: `${origin}/{name}.dat`, topic: "/f/full" }], { args: ["--disable-backlog", "--status-port", String(status)] });
+  const srv = await serverProc(t, dir, [{ name: "full", origin: `${origin}/{name}.dat`, topic: "/f/full" }], { args: ["--disable-backlog", "--status-port", "0"] });
   try {
     await srv.start();
+    const status = Number((await waitForLog(srv.log, "status server listening"))["port"]);
     const got = collect(t, srv.publishPort, ["/f/full"]);
     await probeUntil(async (i) => (await writeFile(join(origin, `probe${i}.dat`), "p"), `probe${i}.dat`), () => got.length > 0, 200);
     const since = DateTime.fromDate(new Date(Date.now() - 60_000)).isoformat();

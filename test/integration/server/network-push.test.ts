@@ -31,7 +31,7 @@ describe("server/network-push - behaviour", { skip: sshdSkip() ?? ftpdSkip() }, 
     await chmod(work, 0o755);
     await mkdir(join(work, "in"));
     file = await randomFile(join(work, "in"), "pass.dat", 3 * 1024 * 1024 + 17);
-    const ini = `[net]\norigin = ${work}/in/{name}.dat\ntopic = /net\nrequest_port = ${await freePort()}\nrequest_address = 127.0.0.1\nconnection_parameters__ssh_key_filename = ${sshd.clientKey}\nconnection_parameters__known_hosts = ${sshd.knownHosts}\n`;
+    const ini = `[net]\norigin = ${work}/in/{name}.dat\ntopic = /net\nrequest_port = 0\nrequest_address = 127.0.0.1\nconnection_parameters__ssh_key_filename = ${sshd.clientKey}\nconnection_parameters__known_hosts = ${sshd.knownHosts}\n`;
     srv = await startServer({ after: (fn) => cleanups.push(fn) }, ini, { log, disableBacklog: false });
   });
   const cleanups: (() => unknown)[] = [];
