@@ -16,6 +16,7 @@ import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { Message } from "../../src/message/index.js";
+import type { NsProcess } from "../helpers/netns.js";
 import { waitFor } from "../helpers/wait.js";
 import { Republished, assertDirHolds, assertIntact, drop, inLab, ini, labClient, labClientIni, labMirror, labMirrorIni, labServer, labServerIni, makeFiles, makeSite, skip, uidOf, waitGone, warmUp } from "../helpers/interop-kit.js";
 
@@ -39,7 +40,8 @@ const PY_DEBUG_LOG = [
 
 for (const dir of ["python server → move_it client", "move_it server → Python client"] as const) {
   const pyServer = dir.startsWith("python");
-  test(`interop/pairings - ${dir}: every file once, intact, republished, served copy deleted`, { skip, timeout: 150_000 }, async (t) => {
+  // Behind a Python server the test also waits for two of its beats (every 30 s) after the warm-up.
+  test(`interop/pairings - ${dir}: every file once, intact, republished, served copy deleted`, { skip, timeout: 210_000 }, async (t) => {
     await inLab(t, pyServer ? "pyts" : "tspy", async (lab) => {
       const site = await makeSite(join(lab.dir, "site"));
       const out = join(lab.dir, "out");
@@ -51,8 +53,10 @@ for (const dir of ["python server → move_it client", "move_it server → Pytho
       const client = pyServer ? labClient(lab, "move_it", cIni) : lab.py("py-client", "move_it_client", ["-c", await ini(lab, "py-log.yaml", PY_DEBUG_LOG), cIni]);
       const rx = await Republished.subscribe(lab, [PUB], CLIENT_PUB);
       // Our server's beats carry `catchup` (docs/protocol.md): the Python client must take them as beats.
-      const beats = pyServer ? undefined : lab.lab.subscribe(lab.ns, "server-sub", `tcp://127.0.0.1:${PUB}`);
+      // A Python server's beats carry none: our client logs that once per provider, however many beats come.
+      const beats = lab.lab.subscribe(lab.ns, "server-sub", `tcp://127.0.0.1:${PUB}`);
       await rx.warmUpGone([site]);
+      const beatsBefore = beatCount(beats.frames);
 
       const files = makeFiles("pair", SIZES);
       await drop([site], files);
@@ -65,9 +69,26 @@ for (const dir of ["python server → move_it client", "move_it server → Pytho
         assert.equal(msg.subject, TOPIC);
         assert.equal(msg.dataObject["uri"], join(out, uidOf(msg)), "published uri: the local path, as both clients write it for file://");
       }
-      if (beats !== undefined) await assertPythonTookBeats(beats.frames, client.outFile);
+      if (!pyServer) await assertPythonTookBeats(beats.frames, client.outFile);
+      else await assertCatchUpUnavailableOnce(beats.frames, beatsBefore, client);
     });
   });
+}
+
+function beatCount(frames: readonly string[]): number {
+  return frames.map((f) => Message.decode(Buffer.from(f))).filter((m) => m.type === "beat").length;
+}
+
+/**
+ * Two beats of the Python server came after the warm-up (when our client
+ * already heard the server, so it got them too), and our client said once,
+ * not per beat, that this provider offers no catch-up.
+ */
+async function assertCatchUpUnavailableOnce(frames: readonly string[], before: number, client: NsProcess): Promise<void> {
+  await waitFor(() => beatCount(frames) >= before + 2, "two beats of the Python server after the warm-up", 75_000);
+  const said = (await client.records()).filter((r) => r.msg === "catch-up unavailable");
+  assert.equal(said.length, 1, `"catch-up unavailable" logged ${said.length} times`);
+  assert.equal(said[0]?.["provider"], `127.0.0.1:${PUB}`);
 }
 
 /**
