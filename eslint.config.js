@@ -6,21 +6,42 @@
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "bin/", "scripts/", "eslint.config.js"] },
+  {
+    ignores: ["dist/", "node_modules/", "bin/", "scripts/", "eslint.config.js"],
+  },
   {
     files: ["src/**/*.ts", "test/**/*.ts", "bench/**/*.ts", "examples/**/*.ts"],
     extends: [tseslint.configs.recommendedTypeChecked],
-    languageOptions: { parserOptions: { project: "./tsconfig.test.json", tsconfigRootDir: import.meta.dirname } },
+    languageOptions: {
+      parserOptions: {
+        project: "./tsconfig.test.json",
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
     rules: {
       "@typescript-eslint/no-floating-promises": [
         "error",
-        { allowForKnownSafeCalls: [{ from: "package", package: "node:test", name: ["test", "it", "describe", "suite"] }] },
+        {
+          allowForKnownSafeCalls: [
+            {
+              from: "package",
+              package: "node:test",
+              name: ["test", "it", "describe", "suite"],
+            },
+          ],
+        },
       ],
       "@typescript-eslint/no-misused-promises": "error",
       // A caught error (unknown) is passed on as it came, not wrapped.
-      "@typescript-eslint/prefer-promise-reject-errors": ["error", { allowThrowingUnknown: true }],
+      "@typescript-eslint/prefer-promise-reject-errors": [
+        "error",
+        { allowThrowingUnknown: true },
+      ],
       "@typescript-eslint/consistent-type-imports": "error",
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_" },
+      ],
       "no-console": "error",
       // A variable the listeners above read before it is assigned once stays `let`.
       "prefer-const": ["error", { ignoreReadBeforeAssign: true }],
@@ -30,5 +51,8 @@ export default tseslint.config(
       "@typescript-eslint/no-base-to-string": "off",
     },
   },
-  { files: ["src/cli/**", "examples/**", "bench/**", "test/**"], rules: { "no-console": "off" } },
+  {
+    files: ["src/cli/**", "examples/**", "bench/**", "test/**"],
+    rules: { "no-console": "off" },
+  },
 );

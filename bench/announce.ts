@@ -7,7 +7,18 @@
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import * as zmq from "zeromq";
-import { KiB, MiB, dropAll, dropOne, emptyDir, returnAll, stagePayloads, writePayload, type Dropped, type Payload } from "./files.js";
+import {
+  KiB,
+  MiB,
+  dropAll,
+  dropOne,
+  emptyDir,
+  returnAll,
+  stagePayloads,
+  writePayload,
+  type Dropped,
+  type Payload,
+} from "./files.js";
 import { startServer } from "./pair.js";
 import { LOCALHOST, sleep, type Proc } from "./procs.js";
 import { metricOf, type ScenarioResult } from "./results.js";
@@ -34,7 +45,9 @@ export class Announcements {
         return; // closed
       }
       const now = performance.now();
-      const uid = /"uid":\s*"([^"]+)"/.exec(frames[0]?.toString("utf8") ?? "")?.[1];
+      const uid = /"uid":\s*"([^"]+)"/.exec(
+        frames[0]?.toString("utf8") ?? "",
+      )?.[1];
       if (uid !== undefined && !this.seen.has(uid)) this.seen.set(uid, now);
     }
   }
@@ -56,9 +69,19 @@ export class Announcements {
 }
 
 /** Drop probes until the subscription is live (ZeroMQ drops what is published before). */
-async function connected(ann: Announcements, server: Proc, stageDir: string, inDir: string): Promise<void> {
+async function connected(
+  ann: Announcements,
+  server: Proc,
+  stageDir: string,
+  inDir: string,
+): Promise<void> {
   for (let k = 0; k < 60; k++) {
-    const d = dropOne(stageDir, inDir, "p", writePayload(stageDir, `probe${k}.dat`, k, 64));
+    const d = dropOne(
+      stageDir,
+      inDir,
+      "p",
+      writePayload(stageDir, `probe${k}.dat`, k, 64),
+    );
     if ((await ann.waitFor([d.name], 500)) === 0) return;
     if (!server.alive()) throw new Error(server.obituary());
   }
@@ -73,16 +96,28 @@ interface AnnounceRun {
   burstP99: number;
 }
 
-async function measure(ann: Announcements, dropped: readonly Dropped[]): Promise<number[]> {
+async function measure(
+  ann: Announcements,
+  dropped: readonly Dropped[],
+): Promise<number[]> {
   const missing = await ann.waitFor(
     dropped.map((d) => d.name),
     30_000,
   );
-  if (missing > 0) throw new Error(`${missing} of ${dropped.length} files were never announced`);
+  if (missing > 0)
+    throw new Error(
+      `${missing} of ${dropped.length} files were never announced`,
+    );
   return dropped.map((d) => (ann.seen.get(d.name) ?? Number.NaN) - d.t0);
 }
 
-async function announceRun(ann: Announcements, stageDir: string, inDir: string, files: { paced: Payload[]; burst: Payload[] }, r: number): Promise<AnnounceRun> {
+async function announceRun(
+  ann: Announcements,
+  stageDir: string,
+  inDir: string,
+  files: { paced: Payload[]; burst: Payload[] },
+  r: number,
+): Promise<AnnounceRun> {
   const pacedDropped: Dropped[] = [];
   for (const p of files.paced) {
     pacedDropped.push(dropOne(stageDir, inDir, `a${r}`, p));
@@ -91,28 +126,43 @@ async function announceRun(ann: Announcements, stageDir: string, inDir: string, 
   const paced = latencyPercentiles(await measure(ann, pacedDropped));
   const burstDropped = await dropAll(stageDir, inDir, `b${r}`, files.burst);
   const burstLat = await measure(ann, burstDropped);
-  const last = Math.max(...burstDropped.map((d) => ann.seen.get(d.name) ?? Number.NaN));
+  const last = Math.max(
+    ...burstDropped.map((d) => ann.seen.get(d.name) ?? Number.NaN),
+  );
   const first = Math.min(...burstDropped.map((d) => d.t0));
   const burst = latencyPercentiles(burstLat);
   returnAll(stageDir, inDir, [...pacedDropped, ...burstDropped]);
   ann.seen.clear();
   await sleep(300);
-  return { pacedP50: paced.p50, pacedP99: paced.p99, burstPerS: files.burst.length / ((last - first) / 1000), burstP50: burst.p50, burstP99: burst.p99 };
+  return {
+    pacedP50: paced.p50,
+    pacedP99: paced.p99,
+    burstPerS: files.burst.length / ((last - first) / 1000),
+    burstP50: burst.p50,
+    burstP99: burst.p99,
+  };
 }
 
 /** The announce scenario (no client needed). */
 export async function announce(ctx: Ctx): Promise<ScenarioResult> {
   const started = performance.now();
   const base = join(ctx.dirs.work, "announce");
-  const { server, publishPort, inDir, stageDir } = await startServer(ctx.dirs, base);
+  const { server, publishPort, inDir, stageDir } = await startServer(
+    ctx.dirs,
+    base,
+  );
   const ann = new Announcements(publishPort);
   try {
     await connected(ann, server, stageDir, inDir);
     emptyDir(inDir);
     const nBurst = ctx.quick ? 300 : 1000;
-    const files = { paced: stagePayloads(stageDir, "m", ctx.quick ? 10 : 20, MiB), burst: stagePayloads(stageDir, "k", nBurst, 10 * KiB) };
+    const files = {
+      paced: stagePayloads(stageDir, "m", ctx.quick ? 10 : 20, MiB),
+      burst: stagePayloads(stageDir, "k", nBurst, 10 * KiB),
+    };
     const runs: AnnounceRun[] = [];
-    for (let r = 0; r < ctx.runs; r++) runs.push(await announceRun(ann, stageDir, inDir, files, r));
+    for (let r = 0; r < ctx.runs; r++)
+      runs.push(await announceRun(ann, stageDir, inDir, files, r));
     return {
       id: "announce",
       title: `server alone: rename → announce`,
@@ -126,7 +176,9 @@ export async function announce(ctx: Ctx): Promise<ScenarioResult> {
         metricOf(runs, "burst latency p50", "ms", (r) => r.burstP50),
         metricOf(runs, "burst latency p99", "ms", (r) => r.burstP99),
       ],
-      notes: [`paced: ${files.paced.length} × 1 MiB every 100 ms; burst: ${nBurst} × 10 KiB at once; times are when this process's SUB socket got the file message`],
+      notes: [
+        `paced: ${files.paced.length} × 1 MiB every 100 ms; burst: ${nBurst} × 10 KiB at once; times are when this process's SUB socket got the file message`,
+      ],
       seconds: (performance.now() - started) / 1000,
     };
   } finally {

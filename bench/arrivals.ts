@@ -40,7 +40,11 @@ export class Arrivals {
    * without any new arrival (or `isAlive` says a peer died). Returns the
    * names still missing.
    */
-  async waitFor(names: readonly string[], timeoutMs: number, isAlive: () => boolean = () => true): Promise<string[]> {
+  async waitFor(
+    names: readonly string[],
+    timeoutMs: number,
+    isAlive: () => boolean = () => true,
+  ): Promise<string[]> {
     let missing = names.filter((n) => !this.seen.has(n));
     let lastProgress = performance.now();
     let lastScan = lastProgress;

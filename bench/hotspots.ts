@@ -45,7 +45,11 @@ function add(map: Map<string, number>, key: string, us: number): void {
 }
 
 /** Self time by function and by module, and the total, over some profiles. */
-export function summarizeProfiles(files: readonly string[]): { byFunction: Map<string, number>; byModule: Map<string, number>; total: number } {
+export function summarizeProfiles(files: readonly string[]): {
+  byFunction: Map<string, number>;
+  byModule: Map<string, number>;
+  total: number;
+} {
   const byFunction = new Map<string, number>();
   const byModule = new Map<string, number>();
   let total = 0;
@@ -56,18 +60,30 @@ export function summarizeProfiles(files: readonly string[]): { byFunction: Map<s
       const f = nodes.get(id)?.callFrame;
       if (f === undefined) continue;
       total += us;
-      add(byFunction, `${f.functionName || "(anonymous)"} ${moduleOf(f.url)}:${f.lineNumber + 1}`, us);
+      add(
+        byFunction,
+        `${f.functionName || "(anonymous)"} ${moduleOf(f.url)}:${f.lineNumber + 1}`,
+        us,
+      );
       add(byModule, moduleOf(f.url), us);
     }
   }
   return { byFunction, byModule, total };
 }
 
-function top(map: Map<string, number>, total: number, n: number, busy: number): string[] {
+function top(
+  map: Map<string, number>,
+  total: number,
+  n: number,
+  busy: number,
+): string[] {
   return [...map]
     .sort((a, b) => b[1] - a[1])
     .slice(0, n)
-    .map(([k, us]) => `${(us / 1000).toFixed(0).padStart(8)} ms ${((us / total) * 100).toFixed(1).padStart(5)}% ${((us / busy) * 100).toFixed(1).padStart(5)}%busy  ${k}`);
+    .map(
+      ([k, us]) =>
+        `${(us / 1000).toFixed(0).padStart(8)} ms ${((us / total) * 100).toFixed(1).padStart(5)}% ${((us / busy) * 100).toFixed(1).padStart(5)}%busy  ${k}`,
+    );
 }
 
 function main(argv: string[]): void {
@@ -80,10 +96,16 @@ function main(argv: string[]): void {
     return;
   }
   const { byFunction, byModule, total } = summarizeProfiles(files);
-  const idle = [...byFunction].filter(([k]) => k.startsWith("(idle)")).reduce((s, [, us]) => s + us, 0);
+  const idle = [...byFunction]
+    .filter(([k]) => k.startsWith("(idle)"))
+    .reduce((s, [, us]) => s + us, 0);
   const busy = Math.max(1, total - idle);
-  process.stdout.write(`total ${(total / 1000).toFixed(0)} ms, idle ${((idle / total) * 100).toFixed(1)}%\n\nby module:\n`);
-  process.stdout.write(`${top(byModule, total, n, busy).join("\n")}\n\nby function (self time):\n${top(byFunction, total, n, busy).join("\n")}\n`);
+  process.stdout.write(
+    `total ${(total / 1000).toFixed(0)} ms, idle ${((idle / total) * 100).toFixed(1)}%\n\nby module:\n`,
+  );
+  process.stdout.write(
+    `${top(byModule, total, n, busy).join("\n")}\n\nby function (self time):\n${top(byFunction, total, n, busy).join("\n")}\n`,
+  );
 }
 
 main(process.argv.slice(2));

@@ -19,7 +19,13 @@ interface SftpRun {
   sftpMbPerS: number;
 }
 
-async function sftpRun(pair: Pair, sshd: Sshd, payloads: ReturnType<typeof stagePayloads>, r: number, quietMs: number): Promise<SftpRun> {
+async function sftpRun(
+  pair: Pair,
+  sshd: Sshd,
+  payloads: ReturnType<typeof stagePayloads>,
+  r: number,
+  quietMs: number,
+): Promise<SftpRun> {
   const dropped = await dropAll(pair.stageDir, pair.inDir, `r${r}`, payloads);
   await collect(pair, dropped, quietMs);
   const { seconds } = timings(pair, dropped);
@@ -30,7 +36,10 @@ async function sftpRun(pair: Pair, sshd: Sshd, payloads: ReturnType<typeof stage
   emptyDir(pair.destDir);
   returnAll(pair.stageDir, pair.inDir, dropped);
   pair.arrivals.clear();
-  return { mbPerS: bytes / 1e6 / seconds, sftpMbPerS: base.bytes / 1e6 / base.seconds };
+  return {
+    mbPerS: bytes / 1e6 / seconds,
+    sftpMbPerS: base.bytes / 1e6 / base.seconds,
+  };
 }
 
 /** The sftp scenario with a file of `size` bytes. */
@@ -45,7 +54,10 @@ export async function sftp(ctx: Ctx, size: number): Promise<ScenarioResult> {
       label,
       destDir,
       destUrl: `sftp://${sshd.user}@${sshd.host}:${sshd.port}${destDir}/`,
-      serverExtra: [`connection_parameters__ssh_key_filename = ${sshd.key}`, `connection_parameters__known_hosts = ${sshd.knownHosts}`],
+      serverExtra: [
+        `connection_parameters__ssh_key_filename = ${sshd.key}`,
+        `connection_parameters__known_hosts = ${sshd.knownHosts}`,
+      ],
     });
     try {
       return await sftpRuns(ctx, pair, sshd, size, started);
@@ -57,23 +69,40 @@ export async function sftp(ctx: Ctx, size: number): Promise<ScenarioResult> {
   }
 }
 
-async function sftpRuns(ctx: Ctx, pair: Pair, sshd: Sshd, size: number, started: number): Promise<ScenarioResult> {
+async function sftpRuns(
+  ctx: Ctx,
+  pair: Pair,
+  sshd: Sshd,
+  size: number,
+  started: number,
+): Promise<ScenarioResult> {
   const payloads = stagePayloads(pair.stageDir, "g", 1, size);
   const quietMs = Math.max(60_000, (size / MiB) * 200); // no progress is visible until the file is there
   const runs: SftpRun[] = [];
   const n = ctx.quick ? 1 : 3;
   for (let r = 0; r < n; r++) {
     runs.push(await sftpRun(pair, sshd, payloads, r, quietMs));
-    ctx.say(`  sftp run ${r + 1}/${n}: ${runs[r]?.mbPerS.toFixed(0)} MB/s (OpenSSH sftp ${runs[r]?.sftpMbPerS.toFixed(0)} MB/s)`);
+    ctx.say(
+      `  sftp run ${r + 1}/${n}: ${runs[r]?.mbPerS.toFixed(0)} MB/s (OpenSSH sftp ${runs[r]?.sftpMbPerS.toFixed(0)} MB/s)`,
+    );
   }
-  const sizeText = size >= 1024 * MiB ? `${size / (1024 * MiB)} GiB` : `${size / MiB} MiB`;
+  const sizeText =
+    size >= 1024 * MiB ? `${size / (1024 * MiB)} GiB` : `${size / MiB} MiB`;
   return {
     id: "sftp",
     title: `${sizeText} over sftp to a loopback sshd`,
     dest: "sftp",
     status: "ok",
     params: { size, runs: n },
-    metrics: [{ name: "MB/s", unit: "MB/s", values: runs.map((r) => r.mbPerS), baseline: runs.map((r) => r.sftpMbPerS), baselineName: "OpenSSH sftp" }],
+    metrics: [
+      {
+        name: "MB/s",
+        unit: "MB/s",
+        values: runs.map((r) => r.mbPerS),
+        baseline: runs.map((r) => r.sftpMbPerS),
+        baselineName: "OpenSSH sftp",
+      },
+    ],
     notes: [],
     seconds: (performance.now() - started) / 1000,
   };

@@ -50,9 +50,24 @@ export interface Pair {
 export class ClientUnavailable extends Error {}
 
 /** Server ini (docs/server.md) for a chain watching `inDir`. */
-export function serverIni(inDir: string, requestPort: number, extra: readonly string[] = []): string {
-  const lines = ["[bench]", `origin = ${inDir}/{name}.dat`, "topic = /bench", `request_port = ${requestPort}`, `request_address = ${LOCALHOST}`];
-  return [...lines, ...extra, ...extraOptions(process.env.BENCH_SERVER_OPTS), ""].join("\n");
+export function serverIni(
+  inDir: string,
+  requestPort: number,
+  extra: readonly string[] = [],
+): string {
+  const lines = [
+    "[bench]",
+    `origin = ${inDir}/{name}.dat`,
+    "topic = /bench",
+    `request_port = ${requestPort}`,
+    `request_address = ${LOCALHOST}`,
+  ];
+  return [
+    ...lines,
+    ...extra,
+    ...extraOptions(process.env.BENCH_SERVER_OPTS),
+    "",
+  ].join("\n");
 }
 
 /** Extra `key = value` lines from BENCH_CLIENT_OPTS / BENCH_SERVER_OPTS (`k=v;k2=v2`), for experiments. */
@@ -66,12 +81,30 @@ export function extraOptions(env: string | undefined): string[] {
 
 /** Client ini (docs/client.md) for a chain fetching from the server at `publishPort`. */
 export function clientIni(publishPort: number, destUrl: string): string {
-  const lines = ["[bench]", `providers = ${LOCALHOST}:${publishPort}`, `destination = ${destUrl}`, "topic = /bench", "publish_port = 0", "nameservers = false"];
-  return [...lines, ...extraOptions(process.env.BENCH_CLIENT_OPTS), ""].join("\n");
+  const lines = [
+    "[bench]",
+    `providers = ${LOCALHOST}:${publishPort}`,
+    `destination = ${destUrl}`,
+    "topic = /bench",
+    "publish_port = 0",
+    "nameservers = false",
+  ];
+  return [...lines, ...extraOptions(process.env.BENCH_CLIENT_OPTS), ""].join(
+    "\n",
+  );
 }
 
 /** Start a server on fresh ports watching `<base>/in`, with staging in `<base>/stage`. */
-export async function startServer(dirs: BenchDirs, base: string, extra: readonly string[] = []): Promise<{ server: Proc; publishPort: number; inDir: string; stageDir: string }> {
+export async function startServer(
+  dirs: BenchDirs,
+  base: string,
+  extra: readonly string[] = [],
+): Promise<{
+  server: Proc;
+  publishPort: number;
+  inDir: string;
+  stageDir: string;
+}> {
   const inDir = join(base, "in");
   const stageDir = join(base, "stage");
   mkdirSync(inDir, { recursive: true });
@@ -80,19 +113,48 @@ export async function startServer(dirs: BenchDirs, base: string, extra: readonly
   const requestPort = await freePort();
   const ini = join(base, "server.ini");
   writeFileSync(ini, serverIni(inDir, requestPort, extra));
-  const args = [ini, "-p", String(publishPort), "--host", LOCALHOST, "--disable-backlog", "--state-dir", join(base, "state")];
-  const server = startMoveIt("move_it_server", args, join(base, "server.log"), dirs.profDir);
+  const args = [
+    ini,
+    "-p",
+    String(publishPort),
+    "--host",
+    LOCALHOST,
+    "--disable-backlog",
+    "--state-dir",
+    join(base, "state"),
+  ];
+  const server = startMoveIt(
+    "move_it_server",
+    args,
+    join(base, "server.log"),
+    dirs.profDir,
+  );
   return { server, publishPort, inDir, stageDir };
 }
 
 /** Start the pair and wait until a probe file makes it through. */
-export async function startPair(dirs: BenchDirs, opts: PairOptions): Promise<Pair> {
+export async function startPair(
+  dirs: BenchDirs,
+  opts: PairOptions,
+): Promise<Pair> {
   const base = join(dirs.work, opts.label);
   mkdirSync(opts.destDir, { recursive: true });
-  const { server, publishPort, inDir, stageDir } = await startServer(dirs, base, opts.serverExtra);
+  const { server, publishPort, inDir, stageDir } = await startServer(
+    dirs,
+    base,
+    opts.serverExtra,
+  );
   const ini = join(base, "client.ini");
-  writeFileSync(ini, clientIni(publishPort, opts.destUrl ?? `file://${opts.destDir}/`));
-  const client = startMoveIt("move_it_client", [ini, "--host", LOCALHOST], join(base, "client.log"), dirs.profDir);
+  writeFileSync(
+    ini,
+    clientIni(publishPort, opts.destUrl ?? `file://${opts.destDir}/`),
+  );
+  const client = startMoveIt(
+    "move_it_client",
+    [ini, "--host", LOCALHOST],
+    join(base, "client.log"),
+    dirs.profDir,
+  );
   const arrivals = new Arrivals(opts.destDir);
   const pair: Pair = {
     server,
@@ -124,11 +186,18 @@ async function probe(pair: Pair, timeoutMs: number): Promise<void> {
   for (let k = 0; ; k++) {
     const p = writePayload(pair.stageDir, `probe${k}.dat`, k, 64);
     names.push(dropOne(pair.stageDir, pair.inDir, "p", p).name);
-    await pair.arrivals.waitFor(names.slice(-1), Math.min(1000, 200 + 100 * k), pair.alive);
+    await pair.arrivals.waitFor(
+      names.slice(-1),
+      Math.min(1000, 200 + 100 * k),
+      pair.alive,
+    );
     if (names.some((n) => pair.arrivals.at(n) !== undefined)) break;
     if (!pair.client.alive()) throw clientDied(pair.client);
     if (!pair.server.alive()) throw new Error(pair.server.obituary());
-    if (Date.now() > deadline) throw new Error(`no probe file came through in ${timeoutMs} ms; ${pair.client.obituary()}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `no probe file came through in ${timeoutMs} ms; ${pair.client.obituary()}`,
+      );
   }
   await pair.arrivals.waitFor(names, 500);
   for (const n of names) {
@@ -140,6 +209,9 @@ async function probe(pair: Pair, timeoutMs: number): Promise<void> {
 
 function clientDied(client: Proc): Error {
   const tail = client.tail(600);
-  if (/not implemented/i.test(tail)) return new ClientUnavailable(`move_it_client is not usable yet: ${tail.trim().split("\n").pop() ?? ""}`);
+  if (/not implemented/i.test(tail))
+    return new ClientUnavailable(
+      `move_it_client is not usable yet: ${tail.trim().split("\n").pop() ?? ""}`,
+    );
   return new Error(client.obituary());
 }

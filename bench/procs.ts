@@ -13,7 +13,10 @@ import { fileURLToPath } from "node:url";
 export const LOCALHOST = "127.0.0.1";
 
 /** The repository root (this file is dist/bench/procs.js once built). */
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export const REPO_ROOT = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  "../..",
+);
 
 /** A process the benchmark started. */
 export interface Proc {
@@ -37,18 +40,31 @@ export interface Proc {
 const live = new Set<Proc>();
 
 /** Start `command args` in a new process group; stdout and stderr go to `logFile`. */
-export function startProc(name: string, command: string, args: readonly string[], logFile: string, env?: NodeJS.ProcessEnv): Proc {
+export function startProc(
+  name: string,
+  command: string,
+  args: readonly string[],
+  logFile: string,
+  env?: NodeJS.ProcessEnv,
+): Proc {
   const fd = openSync(logFile, "a");
   let child: ChildProcess;
   try {
-    child = spawn(command, args, { stdio: ["ignore", fd, fd], detached: true, env: env ?? process.env });
+    child = spawn(command, args, {
+      stdio: ["ignore", fd, fd],
+      detached: true,
+      env: env ?? process.env,
+    });
   } finally {
     closeSync(fd);
   }
-  if (child.pid === undefined) throw new Error(`${name}: could not start ${command}`);
+  if (child.pid === undefined)
+    throw new Error(`${name}: could not start ${command}`);
   let status: number | string | undefined;
   const exited = new Promise<number | string>((res) => {
-    child.once("exit", (code, signal) => res((status = code ?? signal ?? "unknown")));
+    child.once("exit", (code, signal) =>
+      res((status = code ?? signal ?? "unknown")),
+    );
     child.once("error", () => res((status = "spawn error")));
   });
   const proc = makeProc(name, child, logFile, exited, () => status);
@@ -57,7 +73,13 @@ export function startProc(name: string, command: string, args: readonly string[]
   return proc;
 }
 
-function makeProc(name: string, child: ChildProcess, logFile: string, exited: Promise<number | string>, status: () => number | string | undefined): Proc {
+function makeProc(
+  name: string,
+  child: ChildProcess,
+  logFile: string,
+  exited: Promise<number | string>,
+  status: () => number | string | undefined,
+): Proc {
   let stopping: Promise<void> | undefined;
   const pid = child.pid!;
   const alive = (): boolean => status() === undefined;
@@ -70,13 +92,20 @@ function makeProc(name: string, child: ChildProcess, logFile: string, exited: Pr
     exited,
     alive,
     status,
-    obituary: () => `${name} ${alive() ? "is running" : `exited (${status()})`}; last log line: ${tail(4000).trim().split("\n").pop()?.slice(0, 300) ?? ""}`,
+    obituary: () =>
+      `${name} ${alive() ? "is running" : `exited (${status()})`}; last log line: ${tail(4000).trim().split("\n").pop()?.slice(0, 300) ?? ""}`,
     tail,
-    stop: (graceMs = 8000) => (stopping ??= stopGroup(pid, exited, alive, graceMs)),
+    stop: (graceMs = 8000) =>
+      (stopping ??= stopGroup(pid, exited, alive, graceMs)),
   };
 }
 
-async function stopGroup(pid: number, exited: Promise<unknown>, alive: () => boolean, graceMs: number): Promise<void> {
+async function stopGroup(
+  pid: number,
+  exited: Promise<unknown>,
+  alive: () => boolean,
+  graceMs: number,
+): Promise<void> {
   const forked = descendants(pid);
   if (alive()) signalGroup(pid, "SIGTERM");
   const timer = setTimeout(() => signalGroup(pid, "SIGKILL"), graceMs);
@@ -153,28 +182,46 @@ function readTail(file: string, chars: number): string {
 
 /** Node flags for the move_it processes: BENCH_NODE_FLAGS (e.g. `--trace-gc`), and `--cpu-prof` into `profDir` when profiling. */
 function nodeFlags(profDir: string | undefined, name: string): string[] {
-  const extra = (process.env.BENCH_NODE_FLAGS ?? "").split(/\s+/).filter((f) => f !== "");
+  const extra = (process.env.BENCH_NODE_FLAGS ?? "")
+    .split(/\s+/)
+    .filter((f) => f !== "");
   if (profDir === undefined) return extra;
   return [...extra, "--cpu-prof", `--cpu-prof-dir=${join(profDir, name)}`];
 }
 
 /** Start a built move_it command (`move_it_server`, `move_it_client`) with node. */
-export function startMoveIt(command: string, args: readonly string[], logFile: string, profDir?: string): Proc {
+export function startMoveIt(
+  command: string,
+  args: readonly string[],
+  logFile: string,
+  profDir?: string,
+): Proc {
   const bin = join(REPO_ROOT, "bin", `${command}.js`);
-  return startProc(command, process.execPath, [...nodeFlags(profDir, command), bin, ...args], logFile);
+  return startProc(
+    command,
+    process.execPath,
+    [...nodeFlags(profDir, command), bin, ...args],
+    logFile,
+  );
 }
 
 export { freePort } from "../src/util/ports.js";
 
 /** Resident memory of a process, KiB: current (VmRSS) and peak (VmHWM); undefined when it is gone. */
-export function memoryOf(pid: number): { rssKiB: number; hwmKiB: number } | undefined {
+export function memoryOf(
+  pid: number,
+): { rssKiB: number; hwmKiB: number } | undefined {
   let status: string;
   try {
     status = readFileSync(`/proc/${pid}/status`, "utf8");
   } catch {
     return undefined;
   }
-  const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+)\\s+kB`, "m").exec(status)?.[1] ?? Number.NaN);
+  const field = (name: string): number =>
+    Number(
+      new RegExp(`^${name}:\\s+(\\d+)\\s+kB`, "m").exec(status)?.[1] ??
+        Number.NaN,
+    );
   return { rssKiB: field("VmRSS"), hwmKiB: field("VmHWM") };
 }
 
@@ -192,7 +239,10 @@ export function cpuMsOf(pid: number): number {
 
 /** CPU time (ms) of a process and everything it forked (the server's inotifywait, say). */
 export function cpuMsOfTree(pid: number): number {
-  return [pid, ...descendants(pid)].reduce((sum, p) => sum + (cpuMsOf(p) || 0), 0);
+  return [pid, ...descendants(pid)].reduce(
+    (sum, p) => sum + (cpuMsOf(p) || 0),
+    0,
+  );
 }
 
 /** Resolves after `ms`. */

@@ -60,8 +60,10 @@ export function medianRatio(m: Metric): number | undefined {
 export function judge(t: Target, m: Metric): TargetVerdict {
   const median = summarize(m.values).median;
   let met: boolean | undefined;
-  if (t.kind === "atLeast") met = Number.isFinite(median) ? median >= t.value : undefined;
-  else if (t.kind === "atMost") met = Number.isFinite(median) ? median <= t.value : undefined;
+  if (t.kind === "atLeast")
+    met = Number.isFinite(median) ? median >= t.value : undefined;
+  else if (t.kind === "atMost")
+    met = Number.isFinite(median) ? median <= t.value : undefined;
   else {
     const r = medianRatio(m);
     met = r === undefined ? undefined : r >= t.value;
@@ -70,11 +72,33 @@ export function judge(t: Target, m: Metric): TargetVerdict {
 }
 
 /** A scenario that did not run, with the reason. */
-export function notRun(id: string, title: string, dest: string, status: "skipped" | "failed", reason: string): ScenarioResult {
-  return { id, title, dest, status, reason, params: {}, metrics: [], notes: [], seconds: 0 };
+export function notRun(
+  id: string,
+  title: string,
+  dest: string,
+  status: "skipped" | "failed",
+  reason: string,
+): ScenarioResult {
+  return {
+    id,
+    title,
+    dest,
+    status,
+    reason,
+    params: {},
+    metrics: [],
+    notes: [],
+    seconds: 0,
+  };
 }
 
 /** Collect per-run records into metrics: `pick` turns a run into that metric's value. */
-export function metricOf<R>(runs: readonly R[], name: string, unit: string, pick: (r: R) => number, extra: Partial<Metric> = {}): Metric {
+export function metricOf<R>(
+  runs: readonly R[],
+  name: string,
+  unit: string,
+  pick: (r: R) => number,
+  extra: Partial<Metric> = {},
+): Metric {
   return { name, unit, values: runs.map(pick), ...extra };
 }

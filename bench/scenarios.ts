@@ -8,10 +8,26 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { cpBaseline } from "./baseline.js";
 import { Announcements } from "./announce.js";
-import { KiB, MiB, dropAll, dropOne, emptyDir, returnAll, stagePayloads, verifyDelivered, type Dropped, type Payload } from "./files.js";
+import {
+  KiB,
+  MiB,
+  dropAll,
+  dropOne,
+  emptyDir,
+  returnAll,
+  stagePayloads,
+  verifyDelivered,
+  type Dropped,
+  type Payload,
+} from "./files.js";
 import { startPair, type BenchDirs, type Pair } from "./pair.js";
 import { cpuMsOfTree, sleep } from "./procs.js";
-import { metricOf, type Metric, type ScenarioResult, type Target } from "./results.js";
+import {
+  metricOf,
+  type Metric,
+  type ScenarioResult,
+  type Target,
+} from "./results.js";
 import { latencyPercentiles, quantile } from "./stats.js";
 
 export type Dest = "link" | "copy";
@@ -31,32 +47,55 @@ export function destDirFor(ctx: Ctx, label: string, dest: Dest): string {
 }
 
 /** Seconds from the first drop to the last arrival, and each file's latency (ms). */
-export function timings(pair: Pair, dropped: readonly Dropped[]): { seconds: number; latencies: number[] } {
-  const latencies = dropped.map((d) => (pair.arrivals.at(d.name) ?? Number.NaN) - d.t0);
+export function timings(
+  pair: Pair,
+  dropped: readonly Dropped[],
+): { seconds: number; latencies: number[] } {
+  const latencies = dropped.map(
+    (d) => (pair.arrivals.at(d.name) ?? Number.NaN) - d.t0,
+  );
   const first = Math.min(...dropped.map((d) => d.t0));
-  const last = Math.max(...dropped.map((d) => pair.arrivals.at(d.name) ?? Number.NaN));
+  const last = Math.max(
+    ...dropped.map((d) => pair.arrivals.at(d.name) ?? Number.NaN),
+  );
   return { seconds: (last - first) / 1000, latencies };
 }
 
 /** Wait for the dropped files, then check them; throws on a missing or wrong file. */
-export async function collect(pair: Pair, dropped: readonly Dropped[], quietMs: number): Promise<void> {
+export async function collect(
+  pair: Pair,
+  dropped: readonly Dropped[],
+  quietMs: number,
+): Promise<void> {
   const missing = await pair.arrivals.waitFor(
     dropped.map((d) => d.name),
     quietMs,
     pair.alive,
   );
   if (missing.length > 0) {
-    const why = pair.alive() ? `nothing new for ${quietMs} ms` : pair.client.alive() ? pair.server.obituary() : pair.client.obituary();
-    throw new Error(`${missing.length} of ${dropped.length} files never arrived (${why}); first missing: ${missing[0]}`);
+    const why = pair.alive()
+      ? `nothing new for ${quietMs} ms`
+      : pair.client.alive()
+        ? pair.server.obituary()
+        : pair.client.obituary();
+    throw new Error(
+      `${missing.length} of ${dropped.length} files never arrived (${why}); first missing: ${missing[0]}`,
+    );
   }
   const size = dropped[0]?.payload.size ?? 1;
   const hashSample = Math.max(1, Math.min(12, Math.floor((256 * MiB) / size))); // at most ~256 MiB hashed a run
   const verdict = await verifyDelivered(pair.destDir, dropped, hashSample);
-  if (verdict.errors.length > 0) throw new Error(`wrong delivery: ${verdict.errors.slice(0, 3).join("; ")} (${verdict.errors.length} errors)`);
+  if (verdict.errors.length > 0)
+    throw new Error(
+      `wrong delivery: ${verdict.errors.slice(0, 3).join("; ")} (${verdict.errors.length} errors)`,
+    );
 }
 
 /** Put the run's files back and empty the destination. */
-export async function reset(pair: Pair, dropped: readonly Dropped[]): Promise<void> {
+export async function reset(
+  pair: Pair,
+  dropped: readonly Dropped[],
+): Promise<void> {
   emptyDir(pair.destDir);
   returnAll(pair.stageDir, pair.inDir, dropped);
   pair.arrivals.clear();
@@ -69,10 +108,21 @@ export async function reset(pair: Pair, dropped: readonly Dropped[]): Promise<vo
  * long-running daemons, so their warm speed is what counts (a cold first
  * run is ~30% slower for small files).
  */
-export async function warmUp(pair: Pair, payloads: readonly Payload[]): Promise<void> {
+export async function warmUp(
+  pair: Pair,
+  payloads: readonly Payload[],
+): Promise<void> {
   const size = payloads[0]?.size ?? 1;
-  const n = Math.max(1, Math.min(payloads.length, Math.floor((256 * MiB) / size)));
-  const dropped = await dropAll(pair.stageDir, pair.inDir, "w", payloads.slice(0, n));
+  const n = Math.max(
+    1,
+    Math.min(payloads.length, Math.floor((256 * MiB) / size)),
+  );
+  const dropped = await dropAll(
+    pair.stageDir,
+    pair.inDir,
+    "w",
+    payloads.slice(0, n),
+  );
   await collect(pair, dropped, 20_000);
   await reset(pair, dropped);
 }
@@ -88,12 +138,31 @@ interface BurstSpec {
 }
 
 /** The 10 KiB burst with the ledgers in memory: the same run's figure without the ledger's disk writes. */
-export const NO_LEDGER_BURST: BurstSpec = { id: "burst-10k-memledger", size: 10 * KiB, sizeText: "10 KiB", count: 1000, quickCount: 1000, ledger: "memory" };
+export const NO_LEDGER_BURST: BurstSpec = {
+  id: "burst-10k-memledger",
+  size: 10 * KiB,
+  sizeText: "10 KiB",
+  count: 1000,
+  quickCount: 1000,
+  ledger: "memory",
+};
 
 export const BURSTS: readonly BurstSpec[] = [
-  { id: "burst-10k", size: 10 * KiB, sizeText: "10 KiB", count: 1000, quickCount: 1000 },
+  {
+    id: "burst-10k",
+    size: 10 * KiB,
+    sizeText: "10 KiB",
+    count: 1000,
+    quickCount: 1000,
+  },
   { id: "burst-1m", size: MiB, sizeText: "1 MiB", count: 200, quickCount: 60 },
-  { id: "burst-50m", size: 50 * MiB, sizeText: "50 MiB", count: 20, quickCount: 4 },
+  {
+    id: "burst-50m",
+    size: 50 * MiB,
+    sizeText: "50 MiB",
+    count: 20,
+    quickCount: 4,
+  },
 ];
 
 interface BurstRun {
@@ -110,7 +179,13 @@ interface BurstRun {
   clientCpuMs: number;
 }
 
-async function burstRun(ctx: Ctx, pair: Pair, payloads: readonly Payload[], tag: string, dest: Dest): Promise<BurstRun> {
+async function burstRun(
+  ctx: Ctx,
+  pair: Pair,
+  payloads: readonly Payload[],
+  tag: string,
+  dest: Dest,
+): Promise<BurstRun> {
   const missedBefore = pair.arrivals.missedEvents;
   const cpu0 = [cpuMsOfTree(pair.server.pid), cpuMsOfTree(pair.client.pid)];
   const dropped = await dropAll(pair.stageDir, pair.inDir, tag, payloads);
@@ -119,7 +194,10 @@ async function burstRun(ctx: Ctx, pair: Pair, payloads: readonly Payload[], tag:
     30_000,
     pair.alive,
   );
-  const cpu = [cpuMsOfTree(pair.server.pid) - cpu0[0]!, cpuMsOfTree(pair.client.pid) - cpu0[1]!];
+  const cpu = [
+    cpuMsOfTree(pair.server.pid) - cpu0[0]!,
+    cpuMsOfTree(pair.client.pid) - cpu0[1]!,
+  ];
   await collect(pair, dropped, 30_000);
   const { seconds, latencies } = timings(pair, dropped);
   const bytes = payloads.reduce((s, p) => s + p.size, 0);
@@ -141,42 +219,80 @@ async function burstRun(ctx: Ctx, pair: Pair, payloads: readonly Payload[], tag:
   };
 }
 
-function burstMetrics(spec: BurstSpec, dest: Dest, runs: readonly BurstRun[]): Metric[] {
+function burstMetrics(
+  spec: BurstSpec,
+  dest: Dest,
+  runs: readonly BurstRun[],
+): Metric[] {
   const cp = { baselineName: "cp" };
   // Issue 17's targets (≥ 3000 files/s to the same filesystem, ≥ 2000 to another; 0.25 ms CPU per file each side)
   // and issue 10's (≥ 2000 files/s with the ledger on).
   const small = spec.id === "burst-10k";
-  const filesTargets: Target[] | undefined = small ? [{ kind: "atLeast", value: dest === "link" ? 3000 : 2000 }, { kind: "ratioAtLeast", value: 0.5 }] : undefined;
-  const mbTargets: Target[] | undefined = spec.id === "burst-50m" && dest === "copy" ? [{ kind: "ratioAtLeast", value: 0.9 }] : undefined;
-  const files = metricOf(runs, "files/s", "files/s", (r) => r.filesPerS, { ...cp, baseline: runs.map((r) => r.cpFilesPerS), targets: filesTargets });
-  const mb = metricOf(runs, "MB/s", "MB/s", (r) => r.mbPerS, { ...cp, baseline: runs.map((r) => r.cpMbPerS), targets: mbTargets });
+  const filesTargets: Target[] | undefined = small
+    ? [
+        { kind: "atLeast", value: dest === "link" ? 3000 : 2000 },
+        { kind: "ratioAtLeast", value: 0.5 },
+      ]
+    : undefined;
+  const mbTargets: Target[] | undefined =
+    spec.id === "burst-50m" && dest === "copy"
+      ? [{ kind: "ratioAtLeast", value: 0.9 }]
+      : undefined;
+  const files = metricOf(runs, "files/s", "files/s", (r) => r.filesPerS, {
+    ...cp,
+    baseline: runs.map((r) => r.cpFilesPerS),
+    targets: filesTargets,
+  });
+  const mb = metricOf(runs, "MB/s", "MB/s", (r) => r.mbPerS, {
+    ...cp,
+    baseline: runs.map((r) => r.cpMbPerS),
+    targets: mbTargets,
+  });
   const lat = [
     metricOf(runs, "latency p50", "ms", (r) => r.p50),
     metricOf(runs, "latency p90", "ms", (r) => r.p90),
     metricOf(runs, "latency p99", "ms", (r) => r.p99),
   ];
-  const cpuTargets: Target[] | undefined = small ? [{ kind: "atMost", value: 0.25 }] : undefined;
-  const cpu = [metricOf(runs, "server CPU per file", "ms", (r) => r.serverCpuMs, { targets: cpuTargets }), metricOf(runs, "client CPU per file", "ms", (r) => r.clientCpuMs, { targets: cpuTargets })];
+  const cpuTargets: Target[] | undefined = small
+    ? [{ kind: "atMost", value: 0.25 }]
+    : undefined;
+  const cpu = [
+    metricOf(runs, "server CPU per file", "ms", (r) => r.serverCpuMs, {
+      targets: cpuTargets,
+    }),
+    metricOf(runs, "client CPU per file", "ms", (r) => r.clientCpuMs, {
+      targets: cpuTargets,
+    }),
+  ];
   if (small || spec.id === NO_LEDGER_BURST.id) return [files, ...lat, ...cpu];
   if (spec.id === "burst-1m") return [files, mb, ...lat, ...cpu];
   return [mb, files, ...cpu];
 }
 
 /** A burst scenario to one destination kind. */
-export async function burst(ctx: Ctx, spec: BurstSpec, dest: Dest): Promise<ScenarioResult> {
+export async function burst(
+  ctx: Ctx,
+  spec: BurstSpec,
+  dest: Dest,
+): Promise<ScenarioResult> {
   const started = performance.now();
   const count = ctx.quick ? spec.quickCount : spec.count;
   const label = `${spec.id}-${dest}`;
   // The daemons take the environment at spawn: set for this pair only.
   if (spec.ledger === "memory") process.env["MOVE_IT_LEDGER"] = "memory";
-  const pair = await startPair(ctx.dirs, { label, destDir: destDirFor(ctx, label, dest) }).finally(() => delete process.env["MOVE_IT_LEDGER"]);
+  const pair = await startPair(ctx.dirs, {
+    label,
+    destDir: destDirFor(ctx, label, dest),
+  }).finally(() => delete process.env["MOVE_IT_LEDGER"]);
   try {
     const payloads = stagePayloads(pair.stageDir, "f", count, spec.size);
     await warmUp(pair, payloads);
     const runs: BurstRun[] = [];
     for (let r = 0; r < ctx.runs; r++) {
       runs.push(await burstRun(ctx, pair, payloads, `r${r}`, dest));
-      ctx.say(`  ${label} run ${r + 1}/${ctx.runs}: ${runs[r]?.filesPerS.toFixed(0)} files/s, ${runs[r]?.mbPerS.toFixed(0)} MB/s`);
+      ctx.say(
+        `  ${label} run ${r + 1}/${ctx.runs}: ${runs[r]?.filesPerS.toFixed(0)} files/s, ${runs[r]?.mbPerS.toFixed(0)} MB/s`,
+      );
     }
     const missed = runs.reduce((s, r) => s + r.missedEvents, 0);
     return {
@@ -186,7 +302,12 @@ export async function burst(ctx: Ctx, spec: BurstSpec, dest: Dest): Promise<Scen
       status: "ok",
       params: { count, size: spec.size, runs: ctx.runs },
       metrics: burstMetrics(spec, dest, runs),
-      notes: missed > 0 ? [`${missed} arrivals found by directory scan, not by inotify (their time is late)`] : [],
+      notes:
+        missed > 0
+          ? [
+              `${missed} arrivals found by directory scan, not by inotify (their time is late)`,
+            ]
+          : [],
       seconds: (performance.now() - started) / 1000,
     };
   } finally {
@@ -195,7 +316,12 @@ export async function burst(ctx: Ctx, spec: BurstSpec, dest: Dest): Promise<Scen
 }
 
 /** Drop `payloads` one every `intervalMs` on a fixed schedule. */
-async function dropPaced(pair: Pair, payloads: readonly Payload[], tag: string, intervalMs: number): Promise<Dropped[]> {
+async function dropPaced(
+  pair: Pair,
+  payloads: readonly Payload[],
+  tag: string,
+  intervalMs: number,
+): Promise<Dropped[]> {
   const out: Dropped[] = [];
   const start = performance.now();
   for (let i = 0; i < payloads.length; i++) {
@@ -215,13 +341,26 @@ interface PacedRun {
   fetchP50: number;
 }
 
-async function pacedRun(pair: Pair, ann: Announcements, payloads: readonly Payload[], tag: string): Promise<PacedRun> {
+async function pacedRun(
+  pair: Pair,
+  ann: Announcements,
+  payloads: readonly Payload[],
+  tag: string,
+): Promise<PacedRun> {
   const dropped = await dropPaced(pair, payloads, tag, 100);
   await collect(pair, dropped, 10_000);
   const { p50, p99 } = latencyPercentiles(timings(pair, dropped).latencies);
   const announced = dropped.map((d) => ann.seen.get(d.name) ?? Number.NaN);
-  const announceP50 = quantile(announced.map((t, i) => t - dropped[i]!.t0).filter(Number.isFinite), 0.5);
-  const fetchP50 = quantile(announced.map((t, i) => (pair.arrivals.at(dropped[i]!.name) ?? Number.NaN) - t).filter(Number.isFinite), 0.5);
+  const announceP50 = quantile(
+    announced.map((t, i) => t - dropped[i]!.t0).filter(Number.isFinite),
+    0.5,
+  );
+  const fetchP50 = quantile(
+    announced
+      .map((t, i) => (pair.arrivals.at(dropped[i]!.name) ?? Number.NaN) - t)
+      .filter(Number.isFinite),
+    0.5,
+  );
   ann.seen.clear();
   await reset(pair, dropped);
   return { p50, p99, announceP50, fetchP50 };
@@ -229,8 +368,12 @@ async function pacedRun(pair: Pair, ann: Announcements, payloads: readonly Paylo
 
 function pacedMetrics(runs: readonly PacedRun[]): Metric[] {
   return [
-    metricOf(runs, "latency p50", "ms", (r) => r.p50, { targets: [{ kind: "atMost", value: 1 }] }),
-    metricOf(runs, "latency p99", "ms", (r) => r.p99, { targets: [{ kind: "atMost", value: 3 }] }),
+    metricOf(runs, "latency p50", "ms", (r) => r.p50, {
+      targets: [{ kind: "atMost", value: 1 }],
+    }),
+    metricOf(runs, "latency p99", "ms", (r) => r.p99, {
+      targets: [{ kind: "atMost", value: 3 }],
+    }),
     metricOf(runs, "of which rename→announce p50", "ms", (r) => r.announceP50),
     metricOf(runs, "of which announce→arrival p50", "ms", (r) => r.fetchP50),
   ];
@@ -245,7 +388,10 @@ export async function paced(ctx: Ctx, dest: Dest): Promise<ScenarioResult> {
   const started = performance.now();
   const count = ctx.quick ? 10 : 50;
   const label = `paced-1m-${dest}`;
-  const pair = await startPair(ctx.dirs, { label, destDir: destDirFor(ctx, label, dest) });
+  const pair = await startPair(ctx.dirs, {
+    label,
+    destDir: destDirFor(ctx, label, dest),
+  });
   const ann = new Announcements(pair.publishPort);
   try {
     const payloads = stagePayloads(pair.stageDir, "f", count, MiB);
@@ -253,7 +399,9 @@ export async function paced(ctx: Ctx, dest: Dest): Promise<ScenarioResult> {
     const runs: PacedRun[] = [];
     for (let r = 0; r < ctx.runs; r++) {
       runs.push(await pacedRun(pair, ann, payloads, `r${r}`));
-      ctx.say(`  ${label} run ${r + 1}/${ctx.runs}: p50 ${runs[r]?.p50.toFixed(2)} ms (announce ${runs[r]?.announceP50.toFixed(2)} + fetch ${runs[r]?.fetchP50.toFixed(2)}), p99 ${runs[r]?.p99.toFixed(2)} ms`);
+      ctx.say(
+        `  ${label} run ${r + 1}/${ctx.runs}: p50 ${runs[r]?.p50.toFixed(2)} ms (announce ${runs[r]?.announceP50.toFixed(2)} + fetch ${runs[r]?.fetchP50.toFixed(2)}), p99 ${runs[r]?.p99.toFixed(2)} ms`,
+      );
     }
     return {
       id: label,

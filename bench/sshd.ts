@@ -5,7 +5,13 @@
  * naming the host key, and the in-process internal-sftp subsystem.
  */
 import { execFile } from "node:child_process";
-import { accessSync, constants, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  accessSync,
+  constants,
+  mkdirSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
 import { connect } from "node:net";
 import { userInfo } from "node:os";
 import { join } from "node:path";
@@ -33,17 +39,33 @@ export function sshdMissing(): string | undefined {
 }
 
 async function keyPair(path: string): Promise<void> {
-  await run(KEYGEN, ["-q", "-t", "ed25519", "-N", "", "-C", "move_it-bench", "-f", path]);
+  await run(KEYGEN, [
+    "-q",
+    "-t",
+    "ed25519",
+    "-N",
+    "",
+    "-C",
+    "move_it-bench",
+    "-f",
+    path,
+  ]);
 }
 
 /** Resolve once the port greets with `SSH-`. */
-async function waitForBanner(port: number, timeoutMs: number): Promise<boolean> {
+async function waitForBanner(
+  port: number,
+  timeoutMs: number,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const ok = await new Promise<boolean>((resolve) => {
       const s = connect({ host: LOCALHOST, port });
       s.setTimeout(1000, () => s.destroy());
-      s.once("data", (d) => (s.destroy(), resolve(d.toString("latin1").startsWith("SSH-"))));
+      s.once(
+        "data",
+        (d) => (s.destroy(), resolve(d.toString("latin1").startsWith("SSH-"))),
+      );
       s.once("error", () => resolve(false));
       s.once("close", () => resolve(false));
     });
@@ -59,15 +81,37 @@ export async function startSshd(dir: string): Promise<Sshd> {
   mkdirSync("/run/sshd", { recursive: true, mode: 0o755 }); // privilege separation directory
   await keyPair(join(dir, "host_key"));
   await keyPair(join(dir, "id_ed25519"));
-  writeFileSync(join(dir, "authorized_keys"), readFileSync(join(dir, "id_ed25519.pub")), { mode: 0o644 });
+  writeFileSync(
+    join(dir, "authorized_keys"),
+    readFileSync(join(dir, "id_ed25519.pub")),
+    { mode: 0o644 },
+  );
   const port = await freePort();
   writeFileSync(join(dir, "sshd_config"), sshdConfig(dir, port));
-  const hostKey = readFileSync(join(dir, "host_key.pub"), "utf8").split(" ").slice(0, 2).join(" ");
-  writeFileSync(join(dir, "known_hosts"), `[${LOCALHOST}]:${port} ${hostKey}\n`);
-  const proc = startProc("sshd", SSHD, ["-D", "-e", "-f", join(dir, "sshd_config")], join(dir, "sshd.log"));
+  const hostKey = readFileSync(join(dir, "host_key.pub"), "utf8")
+    .split(" ")
+    .slice(0, 2)
+    .join(" ");
+  writeFileSync(
+    join(dir, "known_hosts"),
+    `[${LOCALHOST}]:${port} ${hostKey}\n`,
+  );
+  const proc = startProc(
+    "sshd",
+    SSHD,
+    ["-D", "-e", "-f", join(dir, "sshd_config")],
+    join(dir, "sshd.log"),
+  );
   if (!(await waitForBanner(port, 10_000))) {
     await proc.stop();
     throw new Error(`sshd did not start: ${proc.tail(500)}`);
   }
-  return { proc, host: LOCALHOST, port, user: userInfo().username, key: join(dir, "id_ed25519"), knownHosts: join(dir, "known_hosts") };
+  return {
+    proc,
+    host: LOCALHOST,
+    port,
+    user: userInfo().username,
+    key: join(dir, "id_ed25519"),
+    knownHosts: join(dir, "known_hosts"),
+  };
 }

@@ -11,7 +11,8 @@ import { join } from "node:path";
 
 function collect(path, out) {
   if (statSync(path).isDirectory()) {
-    for (const entry of readdirSync(path).sort()) collect(join(path, entry), out);
+    for (const entry of readdirSync(path).sort())
+      collect(join(path, entry), out);
   } else if (path.endsWith(".test.js")) {
     out.push(path);
   }
@@ -19,12 +20,22 @@ function collect(path, out) {
 }
 
 const roots = process.argv.slice(2);
-const files = (roots.length > 0 ? roots : ["dist/test"]).flatMap((r) => collect(r, []));
+const files = (roots.length > 0 ? roots : ["dist/test"]).flatMap((r) =>
+  collect(r, []),
+);
 if (files.length === 0) {
   console.error("no test files found: run `npm run build:test` first");
   process.exit(1);
 }
-const concurrency = Number(process.env.TEST_CONCURRENCY ?? Math.max(2, availableParallelism()));
-const args = ["--test", "--test-reporter=tap", "--test-timeout=300000", `--test-concurrency=${concurrency}`, ...files];
+const concurrency = Number(
+  process.env.TEST_CONCURRENCY ?? Math.max(2, availableParallelism()),
+);
+const args = [
+  "--test",
+  "--test-reporter=tap",
+  "--test-timeout=300000",
+  `--test-concurrency=${concurrency}`,
+  ...files,
+];
 const result = spawnSync(process.execPath, args, { stdio: "inherit" });
 process.exit(result.status ?? 1);

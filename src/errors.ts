@@ -43,10 +43,18 @@ export class ConfigError extends MoveItError {
   readonly option: string | undefined;
   constructor(
     message: string,
-    where: { file?: string; section?: string; option?: string; value?: string } = {},
+    where: {
+      file?: string;
+      section?: string;
+      option?: string;
+      value?: string;
+    } = {},
     options?: ErrorOptions,
   ) {
-    super(ConfigError.describe(message, where), { ...options, code: ErrorCode.CONFIG });
+    super(ConfigError.describe(message, where), {
+      ...options,
+      code: ErrorCode.CONFIG,
+    });
     this.name = "ConfigError";
     this.file = where.file;
     this.section = where.section;
@@ -61,7 +69,8 @@ export class ConfigError extends MoveItError {
     if (where.file !== undefined) parts.push(`file ${where.file}`);
     if (where.section !== undefined) parts.push(`section [${where.section}]`);
     if (where.option !== undefined) parts.push(`option ${where.option}`);
-    if (where.value !== undefined) parts.push(`value ${JSON.stringify(where.value)}`);
+    if (where.value !== undefined)
+      parts.push(`value ${JSON.stringify(where.value)}`);
     return parts.length > 0 ? `${parts.join(", ")}: ${message}` : message;
   }
 }
@@ -94,7 +103,11 @@ export class PatternError extends MoveItError {
 export class TransferError extends MoveItError {
   readonly scheme: string;
   readonly destination: string;
-  constructor(message: string, where: { scheme: string; destination: string }, options?: ErrorOptions) {
+  constructor(
+    message: string,
+    where: { scheme: string; destination: string },
+    options?: ErrorOptions,
+  ) {
     super(message, { ...options, code: ErrorCode.TRANSFER });
     this.name = "TransferError";
     this.scheme = where.scheme;
@@ -189,7 +202,10 @@ export class BindError extends MoveItError {
   readonly what: string;
   readonly endpoint: string;
   constructor(what: string, endpoint: string, cause: unknown) {
-    super(`${what}: cannot listen on ${endpoint}: ${bindReason(cause)}`, { cause, code: ErrorCode.BIND });
+    super(`${what}: cannot listen on ${endpoint}: ${bindReason(cause)}`, {
+      cause,
+      code: ErrorCode.BIND,
+    });
     this.name = "BindError";
     this.what = what;
     this.endpoint = endpoint;
@@ -199,15 +215,24 @@ export class BindError extends MoveItError {
 function bindReason(cause: unknown): string {
   const code = (cause as { code?: string } | undefined)?.code;
   const text = errorMessage(cause);
-  if (code === "EADDRINUSE" || /address already in use/i.test(text)) return "address already in use (another process listens there)";
-  if (code === "EACCES" || /permission denied/i.test(text)) return "permission denied (ports below 1024 need privileges)";
-  if (code === "EADDRNOTAVAIL" || /can't assign requested address|cannot assign requested address/i.test(text)) return "no such address on this host";
+  if (code === "EADDRINUSE" || /address already in use/i.test(text))
+    return "address already in use (another process listens there)";
+  if (code === "EACCES" || /permission denied/i.test(text))
+    return "permission denied (ports below 1024 need privileges)";
+  if (
+    code === "EADDRNOTAVAIL" ||
+    /can't assign requested address|cannot assign requested address/i.test(text)
+  )
+    return "no such address on this host";
   return text;
 }
 
 /** True for the DOMExceptions an aborted signal throws: never wrap these. */
 export function isAbortError(err: unknown): boolean {
-  return err instanceof Error && (err.name === "AbortError" || err.name === "TimeoutError");
+  return (
+    err instanceof Error &&
+    (err.name === "AbortError" || err.name === "TimeoutError")
+  );
 }
 
 /** The message of anything thrown, without a stack. */
@@ -230,7 +255,12 @@ export type LedgerErrorCode =
  */
 export class LedgerError extends MoveItError {
   readonly path: string;
-  constructor(message: string, path: string, code: LedgerErrorCode, options?: ErrorOptions) {
+  constructor(
+    message: string,
+    path: string,
+    code: LedgerErrorCode,
+    options?: ErrorOptions,
+  ) {
     super(message, { ...options, code });
     this.name = "LedgerError";
     this.path = path;

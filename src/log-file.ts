@@ -37,15 +37,21 @@ export interface LogFileOptions {
 const UNIT = /^(\d+)\s*([smhd])$/;
 
 /** Parse `midnight` / `1d` / `6h` / `30m` / `10s` (an Error saying what is allowed otherwise). */
-export function parseEvery(text: string): { num: number; unit: "s" | "m" | "h" | "d" } {
+export function parseEvery(text: string): {
+  num: number;
+  unit: "s" | "m" | "h" | "d";
+} {
   const t = text.trim().toLowerCase();
   if (t === "midnight" || t === "daily") return { num: 1, unit: "d" };
   const m = UNIT.exec(t);
   const num = m === null ? NaN : Number(m[1]);
   const unit = m?.[2] as "s" | "m" | "h" | "d" | undefined;
-  const fits = unit === "d" ? num >= 1 : unit === "h" ? 24 % num === 0 : 60 % num === 0;
+  const fits =
+    unit === "d" ? num >= 1 : unit === "h" ? 24 % num === 0 : 60 % num === 0;
   if (unit === undefined || !Number.isInteger(num) || num < 1 || !fits) {
-    throw new Error(`"${text}": give midnight, or days (2d), or hours dividing 24 (6h), or minutes or seconds dividing 60 (30m, 10s)`);
+    throw new Error(
+      `"${text}": give midnight, or days (2d), or hours dividing 24 (6h), or minutes or seconds dividing 60 (30m, 10s)`,
+    );
   }
   return { num, unit };
 }
@@ -55,8 +61,22 @@ const pad = (n: number): string => String(n).padStart(2, "0");
 /** Python's suffix for a period starting at `t`: `%Y-%m-%d`, then `_%H`, `-%M`, `-%S` as the unit is finer. */
 function suffix(t: Date, unit: "s" | "m" | "h" | "d", utc: boolean): string {
   const [y, mo, d, h, mi, s] = utc
-    ? [t.getUTCFullYear(), t.getUTCMonth() + 1, t.getUTCDate(), t.getUTCHours(), t.getUTCMinutes(), t.getUTCSeconds()]
-    : [t.getFullYear(), t.getMonth() + 1, t.getDate(), t.getHours(), t.getMinutes(), t.getSeconds()];
+    ? [
+        t.getUTCFullYear(),
+        t.getUTCMonth() + 1,
+        t.getUTCDate(),
+        t.getUTCHours(),
+        t.getUTCMinutes(),
+        t.getUTCSeconds(),
+      ]
+    : [
+        t.getFullYear(),
+        t.getMonth() + 1,
+        t.getDate(),
+        t.getHours(),
+        t.getMinutes(),
+        t.getSeconds(),
+      ];
   let out = `${y}-${pad(mo)}-${pad(d)}`;
   if (unit !== "d") out += `_${pad(h)}`;
   if (unit === "m" || unit === "s") out += `-${pad(mi)}`;
@@ -71,15 +91,20 @@ function suffix(t: Date, unit: "s" | "m" | "h" | "d", utc: boolean): string {
  */
 export function checkLogPath(path: string): void {
   const dir = dirname(path);
-  const code = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? String(err);
+  const code = (err: unknown): string =>
+    (err as NodeJS.ErrnoException).code ?? String(err);
   try {
-    if (!statSync(dir).isDirectory()) throw Object.assign(new Error("not a directory"), { code: "ENOTDIR" });
+    if (!statSync(dir).isDirectory())
+      throw Object.assign(new Error("not a directory"), { code: "ENOTDIR" });
   } catch (err) {
-    throw new Error(`log file ${path}: directory ${dir} ${code(err) === "ENOENT" ? "does not exist" : `cannot be used (${code(err)})`}`);
+    throw new Error(
+      `log file ${path}: directory ${dir} ${code(err) === "ENOENT" ? "does not exist" : `cannot be used (${code(err)})`}`,
+    );
   }
   let exists = true;
   try {
-    if (statSync(path).isDirectory()) throw new Error(`log file ${path}: is a directory`);
+    if (statSync(path).isDirectory())
+      throw new Error(`log file ${path}: is a directory`);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
     exists = false;
@@ -87,7 +112,9 @@ export function checkLogPath(path: string): void {
   try {
     accessSync(exists ? path : dir, constants.W_OK);
   } catch (err) {
-    throw new Error(`log file ${path}: ${exists ? "the file" : `directory ${dir}`} is not writable (${code(err)})`);
+    throw new Error(
+      `log file ${path}: ${exists ? "the file" : `directory ${dir}`} is not writable (${code(err)})`,
+    );
   }
 }
 
@@ -135,25 +162,41 @@ export class LogFile {
     const { path, rotation } = this.opts;
     let s: Writable;
     if (rotation.kind === "never") {
-      s = createWriteStream(path, { flags: truncate ? "w" : "a", encoding: "utf8" });
+      s = createWriteStream(path, {
+        flags: truncate ? "w" : "a",
+        encoding: "utf8",
+      });
     } else {
       const base = basename(path);
-      const common: Options = { path: `${dirname(path)}/`, history: `.${base}.rotated`, encoding: "utf8" };
+      const common: Options = {
+        path: `${dirname(path)}/`,
+        history: `.${base}.rotated`,
+        encoding: "utf8",
+      };
       if (rotation.kind === "size") {
-        s = createStream((n) => (typeof n === "number" && n > 0 ? `${base}.${n}` : base), { ...common, size: `${rotation.maxBytes}B`, rotate: rotation.keep });
+        s = createStream(
+          (n) => (typeof n === "number" && n > 0 ? `${base}.${n}` : base),
+          { ...common, size: `${rotation.maxBytes}B`, rotate: rotation.keep },
+        );
       } else {
         const { num, unit } = parseEvery(rotation.every);
         const utc = rotation.utc ?? false;
         // Widened: rotating-file-stream's template type for it takes one unit only.
         const interval: string = `${num}${unit}`;
-        s = createStream((time, index) => (time === null || typeof time === "number" ? base : `${base}.${suffix(time, unit, utc)}${index !== undefined && index > 1 ? `.${index}` : ""}`), {
-          ...common,
-          interval,
-          intervalBoundary: true,
-          intervalUTC: utc,
-          initialRotation: true,
-          ...(rotation.keep > 0 ? { maxFiles: rotation.keep } : {}),
-        });
+        s = createStream(
+          (time, index) =>
+            time === null || typeof time === "number"
+              ? base
+              : `${base}.${suffix(time, unit, utc)}${index !== undefined && index > 1 ? `.${index}` : ""}`,
+          {
+            ...common,
+            interval,
+            intervalBoundary: true,
+            intervalUTC: utc,
+            initialRotation: true,
+            ...(rotation.keep > 0 ? { maxFiles: rotation.keep } : {}),
+          },
+        );
       }
     }
     s.on("error", (err: Error) => {

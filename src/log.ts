@@ -37,13 +37,22 @@ function redacted(value: unknown, depth = 0): unknown {
   if (typeof value === "string") return redactText(value);
   if (depth > 4 || value === null || typeof value !== "object") return value;
   if (Array.isArray(value)) return value.map((v) => redacted(v, depth + 1));
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redacted(v, depth + 1)]));
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k, redacted(v, depth + 1)]),
+  );
 }
 
 /** bunyan's error fields, with the ES2022 `cause` chain (which bunyan does not follow) under `cause`. */
 function serializeError(err: unknown, depth: number): unknown {
   const out = bunyan.stdSerializers["err"](err) as unknown;
-  if (!(err instanceof Error) || err.cause === undefined || depth >= 3 || out === null || typeof out !== "object") return out;
+  if (
+    !(err instanceof Error) ||
+    err.cause === undefined ||
+    depth >= 3 ||
+    out === null ||
+    typeof out !== "object"
+  )
+    return out;
   return { ...out, cause: serializeError(err.cause, depth + 1) };
 }
 
@@ -65,10 +74,18 @@ export const serializers: bunyan.Serializers = {
 /** A bunyan root logger with the standard serializers. */
 export function createLogger(opts: CreateLoggerOptions): Logger {
   const level = opts.level ?? "info";
-  const streams: bunyan.Stream[] = [opts.file !== undefined ? { level, path: opts.file } : { level, stream: batchedStderr() as unknown as NodeJS.WritableStream }];
+  const streams: bunyan.Stream[] = [
+    opts.file !== undefined
+      ? { level, path: opts.file }
+      : { level, stream: batchedStderr() as unknown as NodeJS.WritableStream },
+  ];
   if (opts.sink !== undefined) {
     const sink = opts.sink;
-    streams.push({ level: "trace", type: "raw", stream: { write: (rec: unknown) => sink(rec as LogRecord) } });
+    streams.push({
+      level: "trace",
+      type: "raw",
+      stream: { write: (rec: unknown) => sink(rec as LogRecord) },
+    });
   }
   if (opts.sink !== undefined && opts.file === undefined) streams.shift();
   return bunyan.createLogger({ name: opts.name, streams, serializers });
@@ -77,7 +94,12 @@ export function createLogger(opts: CreateLoggerOptions): Logger {
 /** Where a root logger writes: a standard stream or a (rotated) file, each at its own level. */
 export type LogOutput =
   | { level: bunyan.LogLevel; to: "stderr" | "stdout" }
-  | { level: bunyan.LogLevel; file: string; rotation: Rotation; truncate?: boolean };
+  | {
+      level: bunyan.LogLevel;
+      file: string;
+      rotation: Rotation;
+      truncate?: boolean;
+    };
 
 /** A daemon's root logger with its files: reopened on SIGHUP/SIGUSR1, flushed at exit. */
 export interface RootLogger {
@@ -95,18 +117,34 @@ export interface RootLogger {
  * be written any more (disk gone, rotation refused) says so once on stderr
  * and its records go to stderr until the next reopen.
  */
-export function createRootLogger(name: string, outputs: readonly LogOutput[]): RootLogger {
+export function createRootLogger(
+  name: string,
+  outputs: readonly LogOutput[],
+): RootLogger {
   const files: LogFile[] = [];
   const streams: bunyan.Stream[] = outputs.map((o) => {
-    if ("to" in o) return { level: o.level, stream: (o.to === "stdout" ? batchedStdout() : batchedStderr()) as unknown as NodeJS.WritableStream };
+    if ("to" in o)
+      return {
+        level: o.level,
+        stream: (o.to === "stdout"
+          ? batchedStdout()
+          : batchedStderr()) as unknown as NodeJS.WritableStream,
+      };
     const f = new LogFile({
       path: o.file,
       rotation: o.rotation,
       truncate: o.truncate ?? false,
-      onError: (err) => process.stderr.write(`${name}: log file ${o.file}: ${err.message} (writing to stderr until reopened: SIGHUP or SIGUSR1)\n`),
+      onError: (err) =>
+        process.stderr.write(
+          `${name}: log file ${o.file}: ${err.message} (writing to stderr until reopened: SIGHUP or SIGUSR1)\n`,
+        ),
     });
     files.push(f);
-    return { level: o.level, type: "stream", stream: f as unknown as NodeJS.WritableStream };
+    return {
+      level: o.level,
+      type: "stream",
+      stream: f as unknown as NodeJS.WritableStream,
+    };
   });
   const log = bunyan.createLogger({ name, streams, serializers });
   return {
@@ -153,13 +191,20 @@ interface Held {
  * the same message and level, the fields of the last one held back, and
  * `suppressed` (how many) and `windowMs` added.
  */
-export function rateLimitedLogger(log: Logger, opts: RateLimitOptions = {}): LimitedLogger {
+export function rateLimitedLogger(
+  log: Logger,
+  opts: RateLimitOptions = {},
+): LimitedLogger {
   const limiter = new RateLimiter<Held>((key, suppressed, last) => {
-    log[last.level]({ ...last.fields, rateKey: key, suppressed, windowMs: limiter.windowMs }, last.msg);
+    log[last.level](
+      { ...last.fields, rateKey: key, suppressed, windowMs: limiter.windowMs },
+      last.msg,
+    );
   }, opts);
-  const write = (level: Held["level"]) => (key: string, fields: object, msg: string) => {
-    if (limiter.allow(key, { level, fields, msg })) log[level](fields, msg);
-  };
+  const write =
+    (level: Held["level"]) => (key: string, fields: object, msg: string) => {
+      if (limiter.allow(key, { level, fields, msg })) log[level](fields, msg);
+    };
   return {
     warn: write("warn"),
     error: write("error"),

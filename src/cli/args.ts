@@ -19,14 +19,21 @@ export class UsageError extends Error {
 }
 
 /** The package version, from package.json. */
-export const VERSION: string = (JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+export const VERSION: string = (
+  JSON.parse(
+    readFileSync(new URL("../../../package.json", import.meta.url), "utf8"),
+  ) as { version: string }
+).version;
 
 /** A `--port`-like value: an integer 0..65535 (yargs would give NaN and then "Invalid argument"). */
 export function portArg(flag: string): (value: unknown) => number {
   return (value) => {
     const text = String(Array.isArray(value) ? value.at(-1) : value);
     const n = /^\d+$/.test(text) ? Number(text) : NaN;
-    if (!Number.isInteger(n) || n > 65535) throw new Error(`${flag} ${JSON.stringify(text)}: not a port number (0..65535)`);
+    if (!Number.isInteger(n) || n > 65535)
+      throw new Error(
+        `${flag} ${JSON.stringify(text)}: not a port number (0..65535)`,
+      );
     return n;
   };
 }
@@ -36,7 +43,11 @@ export function portArg(flag: string): (value: unknown) => number {
  * found before yargs sees them, because yargs would take the config file as
  * the unknown option's value and then complain that CONFIG is missing.
  */
-export async function parseCommand<T>(parser: Argv<T>, argv: string[], program: string): Promise<T> {
+export async function parseCommand<T>(
+  parser: Argv<T>,
+  argv: string[],
+  program: string,
+): Promise<T> {
   refuseUnknownOptions(parser, argv, program);
   const parsed = await parser
     .fail((msg: string | null, err: Error | undefined) => {
@@ -46,17 +57,38 @@ export async function parseCommand<T>(parser: Argv<T>, argv: string[], program: 
   return parsed as T;
 }
 
-function refuseUnknownOptions<T>(parser: Argv<T>, argv: string[], program: string): void {
-  const { key, alias, boolean } = (parser as unknown as { getOptions(): unknown }).getOptions() as { key: Record<string, unknown>; alias: Record<string, string[]>; boolean: string[] };
-  const names = new Set<string>([...Object.keys(key), ...Object.keys(alias), ...Object.values(alias).flat()]);
+function refuseUnknownOptions<T>(
+  parser: Argv<T>,
+  argv: string[],
+  program: string,
+): void {
+  const { key, alias, boolean } = (
+    parser as unknown as { getOptions(): unknown }
+  ).getOptions() as {
+    key: Record<string, unknown>;
+    alias: Record<string, string[]>;
+    boolean: string[];
+  };
+  const names = new Set<string>([
+    ...Object.keys(key),
+    ...Object.keys(alias),
+    ...Object.values(alias).flat(),
+  ]);
   for (const b of boolean) names.add(`no-${b}`);
-  for (const n of [...names]) names.add(n.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()));
+  for (const n of [...names])
+    names.add(n.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()));
   const long = [...names].filter((n) => n.length > 1);
-  const isBoolean = (name: string): boolean => boolean.includes(name) || boolean.some((b) => alias[b]?.includes(name)) || (alias[name] ?? []).some((a) => boolean.includes(a));
+  const isBoolean = (name: string): boolean =>
+    boolean.includes(name) ||
+    boolean.some((b) => alias[b]?.includes(name)) ||
+    (alias[name] ?? []).some((a) => boolean.includes(a));
   const unknown = (flag: string): UsageError => {
     const near = closest(flag, long);
     const shown = flag.length > 1 ? `--${flag}` : `-${flag}`;
-    return new UsageError(`unknown option ${shown}${near === undefined ? "" : ` (did you mean --${near}?)`}`, program);
+    return new UsageError(
+      `unknown option ${shown}${near === undefined ? "" : ` (did you mean --${near}?)`}`,
+      program,
+    );
   };
   for (const arg of argv) {
     if (arg === "--") return;

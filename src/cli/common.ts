@@ -32,20 +32,69 @@ export interface CommonArgs {
 /** Options every command takes. */
 export function commonOptions<T>(y: Argv<T>): Argv<T & CommonArgs> {
   return y
-    .positional("config", { type: "string", describe: "the ini config file (one chain per section)", demandOption: true })
-    .option("log", { alias: "l", type: "string", describe: "write the log to this file instead of stderr, rotated at local midnight (SIGHUP or SIGUSR1 reopens it)" })
-    .option("log-rotate", { type: "string", describe: "when -l rotates: midnight (default), 2d, 6h, 30m, 10s, or never" })
-    .option("log-keep", { type: "number", describe: "rotated -l files kept (default 7; 0 keeps all)" })
-    .option("verbose", { alias: "v", type: "boolean", default: false, describe: "debug-level logging" })
-    .option("check", { type: "boolean", default: false, describe: "validate the config, print what would run and every problem, exit 0 (fine) or 2" })
-    .option("status-port", { coerce: portArg("--status-port"), describe: "serve the status page (/), /status (JSON) and /metrics (Prometheus) on this port" })
-    .option("status-host", { type: "string", default: "127.0.0.1", describe: "interface for the status port" })
-    .option("log-config", { alias: "c", type: "string", describe: "Python logging config (dictConfig YAML or JSON: stream, file, rotating and timed-rotating handlers, levels), or JSON {\"level\": ..., \"path\": ...}" });
+    .positional("config", {
+      type: "string",
+      describe: "the ini config file (one chain per section)",
+      demandOption: true,
+    })
+    .option("log", {
+      alias: "l",
+      type: "string",
+      describe:
+        "write the log to this file instead of stderr, rotated at local midnight (SIGHUP or SIGUSR1 reopens it)",
+    })
+    .option("log-rotate", {
+      type: "string",
+      describe:
+        "when -l rotates: midnight (default), 2d, 6h, 30m, 10s, or never",
+    })
+    .option("log-keep", {
+      type: "number",
+      describe: "rotated -l files kept (default 7; 0 keeps all)",
+    })
+    .option("verbose", {
+      alias: "v",
+      type: "boolean",
+      default: false,
+      describe: "debug-level logging",
+    })
+    .option("check", {
+      type: "boolean",
+      default: false,
+      describe:
+        "validate the config, print what would run and every problem, exit 0 (fine) or 2",
+    })
+    .option("status-port", {
+      coerce: portArg("--status-port"),
+      describe:
+        "serve the status page (/), /status (JSON) and /metrics (Prometheus) on this port",
+    })
+    .option("status-host", {
+      type: "string",
+      default: "127.0.0.1",
+      describe: "interface for the status port",
+    })
+    .option("log-config", {
+      alias: "c",
+      type: "string",
+      describe:
+        'Python logging config (dictConfig YAML or JSON: stream, file, rotating and timed-rotating handlers, levels), or JSON {"level": ..., "path": ...}',
+    });
 }
 
 /** A command's parser: `NAME CONFIG [options]` with the common options and `--host`. */
-export function programArgs(argv: string[], name: string, about: string, hostFor: string) {
-  return commonOptions(yargs(argv).scriptName(name).usage(`$0 CONFIG [options]\n\n${about}`).command("$0 <config>", false))
+export function programArgs(
+  argv: string[],
+  name: string,
+  about: string,
+  hostFor: string,
+) {
+  return commonOptions(
+    yargs(argv)
+      .scriptName(name)
+      .usage(`$0 CONFIG [options]\n\n${about}`)
+      .command("$0 <config>", false),
+  )
     .option("host", {
       type: "string",
       default: "*",
@@ -59,22 +108,35 @@ export function programArgs(argv: string[], name: string, about: string, hostFor
 
 /** The `--port`/`-p` option of the server and the mirror. */
 export function publishPortOption(describe: string) {
-  return { alias: "p", default: 9010, coerce: portArg("--port"), describe } as const;
+  return {
+    alias: "p",
+    default: 9010,
+    coerce: portArg("--port"),
+    describe,
+  } as const;
 }
 
 /** `--state-dir`, for the commands that keep state (deletion schedule, ledger). */
 export const STATE_DIR_OPTION = {
   type: "string",
-  describe: "where state is kept (default: $STATE_DIRECTORY, else /var/lib/move_it/<config name> if /var/lib/move_it is writable, else .<config>.state beside the config)",
+  describe:
+    "where state is kept (default: $STATE_DIRECTORY, else /var/lib/move_it/<config name> if /var/lib/move_it is writable, else .<config>.state beside the config)",
 } as const;
 
 /** Where a reader of a daemon's state (move_it_ledger) finds it: the same rule as the daemon's (cli/state-dir.ts). */
-export function stateDirToRead(explicit: string | undefined, file: string): string {
+export function stateDirToRead(
+  explicit: string | undefined,
+  file: string,
+): string {
   return chooseStateDir(explicit, file, process.env, undefined, "read").dir;
 }
 
 /** The state directory from `--state-dir` or the default, checked writable (an Error saying what to do if not). */
-export async function stateDirFor(explicit: string | undefined, file: string, log: Logger): Promise<string> {
+export async function stateDirFor(
+  explicit: string | undefined,
+  file: string,
+  log: Logger,
+): Promise<string> {
   const choice = chooseStateDir(explicit, file, process.env);
   await checkStateDir(choice);
   log.info({ stateDir: choice.dir, source: choice.source }, "state directory");
@@ -96,7 +158,8 @@ export async function rootLogger(name: string, args: LogArgs): Promise<Logger> {
     process.on("SIGUSR1", () => reopen("SIGUSR1"));
     process.on("SIGHUP", () => reopen("SIGHUP"));
   }
-  for (const note of plan.notes) root.log.info({ logConfig: args["log-config"] }, `log config: ${note}`);
+  for (const note of plan.notes)
+    root.log.info({ logConfig: args["log-config"] }, `log config: ${note}`);
   return root.log;
 }
 
@@ -106,35 +169,70 @@ export async function rootLogger(name: string, args: LogArgs): Promise<Logger> {
  * warnings are logged: unknown options always, metadata rewrites only when
  * `start` (once at start, not at every reload).
  */
-export async function readConfig<R extends Role>(file: string, role: R, log?: Logger, start = false): Promise<ReturnType<typeof loadConfig<R>>> {
+export async function readConfig<R extends Role>(
+  file: string,
+  role: R,
+  log?: Logger,
+  start = false,
+): Promise<ReturnType<typeof loadConfig<R>>> {
   let text: string;
   try {
     text = await readFile(file, "utf8");
   } catch (err) {
-    throw new ConfigError(`cannot read the config file: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { file: resolve(file) });
+    throw new ConfigError(
+      `cannot read the config file: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      { file: resolve(file) },
+    );
   }
-  const config = loadConfig(text, role as never, resolve(file)) as ReturnType<typeof loadConfig<R>>;
+  const config = loadConfig(text, role as never, resolve(file)) as ReturnType<
+    typeof loadConfig<R>
+  >;
   if (log !== undefined) logWarnings(config, log, start);
   return config;
 }
 
-function logWarnings(config: LoadedConfig<unknown>, log: Logger, start: boolean): void {
+function logWarnings(
+  config: LoadedConfig<unknown>,
+  log: Logger,
+  start: boolean,
+): void {
   for (const w of config.warnings ?? []) {
-    const fields = { file: w.file, section: w.section, options: w.options, detail: w.message };
+    const fields = {
+      file: w.file,
+      section: w.section,
+      options: w.options,
+      detail: w.message,
+    };
     if (w.kind === "unknown") log.warn(fields, "unknown config option ignored");
     else if (start) log.info(fields, "options taken as metadata rewrites");
   }
 }
 
 /** The daemon's observer (metrics, expected files, alerts, status document). */
-export function observerFor(program: string, log: Logger, sources: Pick<ObserverOptions, "client" | "server" | "serverLedger">): Observer {
+export function observerFor(
+  program: string,
+  log: Logger,
+  sources: Pick<ObserverOptions, "client" | "server" | "serverLedger">,
+): Observer {
   return new Observer({ program, version: VERSION, log, ...sources });
 }
 
 /** Start the status server if `--status-port` was given; returns a closer that also stops the observer. */
-export async function statusFor(observer: Observer, args: CommonArgs, stats: () => unknown, log: Logger): Promise<() => Promise<void>> {
-  if (args["status-port"] === undefined) return () => Promise.resolve(observer.close());
-  const s = await startStatusServer({ host: args["status-host"], port: args["status-port"], observer, stats, log });
+export async function statusFor(
+  observer: Observer,
+  args: CommonArgs,
+  stats: () => unknown,
+  log: Logger,
+): Promise<() => Promise<void>> {
+  if (args["status-port"] === undefined)
+    return () => Promise.resolve(observer.close());
+  const s = await startStatusServer({
+    host: args["status-host"],
+    port: args["status-port"],
+    observer,
+    stats,
+    log,
+  });
   return async () => {
     observer.close();
     await s.close();
@@ -160,13 +258,22 @@ export interface Startable {
  * undoes both and is thrown (runMain then exits non-zero with its message,
  * which names the section and port that could not be bound).
  */
-export async function startAll(observer: Observer, args: CommonArgs, part: Startable, stats: () => unknown, log: Logger): Promise<() => Promise<void>> {
+export async function startAll(
+  observer: Observer,
+  args: CommonArgs,
+  part: Startable,
+  stats: () => unknown,
+  log: Logger,
+): Promise<() => Promise<void>> {
   await part.start();
   try {
     return await statusFor(observer, args, stats, log);
   } catch (err) {
     await part.destroy(err instanceof Error ? err : undefined);
-    throw new Error(`cannot serve --status-port ${args["status-port"]}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new Error(
+      `cannot serve --status-port ${args["status-port"]}: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
   }
 }
 
@@ -179,7 +286,11 @@ const DESTROY_GRACE_MS = 3000;
  * Wire signals and config-file watching to a running daemon. Resolves when
  * the daemon has closed; the caller sets the exit code.
  */
-export function supervise(daemon: Daemon, configFile: string, log: Logger): Promise<void> {
+export function supervise(
+  daemon: Daemon,
+  configFile: string,
+  log: Logger,
+): Promise<void> {
   let reloading = Promise.resolve();
   let stopping = false;
   const reload = (why: string): void => {
@@ -218,7 +329,10 @@ export function supervise(daemon: Daemon, configFile: string, log: Logger): Prom
       log.info({ sig }, "stopping");
       watcher?.close();
       const deadline = setTimeout(() => {
-        log.error({ deadlineMs: STOP_DEADLINE_MS }, "stop deadline passed: aborting what is in flight");
+        log.error(
+          { deadlineMs: STOP_DEADLINE_MS },
+          "stop deadline passed: aborting what is in flight",
+        );
         hardStop("stop deadline passed");
       }, STOP_DEADLINE_MS);
       deadline.unref();
@@ -241,7 +355,10 @@ export function supervise(daemon: Daemon, configFile: string, log: Logger): Prom
 }
 
 /** Watch the config's directory (editors replace files by rename) and debounce. */
-function watchConfig(file: string, onChange: () => void): { close(): void } | undefined {
+function watchConfig(
+  file: string,
+  onChange: () => void,
+): { close(): void } | undefined {
   const name = basename(file);
   let timer: NodeJS.Timeout | undefined;
   let fsw: FSWatcher;
@@ -271,9 +388,13 @@ function watchConfig(file: string, onChange: () => void): { close(): void } | un
 export function runMain(main: () => Promise<void>): void {
   main().catch((err: unknown) => {
     if (err instanceof UsageError) {
-      process.stderr.write(`${err.program}: ${err.message}\nTry '${err.program} --help' for the options.\n`);
+      process.stderr.write(
+        `${err.program}: ${err.message}\nTry '${err.program} --help' for the options.\n`,
+      );
     } else {
-      const lines = (err instanceof Error ? err.message : String(err)).split("\n");
+      const lines = (err instanceof Error ? err.message : String(err)).split(
+        "\n",
+      );
       process.stderr.write(lines.map((l) => `error: ${l}\n`).join(""));
     }
     process.exitCode = 2;

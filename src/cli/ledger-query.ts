@@ -17,9 +17,21 @@ export interface LedgerFilter {
 }
 
 /** A server row's state, from what happened to it last. */
-export const SERVER_STATES = ["announced", "pushed", "acked", "deleted", "replaced"] as const;
+export const SERVER_STATES = [
+  "announced",
+  "pushed",
+  "acked",
+  "deleted",
+  "replaced",
+] as const;
 /** The client ledger's states. */
-export const CLIENT_STATES = ["pending", "in_flight", "delivered", "failed", "given_up"] as const;
+export const CLIENT_STATES = [
+  "pending",
+  "in_flight",
+  "delivered",
+  "failed",
+  "given_up",
+] as const;
 
 export interface LedgerRow {
   ledger: "server" | "client";
@@ -38,7 +50,8 @@ export interface LedgerRow {
   details: Record<string, unknown>;
 }
 
-const iso = (ms: number | null | undefined): string | null => (typeof ms === "number" ? new Date(ms).toISOString() : null);
+const iso = (ms: number | null | undefined): string | null =>
+  typeof ms === "number" ? new Date(ms).toISOString() : null;
 
 interface ServerRaw {
   chain: string;
@@ -83,7 +96,8 @@ export function queryServer(db: Database, f: LedgerFilter): LedgerRow[] {
   if (f.limit !== undefined) args.push(f.limit);
   const rows = db.prepare(sql).all(...args) as ServerRaw[];
   return rows.map((r) => {
-    const pushedLast = r.pushed_at !== null && (r.acked_at === null || r.pushed_at > r.acked_at);
+    const pushedLast =
+      r.pushed_at !== null && (r.acked_at === null || r.pushed_at > r.acked_at);
     return {
       ledger: "server",
       chain: r.chain,
@@ -94,8 +108,26 @@ export function queryServer(db: Database, f: LedgerFilter): LedgerRow[] {
       announcedAt: iso(r.announced_at)!,
       where: r.path,
       who: pushedLast ? r.pushed_by : (r.acked_by ?? r.pushed_by),
-      at: iso(r.state === "deleted" ? r.deleted_at : r.state === "acked" ? r.acked_at : r.state === "pushed" ? r.pushed_at : null),
-      details: { size: r.size, checksum: r.checksum, pushes: r.pushes, pushedTo: r.pushed_to, pushedAt: iso(r.pushed_at), pushedBy: r.pushed_by, ackedAt: iso(r.acked_at), ackedBy: r.acked_by, deletedAt: iso(r.deleted_at) },
+      at: iso(
+        r.state === "deleted"
+          ? r.deleted_at
+          : r.state === "acked"
+            ? r.acked_at
+            : r.state === "pushed"
+              ? r.pushed_at
+              : null,
+      ),
+      details: {
+        size: r.size,
+        checksum: r.checksum,
+        pushes: r.pushes,
+        pushedTo: r.pushed_to,
+        pushedAt: iso(r.pushed_at),
+        pushedBy: r.pushed_by,
+        ackedAt: iso(r.acked_at),
+        ackedBy: r.acked_by,
+        deletedAt: iso(r.deleted_at),
+      },
     };
   });
 }
@@ -169,11 +201,17 @@ export function queryClient(db: Database, f: LedgerFilter): LedgerRow[] {
 export function parseSince(text: string, now = Date.now()): number | undefined {
   const rel = /^(\d+(?:\.\d+)?)\s*([smhdw])$/.exec(text.trim());
   if (rel !== null) {
-    const unit = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[rel[2] as "s" | "m" | "h" | "d" | "w"];
+    const unit = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[
+      rel[2] as "s" | "m" | "h" | "d" | "w"
+    ];
     return now - Number(rel[1]) * unit * 1000;
   }
   if (!/^\d{4}-\d{2}-\d{2}/.test(text)) return undefined;
   // A time without an offset is UTC, as posttroll's are.
-  const ms = Date.parse(/[zZ]|[+-]\d{2}:?\d{2}$/.test(text) || text.length <= 10 ? text : `${text}Z`);
+  const ms = Date.parse(
+    /[zZ]|[+-]\d{2}:?\d{2}$/.test(text) || text.length <= 10
+      ? text
+      : `${text}Z`,
+  );
   return Number.isNaN(ms) ? undefined : ms;
 }

@@ -48,18 +48,45 @@ function level(value: unknown, where: string): Lvl {
     if (value <= 40) return "error";
     return "fatal";
   }
-  const names: Record<string, Lvl> = { NOTSET: "trace", TRACE: "trace", DEBUG: "debug", INFO: "info", WARN: "warn", WARNING: "warn", ERROR: "error", CRITICAL: "fatal", FATAL: "fatal" };
-  const found = typeof value === "string" ? names[value.trim().toUpperCase()] : undefined;
-  if (found === undefined) throw new Error(`${where}: level ${JSON.stringify(value)} is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL`);
+  const names: Record<string, Lvl> = {
+    NOTSET: "trace",
+    TRACE: "trace",
+    DEBUG: "debug",
+    INFO: "info",
+    WARN: "warn",
+    WARNING: "warn",
+    ERROR: "error",
+    CRITICAL: "fatal",
+    FATAL: "fatal",
+  };
+  const found =
+    typeof value === "string" ? names[value.trim().toUpperCase()] : undefined;
+  if (found === undefined)
+    throw new Error(
+      `${where}: level ${JSON.stringify(value)} is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL`,
+    );
   return found;
 }
 
-const RANK: Record<Lvl, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
+const RANK: Record<Lvl, number> = {
+  trace: 10,
+  debug: 20,
+  info: 30,
+  warn: 40,
+  error: 50,
+  fatal: 60,
+};
 const stricter = (a: Lvl, b: Lvl): Lvl => (RANK[a] >= RANK[b] ? a : b);
 const looser = (a: Lvl, b: Lvl): Lvl => (RANK[a] <= RANK[b] ? a : b);
 
 /** A file output, its path checked now (one clear line if it cannot be written). */
-function fileOutput(path: string, lvl: Lvl, rotation: Rotation, where: string, truncate = false): LogOutput {
+function fileOutput(
+  path: string,
+  lvl: Lvl,
+  rotation: Rotation,
+  where: string,
+  truncate = false,
+): LogOutput {
   const abs = resolve(path);
   try {
     checkLogPath(abs);
@@ -72,9 +99,13 @@ function fileOutput(path: string, lvl: Lvl, rotation: Rotation, where: string, t
 /** The outputs for `args` (reads `-c`). */
 export async function logPlan(args: LogArgs): Promise<LogPlan> {
   const keep = args["log-keep"] ?? 7;
-  if (!Number.isInteger(keep) || keep < 0) throw new Error(`--log-keep ${String(args["log-keep"])}: give a whole number of rotated files to keep (0 keeps all)`);
+  if (!Number.isInteger(keep) || keep < 0)
+    throw new Error(
+      `--log-keep ${String(args["log-keep"])}: give a whole number of rotated files to keep (0 keeps all)`,
+    );
   const every = args["log-rotate"] ?? "midnight";
-  const rotation: Rotation = every === "never" ? { kind: "never" } : { kind: "time", every, keep };
+  const rotation: Rotation =
+    every === "never" ? { kind: "never" } : { kind: "time", every, keep };
   if (rotation.kind === "time") {
     try {
       parseEvery(every);
@@ -83,30 +114,43 @@ export async function logPlan(args: LogArgs): Promise<LogPlan> {
     }
   }
   const base: Lvl = args.verbose ? "debug" : "info";
-  const fromArgs = (file: string | undefined, lvl: Lvl): LogOutput[] => (file === undefined ? [{ level: lvl, to: "stderr" }] : [fileOutput(file, lvl, rotation, "-l")]);
+  const fromArgs = (file: string | undefined, lvl: Lvl): LogOutput[] =>
+    file === undefined
+      ? [{ level: lvl, to: "stderr" }]
+      : [fileOutput(file, lvl, rotation, "-l")];
   const confFile = args["log-config"];
-  if (confFile === undefined) return { outputs: fromArgs(args.log, base), notes: [] };
+  if (confFile === undefined)
+    return { outputs: fromArgs(args.log, base), notes: [] };
 
   const where = `-c ${confFile}`;
   let text: string;
   try {
     text = await readFile(confFile, "utf8");
   } catch (err) {
-    throw new Error(`${where}: cannot read the logging config (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    throw new Error(
+      `${where}: cannot read the logging config (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+    );
   }
   let doc: unknown;
   try {
     doc = parseYaml(text); // JSON is YAML too
   } catch (err) {
-    throw new Error(`${where}: neither YAML nor JSON: ${(err as Error).message.split("\n")[0]}`);
+    throw new Error(
+      `${where}: neither YAML nor JSON: ${(err as Error).message.split("\n")[0]}`,
+    );
   }
-  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) throw new Error(`${where}: a logging config must be a mapping (Python's dictConfig, or {"level": ..., "path": ...})`);
+  if (doc === null || typeof doc !== "object" || Array.isArray(doc))
+    throw new Error(
+      `${where}: a logging config must be a mapping (Python's dictConfig, or {"level": ..., "path": ...})`,
+    );
   const conf = doc as Record<string, unknown>;
   if (!("handlers" in conf) && !("version" in conf) && !("root" in conf)) {
     // The older JSON form.
-    const lvl = conf["level"] === undefined ? base : legacyLevel(conf["level"], where);
+    const lvl =
+      conf["level"] === undefined ? base : legacyLevel(conf["level"], where);
     const path = conf["path"];
-    if (path !== undefined && typeof path !== "string") throw new Error(`${where}: "path" must be a file name`);
+    if (path !== undefined && typeof path !== "string")
+      throw new Error(`${where}: "path" must be a file name`);
     return { outputs: fromArgs(path ?? args.log, lvl), notes: [] };
   }
   return dictConfig(conf, where, args.log !== undefined);
@@ -118,32 +162,70 @@ function legacyLevel(value: unknown, where: string): Lvl {
   return level(value, where);
 }
 
-const asMap = (v: unknown): Record<string, unknown> => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+const asMap = (v: unknown): Record<string, unknown> =>
+  v !== null && typeof v === "object" && !Array.isArray(v)
+    ? (v as Record<string, unknown>)
+    : {};
 
 /** Python's dictConfig → outputs. */
-function dictConfig(conf: Record<string, unknown>, where: string, withL: boolean): LogPlan {
+function dictConfig(
+  conf: Record<string, unknown>,
+  where: string,
+  withL: boolean,
+): LogPlan {
   const notes: string[] = [];
-  if (conf["version"] !== undefined && conf["version"] !== 1) throw new Error(`${where}: version ${JSON.stringify(conf["version"])}: only version 1 of Python's logging config exists`);
-  if (conf["formatters"] !== undefined) notes.push(`formatters ignored (${Object.keys(asMap(conf["formatters"])).join(", ")}): records are bunyan JSON lines`);
-  if (conf["filters"] !== undefined) notes.push(`filters ignored (${Object.keys(asMap(conf["filters"])).join(", ")})`);
-  if (conf["incremental"] === true) notes.push("incremental: true ignored: the config is applied whole");
-  if (withL) notes.push("-l ignored: -c says where the log goes (as in Python trollmoves)");
+  if (conf["version"] !== undefined && conf["version"] !== 1)
+    throw new Error(
+      `${where}: version ${JSON.stringify(conf["version"])}: only version 1 of Python's logging config exists`,
+    );
+  if (conf["formatters"] !== undefined)
+    notes.push(
+      `formatters ignored (${Object.keys(asMap(conf["formatters"])).join(", ")}): records are bunyan JSON lines`,
+    );
+  if (conf["filters"] !== undefined)
+    notes.push(
+      `filters ignored (${Object.keys(asMap(conf["filters"])).join(", ")})`,
+    );
+  if (conf["incremental"] === true)
+    notes.push("incremental: true ignored: the config is applied whole");
+  if (withL)
+    notes.push(
+      "-l ignored: -c says where the log goes (as in Python trollmoves)",
+    );
   const handlers = asMap(conf["handlers"]);
   // Which loggers use which handler, at which level: the root (root: or loggers: {"": …}) and named ones.
   const loggers: Array<{ name: string; level: Lvl; handlers: string[] }> = [];
   const addLogger = (name: string, spec: unknown, defaultLevel: Lvl): void => {
     const m = asMap(spec);
     const hs = m["handlers"] ?? [];
-    if (!Array.isArray(hs) || hs.some((h) => typeof h !== "string")) throw new Error(`${where}: logger ${name}: handlers must be a list of handler names`);
-    for (const h of hs as string[]) if (!(h in handlers)) throw new Error(`${where}: logger ${name}: handler "${h}" is not defined under handlers`);
-    loggers.push({ name, level: m["level"] === undefined ? defaultLevel : level(m["level"], `${where}: logger ${name}`), handlers: hs as string[] });
+    if (!Array.isArray(hs) || hs.some((h) => typeof h !== "string"))
+      throw new Error(
+        `${where}: logger ${name}: handlers must be a list of handler names`,
+      );
+    for (const h of hs as string[])
+      if (!(h in handlers))
+        throw new Error(
+          `${where}: logger ${name}: handler "${h}" is not defined under handlers`,
+        );
+    loggers.push({
+      name,
+      level:
+        m["level"] === undefined
+          ? defaultLevel
+          : level(m["level"], `${where}: logger ${name}`),
+      handlers: hs as string[],
+    });
   };
   const named = asMap(conf["loggers"]);
   // Python's root logger starts at WARNING.
   if (conf["root"] !== undefined) addLogger("root", conf["root"], "warn");
-  for (const [name, spec] of Object.entries(named)) addLogger(name === "" ? "root" : name, spec, "trace");
+  for (const [name, spec] of Object.entries(named))
+    addLogger(name === "" ? "root" : name, spec, "trace");
   const namedOnly = Object.keys(named).filter((n) => n !== "");
-  if (namedOnly.length > 0) notes.push(`loggers ${namedOnly.join(", ")}: their handlers get every record of this program (it has one logger)`);
+  if (namedOnly.length > 0)
+    notes.push(
+      `loggers ${namedOnly.join(", ")}: their handlers get every record of this program (it has one logger)`,
+    );
 
   const outputs: LogOutput[] = [];
   for (const [name, spec] of Object.entries(handlers)) {
@@ -154,11 +236,15 @@ function dictConfig(conf: Record<string, unknown>, where: string, withL: boolean
       continue;
     }
     const hw = `${where}: handler ${name}`;
-    const lvl = stricter(h["level"] === undefined ? "trace" : level(h["level"], hw), users.map((u) => u.level).reduce(looser));
+    const lvl = stricter(
+      h["level"] === undefined ? "trace" : level(h["level"], hw),
+      users.map((u) => u.level).reduce(looser),
+    );
     const cls = typeof h["class"] === "string" ? h["class"] : "";
     const out = handlerOutput(cls, h, lvl, hw, notes, name);
     if (out !== undefined) outputs.push(out);
-    if (h["formatter"] !== undefined && conf["formatters"] === undefined) notes.push(`handler ${name}: formatter ignored`);
+    if (h["formatter"] !== undefined && conf["formatters"] === undefined)
+      notes.push(`handler ${name}: formatter ignored`);
   }
   if (outputs.length === 0) {
     notes.push("no handler writes anywhere: logging to stderr");
@@ -167,62 +253,122 @@ function dictConfig(conf: Record<string, unknown>, where: string, withL: boolean
   return { outputs, notes };
 }
 
-function num(h: Record<string, unknown>, key: string, fallback: number, where: string): number {
+function num(
+  h: Record<string, unknown>,
+  key: string,
+  fallback: number,
+  where: string,
+): number {
   const v = h[key];
   if (v === undefined) return fallback;
   const n = typeof v === "number" ? v : Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${where}: ${key} ${JSON.stringify(v)} is not a whole number`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new Error(
+      `${where}: ${key} ${JSON.stringify(v)} is not a whole number`,
+    );
   return n;
 }
 
 function filename(h: Record<string, unknown>, where: string): string {
   const f = h["filename"];
-  if (typeof f !== "string" || f === "") throw new Error(`${where}: filename is missing`);
+  if (typeof f !== "string" || f === "")
+    throw new Error(`${where}: filename is missing`);
   return f;
 }
 
-function handlerOutput(cls: string, h: Record<string, unknown>, lvl: Lvl, where: string, notes: string[], name: string): LogOutput | undefined {
+function handlerOutput(
+  cls: string,
+  h: Record<string, unknown>,
+  lvl: Lvl,
+  where: string,
+  notes: string[],
+  name: string,
+): LogOutput | undefined {
   const short = cls.replace(/^logging\.(handlers\.)?/, "");
   switch (short) {
     case "StreamHandler": {
       const stream = h["stream"] ?? "ext://sys.stderr";
       if (stream === "ext://sys.stdout") return { level: lvl, to: "stdout" };
       if (stream === "ext://sys.stderr") return { level: lvl, to: "stderr" };
-      throw new Error(`${where}: stream ${JSON.stringify(stream)}: give ext://sys.stdout or ext://sys.stderr`);
+      throw new Error(
+        `${where}: stream ${JSON.stringify(stream)}: give ext://sys.stdout or ext://sys.stderr`,
+      );
     }
     case "FileHandler":
     case "WatchedFileHandler":
-      if (short === "WatchedFileHandler") notes.push(`handler ${name}: reopened on SIGHUP or SIGUSR1 (not on its own when moved)`);
-      return fileOutput(filename(h, where), lvl, { kind: "never" }, where, h["mode"] === "w");
+      if (short === "WatchedFileHandler")
+        notes.push(
+          `handler ${name}: reopened on SIGHUP or SIGUSR1 (not on its own when moved)`,
+        );
+      return fileOutput(
+        filename(h, where),
+        lvl,
+        { kind: "never" },
+        where,
+        h["mode"] === "w",
+      );
     case "RotatingFileHandler": {
       const maxBytes = num(h, "maxBytes", 0, where);
       const keep = num(h, "backupCount", 0, where);
       // As in Python: no maxBytes or no backupCount, no rotation.
-      const rotation: Rotation = maxBytes > 0 && keep > 0 ? { kind: "size", maxBytes, keep } : { kind: "never" };
-      return fileOutput(filename(h, where), lvl, rotation, where, h["mode"] === "w");
+      const rotation: Rotation =
+        maxBytes > 0 && keep > 0
+          ? { kind: "size", maxBytes, keep }
+          : { kind: "never" };
+      return fileOutput(
+        filename(h, where),
+        lvl,
+        rotation,
+        where,
+        h["mode"] === "w",
+      );
     }
     case "TimedRotatingFileHandler": {
-      const when = String(h["when"] ?? "h").trim().toLowerCase();
+      const when = String(h["when"] ?? "h")
+        .trim()
+        .toLowerCase();
       const interval = num(h, "interval", 1, where) || 1;
       const unit = { s: "s", m: "m", h: "h", d: "d", midnight: "d" }[when];
       let every: string;
       if (unit !== undefined) every = `${interval}${unit}`;
       else if (/^w[0-6]$/.test(when)) {
         every = "7d";
-        notes.push(`handler ${name}: when ${String(h["when"])} rotates every 7 days at midnight from the first start, not on that weekday`);
-      } else throw new Error(`${where}: when ${JSON.stringify(h["when"])} is not one of S, M, H, D, midnight, W0-W6`);
-      if (when === "d") notes.push(`handler ${name}: when D rotates at midnight (Python: 24 h after start)`);
+        notes.push(
+          `handler ${name}: when ${String(h["when"])} rotates every 7 days at midnight from the first start, not on that weekday`,
+        );
+      } else
+        throw new Error(
+          `${where}: when ${JSON.stringify(h["when"])} is not one of S, M, H, D, midnight, W0-W6`,
+        );
+      if (when === "d")
+        notes.push(
+          `handler ${name}: when D rotates at midnight (Python: 24 h after start)`,
+        );
       try {
         parseEvery(every);
       } catch (err) {
-        throw new Error(`${where}: when ${String(h["when"])}, interval ${interval}: ${(err as Error).message}`);
+        throw new Error(
+          `${where}: when ${String(h["when"])}, interval ${interval}: ${(err as Error).message}`,
+        );
       }
-      return fileOutput(filename(h, where), lvl, { kind: "time", every, keep: num(h, "backupCount", 0, where), utc: h["utc"] === true }, where);
+      return fileOutput(
+        filename(h, where),
+        lvl,
+        {
+          kind: "time",
+          every,
+          keep: num(h, "backupCount", 0, where),
+          utc: h["utc"] === true,
+        },
+        where,
+      );
     }
     case "NullHandler":
       return undefined;
     default:
-      notes.push(`handler ${name} ignored: class ${cls === "" ? "(none)" : cls} is not supported (StreamHandler, FileHandler, WatchedFileHandler, RotatingFileHandler, TimedRotatingFileHandler are)`);
+      notes.push(
+        `handler ${name} ignored: class ${cls === "" ? "(none)" : cls} is not supported (StreamHandler, FileHandler, WatchedFileHandler, RotatingFileHandler, TimedRotatingFileHandler are)`,
+      );
       return undefined;
   }
 }

@@ -16,10 +16,24 @@ import { VERSION } from "./args.js";
 export function statusArgs(argv: string[]) {
   return yargs(argv)
     .scriptName("move_it_status")
-    .usage("$0 [--url http://HOST:PORT] [--json]\n\nShow what each chain of a running move_it daemon is doing (its --status-port).")
-    .option("url", { type: "string", default: "http://127.0.0.1:9099", describe: "the daemon's status port (its --status-port)" })
-    .option("json", { type: "boolean", default: false, describe: "print the status document as JSON" })
-    .option("timeout", { type: "number", default: 5, describe: "seconds to wait for the daemon" })
+    .usage(
+      "$0 [--url http://HOST:PORT] [--json]\n\nShow what each chain of a running move_it daemon is doing (its --status-port).",
+    )
+    .option("url", {
+      type: "string",
+      default: "http://127.0.0.1:9099",
+      describe: "the daemon's status port (its --status-port)",
+    })
+    .option("json", {
+      type: "boolean",
+      default: false,
+      describe: "print the status document as JSON",
+    })
+    .option("timeout", {
+      type: "number",
+      default: 5,
+      describe: "seconds to wait for the daemon",
+    })
     .strict()
     .help()
     .alias("h", "help")
@@ -28,22 +42,37 @@ export function statusArgs(argv: string[]) {
 
 async function main(): Promise<void> {
   const args = await statusArgs(hideBin(process.argv)).parseAsync();
-  const url = new URL("status", args.url.endsWith("/") ? args.url : `${args.url}/`);
+  const url = new URL(
+    "status",
+    args.url.endsWith("/") ? args.url : `${args.url}/`,
+  );
   let doc: StatusDocument;
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(args.timeout * 1000) });
+    const res = await fetch(url, {
+      signal: AbortSignal.timeout(args.timeout * 1000),
+    });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     doc = (await res.json()) as StatusDocument;
   } catch (err) {
-    process.stderr.write(`error: cannot read ${url.href}: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(
+      `error: cannot read ${url.href}: ${err instanceof Error ? err.message : String(err)}\n`,
+    );
     process.exitCode = 2;
     return;
   }
-  process.stdout.write(args.json ? `${JSON.stringify(doc, null, 2)}\n` : formatStatus(doc));
-  process.exitCode = doc.chains.some((c: ChainStatus) => c.state === "lagging" || c.state === "failing") ? 1 : 0;
+  process.stdout.write(
+    args.json ? `${JSON.stringify(doc, null, 2)}\n` : formatStatus(doc),
+  );
+  process.exitCode = doc.chains.some(
+    (c: ChainStatus) => c.state === "lagging" || c.state === "failing",
+  )
+    ? 1
+    : 0;
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(
+    `error: ${err instanceof Error ? err.message : String(err)}\n`,
+  );
   process.exitCode = 2;
 });

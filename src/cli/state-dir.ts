@@ -26,14 +26,26 @@ export interface StateDirChoice {
  * write `/var/lib/move_it`) takes `/var/lib/move_it/<config name>` when that
  * directory exists, so it finds what the daemon wrote there.
  */
-export function chooseStateDir(explicit: string | undefined, configFile: string, env: NodeJS.ProcessEnv, systemBase = SYSTEM_STATE_BASE, purpose: "write" | "read" = "write"): StateDirChoice {
-  if (explicit !== undefined && explicit !== "") return { dir: resolve(explicit), source: "--state-dir" };
+export function chooseStateDir(
+  explicit: string | undefined,
+  configFile: string,
+  env: NodeJS.ProcessEnv,
+  systemBase = SYSTEM_STATE_BASE,
+  purpose: "write" | "read" = "write",
+): StateDirChoice {
+  if (explicit !== undefined && explicit !== "")
+    return { dir: resolve(explicit), source: "--state-dir" };
   // systemd gives a colon-separated list when StateDirectory= names several.
   const fromSystemd = env["STATE_DIRECTORY"]?.split(":")[0];
-  if (fromSystemd !== undefined && fromSystemd !== "") return { dir: resolve(fromSystemd), source: "$STATE_DIRECTORY" };
+  if (fromSystemd !== undefined && fromSystemd !== "")
+    return { dir: resolve(fromSystemd), source: "$STATE_DIRECTORY" };
   const system = join(systemBase, basename(configFile, extname(configFile)));
-  if (purpose === "read" ? existsSync(system) : writable(systemBase)) return { dir: system, source: systemBase };
-  return { dir: join(dirname(resolve(configFile)), `.${basename(configFile)}.state`), source: "beside the config" };
+  if (purpose === "read" ? existsSync(system) : writable(systemBase))
+    return { dir: system, source: systemBase };
+  return {
+    dir: join(dirname(resolve(configFile)), `.${basename(configFile)}.state`),
+    source: "beside the config",
+  };
 }
 
 function writable(dir: string): boolean {
@@ -54,6 +66,8 @@ export async function checkStateDir(choice: StateDirChoice): Promise<void> {
     await rm(probe, { force: true });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? String(err);
-    throw new Error(`state directory ${choice.dir} (from ${choice.source}) is not writable (${code}): give a writable one with --state-dir or $STATE_DIRECTORY`);
+    throw new Error(
+      `state directory ${choice.dir} (from ${choice.source}) is not writable (${code}): give a writable one with --state-dir or $STATE_DIRECTORY`,
+    );
   }
 }

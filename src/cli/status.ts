@@ -25,7 +25,9 @@ export interface StatusServerOptions {
 }
 
 /** Serve /, /status and /metrics on host:port (port 0: any free one). */
-export async function startStatusServer(opts: StatusServerOptions): Promise<StatusServer> {
+export async function startStatusServer(
+  opts: StatusServerOptions,
+): Promise<StatusServer> {
   const { observer } = opts;
   const server: Server = createServer((req, res) => {
     void (async () => {
@@ -33,17 +35,31 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
       if (req.method !== "GET" && req.method !== "HEAD") {
         res.writeHead(405, { allow: "GET, HEAD" }).end();
       } else if (path === "/" || path === "/index.html") {
-        res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
+        res.writeHead(200, {
+          "content-type": "text/html; charset=utf-8",
+          "cache-control": "no-store",
+        });
         res.end(STATUS_PAGE);
       } else if (path === "/status") {
-        res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
-        res.end(JSON.stringify(observer.status(process.uptime(), opts.stats()), null, 2));
+        res.writeHead(200, {
+          "content-type": "application/json",
+          "cache-control": "no-store",
+        });
+        res.end(
+          JSON.stringify(
+            observer.status(process.uptime(), opts.stats()),
+            null,
+            2,
+          ),
+        );
       } else if (path === "/metrics") {
         const text = await observer.metrics.text();
         res.writeHead(200, { "content-type": observer.metrics.contentType });
         res.end(text);
       } else {
-        res.writeHead(404, { "content-type": "text/plain" }).end("try /, /status or /metrics\n");
+        res
+          .writeHead(404, { "content-type": "text/plain" })
+          .end("try /, /status or /metrics\n");
       }
     })().catch((err: unknown) => {
       opts.log.warn({ err }, "status request failed");
@@ -51,11 +67,20 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
       res.end();
     });
   });
-  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(opts.port, opts.host === "*" ? undefined : opts.host, resolve)).catch((err: unknown) => {
-    throw new BindError(`status port ${opts.port} (--status-port)`, `http://${opts.host}:${opts.port}`, err);
+  await new Promise<void>((resolve, reject) =>
+    server
+      .once("error", reject)
+      .listen(opts.port, opts.host === "*" ? undefined : opts.host, resolve),
+  ).catch((err: unknown) => {
+    throw new BindError(
+      `status port ${opts.port} (--status-port)`,
+      `http://${opts.host}:${opts.port}`,
+      err,
+    );
   });
   const addr = server.address();
-  const port = typeof addr === "object" && addr !== null ? addr.port : opts.port;
+  const port =
+    typeof addr === "object" && addr !== null ? addr.port : opts.port;
   opts.log.info({ port }, "status server listening");
   // One close promise; open keep-alive connections are cut so it cannot hang.
   let closing: Promise<void> | undefined;

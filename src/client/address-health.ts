@@ -37,7 +37,16 @@ export class AddressHealth {
   private of(address: string): Health {
     let h = this.map.get(address);
     if (h === undefined) {
-      h = { verified: false, failures: 0, deadUntil: 0, instance: undefined, answeredAt: 0, provider: undefined, checking: undefined, probing: false };
+      h = {
+        verified: false,
+        failures: 0,
+        deadUntil: 0,
+        instance: undefined,
+        answeredAt: 0,
+        provider: undefined,
+        checking: undefined,
+        probing: false,
+      };
       this.map.set(address, h);
     }
     return h;
@@ -67,12 +76,21 @@ export class AddressHealth {
    * instance than before (the server restarted), returns what the address was
    * announced by and when the earlier instance last answered.
    */
-  answered(address: string, instance?: string, now = Date.now()): { provider: string | undefined; lastAnsweredAt: number } | undefined {
+  answered(
+    address: string,
+    instance?: string,
+    now = Date.now(),
+  ): { provider: string | undefined; lastAnsweredAt: number } | undefined {
     const h = this.of(address);
     h.verified = true;
     h.failures = 0;
     h.deadUntil = 0;
-    const restarted = instance !== undefined && h.instance !== undefined && instance !== h.instance ? { provider: h.provider, lastAnsweredAt: h.answeredAt } : undefined;
+    const restarted =
+      instance !== undefined &&
+      h.instance !== undefined &&
+      instance !== h.instance
+        ? { provider: h.provider, lastAnsweredAt: h.answeredAt }
+        : undefined;
     if (instance !== undefined) h.instance = instance;
     h.answeredAt = now;
     return restarted;
@@ -104,7 +122,10 @@ export class AddressHealth {
    * True when the address may get a push: verified, the first push to it,
    * or `check()` (a ping) succeeded. Concurrent callers share one check.
    */
-  async ready(address: string, check: () => Promise<boolean>): Promise<boolean> {
+  async ready(
+    address: string,
+    check: () => Promise<boolean>,
+  ): Promise<boolean> {
     const h = this.of(address);
     if (h.verified) return true;
     if (!h.probing) {

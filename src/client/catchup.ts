@@ -44,22 +44,47 @@ export function isoSince(since: Date): string {
  * pages; `onMessage` gets each, oldest first.
  * @throws RequestTimeoutError when the server does not answer.
  */
-export async function catchUp(address: string, topic: string, since: Date, opts: CatchUpOptions, onMessage: (msg: Message) => void): Promise<CatchUpResult> {
-  const result: CatchUpResult = { supported: true, messages: 0, pages: 0, bad: 0 };
+export async function catchUp(
+  address: string,
+  topic: string,
+  since: Date,
+  opts: CatchUpOptions,
+  onMessage: (msg: Message) => void,
+): Promise<CatchUpResult> {
+  const result: CatchUpResult = {
+    supported: true,
+    messages: 0,
+    pages: 0,
+    bad: 0,
+  };
   // An empty topic (subscribe to everything) asks for everything below "/".
   const asked = topic === "" ? "/" : topic;
   let after: number | undefined;
   while (result.pages < MAX_PAGES) {
-    const data: Record<string, string | number> = { topic: asked, since: isoSince(since), limit: opts.limit ?? 200 };
+    const data: Record<string, string | number> = {
+      topic: asked,
+      since: isoSince(since),
+      limit: opts.limit ?? 200,
+    };
     if (after !== undefined) data["after"] = after;
-    const reply = await opts.requester.request(address, new Message(asked, "catchup", data, opts.stamp()), {
-      timeoutMs: opts.timeoutMs,
-      signal: opts.signal,
-    });
+    const reply = await opts.requester.request(
+      address,
+      new Message(asked, "catchup", data, opts.stamp()),
+      {
+        timeoutMs: opts.timeoutMs,
+        signal: opts.signal,
+      },
+    );
     result.pages++;
     if (reply.type !== "catchup") {
-      if (result.pages === 1 && ["unknown", "err", "error"].includes(reply.type)) return { ...result, supported: false };
-      throw new RequestTimeoutError(`catch-up of ${address} got '${reply.type}'`);
+      if (
+        result.pages === 1 &&
+        ["unknown", "err", "error"].includes(reply.type)
+      )
+        return { ...result, supported: false };
+      throw new RequestTimeoutError(
+        `catch-up of ${address} got '${reply.type}'`,
+      );
     }
     const body = reply.dataObject;
     const messages = Array.isArray(body["messages"]) ? body["messages"] : [];

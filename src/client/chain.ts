@@ -12,11 +12,20 @@ import { Registrar, advertisedHost } from "../transport/registrar.js";
 import { securityBackend } from "../transport/security.js";
 import type { Requester } from "../transport/requester.js";
 import { catchUp } from "./catchup.js";
-import { Coordinator, type CoordinatorSettings, type CoordinatorStats } from "./coordinator.js";
+import {
+  Coordinator,
+  type CoordinatorSettings,
+  type CoordinatorStats,
+} from "./coordinator.js";
 import type { RelayOptions } from "./relay.js";
 import type { FileBook, FileCounts } from "./ledger.js";
 import { Delivery, type DeliveryStats } from "./delivery.js";
-import { Listener, listenerSubjects, type Connect, type ListenerSnapshot } from "./listener.js";
+import {
+  Listener,
+  listenerSubjects,
+  type Connect,
+  type ListenerSnapshot,
+} from "./listener.js";
 import type { ChainEvent, ClientEventSink } from "./events.js";
 import { deliveredUri } from "./destination.js";
 import { stringField, uidKey, type Stamp } from "./messages.js";
@@ -62,7 +71,10 @@ export interface CatchUpSummary {
 }
 
 /** Heartbeat subjects of servers (ours may name catch-up addresses; a client's, a hot spare's peer, never). */
-const SERVER_BEATS = new Set(["/heartbeat/move_it_server", "/heartbeat/move_it_mirror"]);
+const SERVER_BEATS = new Set([
+  "/heartbeat/move_it_server",
+  "/heartbeat/move_it_mirror",
+]);
 
 /** A provider heard again this soon after a catch-up from as far back is not asked again, ms. */
 const RECENT_CATCH_UP_MS = 60_000;
@@ -90,7 +102,10 @@ export class ClientChain {
   private readonly coordinator: Coordinator;
   private readonly listeners = new Map<string, Listener>();
   private readonly retiring = new Set<Promise<void>>();
-  private readonly catchingUp = new Map<string, { since: number; task: Promise<CatchUpSummary> }>();
+  private readonly catchingUp = new Map<
+    string,
+    { since: number; task: Promise<CatchUpSummary> }
+  >();
   /** Providers already logged as without catch-up (once each). */
   private readonly noCatchUp = new Set<string>();
   /** Servers named by a heartbeat already taken up (`provider address`). */
@@ -115,7 +130,10 @@ export class ClientChain {
       publish: (msg) => this.publisher.publish(msg),
       stamp: opts.stamp,
       log: this.log,
-      onReceived: opts.onReceived === undefined ? undefined : (msg) => opts.onReceived?.(this.cfg.name, msg),
+      onReceived:
+        opts.onReceived === undefined
+          ? undefined
+          : (msg) => opts.onReceived?.(this.cfg.name, msg),
     });
     this.coordinator = new Coordinator({
       ...settingsOf(opts.config),
@@ -127,8 +145,12 @@ export class ClientChain {
       drainMs: opts.drainMs,
       book: opts.book,
       onEvent: (event) => this.emit(event),
-      providerAlive: (provider) => [...this.listeners.values()].some((l) => l.address === provider && l.alive()),
-      onServerRestart: (address, provider, since) => this.serverRestarted(address, provider, since),
+      providerAlive: (provider) =>
+        [...this.listeners.values()].some(
+          (l) => l.address === provider && l.alive(),
+        ),
+      onServerRestart: (address, provider, since) =>
+        this.serverRestarted(address, provider, since),
       relay: opts.relay,
     });
   }
@@ -174,16 +196,31 @@ export class ClientChain {
   /** Bind the publisher, then start listening. */
   async start(): Promise<void> {
     await this.publisher.start().catch((err: unknown) => {
-      throw new BindError(`section [${this.cfg.name}], publish_port ${this.cfg.publishPort}`, `tcp://${this.opts.publishHost}:${this.cfg.publishPort}`, err);
+      throw new BindError(
+        `section [${this.cfg.name}], publish_port ${this.cfg.publishPort}`,
+        `tcp://${this.opts.publishHost}:${this.cfg.publishPort}`,
+        err,
+      );
     });
     this.register();
     this.coordinator.resume();
     this.syncListeners();
     // At start, without waiting for a heartbeat (up to 30 s): what did the known servers announce while we were down?
     for (const s of this.opts.book.servers()) {
-      if (s.lastHeardAt !== undefined) void this.catchUpFrom(s.provider, s.address, new Date(s.lastHeardAt - this.margin));
+      if (s.lastHeardAt !== undefined)
+        void this.catchUpFrom(
+          s.provider,
+          s.address,
+          new Date(s.lastHeardAt - this.margin),
+        );
     }
-    this.log.info({ publishPort: this.publisher.port, providers: this.cfg.providers.map((p) => p.address) }, "chain started");
+    this.log.info(
+      {
+        publishPort: this.publisher.port,
+        providers: this.cfg.providers.map((p) => p.address),
+      },
+      "chain started",
+    );
   }
 
   /**
@@ -192,12 +229,24 @@ export class ClientChain {
    * running. Returns false when the chain must be re-created instead.
    */
   reconfigure(config: ClientChainConfig): boolean {
-    if (this.closing !== undefined || config.name !== this.cfg.name || config.publishPort !== this.cfg.publishPort) return false;
-    if (JSON.stringify(config.nameservers) !== JSON.stringify(this.cfg.nameservers)) return false;
+    if (
+      this.closing !== undefined ||
+      config.name !== this.cfg.name ||
+      config.publishPort !== this.cfg.publishPort
+    )
+      return false;
+    if (
+      JSON.stringify(config.nameservers) !==
+      JSON.stringify(this.cfg.nameservers)
+    )
+      return false;
     this.cfg = config;
     this.coordinator.update(settingsOf(config));
     this.syncListeners();
-    this.log.info({ providers: config.providers.map((p) => p.address) }, "chain reconfigured");
+    this.log.info(
+      { providers: config.providers.map((p) => p.address) },
+      "chain reconfigured",
+    );
     return true;
   }
 
@@ -205,8 +254,14 @@ export class ClientChain {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.ctrl.abort();
-      await Promise.all([...this.listeners.values(), ...this.retiring].map((l) => (l instanceof Listener ? l.close() : l)));
-      await Promise.allSettled([...this.catchingUp.values()].map((c) => c.task));
+      await Promise.all(
+        [...this.listeners.values(), ...this.retiring].map((l) =>
+          l instanceof Listener ? l.close() : l,
+        ),
+      );
+      await Promise.allSettled(
+        [...this.catchingUp.values()].map((c) => c.task),
+      );
       this.listeners.clear();
       this.registrar?.close();
       await this.coordinator.close();
@@ -245,7 +300,9 @@ export class ClientChain {
 
   /** Start the listeners the config wants and close the others. */
   private syncListeners(): void {
-    const wanted = new Map(this.cfg.providers.map((p) => [this.listenerKey(p), p]));
+    const wanted = new Map(
+      this.cfg.providers.map((p) => [this.listenerKey(p), p]),
+    );
     for (const [key, listener] of this.listeners) {
       if (wanted.has(key)) continue;
       this.listeners.delete(key);
@@ -283,7 +340,12 @@ export class ClientChain {
       const since = s.lastHeardAt - this.margin;
       // Just caught up from as far back (at start, say): once is enough.
       const last = this.caughtUp.get(`${s.provider} ${s.address}`);
-      if (last !== undefined && last.since <= since && now - last.at < RECENT_CATCH_UP_MS) continue;
+      if (
+        last !== undefined &&
+        last.since <= since &&
+        now - last.at < RECENT_CATCH_UP_MS
+      )
+        continue;
       void this.catchUpFrom(s.provider, s.address, new Date(since));
     }
   }
@@ -297,9 +359,17 @@ export class ClientChain {
    */
   private reconnected(provider: string, lostAt: number): void {
     if (this.closing !== undefined) return;
-    this.log.info({ provider, lostAt: new Date(lostAt).toISOString() }, "provider reconnected, catching up");
+    this.log.info(
+      { provider, lostAt: new Date(lostAt).toISOString() },
+      "provider reconnected, catching up",
+    );
     for (const s of this.opts.book.servers()) {
-      if (s.provider === provider) void this.catchUpFrom(s.provider, s.address, new Date(lostAt - this.margin));
+      if (s.provider === provider)
+        void this.catchUpFrom(
+          s.provider,
+          s.address,
+          new Date(lostAt - this.margin),
+        );
     }
   }
 
@@ -317,25 +387,49 @@ export class ClientChain {
     if (!Array.isArray(offer)) {
       if (!this.noCatchUp.has(provider)) {
         this.noCatchUp.add(provider);
-        this.log.info({ provider, reason: "its heartbeat names no catch-up address (a Python server, or a move_it without catch-up)" }, "catch-up unavailable");
+        this.log.info(
+          {
+            provider,
+            reason:
+              "its heartbeat names no catch-up address (a Python server, or a move_it without catch-up)",
+          },
+          "catch-up unavailable",
+        );
       }
       return;
     }
-    const topic = this.cfg.providers.find((p) => p.address === provider)?.topic ?? this.cfg.topic;
-    const known = new Set(this.opts.book.servers().map((s) => `${s.provider} ${s.address}`));
+    const topic =
+      this.cfg.providers.find((p) => p.address === provider)?.topic ??
+      this.cfg.topic;
+    const known = new Set(
+      this.opts.book.servers().map((s) => `${s.provider} ${s.address}`),
+    );
     for (const entry of offer) {
-      if (entry === null || typeof entry !== "object" || Object.getPrototypeOf(entry) !== Object.prototype) continue;
+      if (
+        entry === null ||
+        typeof entry !== "object" ||
+        Object.getPrototypeOf(entry) !== Object.prototype
+      )
+        continue;
       const fields = entry as Record<string, JsonValue>;
       const [served, address] = [fields["topic"], fields["request_address"]];
       // The server answers announcements whose topic starts with ours: those we subscribe to.
-      if (typeof served !== "string" || typeof address !== "string" || !served.startsWith(topic)) continue;
+      if (
+        typeof served !== "string" ||
+        typeof address !== "string" ||
+        !served.startsWith(topic)
+      )
+        continue;
       const id = `${provider} ${address}`;
       if (this.offered.has(id) || known.has(id)) continue;
       this.offered.add(id);
       if (this.cfg.catchUpWindow <= 0) continue;
       void this.opts.book.learned(provider, address);
       const since = new Date(Date.now() - this.cfg.catchUpWindow * 1000);
-      this.log.info({ provider, address, since: since.toISOString() }, "new server, catching up");
+      this.log.info(
+        { provider, address, since: since.toISOString() },
+        "new server, catching up",
+      );
       void this.catchUpFrom(provider, address, since);
     }
   }
@@ -346,11 +440,20 @@ export class ClientChain {
    * once). Catch up on what it announced since its earlier instance last
    * answered.
    */
-  private serverRestarted(address: string, provider: string | undefined, since: number): void {
+  private serverRestarted(
+    address: string,
+    provider: string | undefined,
+    since: number,
+  ): void {
     if (this.closing !== undefined) return;
-    const known = provider ?? this.opts.book.servers().find((s) => s.address === address)?.provider;
+    const known =
+      provider ??
+      this.opts.book.servers().find((s) => s.address === address)?.provider;
     if (known === undefined) return;
-    this.log.info({ provider: address, since: new Date(since - this.margin).toISOString() }, "server restarted, catching up");
+    this.log.info(
+      { provider: address, since: new Date(since - this.margin).toISOString() },
+      "server restarted, catching up",
+    );
     void this.catchUpFrom(known, address, new Date(since - this.margin));
   }
 
@@ -363,54 +466,116 @@ export class ClientChain {
    * what it announced since `since`, and fetch what the ledger lacks.
    */
   async catchUp(since: Date): Promise<CatchUpSummary> {
-    const all = await Promise.all(this.opts.book.servers().map((s) => this.catchUpFrom(s.provider, s.address, since)));
+    const all = await Promise.all(
+      this.opts.book
+        .servers()
+        .map((s) => this.catchUpFrom(s.provider, s.address, since)),
+    );
     const keys = new Set(all.flatMap((r) => r.keys));
-    const sum = (f: (r: CatchUpSummary) => number): number => all.reduce((n, r) => n + f(r), 0);
-    return { servers: sum((r) => r.servers), unsupported: sum((r) => r.unsupported), unreachable: sum((r) => r.unreachable), announcements: sum((r) => r.announcements), keys: [...keys] };
+    const sum = (f: (r: CatchUpSummary) => number): number =>
+      all.reduce((n, r) => n + f(r), 0);
+    return {
+      servers: sum((r) => r.servers),
+      unsupported: sum((r) => r.unsupported),
+      unreachable: sum((r) => r.unreachable),
+      announcements: sum((r) => r.announcements),
+      keys: [...keys],
+    };
   }
 
   /** One server, one catch-up at a time: a call joins a running one reaching back as far, else follows it. */
-  private catchUpFrom(provider: string, address: string, since: Date): Promise<CatchUpSummary> {
+  private catchUpFrom(
+    provider: string,
+    address: string,
+    since: Date,
+  ): Promise<CatchUpSummary> {
     const id = `${provider} ${address}`;
     const running = this.catchingUp.get(id);
-    if (running !== undefined && running.since <= since.getTime()) return running.task;
-    if (running !== undefined) return running.task.then(() => this.catchUpFrom(provider, address, since));
+    if (running !== undefined && running.since <= since.getTime())
+      return running.task;
+    if (running !== undefined)
+      return running.task.then(() =>
+        this.catchUpFrom(provider, address, since),
+      );
     const cfgProvider = this.cfg.providers.find((p) => p.address === provider);
     const topic = cfgProvider?.topic ?? this.cfg.topic;
     const log = this.log.child({ provider: address });
     const keys = new Set<string>();
-    const task = catchUp(address, topic, since, {
-      requester: this.opts.requester,
-      timeoutMs: Math.max(this.cfg.reqTimeout, this.cfg.transferReqTimeout) * 1000,
-      stamp: this.opts.stamp,
-      signal: this.ctrl.signal,
-    }, (msg) => {
-      const key = uidKey(msg);
-      if (key !== undefined) keys.add(key);
-      this.coordinator.handle(msg, provider);
-    }).then(
-      (r): CatchUpSummary => {
-        void this.opts.book.catchup(provider, address, r.supported);
-        this.emit({ type: "catchup", provider, address, outcome: r.supported ? "answered" : "unsupported", announcements: r.messages });
-        if (r.supported) this.caughtUp.set(id, { since: since.getTime(), at: Date.now() });
-        if (!r.supported) {
-          if (!this.noCatchUp.has(provider)) log.info({ since: since.toISOString() }, "catch-up unavailable");
-          this.noCatchUp.add(provider);
-        } else {
-          log.info({ since: since.toISOString(), announcements: r.messages, pages: r.pages, bad: r.bad }, "caught up");
-        }
-        return { servers: 1, unsupported: r.supported ? 0 : 1, unreachable: 0, announcements: r.messages, keys: [...keys] };
+    const task = catchUp(
+      address,
+      topic,
+      since,
+      {
+        requester: this.opts.requester,
+        timeoutMs:
+          Math.max(this.cfg.reqTimeout, this.cfg.transferReqTimeout) * 1000,
+        stamp: this.opts.stamp,
+        signal: this.ctrl.signal,
       },
-      (err: unknown): CatchUpSummary => {
-        if (!this.ctrl.signal.aborted) {
-          log.warn({ err }, "catch-up failed");
-          this.emit({ type: "catchup", provider, address, outcome: "unreachable", announcements: keys.size });
-        }
-        return { servers: 1, unsupported: 0, unreachable: 1, announcements: keys.size, keys: [...keys] };
+      (msg) => {
+        const key = uidKey(msg);
+        if (key !== undefined) keys.add(key);
+        this.coordinator.handle(msg, provider);
       },
-    ).finally(() => {
-      if (this.catchingUp.get(id)?.task === task) this.catchingUp.delete(id);
-    });
+    )
+      .then(
+        (r): CatchUpSummary => {
+          void this.opts.book.catchup(provider, address, r.supported);
+          this.emit({
+            type: "catchup",
+            provider,
+            address,
+            outcome: r.supported ? "answered" : "unsupported",
+            announcements: r.messages,
+          });
+          if (r.supported)
+            this.caughtUp.set(id, { since: since.getTime(), at: Date.now() });
+          if (!r.supported) {
+            if (!this.noCatchUp.has(provider))
+              log.info({ since: since.toISOString() }, "catch-up unavailable");
+            this.noCatchUp.add(provider);
+          } else {
+            log.info(
+              {
+                since: since.toISOString(),
+                announcements: r.messages,
+                pages: r.pages,
+                bad: r.bad,
+              },
+              "caught up",
+            );
+          }
+          return {
+            servers: 1,
+            unsupported: r.supported ? 0 : 1,
+            unreachable: 0,
+            announcements: r.messages,
+            keys: [...keys],
+          };
+        },
+        (err: unknown): CatchUpSummary => {
+          if (!this.ctrl.signal.aborted) {
+            log.warn({ err }, "catch-up failed");
+            this.emit({
+              type: "catchup",
+              provider,
+              address,
+              outcome: "unreachable",
+              announcements: keys.size,
+            });
+          }
+          return {
+            servers: 1,
+            unsupported: 0,
+            unreachable: 1,
+            announcements: keys.size,
+            keys: [...keys],
+          };
+        },
+      )
+      .finally(() => {
+        if (this.catchingUp.get(id)?.task === task) this.catchingUp.delete(id);
+      });
     this.catchingUp.set(id, { since: since.getTime(), task });
     return task;
   }
@@ -430,11 +595,19 @@ export class ClientChain {
   }
 
   private subjectsFor(provider: Provider): string[] {
-    return listenerSubjects(provider.topic ?? this.cfg.topic, this.cfg.name, this.cfg.heartbeat);
+    return listenerSubjects(
+      provider.topic ?? this.cfg.topic,
+      this.cfg.name,
+      this.cfg.heartbeat,
+    );
   }
 
   private listenerKey(provider: Provider): string {
-    return JSON.stringify([provider.address, this.subjectsFor(provider), this.cfg.heartbeatAlarmScale ?? null]);
+    return JSON.stringify([
+      provider.address,
+      this.subjectsFor(provider),
+      this.cfg.heartbeatAlarmScale ?? null,
+    ]);
   }
 }
 
@@ -443,7 +616,10 @@ function settingsOf(cfg: ClientChainConfig): CoordinatorSettings {
     reqTimeoutMs: cfg.reqTimeout * 1000,
     transferReqTimeoutMs: cfg.transferReqTimeout * 1000,
     maxConcurrent: cfg.maxConcurrentTransfers,
-    processingDelayMs: cfg.processingDelay === undefined ? undefined : cfg.processingDelay * 1000,
+    processingDelayMs:
+      cfg.processingDelay === undefined
+        ? undefined
+        : cfg.processingDelay * 1000,
     maxRetryAgeMs: cfg.maxRetryAge * 1000,
   };
 }

@@ -18,7 +18,11 @@ export interface Expected {
 }
 
 /** Every object in the data holding both a `uri` and a `checksum` string. */
-export function expectedChecksums(value: JsonValue | undefined, out: Expected[] = [], depth = 0): Expected[] {
+export function expectedChecksums(
+  value: JsonValue | undefined,
+  out: Expected[] = [],
+  depth = 0,
+): Expected[] {
   if (depth > 32) return out;
   if (Array.isArray(value)) {
     for (const item of value) expectedChecksums(item, out, depth + 1);
@@ -27,15 +31,21 @@ export function expectedChecksums(value: JsonValue | undefined, out: Expected[] 
   const entries = entriesOf(value);
   const uri = entries.find(([k]) => k === "uri")?.[1];
   const checksum = entries.find(([k]) => k === "checksum")?.[1];
-  if (typeof uri === "string" && typeof checksum === "string") out.push({ uri, checksum });
+  if (typeof uri === "string" && typeof checksum === "string")
+    out.push({ uri, checksum });
   for (const [, item] of entries) expectedChecksums(item, out, depth + 1);
   return out;
 }
 
 /** The hex digest of a file. */
-export async function fileDigest(path: string, algorithm: string, signal: AbortSignal): Promise<string> {
+export async function fileDigest(
+  path: string,
+  algorithm: string,
+  signal: AbortSignal,
+): Promise<string> {
   const hash = createHash(algorithm);
-  for await (const chunk of createReadStream(path, { signal })) hash.update(chunk as Buffer);
+  for await (const chunk of createReadStream(path, { signal }))
+    hash.update(chunk as Buffer);
   return hash.digest("hex");
 }
 
@@ -44,7 +54,11 @@ export async function fileDigest(path: string, algorithm: string, signal: AbortS
  * throw TransferError. Returns false (nothing checked) for an algorithm this
  * node does not know.
  */
-export async function verifyFile(path: string, checksum: string, signal: AbortSignal): Promise<boolean> {
+export async function verifyFile(
+  path: string,
+  checksum: string,
+  signal: AbortSignal,
+): Promise<boolean> {
   const colon = checksum.indexOf(":");
   const algorithm = checksum.slice(0, colon).toLowerCase();
   const expected = checksum.slice(colon + 1).toLowerCase();
@@ -52,8 +66,11 @@ export async function verifyFile(path: string, checksum: string, signal: AbortSi
   const actual = await fileDigest(path, algorithm, signal);
   if (actual === expected) return true;
   await unlink(path).catch(() => undefined);
-  throw new TransferError(`checksum mismatch for ${path}: expected ${algorithm}:${expected}, got ${actual}`, {
-    scheme: "file",
-    destination: path,
-  });
+  throw new TransferError(
+    `checksum mismatch for ${path}: expected ${algorithm}:${expected}, got ${actual}`,
+    {
+      scheme: "file",
+      destination: path,
+    },
+  );
 }

@@ -53,7 +53,10 @@ export interface MoveItClientOptions {
    * Relay mode (the mirror): report every new upstream file to `onAnnounced`
    * and fetch it only when `fetch()` asks, unless `prefetch`.
    */
-  relay?: { onAnnounced(chain: string, message: Message): void; prefetch: (chain: string) => boolean };
+  relay?: {
+    onAnnounced(chain: string, message: Message): void;
+    prefetch: (chain: string) => boolean;
+  };
   /** Told about every chain's announcements, pushes, deliveries, heartbeats (metrics); must not throw. */
   onEvent?: ClientEventSink;
 }
@@ -62,7 +65,12 @@ export interface MoveItClientOptions {
 export interface ClientStats {
   chains: Record<string, ChainStats>;
   /** Ledger writes queued now, commits that failed so far (disk full...), commits and the changes they held. */
-  ledger: { pendingWrites: number; writeErrors: number; commits: number; changesCommitted: number };
+  ledger: {
+    pendingWrites: number;
+    writeErrors: number;
+    commits: number;
+    changesCommitted: number;
+  };
 }
 
 /** What `catchUp()` did. */
@@ -107,16 +115,29 @@ export class MoveItClient {
     this.config = opts.config;
     this.ownsRequester = opts.requester === undefined;
     // A push is given up no sooner than transfer_req_timeout after it was sent.
-    const giveUpMs = Math.min(...opts.config.chains.map((c) => c.transferReqTimeout * 1000), 10_000);
-    this.requester = opts.requester ?? new ZmqRequester({ maxRetransmitMs: Math.max(1000, giveUpMs) });
+    const giveUpMs = Math.min(
+      ...opts.config.chains.map((c) => c.transferReqTimeout * 1000),
+      10_000,
+    );
+    this.requester =
+      opts.requester ??
+      new ZmqRequester({ maxRetransmitMs: Math.max(1000, giveUpMs) });
     let reported = 0;
     this.ledger = ClientLedger.open(opts.ledgerFile ?? ":memory:", {
       onWriteError: (err, pending) => {
         // Transfers go on; the batch stays queued and is retried. Log the first of a run and then every 100th.
-        if (reported++ % 100 === 0) opts.log.error({ err, pending, file: opts.ledgerFile }, "ledger write failed");
+        if (reported++ % 100 === 0)
+          opts.log.error(
+            { err, pending, file: opts.ledgerFile },
+            "ledger write failed",
+          );
       },
       onRejected: (err) => {
-        if (!(err instanceof ClosedError)) opts.log.error({ err, file: opts.ledgerFile }, "ledger change refused");
+        if (!(err instanceof ClosedError))
+          opts.log.error(
+            { err, file: opts.ledgerFile },
+            "ledger change refused",
+          );
       },
     });
   }
@@ -140,7 +161,8 @@ export class MoveItClient {
     clearTimeout(this.pruneTimer);
     for (const cfg of this.config.chains) {
       void this.ledger.prune(cfg.name, cfg.ledgerRetention * 1000).then((n) => {
-        if (n > 0) this.opts.log.info({ chain: cfg.name, rows: n }, "ledger pruned");
+        if (n > 0)
+          this.opts.log.info({ chain: cfg.name, rows: n }, "ledger pruned");
       });
     }
     this.pruneTimer = setTimeout(() => this.prune(), PRUNE_EVERY_MS);
@@ -155,15 +177,23 @@ export class MoveItClient {
   async catchUp(since: Date, timeoutMs = 3_600_000): Promise<CatchUpReport> {
     const chains = [...this.chains.values()];
     const before = chains.reduce((n, c) => n + c.stats.coordinator.received, 0);
-    const passes = await Promise.all(chains.map(async (c) => ({ chain: c, summary: await c.catchUp(since) })));
+    const passes = await Promise.all(
+      chains.map(async (c) => ({ chain: c, summary: await c.catchUp(since) })),
+    );
     const deadline = Date.now() + timeoutMs;
     const tally = (): Record<string, number> => {
       const t: Record<string, number> = {};
-      for (const { chain, summary } of passes) for (const state of chain.states(summary.keys).values()) t[state ?? "pending"] = (t[state ?? "pending"] ?? 0) + 1;
+      for (const { chain, summary } of passes)
+        for (const state of chain.states(summary.keys).values())
+          t[state ?? "pending"] = (t[state ?? "pending"] ?? 0) + 1;
       return t;
     };
     let counts = tally();
-    while ((counts["pending"] ?? 0) + (counts["in_flight"] ?? 0) > 0 && Date.now() < deadline && this.closing === undefined) {
+    while (
+      (counts["pending"] ?? 0) + (counts["in_flight"] ?? 0) > 0 &&
+      Date.now() < deadline &&
+      this.closing === undefined
+    ) {
       await new Promise((r) => setTimeout(r, 200));
       try {
         this.ledger.ledger.flush();
@@ -172,8 +202,11 @@ export class MoveItClient {
       }
       counts = tally();
     }
-    const fetched = chains.reduce((n, c) => n + c.stats.coordinator.received, 0) - before;
-    const sum = (f: (s: (typeof passes)[number]["summary"]) => number): number => passes.reduce((n, p) => n + f(p.summary), 0);
+    const fetched =
+      chains.reduce((n, c) => n + c.stats.coordinator.received, 0) - before;
+    const sum = (
+      f: (s: (typeof passes)[number]["summary"]) => number,
+    ): number => passes.reduce((n, p) => n + f(p.summary), 0);
     return {
       since: since.toISOString(),
       servers: sum((s) => s.servers),
@@ -293,9 +326,16 @@ export class MoveItClient {
     return c.fetch(uid);
   }
 
-  private relayFor(name: string): { onAnnounced(msg: Message): void; prefetch: boolean } | undefined {
+  private relayFor(
+    name: string,
+  ): { onAnnounced(msg: Message): void; prefetch: boolean } | undefined {
     const relay = this.opts.relay;
-    return relay === undefined ? undefined : { prefetch: relay.prefetch(name), onAnnounced: (msg) => relay.onAnnounced(name, msg) };
+    return relay === undefined
+      ? undefined
+      : {
+          prefetch: relay.prefetch(name),
+          onAnnounced: (msg) => relay.onAnnounced(name, msg),
+        };
   }
 
   private stamp(): Stamp {
@@ -314,7 +354,13 @@ export class MoveItClient {
   }
 }
 
-function sameRaw(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+function sameRaw(
+  a: Readonly<Record<string, string>>,
+  b: Readonly<Record<string, string>>,
+): boolean {
   const ka = Object.keys(a);
-  return ka.length === Object.keys(b).length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && a[k] === b[k]);
+  return (
+    ka.length === Object.keys(b).length &&
+    ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && a[k] === b[k])
+  );
 }

@@ -17,20 +17,52 @@
  * still being pushed by its server (wait), already complete under its final
  * name (delivered), or leftovers of a crashed transfer (cleaned).
  */
-import { ClosedError, RefusedError, RequestTimeoutError, TransferError, errorMessage } from "../errors.js";
+import {
+  ClosedError,
+  RefusedError,
+  RequestTimeoutError,
+  TransferError,
+  errorMessage,
+} from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Message } from "../message/index.js";
 import type { Requester } from "../transport/requester.js";
-import { backoff, deferred, settlesWithin, sleep, type Deferred } from "../util/abort.js";
+import {
+  backoff,
+  deferred,
+  settlesWithin,
+  sleep,
+  type Deferred,
+} from "../util/abort.js";
 import { Semaphore } from "../util/serial.js";
 import { AddressHealth } from "./address-health.js";
 import { deliveredUri, targetPath, type Destination } from "./destination.js";
 import { ClientLedger, type FileBook, type FileRecord } from "./ledger.js";
-import { ANNOUNCEMENT_TYPES, ackMessage, pushMessage, stringField, uidKey, type Stamp } from "./messages.js";
-import { LostPushError, PUSH_REPLIES, expectReply, ping, pushAndWait, type PongInfo, type PushOptions } from "./push.js";
+import {
+  ANNOUNCEMENT_TYPES,
+  ackMessage,
+  pushMessage,
+  stringField,
+  uidKey,
+  type Stamp,
+} from "./messages.js";
+import {
+  LostPushError,
+  PUSH_REPLIES,
+  expectReply,
+  ping,
+  pushAndWait,
+  type PongInfo,
+  type PushOptions,
+} from "./push.js";
 import { PushLanes } from "./push-lanes.js";
 import { RecentSet } from "./recent.js";
-import { Relay, type Fetched, type RelayOptions, type Transfers } from "./relay.js";
+import {
+  Relay,
+  type Fetched,
+  type RelayOptions,
+  type Transfers,
+} from "./relay.js";
 import type { ChainEvent } from "./events.js";
 
 /** One server's announcement of a file. */
@@ -50,11 +82,23 @@ export interface TransferHooks {
   /** The destination for this announcement; creates local directories. */
   prepare(ann: Announcement, signal: AbortSignal): Promise<Destination>;
   /** Check the delivered file (checksum); throw to fail over to the next provider. */
-  verify(ann: Announcement, dest: Destination, signal: AbortSignal): Promise<void>;
+  verify(
+    ann: Announcement,
+    dest: Destination,
+    signal: AbortSignal,
+  ): Promise<void>;
   /** After success: unpack, rewrite and republish. */
-  complete(ann: Announcement, dest: Destination, signal: AbortSignal): Promise<void>;
+  complete(
+    ann: Announcement,
+    dest: Destination,
+    signal: AbortSignal,
+  ): Promise<void>;
   /** True when the file is already complete under its final name (resumed or retried files only). */
-  present?(ann: Announcement, dest: Destination, signal: AbortSignal): Promise<boolean>;
+  present?(
+    ann: Announcement,
+    dest: Destination,
+    signal: AbortSignal,
+  ): Promise<boolean>;
   /** Remove what a crashed transfer of the file left behind (`.part` files). */
   cleanup?(ann: Announcement, dest: Destination): Promise<void>;
   /** Publish on the chain's publisher (push before, ack after). */
@@ -103,7 +147,11 @@ export interface CoordinatorOptions extends CoordinatorSettings {
    * since `since` (ms) may have been published while this client's subscription
    * was reconnecting. Must not throw.
    */
-  onServerRestart?: (address: string, provider: string | undefined, since: number) => void;
+  onServerRestart?: (
+    address: string,
+    provider: string | undefined,
+    since: number,
+  ) => void;
 }
 
 /** Counters for tests, metrics and the status view. */
@@ -206,15 +254,30 @@ export class Coordinator implements Transfers {
     this.settings = pickSettings(opts);
     this.slots = new Semaphore(opts.maxConcurrent);
     this.lanes = new PushLanes({
-      ask: async (address, subject) => (await ping(address, subject, { ...this.settings, requester: opts.requester, stamp: this.stamp, signal: this.owner.signal })).maxPushes,
+      ask: async (address, subject) =>
+        (
+          await ping(address, subject, {
+            ...this.settings,
+            requester: opts.requester,
+            stamp: this.stamp,
+            signal: this.owner.signal,
+          })
+        ).maxPushes,
       signal: this.owner.signal,
-      onLimit: (address, limit) => opts.log.info({ provider: address, maxConcurrentPushes: limit }, limit === 1 ? "server takes one push at a time" : "server takes concurrent pushes"),
+      onLimit: (address, limit) =>
+        opts.log.info(
+          { provider: address, maxConcurrentPushes: limit },
+          limit === 1
+            ? "server takes one push at a time"
+            : "server takes concurrent pushes",
+        ),
     });
     this.history = new RecentSet(opts.historySize ?? DEFAULTS.historySize);
     this.peerClaims = new RecentSet(opts.historySize ?? DEFAULTS.historySize);
     this.endedHere = new RecentSet(opts.historySize ?? DEFAULTS.historySize);
     this.stamp = opts.stamp ?? (() => ({}));
-    this.relay = opts.relay === undefined ? undefined : new Relay(opts.relay, this);
+    this.relay =
+      opts.relay === undefined ? undefined : new Relay(opts.relay, this);
     if (opts.book === undefined) this.ownLedger = ClientLedger.open(":memory:");
     this.book = opts.book ?? this.ownLedger!.book("");
   }
@@ -237,7 +300,10 @@ export class Coordinator implements Transfers {
     if (address === undefined) return;
     const key = uidKey(msg);
     if (key === undefined) {
-      this.opts.log.debug({ provider, subject: msg.subject }, "announcement without uid dropped");
+      this.opts.log.debug(
+        { provider, subject: msg.subject },
+        "announcement without uid dropped",
+      );
       return;
     }
     this.counters.announcements++;
@@ -277,7 +343,9 @@ export class Coordinator implements Transfers {
   }
 
   /** Abort everything now, then close. */
-  destroy(err: Error = new ClosedError("coordinator destroyed")): Promise<void> {
+  destroy(
+    err: Error = new ClosedError("coordinator destroyed"),
+  ): Promise<void> {
     this.intake.abort(err);
     this.owner.abort(err);
     return this.close();
@@ -288,7 +356,12 @@ export class Coordinator implements Transfers {
     this.intake.abort(new ClosedError("coordinator closed"));
     const all = Promise.allSettled([...this.tasks]);
     const deadline = new AbortController();
-    await Promise.race([all, sleep(this.opts.drainMs ?? DEFAULTS.drainMs, deadline.signal).catch(() => undefined)]);
+    await Promise.race([
+      all,
+      sleep(this.opts.drainMs ?? DEFAULTS.drainMs, deadline.signal).catch(
+        () => undefined,
+      ),
+    ]);
     deadline.abort();
     this.owner.abort(new ClosedError("coordinator closed"));
     await all;
@@ -301,22 +374,33 @@ export class Coordinator implements Transfers {
    * flight) and resolve when it has arrived.
    */
   fetch(key: string): Promise<Fetched> {
-    if (this.closing !== undefined) return Promise.reject(new ClosedError("coordinator closed"));
-    if (this.relay === undefined) return Promise.reject(new RefusedError("not a relay"));
+    if (this.closing !== undefined)
+      return Promise.reject(new ClosedError("coordinator closed"));
+    if (this.relay === undefined)
+      return Promise.reject(new RefusedError("not a relay"));
     return this.relay.fetch(key);
   }
 
   /** The transfer of `key` running now, joined (resolves when the file has arrived); undefined when none runs. */
   joinTransfer(key: string): Promise<Fetched> | undefined {
     const running = this.running(key);
-    return running === undefined ? undefined : (running.done ??= deferred<Fetched>()).promise;
+    return running === undefined
+      ? undefined
+      : (running.done ??= deferred<Fetched>()).promise;
   }
 
   /** Start a transfer of `key` from these offers, first first; resolves when the file has arrived. */
   beginTransfer(key: string, candidates: Announcement[]): Promise<Fetched> {
-    if (this.closing !== undefined) return Promise.reject(new ClosedError("coordinator closed"));
+    if (this.closing !== undefined)
+      return Promise.reject(new ClosedError("coordinator closed"));
     const done = deferred<Fetched>();
-    this.start({ key, candidates, unresponsive: new Set(), done, record: this.book.get(key) });
+    this.start({
+      key,
+      candidates,
+      unresponsive: new Set(),
+      done,
+      record: this.book.get(key),
+    });
     return done.promise;
   }
 
@@ -346,9 +430,15 @@ export class Coordinator implements Transfers {
       this.track(this.ack(ann));
       return;
     }
-    const full = this.jobs.size >= (this.opts.maxPending ?? DEFAULTS.maxPending);
+    const full =
+      this.jobs.size >= (this.opts.maxPending ?? DEFAULTS.maxPending);
     if (this.opts.relay === undefined) {
-      const stored = this.book.offer(ann.key, ann.msg, ann.address, ann.provider);
+      const stored = this.book.offer(
+        ann.key,
+        ann.msg,
+        ann.address,
+        ann.provider,
+      );
       if (full) void stored.then(() => this.arm());
     }
     if (full) {
@@ -358,7 +448,10 @@ export class Coordinator implements Transfers {
       return;
     }
     const record = this.book.get(ann.key);
-    const candidates = record === undefined ? [ann] : mergeOffers(this.storedOffers(ann.key), ann);
+    const candidates =
+      record === undefined
+        ? [ann]
+        : mergeOffers(this.storedOffers(ann.key), ann);
     this.start({ key: ann.key, candidates, unresponsive: new Set(), record });
   }
 
@@ -372,7 +465,12 @@ export class Coordinator implements Transfers {
 
   /** The offers of `key` stored in the ledger, oldest first. */
   storedOffers(key: string): Announcement[] {
-    return this.book.offers(key).map((o) => ({ msg: o.msg, address: o.address, provider: o.provider, key }));
+    return this.book.offers(key).map((o) => ({
+      msg: o.msg,
+      address: o.address,
+      provider: o.provider,
+      key,
+    }));
   }
 
   /** Start files the ledger holds that are due, as far as room allows; arm the timer for the next. */
@@ -383,7 +481,11 @@ export class Coordinator implements Transfers {
     if (this.relay !== undefined && !this.relay.prefetch) return;
     const room = (this.opts.maxPending ?? DEFAULTS.maxPending) - this.jobs.size;
     if (room > 0) {
-      const due = this.book.due(Date.now(), room, (k) => this.jobs.has(k) || this.history.has(k));
+      const due = this.book.due(
+        Date.now(),
+        room,
+        (k) => this.jobs.has(k) || this.history.has(k),
+      );
       this.waiting = due.length >= room;
       for (const record of due) this.retry(record);
     }
@@ -393,14 +495,26 @@ export class Coordinator implements Transfers {
   private retry(record: FileRecord): void {
     const candidates = this.storedOffers(record.key);
     if (candidates.length === 0) {
-      void this.book.givenUp(record.key, "no stored announcement to fetch it from");
+      void this.book.givenUp(
+        record.key,
+        "no stored announcement to fetch it from",
+      );
       return;
     }
     this.counters.retries++;
-    this.opts.onEvent?.({ type: "retried", uid: record.key, attempts: record.attempts });
+    this.opts.onEvent?.({
+      type: "retried",
+      uid: record.key,
+      attempts: record.attempts,
+    });
     // Relay mode after a restart: a file taken up from the ledger may never have been re-announced downstream (killed first).
     this.relay?.heard(candidates[0]!);
-    this.start({ key: record.key, candidates, unresponsive: new Set(), record });
+    this.start({
+      key: record.key,
+      candidates,
+      unresponsive: new Set(),
+      record,
+    });
   }
 
   private arm(): void {
@@ -408,13 +522,21 @@ export class Coordinator implements Transfers {
     if (next === undefined) return;
     // Rows running now keep an old next_try_at: look again in a second at the earliest.
     const at = Math.max(next, Date.now() + 1000);
-    if (this.timer !== undefined && this.timerAt <= at && this.timerAt > Date.now()) return;
+    if (
+      this.timer !== undefined &&
+      this.timerAt <= at &&
+      this.timerAt > Date.now()
+    )
+      return;
     clearTimeout(this.timer);
     this.timerAt = at;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.pump();
-    }, Math.min(at - Date.now(), 60_000));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.pump();
+      },
+      Math.min(at - Date.now(), 60_000),
+    );
     this.timer.unref?.();
   }
 
@@ -445,10 +567,14 @@ export class Coordinator implements Transfers {
 
   private remember(job: Job, ann: Announcement): void {
     this.counters.duplicates++;
-    if (this.opts.relay === undefined) void this.book.offer(ann.key, ann.msg, ann.address, ann.provider);
+    if (this.opts.relay === undefined)
+      void this.book.offer(ann.key, ann.msg, ann.address, ann.provider);
     if (job.candidates.some((c) => c.address === ann.address)) return;
     job.candidates.push(ann);
-    this.opts.log.debug({ uid: ann.key, provider: ann.provider }, "announcement remembered");
+    this.opts.log.debug(
+      { uid: ann.key, provider: ann.provider },
+      "announcement remembered",
+    );
   }
 
   private notePeer(msg: Message): void {
@@ -458,7 +584,9 @@ export class Coordinator implements Transfers {
   }
 
   private track(task: Promise<void>): void {
-    const tracked = task.catch((err: unknown) => this.opts.log.error({ err }, "transfer crashed"));
+    const tracked = task.catch((err: unknown) =>
+      this.opts.log.error({ err }, "transfer crashed"),
+    );
     this.tasks.add(tracked);
     void tracked.finally(() => this.tasks.delete(tracked));
   }
@@ -467,7 +595,14 @@ export class Coordinator implements Transfers {
   private async run(job: Job): Promise<Fetched | Error> {
     const delay = this.settings.processingDelayMs;
     if (delay !== undefined && job.record === undefined) {
-      if (delay > 0 && !(await sleep(delay, this.intake.signal).then(() => true, () => false))) return this.abandoned(job);
+      if (
+        delay > 0 &&
+        !(await sleep(delay, this.intake.signal).then(
+          () => true,
+          () => false,
+        ))
+      )
+        return this.abandoned(job);
       if (this.peerClaims.has(job.key)) {
         this.counters.stoodDown++;
         this.opts.log.info({ uid: job.key }, "standing down");
@@ -499,26 +634,41 @@ export class Coordinator implements Transfers {
         this.counters.failovers++;
         this.opts.onEvent?.({ type: "failover", provider: ann.provider });
       }
-      const outcome = await this.lanes.use(ann.address, ann.msg.subject, () => this.slots.use(() => this.attempt(job, ann))).catch((err: unknown) => errorMessage(err));
+      const outcome = await this.lanes
+        .use(ann.address, ann.msg.subject, () =>
+          this.slots.use(() => this.attempt(job, ann)),
+        )
+        .catch((err: unknown) => errorMessage(err));
       if (typeof outcome !== "string") return this.succeed(job, ann, outcome);
       lastError = outcome;
     }
     if (this.intake.signal.aborted) return this.abandoned(job);
     this.roundFailed(job, lastError, retryAt);
-    return new TransferError(`no provider could deliver ${job.key}`, { scheme: "push", destination: job.key });
+    return new TransferError(`no provider could deliver ${job.key}`, {
+      scheme: "push",
+      destination: job.key,
+    });
   }
 
   /** A verified address, or one that answers a ping now (shared by every file waiting on it). */
   private reachable(ann: Announcement): Promise<boolean> {
     return this.health.ready(ann.address, async () => {
       try {
-        const pong = await ping(ann.address, ann.msg.subject, { ...this.settings, requester: this.opts.requester, stamp: this.stamp, signal: this.owner.signal });
+        const pong = await ping(ann.address, ann.msg.subject, {
+          ...this.settings,
+          requester: this.opts.requester,
+          stamp: this.stamp,
+          signal: this.owner.signal,
+        });
         this.pong(ann.address, pong);
         return true;
       } catch (err) {
         if (this.owner.signal.aborted) return false;
         const until = this.health.failed(ann.address);
-        this.opts.log.warn({ err, provider: ann.address, retryInMs: until - Date.now() }, "request address does not answer");
+        this.opts.log.warn(
+          { err, provider: ann.address, retryInMs: until - Date.now() },
+          "request address does not answer",
+        );
         return false;
       }
     });
@@ -532,57 +682,117 @@ export class Coordinator implements Transfers {
     const maxAge = this.settings.maxRetryAgeMs ?? DEFAULTS.maxRetryAgeMs;
     const providers = job.candidates.map((c) => c.address);
     const givingUp = now - since >= maxAge;
-    this.opts.onEvent?.({ type: "failed", uid: job.key, providers: job.candidates.map((c) => c.provider), givenUp: givingUp, error });
+    this.opts.onEvent?.({
+      type: "failed",
+      uid: job.key,
+      providers: job.candidates.map((c) => c.provider),
+      givenUp: givingUp,
+      error,
+    });
     if (givingUp) {
       this.counters.givenUp++;
       void this.book.givenUp(job.key, error);
-      this.opts.log.error({ uid: job.key, providers, err: { message: error } }, "file given up");
+      this.opts.log.error(
+        { uid: job.key, providers, err: { message: error } },
+        "file given up",
+      );
       return;
     }
     const attempts = (job.record?.attempts ?? 0) + (job.sent ?? 0);
-    const delay = backoff(Math.max(0, attempts - 1), this.opts.retryBaseMs ?? DEFAULTS.retryBaseMs, this.opts.retryMaxMs ?? DEFAULTS.retryMaxMs);
+    const delay = backoff(
+      Math.max(0, attempts - 1),
+      this.opts.retryBaseMs ?? DEFAULTS.retryBaseMs,
+      this.opts.retryMaxMs ?? DEFAULTS.retryMaxMs,
+    );
     const at = Math.max(now + delay, notBefore);
     // Armed once committed: nextDue() reads committed rows.
     void this.book.failed(job.key, error, at).then(() => this.arm());
-    this.opts.log.error({ uid: job.key, providers, retryInMs: at - now }, "transfer failed");
+    this.opts.log.error(
+      { uid: job.key, providers, retryInMs: at - now },
+      "transfer failed",
+    );
   }
 
   /** One push to one server: the destination on success, the error text on failure. */
-  private async attempt(job: Job, ann: Announcement): Promise<Destination | string> {
+  private async attempt(
+    job: Job,
+    ann: Announcement,
+  ): Promise<Destination | string> {
     const log = this.opts.log.child({ uid: job.key, provider: ann.address });
     const started = Date.now();
     let scheme = "unknown";
     this.counters.active++;
-    this.counters.peakActive = Math.max(this.counters.peakActive, this.counters.active);
+    this.counters.peakActive = Math.max(
+      this.counters.peakActive,
+      this.counters.active,
+    );
     try {
       const dest = await this.opts.hooks.prepare(ann, this.owner.signal);
       scheme = dest.scheme;
-      if ((job.record !== undefined || (job.sent ?? 0) > 0) && (await this.settled(job, ann, dest, log))) return dest;
+      if (
+        (job.record !== undefined || (job.sent ?? 0) > 0) &&
+        (await this.settled(job, ann, dest, log))
+      )
+        return dest;
       // The public push and the request are one push: same sender and time.
       const stamp = this.stamp();
       // Committed before the request goes out, so a restart after a kill -9 knows to ask about it;
       // bounded, since a full state disk must not stop transfers.
-      await settlesWithin(this.book.sent(job.key, ann.address), SENT_WAIT_MS, this.owner.signal);
+      await settlesWithin(
+        this.book.sent(job.key, ann.address),
+        SENT_WAIT_MS,
+        this.owner.signal,
+      );
       this.owner.signal.throwIfAborted();
       job.sent = (job.sent ?? 0) + 1;
       // Queued before the request, not awaited: the PUB socket sends it first anyway.
-      void this.opts.hooks.publish(pushMessage(ann.msg, dest.public, () => stamp, dest.backupTargets)).catch((err: unknown) => log.warn({ err }, "publish failed"));
-      const request = pushMessage(ann.msg, dest.request, () => stamp, dest.backupTargets);
-      const reply = await pushAndWait(ann.address, request, this.pushOptions(ann, log, () => this.lastHope(job, ann))).finally(() => this.endedHere.add(job.key));
+      void this.opts.hooks
+        .publish(
+          pushMessage(ann.msg, dest.public, () => stamp, dest.backupTargets),
+        )
+        .catch((err: unknown) => log.warn({ err }, "publish failed"));
+      const request = pushMessage(
+        ann.msg,
+        dest.request,
+        () => stamp,
+        dest.backupTargets,
+      );
+      const reply = await pushAndWait(
+        ann.address,
+        request,
+        this.pushOptions(ann, log, () => this.lastHope(job, ann)),
+      ).finally(() => this.endedHere.add(job.key));
       this.health.answered(ann.address);
       expectReply(reply, PUSH_REPLIES);
       await this.opts.hooks.verify(ann, dest, this.owner.signal);
-      log.info({ destination: dest.public, durationMs: Date.now() - started }, "push completed");
-      this.opts.onEvent?.({ type: "pushed", provider: ann.provider, scheme: dest.scheme, seconds: (Date.now() - started) / 1000, ok: true });
+      log.info(
+        { destination: dest.public, durationMs: Date.now() - started },
+        "push completed",
+      );
+      this.opts.onEvent?.({
+        type: "pushed",
+        provider: ann.provider,
+        scheme: dest.scheme,
+        seconds: (Date.now() - started) / 1000,
+        ok: true,
+      });
       return dest;
     } catch (err) {
-      if (!this.owner.signal.aborted) this.opts.onEvent?.({ type: "pushed", provider: ann.provider, scheme, seconds: (Date.now() - started) / 1000, ok: false });
+      if (!this.owner.signal.aborted)
+        this.opts.onEvent?.({
+          type: "pushed",
+          provider: ann.provider,
+          scheme,
+          seconds: (Date.now() - started) / 1000,
+          ok: false,
+        });
       if (err instanceof LostPushError) this.counters.lostPushes++;
       else if (err instanceof RequestTimeoutError) {
         job.unresponsive.add(ann.address);
         this.health.failed(ann.address);
       }
-      if (!this.owner.signal.aborted) log.warn({ err, durationMs: Date.now() - started }, "push failed");
+      if (!this.owner.signal.aborted)
+        log.warn({ err, durationMs: Date.now() - started }, "push failed");
       return errorMessage(err);
     } finally {
       this.counters.active--;
@@ -595,13 +805,32 @@ export class Coordinator implements Transfers {
    * wait while its server still runs the earlier push, then count it
    * delivered if it is complete under its final name; else clean up.
    */
-  private async settled(job: Job, ann: Announcement, dest: Destination, log: Logger): Promise<boolean> {
+  private async settled(
+    job: Job,
+    ann: Announcement,
+    dest: Destination,
+    log: Logger,
+  ): Promise<boolean> {
     const uid = stringField(ann.msg, "uid");
-    const earlier = job.record?.pushSentAt !== undefined && (job.sent ?? 0) === 0 && !this.endedHere.has(job.key);
-    if (earlier && job.record?.deliveredFrom !== undefined && uid !== undefined) {
-      await this.waitForEarlierPush(job.record.deliveredFrom, ann.msg.subject, uid, log);
+    const earlier =
+      job.record?.pushSentAt !== undefined &&
+      (job.sent ?? 0) === 0 &&
+      !this.endedHere.has(job.key);
+    if (
+      earlier &&
+      job.record?.deliveredFrom !== undefined &&
+      uid !== undefined
+    ) {
+      await this.waitForEarlierPush(
+        job.record.deliveredFrom,
+        ann.msg.subject,
+        uid,
+        log,
+      );
     }
-    if ((await this.opts.hooks.present?.(ann, dest, this.owner.signal)) === true) {
+    if (
+      (await this.opts.hooks.present?.(ann, dest, this.owner.signal)) === true
+    ) {
       this.counters.foundPresent++;
       job.foundPresent = true;
       log.info({ destination: dest.public }, "already delivered");
@@ -612,10 +841,25 @@ export class Coordinator implements Transfers {
   }
 
   /** Poll a move_it server while it says the push of `uid` is running (bounded by maxWaitMs). */
-  private async waitForEarlierPush(address: string, subject: string, uid: string, log: Logger): Promise<void> {
+  private async waitForEarlierPush(
+    address: string,
+    subject: string,
+    uid: string,
+    log: Logger,
+  ): Promise<void> {
     const deadline = Date.now() + (this.opts.maxWaitMs ?? DEFAULTS.maxWaitMs);
     while (Date.now() < deadline) {
-      const pong = await ping(address, subject, { ...this.settings, requester: this.opts.requester, stamp: this.stamp, signal: this.owner.signal }, uid).catch(() => undefined);
+      const pong = await ping(
+        address,
+        subject,
+        {
+          ...this.settings,
+          requester: this.opts.requester,
+          stamp: this.stamp,
+          signal: this.owner.signal,
+        },
+        uid,
+      ).catch(() => undefined);
       if (pong !== undefined) this.pong(address, pong);
       if (pong?.pushRunning !== true) return;
       log.info({ provider: address }, "earlier push still running");
@@ -626,7 +870,12 @@ export class Coordinator implements Transfers {
   /** What a pong from `address` said: alive (and which instance), and how many pushes it takes at once. */
   private pong(address: string, pong: PongInfo): void {
     const restarted = this.health.answered(address, pong.instance);
-    if (restarted !== undefined) this.opts.onServerRestart?.(address, restarted.provider, restarted.lastAnsweredAt);
+    if (restarted !== undefined)
+      this.opts.onServerRestart?.(
+        address,
+        restarted.provider,
+        restarted.lastAnsweredAt,
+      );
     this.lanes.told(address, pong.maxPushes);
   }
 
@@ -641,7 +890,11 @@ export class Coordinator implements Transfers {
     return last && (this.opts.providerAlive?.(ann.provider) ?? false);
   }
 
-  private pushOptions(ann: Announcement, log: Logger, isAlive: () => boolean): PushOptions {
+  private pushOptions(
+    ann: Announcement,
+    log: Logger,
+    isAlive: () => boolean,
+  ): PushOptions {
     return {
       requester: this.opts.requester,
       reqTimeoutMs: this.settings.reqTimeoutMs,
@@ -657,13 +910,20 @@ export class Coordinator implements Transfers {
     };
   }
 
-  private async succeed(job: Job, winner: Announcement, dest: Destination): Promise<Fetched> {
+  private async succeed(
+    job: Job,
+    winner: Announcement,
+    dest: Destination,
+  ): Promise<Fetched> {
     // From here on, new announcements of this uid are acked by route().
     this.history.add(job.key);
     this.counters.received++;
     void this.book.delivered(job.key, {
       from: winner.address,
-      destination: deliveredUri(dest, stringField(winner.msg, "uri") ?? job.key),
+      destination: deliveredUri(
+        dest,
+        stringField(winner.msg, "uri") ?? job.key,
+      ),
       checksum: stringField(winner.msg, "checksum"),
       bytes: numberField(winner.msg, "filesize"),
     });
@@ -671,7 +931,10 @@ export class Coordinator implements Transfers {
     this.wakeFailed();
     await this.opts.hooks.publish(ackMessage(winner.msg, this.stamp));
     // Found delivered: the server whose push got through never saw it end, so it is told too (it may delete the file).
-    const acks = [...(job.foundPresent === true ? [winner] : []), ...this.others(job, winner)].map((ann) => this.ack(ann));
+    const acks = [
+      ...(job.foundPresent === true ? [winner] : []),
+      ...this.others(job, winner),
+    ].map((ann) => this.ack(ann));
     try {
       await this.opts.hooks.complete(winner, dest, this.owner.signal);
     } catch (err) {
@@ -685,7 +948,8 @@ export class Coordinator implements Transfers {
   /** A file got through: the destination works, so failed files are retried now (at most every few s). */
   private wakeFailed(): void {
     const now = Date.now();
-    if (now - this.lastWake < WAKE_EVERY_MS || this.counters.failed === 0) return;
+    if (now - this.lastWake < WAKE_EVERY_MS || this.counters.failed === 0)
+      return;
     this.lastWake = now;
     void this.book.wake().then(() => this.pump());
   }
@@ -711,7 +975,8 @@ export class Coordinator implements Transfers {
     const skip = new Set([winner.address, ...job.unresponsive]);
     const out: Announcement[] = [];
     for (const ann of job.candidates) {
-      if (skip.has(ann.address) || this.health.deadUntil(ann.address) > 0) continue;
+      if (skip.has(ann.address) || this.health.deadUntil(ann.address) > 0)
+        continue;
       skip.add(ann.address);
       out.push(ann);
     }
@@ -720,10 +985,14 @@ export class Coordinator implements Transfers {
 
   private async ack(ann: Announcement): Promise<void> {
     try {
-      const reply = await this.opts.requester.request(ann.address, ackMessage(ann.msg, this.stamp), {
-        timeoutMs: this.settings.reqTimeoutMs,
-        signal: this.owner.signal,
-      });
+      const reply = await this.opts.requester.request(
+        ann.address,
+        ackMessage(ann.msg, this.stamp),
+        {
+          timeoutMs: this.settings.reqTimeoutMs,
+          signal: this.owner.signal,
+        },
+      );
       expectReply(reply, ["ack"]);
       this.counters.acks++;
       this.opts.onEvent?.({ type: "acked", provider: ann.provider, ok: true });
@@ -732,14 +1001,22 @@ export class Coordinator implements Transfers {
       if (this.owner.signal.aborted) return;
       this.counters.ackFailures++;
       this.opts.onEvent?.({ type: "acked", provider: ann.provider, ok: false });
-      this.opts.log.warn({ err, uid: ann.key, provider: ann.address }, "ack failed");
+      this.opts.log.warn(
+        { err, uid: ann.key, provider: ann.address },
+        "ack failed",
+      );
     }
   }
 }
 
 /** Stored offers first (their order is the announcement order), then `ann` if its address is new. */
-function mergeOffers(stored: Announcement[], ann: Announcement): Announcement[] {
-  return stored.some((o) => o.address === ann.address) ? stored : [...stored, ann];
+function mergeOffers(
+  stored: Announcement[],
+  ann: Announcement,
+): Announcement[] {
+  return stored.some((o) => o.address === ann.address)
+    ? stored
+    : [...stored, ann];
 }
 
 function numberField(msg: Message, key: string): number | undefined {

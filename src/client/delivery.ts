@@ -15,8 +15,20 @@ import { expectedChecksums, verifyFile } from "./checksum.js";
 import { isThisHost } from "../util/host.js";
 import { statOf } from "../util/local-fs.js";
 import { parseUrl } from "../util/url.js";
-import { asDirectory, buildDestination, publishedBase, publishedUri, targetPath, type Destination } from "./destination.js";
-import { entriesOf, receivedData, rewriteMetadata, type Stamp } from "./messages.js";
+import {
+  asDirectory,
+  buildDestination,
+  publishedBase,
+  publishedUri,
+  targetPath,
+  type Destination,
+} from "./destination.js";
+import {
+  entriesOf,
+  receivedData,
+  rewriteMetadata,
+  type Stamp,
+} from "./messages.js";
 import { unpackReceived } from "./unpacking.js";
 import { RecentSet } from "./recent.js";
 
@@ -45,7 +57,11 @@ export interface DeliveryStats {
 
 /** The coordinator's hooks for one client chain. */
 export class Delivery implements TransferHooks {
-  readonly stats: DeliveryStats = { checksumMismatches: 0, checksumsVerified: 0, republished: 0 };
+  readonly stats: DeliveryStats = {
+    checksumMismatches: 0,
+    checksumsVerified: 0,
+    republished: 0,
+  };
 
   private readonly made = new RecentSet(1000);
 
@@ -54,14 +70,33 @@ export class Delivery implements TransferHooks {
   /** Compose the destination from the announcement; create the local directory. */
   async prepare(ann: Announcement): Promise<Destination> {
     const cfg = this.opts.config();
-    const url = cfg.destination.includes("{") ? compose(cfg.destination, ann.msg.dataObject) : cfg.destination;
-    let dest: Destination = { ...buildDestination(url, { login: cfg.login, hostname: this.opts.hostname }), backupTargets: cfg.backupTargets };
+    const url = cfg.destination.includes("{")
+      ? compose(cfg.destination, ann.msg.dataObject)
+      : cfg.destination;
+    let dest: Destination = {
+      ...buildDestination(url, {
+        login: cfg.login,
+        hostname: this.opts.hostname,
+      }),
+      backupTargets: cfg.backupTargets,
+    };
     const host = parseUrl(url).hostname;
-    dest = { ...dest, published: publishedBase(url, cfg.login, host !== "" && (await isThisHost(host))) };
+    dest = {
+      ...dest,
+      published: publishedBase(
+        url,
+        cfg.login,
+        host !== "" && (await isThisHost(host)),
+      ),
+    };
     if (!dest.local) return dest;
     // A configured directory written without its trailing "/" is still a directory.
-    if (!dest.path.endsWith("/") && (await isDirectory(dest.path))) dest = asDirectory(dest);
-    if (cfg.createTargetDirectory) await this.ensureDirectory(dest.path.endsWith("/") ? dest.path : dirname(dest.path));
+    if (!dest.path.endsWith("/") && (await isDirectory(dest.path)))
+      dest = asDirectory(dest);
+    if (cfg.createTargetDirectory)
+      await this.ensureDirectory(
+        dest.path.endsWith("/") ? dest.path : dirname(dest.path),
+      );
     return dest;
   }
 
@@ -73,11 +108,16 @@ export class Delivery implements TransferHooks {
   }
 
   /** Check announced checksums of a local delivery; a mismatch deletes the file and throws. */
-  async verify(ann: Announcement, dest: Destination, signal: AbortSignal): Promise<void> {
+  async verify(
+    ann: Announcement,
+    dest: Destination,
+    signal: AbortSignal,
+  ): Promise<void> {
     if (!this.opts.config().verifyChecksum || !dest.local) return;
     for (const { uri, checksum } of expectedChecksums(ann.msg.data)) {
       try {
-        if (await verifyFile(targetPath(dest, uri), checksum, signal)) this.stats.checksumsVerified++;
+        if (await verifyFile(targetPath(dest, uri), checksum, signal))
+          this.stats.checksumsVerified++;
       } catch (err) {
         if (!signal.aborted) this.stats.checksumMismatches++;
         throw err;
@@ -91,16 +131,32 @@ export class Delivery implements TransferHooks {
    * checksum when the announcement has them. A file with a wrong checksum
    * is deleted (it will be fetched again).
    */
-  async present(ann: Announcement, dest: Destination, signal: AbortSignal): Promise<boolean> {
+  async present(
+    ann: Announcement,
+    dest: Destination,
+    signal: AbortSignal,
+  ): Promise<boolean> {
     if (!dest.local) return false;
     const files = announcedFiles(ann.msg.data);
     if (files.length === 0) return false;
     for (const { uri, size, checksum } of files) {
       const path = targetPath(dest, uri);
       const st = await statOf(path).catch(() => undefined);
-      if (st === undefined || !st.isFile() || (size !== undefined && st.size !== size)) return false;
-      if (checksum === undefined || !this.opts.config().verifyChecksum) continue;
-      if (!(await verifyFile(path, checksum, signal).then(() => true, () => false))) return false;
+      if (
+        st === undefined ||
+        !st.isFile() ||
+        (size !== undefined && st.size !== size)
+      )
+        return false;
+      if (checksum === undefined || !this.opts.config().verifyChecksum)
+        continue;
+      if (
+        !(await verifyFile(path, checksum, signal).then(
+          () => true,
+          () => false,
+        ))
+      )
+        return false;
     }
     return true;
   }
@@ -116,21 +172,38 @@ export class Delivery implements TransferHooks {
       for (const name of names) {
         if (!name.startsWith(prefix) || !name.endsWith(".part")) continue;
         await unlink(join(dir, name)).catch(() => undefined);
-        this.opts.log.info({ uid: ann.key, file: join(dir, name) }, "partial file removed");
+        this.opts.log.info(
+          { uid: ann.key, file: join(dir, name) },
+          "partial file removed",
+        );
       }
     }
   }
 
   /** Unpack, rewrite metadata, republish, and tell `onReceived`. */
-  async complete(ann: Announcement, dest: Destination, signal: AbortSignal): Promise<void> {
+  async complete(
+    ann: Announcement,
+    dest: Destination,
+    signal: AbortSignal,
+  ): Promise<void> {
     const cfg = this.opts.config();
     let type = ann.msg.type;
-    let data = receivedData(ann.msg, ann.address, (uri) => publishedUri(dest, uri));
+    let data = receivedData(ann.msg, ann.address, (uri) =>
+      publishedUri(dest, uri),
+    );
     if (cfg.compression !== undefined && dest.local) {
-      const settings = { kind: cfg.compression, prog: cfg.xritdecompressor, deleteSource: cfg.delete, signal };
+      const settings = {
+        kind: cfg.compression,
+        prog: cfg.xritdecompressor,
+        deleteSource: cfg.delete,
+        signal,
+      };
       ({ type, data } = await unpackReceived(type, data, settings));
     } else if (cfg.compression !== undefined) {
-      this.opts.log.warn({ uid: ann.key, destination: dest.public }, "remote destination not unpacked");
+      this.opts.log.warn(
+        { uid: ann.key, destination: dest.public },
+        "remote destination not unpacked",
+      );
     }
     data = rewriteMetadata(data, cfg.metadataRewrites);
     const msg = new Message(ann.msg.subject, type, data, this.opts.stamp());
@@ -155,7 +228,11 @@ async function isDirectory(path: string): Promise<boolean> {
 }
 
 /** Every object in the data with a `uri`: the file, or each dataset/collection item. */
-function announcedFiles(value: unknown, out: Array<{ uri: string; size?: number; checksum?: string }> = [], depth = 0): Array<{ uri: string; size?: number; checksum?: string }> {
+function announcedFiles(
+  value: unknown,
+  out: Array<{ uri: string; size?: number; checksum?: string }> = [],
+  depth = 0,
+): Array<{ uri: string; size?: number; checksum?: string }> {
   if (depth > 32) return out;
   if (Array.isArray(value)) {
     for (const item of value) announcedFiles(item, out, depth + 1);
@@ -167,8 +244,14 @@ function announcedFiles(value: unknown, out: Array<{ uri: string; size?: number;
   if (typeof uri === "string") {
     const size = get("filesize");
     const checksum = get("checksum");
-    out.push({ uri, ...(typeof size === "number" ? { size } : {}), ...(typeof checksum === "string" ? { checksum } : {}) });
+    out.push({
+      uri,
+      ...(typeof size === "number" ? { size } : {}),
+      ...(typeof checksum === "string" ? { checksum } : {}),
+    });
   }
-  for (const [, item] of entries) if (typeof item === "object" && item !== null) announcedFiles(item, out, depth + 1);
+  for (const [, item] of entries)
+    if (typeof item === "object" && item !== null)
+      announcedFiles(item, out, depth + 1);
   return out;
 }

@@ -38,13 +38,24 @@ export interface DestinationOptions {
  * Build the destination from a configured (already composed) URL or bare path.
  * @throws TypeError on a malformed host or port.
  */
-export function buildDestination(url: string, opts: DestinationOptions): Destination {
+export function buildDestination(
+  url: string,
+  opts: DestinationOptions,
+): Destination {
   const parsed = parseUrl(url);
   const scheme = parsed.scheme === "" ? "file" : parsed.scheme;
   const host = parsed.hostname === "" ? opts.hostname : parsed.hostname;
-  const hostPort = (host.includes(":") ? `[${host}]` : host) + (parsed.port === undefined ? "" : `:${parsed.port}`);
+  const hostPort =
+    (host.includes(":") ? `[${host}]` : host) +
+    (parsed.port === undefined ? "" : `:${parsed.port}`);
   const request = `${scheme}://${userinfo(url, opts.login)}${hostPort}${parsed.path}`;
-  return { request, public: redactUrl(request), scheme, path: parsed.path, local: scheme === "file" };
+  return {
+    request,
+    public: redactUrl(request),
+    scheme,
+    path: parsed.path,
+    local: scheme === "file",
+  };
 }
 
 // The login replaces what the URL holds; without one, the URL's own
@@ -59,12 +70,19 @@ function userinfo(url: string, login: string | undefined): string {
 /** The destination as a directory: a `/` appended to the path (and URLs). */
 export function asDirectory(dest: Destination): Destination {
   if (dest.path.endsWith("/")) return dest;
-  return { ...dest, request: `${dest.request}/`, public: `${dest.public}/`, path: `${dest.path}/` };
+  return {
+    ...dest,
+    request: `${dest.request}/`,
+    public: `${dest.public}/`,
+    path: `${dest.path}/`,
+  };
 }
 
 /** Where a file named like `source` ends up: inside a directory destination, else the path itself. */
 export function targetPath(dest: Destination, source: string): string {
-  return dest.path.endsWith("/") ? `${dest.path}${basename(source)}` : dest.path;
+  return dest.path.endsWith("/")
+    ? `${dest.path}${basename(source)}`
+    : dest.path;
 }
 
 /**
@@ -74,12 +92,20 @@ export function targetPath(dest: Destination, source: string): string {
  * `scheme://[user@]host[:port]path`, the user being the login's when there is
  * one. Never a password (the reference publishes one written in the URL).
  */
-export function publishedBase(url: string, login: string | undefined, hostIsLocal: boolean): string {
+export function publishedBase(
+  url: string,
+  login: string | undefined,
+  hostIsLocal: boolean,
+): string {
   const parsed = parseUrl(url);
-  if (parsed.scheme !== "s3" && (parsed.hostname === "" || hostIsLocal)) return parsed.path;
-  const loginUser = login === undefined || login === "" ? undefined : login.split(":")[0];
+  if (parsed.scheme !== "s3" && (parsed.hostname === "" || hostIsLocal))
+    return parsed.path;
+  const loginUser =
+    login === undefined || login === "" ? undefined : login.split(":")[0];
   const user = loginUser ?? parsed.username;
-  const host = (parsed.hostname.includes(":") ? `[${parsed.hostname}]` : parsed.hostname) + (parsed.port === undefined ? "" : `:${parsed.port}`);
+  const host =
+    (parsed.hostname.includes(":") ? `[${parsed.hostname}]` : parsed.hostname) +
+    (parsed.port === undefined ? "" : `:${parsed.port}`);
   return `${parsed.scheme}://${user === undefined || user === "" ? "" : `${user}@`}${host}${parsed.path}`;
 }
 
@@ -89,7 +115,8 @@ export function publishedBase(url: string, login: string | undefined, hostIsLoca
  * else where the file is (`deliveredUri`).
  */
 export function publishedUri(dest: Destination, source: string): string {
-  if (dest.published !== undefined && dest.path.endsWith("/")) return `${dest.published}${dest.published.endsWith("/") ? "" : "/"}${basename(source)}`;
+  if (dest.published !== undefined && dest.path.endsWith("/"))
+    return `${dest.published}${dest.published.endsWith("/") ? "" : "/"}${basename(source)}`;
   return deliveredUri(dest, source);
 }
 

@@ -8,13 +8,33 @@ import type { JsonValue } from "../message/index.js";
 
 export type ClientEvent =
   /** An announcement to act on (with a request_address and a uid). */
-  | { readonly type: "announced"; readonly chain: string; readonly provider: string }
+  | {
+      readonly type: "announced";
+      readonly chain: string;
+      readonly provider: string;
+    }
   /** One push to one server ended; `ok` false: failed over or given up. */
-  | { readonly type: "pushed"; readonly chain: string; readonly provider: string; readonly scheme: string; readonly seconds: number; readonly ok: boolean }
+  | {
+      readonly type: "pushed";
+      readonly chain: string;
+      readonly provider: string;
+      readonly scheme: string;
+      readonly seconds: number;
+      readonly ok: boolean;
+    }
   /** A push tried on a next provider after a failure (same round). */
-  | { readonly type: "failover"; readonly chain: string; readonly provider: string }
+  | {
+      readonly type: "failover";
+      readonly chain: string;
+      readonly provider: string;
+    }
   /** A file taken up again from the ledger: its retry backoff was due, it was resumed at start, or room freed. */
-  | { readonly type: "retried"; readonly chain: string; readonly uid: string; readonly attempts: number }
+  | {
+      readonly type: "retried";
+      readonly chain: string;
+      readonly uid: string;
+      readonly attempts: number;
+    }
   /** A file arrived (the first delivery of its uid). */
   | {
       readonly type: "delivered";
@@ -33,9 +53,21 @@ export type ClientEvent =
       readonly data: Readonly<Record<string, JsonValue>>;
     }
   /** No provider could deliver the file this round: it is retried later, or given up past max_retry_age. */
-  | { readonly type: "failed"; readonly chain: string; readonly uid: string; readonly providers: readonly string[]; readonly givenUp: boolean; readonly error: string }
+  | {
+      readonly type: "failed";
+      readonly chain: string;
+      readonly uid: string;
+      readonly providers: readonly string[];
+      readonly givenUp: boolean;
+      readonly error: string;
+    }
   /** An ack request to another server that announced a delivered file. */
-  | { readonly type: "acked"; readonly chain: string; readonly provider: string; readonly ok: boolean }
+  | {
+      readonly type: "acked";
+      readonly chain: string;
+      readonly provider: string;
+      readonly ok: boolean;
+    }
   /** A catch-up pass asked of one server ended: answered, unsupported (a Python server) or unreachable. */
   | {
       readonly type: "catchup";
@@ -48,9 +80,17 @@ export type ClientEvent =
       readonly announcements: number;
     }
   /** A provider's heartbeat arrived. */
-  | { readonly type: "heartbeat"; readonly chain: string; readonly provider: string }
+  | {
+      readonly type: "heartbeat";
+      readonly chain: string;
+      readonly provider: string;
+    }
   /** A provider stayed silent past the alarm and is reconnected. */
-  | { readonly type: "heartbeat_missed"; readonly chain: string; readonly provider: string };
+  | {
+      readonly type: "heartbeat_missed";
+      readonly chain: string;
+      readonly provider: string;
+    };
 
 type WithoutChain<T> = T extends unknown ? Omit<T, "chain"> : never;
 

@@ -20,7 +20,8 @@ interface Statement {
 }
 
 /** What became of a file. `failed`: the last round failed, a retry is due at `next_try_at`. */
-export type FileState = "pending" | "in_flight" | "delivered" | "failed" | "given_up";
+export type FileState =
+  "pending" | "in_flight" | "delivered" | "failed" | "given_up";
 
 /** The schema, version = migrations.length. */
 export const CLIENT_SCHEMA: LedgerSchema = {
@@ -84,7 +85,12 @@ export interface FileBook {
   /** The committed row of a file, if any. */
   get(key: string): FileRecord | undefined;
   /** Record an announcement: the file (pending when new) and this server's offer. */
-  offer(key: string, msg: Message, address: string, provider: string): Promise<void>;
+  offer(
+    key: string,
+    msg: Message,
+    address: string,
+    provider: string,
+  ): Promise<void>;
   /** Every stored offer of a file, oldest first. */
   offers(key: string): StoredOffer[];
   /** A push of the file was sent to `address`. */
@@ -123,7 +129,8 @@ export interface FileCounts {
   givenUp: number;
 }
 
-const FILE_COLUMNS = "uid, state, attempts, announced_at, push_sent_at, delivered_from, next_try_at";
+const FILE_COLUMNS =
+  "uid, state, attempts, announced_at, push_sent_at, delivered_from, next_try_at";
 
 interface FileRow {
   uid: string;
@@ -174,8 +181,17 @@ export class ClientLedger {
    * Open (create) the ledger at `path` (":memory:" for one that lives as long as the process).
    * @throws LedgerError on a corrupt, unreadable, foreign or newer file.
    */
-  static open(path: string, opts: { onWriteError?: (err: Error, pending: number) => void; onRejected?: (err: unknown) => void } = {}): ClientLedger {
-    return new ClientLedger(Ledger.open(path, CLIENT_SCHEMA, { onWriteError: opts.onWriteError }), opts.onRejected ?? (() => undefined));
+  static open(
+    path: string,
+    opts: {
+      onWriteError?: (err: Error, pending: number) => void;
+      onRejected?: (err: unknown) => void;
+    } = {},
+  ): ClientLedger {
+    return new ClientLedger(
+      Ledger.open(path, CLIENT_SCHEMA, { onWriteError: opts.onWriteError }),
+      opts.onRejected ?? (() => undefined),
+    );
   }
 
   /** One chain's view. */
@@ -192,7 +208,10 @@ export class ClientLedger {
         this.st.pruneOffers.run(chain, chain, cutoff);
         n = this.st.pruneFiles.run(chain, cutoff).changes;
       })
-      .then(() => n, (err: unknown) => (this.onRejected(err), 0));
+      .then(
+        () => n,
+        (err: unknown) => (this.onRejected(err), 0),
+      );
   }
 
   /** Flush and close. */
@@ -204,7 +223,9 @@ export class ClientLedger {
 function prepare(db: Database) {
   const s = (sql: string): Statement => db.prepare(sql);
   return {
-    get: s(`SELECT ${FILE_COLUMNS} FROM client_files WHERE chain = ? AND uid = ?`),
+    get: s(
+      `SELECT ${FILE_COLUMNS} FROM client_files WHERE chain = ? AND uid = ?`,
+    ),
     insertFile: s(
       `INSERT INTO client_files (chain, uid, name, topic, type, state, announced_at, next_try_at, updated_at)
        VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?)
@@ -219,40 +240,69 @@ function prepare(db: Database) {
       `INSERT INTO client_offers (chain, uid, request_address, provider, message, announced_at) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT DO UPDATE SET message = excluded.message, provider = excluded.provider`,
     ),
-    insertServer: s(`INSERT INTO client_providers (chain, provider, request_address, last_heard_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`),
-    offers: s(`SELECT request_address, provider, message FROM client_offers WHERE chain = ? AND uid = ? ORDER BY announced_at`),
-    sent: s(`UPDATE client_files SET state = 'in_flight', attempts = attempts + 1, push_sent_at = ?, delivered_from = ?, updated_at = ? WHERE chain = ? AND uid = ? AND state != 'delivered'`),
+    insertServer: s(
+      `INSERT INTO client_providers (chain, provider, request_address, last_heard_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    ),
+    offers: s(
+      `SELECT request_address, provider, message FROM client_offers WHERE chain = ? AND uid = ? ORDER BY announced_at`,
+    ),
+    sent: s(
+      `UPDATE client_files SET state = 'in_flight', attempts = attempts + 1, push_sent_at = ?, delivered_from = ?, updated_at = ? WHERE chain = ? AND uid = ? AND state != 'delivered'`,
+    ),
     delivered: s(
       `UPDATE client_files SET state = 'delivered', delivered_at = ?, delivered_from = ?, destination = ?, bytes = ?, checksum = ?,
        last_error = NULL, next_try_at = NULL, updated_at = ? WHERE chain = ? AND uid = ?`,
     ),
-    failed: s(`UPDATE client_files SET state = 'failed', last_error = ?, next_try_at = ?, updated_at = ? WHERE chain = ? AND uid = ? AND state != 'delivered'`),
-    givenUp: s(`UPDATE client_files SET state = 'given_up', last_error = ?, next_try_at = NULL, updated_at = ? WHERE chain = ? AND uid = ? AND state != 'delivered'`),
+    failed: s(
+      `UPDATE client_files SET state = 'failed', last_error = ?, next_try_at = ?, updated_at = ? WHERE chain = ? AND uid = ? AND state != 'delivered'`,
+    ),
+    givenUp: s(
+      `UPDATE client_files SET state = 'given_up', last_error = ?, next_try_at = NULL, updated_at = ? WHERE chain = ? AND uid = ? AND state != 'delivered'`,
+    ),
     due: s(
       `SELECT ${FILE_COLUMNS} FROM client_files WHERE chain = ? AND state IN ('pending', 'in_flight', 'failed')
        AND (next_try_at IS NULL OR next_try_at <= ?) ORDER BY next_try_at, announced_at LIMIT ?`,
     ),
-    nextDue: s(`SELECT MIN(next_try_at) AS at FROM client_files WHERE chain = ? AND state IN ('pending', 'in_flight', 'failed')`),
-    wakeAll: s(`UPDATE client_files SET next_try_at = ? WHERE chain = ? AND state = 'failed' AND next_try_at > ?`),
+    nextDue: s(
+      `SELECT MIN(next_try_at) AS at FROM client_files WHERE chain = ? AND state IN ('pending', 'in_flight', 'failed')`,
+    ),
+    wakeAll: s(
+      `UPDATE client_files SET next_try_at = ? WHERE chain = ? AND state = 'failed' AND next_try_at > ?`,
+    ),
     wakeProvider: s(
       `UPDATE client_files SET next_try_at = ? WHERE chain = ? AND state = 'failed' AND next_try_at > ?
        AND uid IN (SELECT uid FROM client_offers WHERE chain = ? AND provider = ?)`,
     ),
-    heard: s(`UPDATE client_providers SET last_heard_at = ? WHERE chain = ? AND provider = ?`),
-    servers: s(`SELECT provider, request_address, last_heard_at, catchup FROM client_providers WHERE chain = ? ORDER BY provider, request_address`),
-    catchup: s(`UPDATE client_providers SET catchup = ? WHERE chain = ? AND provider = ? AND request_address = ?`),
-    counts: s(`SELECT state, COUNT(*) AS n FROM client_files WHERE chain = ? AND state IN ('pending', 'in_flight', 'failed', 'given_up') GROUP BY state`),
+    heard: s(
+      `UPDATE client_providers SET last_heard_at = ? WHERE chain = ? AND provider = ?`,
+    ),
+    servers: s(
+      `SELECT provider, request_address, last_heard_at, catchup FROM client_providers WHERE chain = ? ORDER BY provider, request_address`,
+    ),
+    catchup: s(
+      `UPDATE client_providers SET catchup = ? WHERE chain = ? AND provider = ? AND request_address = ?`,
+    ),
+    counts: s(
+      `SELECT state, COUNT(*) AS n FROM client_files WHERE chain = ? AND state IN ('pending', 'in_flight', 'failed', 'given_up') GROUP BY state`,
+    ),
     pruneOffers: s(
       `DELETE FROM client_offers WHERE chain = ? AND uid IN
        (SELECT uid FROM client_files WHERE chain = ? AND state IN ('delivered', 'given_up') AND updated_at < ?)`,
     ),
-    pruneFiles: s(`DELETE FROM client_files WHERE chain = ? AND state IN ('delivered', 'given_up') AND updated_at < ?`),
+    pruneFiles: s(
+      `DELETE FROM client_files WHERE chain = ? AND state IN ('delivered', 'given_up') AND updated_at < ?`,
+    ),
   };
 }
 
 class ChainBook implements FileBook {
   private readonly lastHeard = new Map<string, number>();
-  private lastCounts: FileCounts = { pending: 0, inFlight: 0, failed: 0, givenUp: 0 };
+  private lastCounts: FileCounts = {
+    pending: 0,
+    inFlight: 0,
+    failed: 0,
+    givenUp: 0,
+  };
   private readonly servers_ = new Set<string>();
 
   constructor(
@@ -269,29 +319,51 @@ class ChainBook implements FileBook {
   }
 
   get(key: string): FileRecord | undefined {
-    const row = this.ledger.read(() => this.st.get.get(this.chain, key)) as FileRow | undefined;
+    const row = this.ledger.read(() => this.st.get.get(this.chain, key)) as
+      FileRow | undefined;
     return row === undefined ? undefined : toRecord(row);
   }
 
-  offer(key: string, msg: Message, address: string, provider: string): Promise<void> {
+  offer(
+    key: string,
+    msg: Message,
+    address: string,
+    provider: string,
+  ): Promise<void> {
     const now = this.clock();
     const encoded = msg.encode();
     const server = `${provider} ${address}`;
     const newServer = !this.servers_.has(server);
     if (newServer) this.servers_.add(server);
     return this.write(() => {
-      this.st.insertFile.run(this.chain, key, nameOf(msg), msg.subject, msg.type, now, now, now);
+      this.st.insertFile.run(
+        this.chain,
+        key,
+        nameOf(msg),
+        msg.subject,
+        msg.type,
+        now,
+        now,
+        now,
+      );
       this.st.insertOffer.run(this.chain, key, address, provider, encoded, now);
-      if (newServer) this.st.insertServer.run(this.chain, provider, address, now);
+      if (newServer)
+        this.st.insertServer.run(this.chain, provider, address, now);
     });
   }
 
   offers(key: string): StoredOffer[] {
-    const rows = this.ledger.read(() => this.st.offers.all(this.chain, key)) as Array<{ request_address: string; provider: string; message: string }>;
+    const rows = this.ledger.read(() =>
+      this.st.offers.all(this.chain, key),
+    ) as Array<{ request_address: string; provider: string; message: string }>;
     const out: StoredOffer[] = [];
     for (const row of rows) {
       try {
-        out.push({ msg: Message.decode(row.message), address: row.request_address, provider: row.provider });
+        out.push({
+          msg: Message.decode(row.message),
+          address: row.request_address,
+          provider: row.provider,
+        });
       } catch {
         // A row this version cannot decode is skipped, not fatal.
       }
@@ -301,17 +373,32 @@ class ChainBook implements FileBook {
 
   sent(key: string, address: string): Promise<void> {
     const now = this.clock();
-    return this.write(() => this.st.sent.run(now, address, now, this.chain, key));
+    return this.write(() =>
+      this.st.sent.run(now, address, now, this.chain, key),
+    );
   }
 
   delivered(key: string, rec: DeliveryRecord): Promise<void> {
     const now = this.clock();
-    return this.write(() => this.st.delivered.run(now, rec.from, rec.destination, rec.bytes ?? null, rec.checksum ?? null, now, this.chain, key));
+    return this.write(() =>
+      this.st.delivered.run(
+        now,
+        rec.from,
+        rec.destination,
+        rec.bytes ?? null,
+        rec.checksum ?? null,
+        now,
+        this.chain,
+        key,
+      ),
+    );
   }
 
   failed(key: string, error: string, nextTryAt: number): Promise<void> {
     const now = this.clock();
-    return this.write(() => this.st.failed.run(error, nextTryAt, now, this.chain, key));
+    return this.write(() =>
+      this.st.failed.run(error, nextTryAt, now, this.chain, key),
+    );
   }
 
   givenUp(key: string, error: string): Promise<void> {
@@ -319,10 +406,16 @@ class ChainBook implements FileBook {
     return this.write(() => this.st.givenUp.run(error, now, this.chain, key));
   }
 
-  due(now: number, limit: number, skip: (key: string) => boolean): FileRecord[] {
+  due(
+    now: number,
+    limit: number,
+    skip: (key: string) => boolean,
+  ): FileRecord[] {
     const out: FileRecord[] = [];
     // Ask for more than needed: rows in flight in memory are skipped.
-    const rows = this.ledger.read(() => this.st.due.all(this.chain, now, limit * 2 + 16)) as FileRow[];
+    const rows = this.ledger.read(() =>
+      this.st.due.all(this.chain, now, limit * 2 + 16),
+    ) as FileRow[];
     for (const row of rows) {
       if (out.length >= limit) break;
       if (!skip(row.uid)) out.push(toRecord(row));
@@ -331,7 +424,8 @@ class ChainBook implements FileBook {
   }
 
   nextDue(): number | undefined {
-    const row = this.ledger.read(() => this.st.nextDue.get(this.chain)) as { at: number | null } | undefined;
+    const row = this.ledger.read(() => this.st.nextDue.get(this.chain)) as
+      { at: number | null } | undefined;
     return row?.at ?? undefined;
   }
 
@@ -351,8 +445,20 @@ class ChainBook implements FileBook {
   }
 
   servers(): KnownServer[] {
-    const rows = this.ledger.read(() => this.st.servers.all(this.chain)) as Array<{ provider: string; request_address: string; last_heard_at: number | null; catchup: string | null }>;
-    return rows.map((r) => ({ provider: r.provider, address: r.request_address, lastHeardAt: r.last_heard_at ?? undefined, catchup: r.catchup ?? undefined }));
+    const rows = this.ledger.read(() =>
+      this.st.servers.all(this.chain),
+    ) as Array<{
+      provider: string;
+      request_address: string;
+      last_heard_at: number | null;
+      catchup: string | null;
+    }>;
+    return rows.map((r) => ({
+      provider: r.provider,
+      address: r.request_address,
+      lastHeardAt: r.last_heard_at ?? undefined,
+      catchup: r.catchup ?? undefined,
+    }));
   }
 
   learned(provider: string, address: string): Promise<void> {
@@ -360,18 +466,39 @@ class ChainBook implements FileBook {
     if (this.servers_.has(server)) return Promise.resolve();
     this.servers_.add(server);
     const now = this.clock();
-    return this.write(() => this.st.insertServer.run(this.chain, provider, address, now));
+    return this.write(() =>
+      this.st.insertServer.run(this.chain, provider, address, now),
+    );
   }
 
-  catchup(provider: string, address: string, supported: boolean): Promise<void> {
-    return this.write(() => this.st.catchup.run(supported ? "yes" : "no", this.chain, provider, address));
+  catchup(
+    provider: string,
+    address: string,
+    supported: boolean,
+  ): Promise<void> {
+    return this.write(() =>
+      this.st.catchup.run(
+        supported ? "yes" : "no",
+        this.chain,
+        provider,
+        address,
+      ),
+    );
   }
 
   counts(): FileCounts {
     try {
-      const rows = this.ledger.read(() => this.st.counts.all(this.chain)) as Array<{ state: FileState; n: number }>;
-      const n = (state: FileState): number => rows.find((r) => r.state === state)?.n ?? 0;
-      this.lastCounts = { pending: n("pending"), inFlight: n("in_flight"), failed: n("failed"), givenUp: n("given_up") };
+      const rows = this.ledger.read(() =>
+        this.st.counts.all(this.chain),
+      ) as Array<{ state: FileState; n: number }>;
+      const n = (state: FileState): number =>
+        rows.find((r) => r.state === state)?.n ?? 0;
+      this.lastCounts = {
+        pending: n("pending"),
+        inFlight: n("in_flight"),
+        failed: n("failed"),
+        givenUp: n("given_up"),
+      };
     } catch {
       // The ledger closed (stats read after a stop): the last counts read.
     }

@@ -79,7 +79,13 @@ export interface ListenerSnapshot extends ListenerStats {
 /** See the module comment. */
 export class Listener {
   private readonly ctrl = new AbortController();
-  private readonly counters: ListenerStats = { messages: 0, heartbeats: 0, missedHeartbeats: 0, restarts: 0, resumes: 0 };
+  private readonly counters: ListenerStats = {
+    messages: 0,
+    heartbeats: 0,
+    missedHeartbeats: 0,
+    restarts: 0,
+    resumes: 0,
+  };
   private source: MessageSource | undefined;
   private loop: Promise<void> | undefined;
   private watchdog: NodeJS.Timeout | undefined;
@@ -112,7 +118,10 @@ export class Listener {
    * publishes heartbeats.
    */
   alive(): boolean {
-    return this.lastHeard > 0 && Date.now() - this.lastHeard < 2 * this.minIntervalS * 1000 + 1000;
+    return (
+      this.lastHeard > 0 &&
+      Date.now() - this.lastHeard < 2 * this.minIntervalS * 1000 + 1000
+    );
   }
 
   /** Connect and start reading (returns at once). */
@@ -141,11 +150,25 @@ export class Listener {
       const got = await this.readOnce();
       if (this.ctrl.signal.aborted) return;
       attempt = got ? 0 : attempt + 1;
-      const delayMs = backoff(attempt, this.opts.backoffBaseMs ?? 200, this.opts.backoffMaxMs ?? 30_000);
-      if (!(await sleep(delayMs, this.ctrl.signal).then(() => true, () => false))) return;
+      const delayMs = backoff(
+        attempt,
+        this.opts.backoffBaseMs ?? 200,
+        this.opts.backoffMaxMs ?? 30_000,
+      );
+      if (
+        !(await sleep(delayMs, this.ctrl.signal).then(
+          () => true,
+          () => false,
+        ))
+      )
+        return;
       this.counters.restarts++;
       this.lastSeen = Date.now();
-      this.limited.warn("listener restarted", { provider: this.opts.address, attempt, delayMs }, "listener restarted");
+      this.limited.warn(
+        "listener restarted",
+        { provider: this.opts.address, attempt, delayMs },
+        "listener restarted",
+      );
     }
   }
 
@@ -157,14 +180,19 @@ export class Listener {
         endpoints: [`tcp://${this.opts.address}`],
         subjects: this.opts.subjects,
         log: this.opts.log,
-        onReconnect: (lostAt) => this.opts.onReconnect?.(this.opts.address, lostAt),
+        onReconnect: (lostAt) =>
+          this.opts.onReconnect?.(this.opts.address, lostAt),
       });
       for await (const msg of this.source) {
         got = true;
         this.receive(msg);
       }
     } catch (err) {
-      if (!this.ctrl.signal.aborted) this.opts.log.error({ err, provider: this.opts.address }, "listener failed");
+      if (!this.ctrl.signal.aborted)
+        this.opts.log.error(
+          { err, provider: this.opts.address },
+          "listener failed",
+        );
     } finally {
       this.source?.close();
       this.source = undefined;
@@ -173,7 +201,8 @@ export class Listener {
   }
 
   private receive(msg: Message): void {
-    if (this.counters.messages === 0) this.opts.log.info({ provider: this.opts.address }, "provider heard");
+    if (this.counters.messages === 0)
+      this.opts.log.info({ provider: this.opts.address }, "provider heard");
     this.counters.messages++;
     const resumed = !this.alive();
     this.lastSeen = Date.now();
@@ -187,7 +216,8 @@ export class Listener {
       this.counters.heartbeats++;
       this.opts.onEvent?.({ type: "heartbeat", provider: this.opts.address });
       const interval = Number(msg.dataObject["min_interval"]);
-      if (Number.isFinite(interval) && interval > 0) this.minIntervalS = interval;
+      if (Number.isFinite(interval) && interval > 0)
+        this.minIntervalS = interval;
       this.opts.onBeat?.(msg, this.opts.address);
       return;
     }
@@ -200,18 +230,28 @@ export class Listener {
     const scale = this.opts.heartbeatAlarmScale;
     if (scale === undefined || this.ctrl.signal.aborted) return;
     const alarmMs = (): number => scale * this.minIntervalS * 1000;
-    this.watchdog = setTimeout(() => {
-      const silentMs = Date.now() - this.lastSeen;
-      if (this.source !== undefined && silentMs >= alarmMs()) {
-        this.counters.missedHeartbeats++;
-        this.opts.onEvent?.({ type: "heartbeat_missed", provider: this.opts.address });
-        this.limited.warn("heartbeat missed", { provider: this.opts.address, silentMs, alarmMs: alarmMs() }, "heartbeat missed");
-        this.lastSeen = Date.now();
-        // Closing the subscriber ends its iteration; run() then reconnects.
-        this.source.close();
-      }
-      this.arm();
-    }, Math.max(10, Math.min(1000, alarmMs() / 10)));
+    this.watchdog = setTimeout(
+      () => {
+        const silentMs = Date.now() - this.lastSeen;
+        if (this.source !== undefined && silentMs >= alarmMs()) {
+          this.counters.missedHeartbeats++;
+          this.opts.onEvent?.({
+            type: "heartbeat_missed",
+            provider: this.opts.address,
+          });
+          this.limited.warn(
+            "heartbeat missed",
+            { provider: this.opts.address, silentMs, alarmMs: alarmMs() },
+            "heartbeat missed",
+          );
+          this.lastSeen = Date.now();
+          // Closing the subscriber ends its iteration; run() then reconnects.
+          this.source.close();
+        }
+        this.arm();
+      },
+      Math.max(10, Math.min(1000, alarmMs() / 10)),
+    );
     this.watchdog.unref();
   }
 }
@@ -225,7 +265,16 @@ function defaultConnect(opts: SubscriberOptions): MessageSource {
  * the chain's), and with `heartbeat` the server, mirror and this section's
  * heartbeats (the last being a primary client's, for a hot spare).
  */
-export function listenerSubjects(topic: string, section: string, heartbeat: boolean): string[] {
+export function listenerSubjects(
+  topic: string,
+  section: string,
+  heartbeat: boolean,
+): string[] {
   if (!heartbeat) return [topic];
-  return [topic, "/heartbeat/move_it_server", "/heartbeat/move_it_mirror", `/heartbeat/move_it_${section}`];
+  return [
+    topic,
+    "/heartbeat/move_it_server",
+    "/heartbeat/move_it_mirror",
+    `/heartbeat/move_it_${section}`,
+  ];
 }

@@ -3,13 +3,21 @@
  * exactly as the reference client builds them (captures B2–B4, C1, C4, C5):
  * the announcement's keys keep their order, new keys go last.
  */
-import { Message, type JsonValue, type MessageOptions } from "../message/index.js";
+import {
+  Message,
+  type JsonValue,
+  type MessageOptions,
+} from "../message/index.js";
 
 /** Ordered key/value pairs of a JSON object. */
 export type Entries = Array<[string, JsonValue]>;
 
 /** Message types a server announces files with. */
-export const ANNOUNCEMENT_TYPES: ReadonlySet<string> = new Set(["file", "dataset", "collection"]);
+export const ANNOUNCEMENT_TYPES: ReadonlySet<string> = new Set([
+  "file",
+  "dataset",
+  "collection",
+]);
 
 /** Sender and time for a message we build (tests pin both). */
 export type Stamp = () => Pick<MessageOptions, "sender" | "time">;
@@ -17,15 +25,21 @@ export type Stamp = () => Pick<MessageOptions, "sender" | "time">;
 const INDEX_KEY = /^(0|[1-9]\d*)$/;
 
 /** True for a plain JSON object (or the Map the codec uses for integer-like keys). */
-export function isObject(value: unknown): value is Map<string, JsonValue> | Record<string, JsonValue> {
+export function isObject(
+  value: unknown,
+): value is Map<string, JsonValue> | Record<string, JsonValue> {
   if (value instanceof Map) return true;
-  return typeof value === "object" && value !== null && (value).constructor === Object;
+  return (
+    typeof value === "object" && value !== null && value.constructor === Object
+  );
 }
 
 /** The entries of a JSON object, in order; [] for anything else. */
 export function entriesOf(value: unknown): Entries {
   if (value instanceof Map) return [...(value as Map<string, JsonValue>)];
-  return isObject(value) ? Object.entries(value as Record<string, JsonValue>) : [];
+  return isObject(value)
+    ? Object.entries(value as Record<string, JsonValue>)
+    : [];
 }
 
 /** Rebuild an object; a Map when a key is integer-like, since a JS object would reorder it. */
@@ -43,7 +57,11 @@ export function stringField(msg: Message, key: string): string | undefined {
 }
 
 /** Every `uid` string anywhere in the data (dataset items, collections). */
-export function uidsOf(value: JsonValue | undefined, out: string[] = [], depth = 0): string[] {
+export function uidsOf(
+  value: JsonValue | undefined,
+  out: string[] = [],
+  depth = 0,
+): string[] {
   if (depth > 32) return out;
   if (Array.isArray(value)) {
     for (const item of value) uidsOf(item, out, depth + 1);
@@ -70,7 +88,11 @@ export function uidKey(msg: Message): string | undefined {
 }
 
 /** The data with `key` set: replaced in place if present, else appended. */
-export function withKey(data: JsonValue | undefined, key: string, value: JsonValue): JsonValue {
+export function withKey(
+  data: JsonValue | undefined,
+  key: string,
+  value: JsonValue,
+): JsonValue {
   const entries = entriesOf(data);
   const at = entries.findIndex(([k]) => k === key);
   if (at >= 0) entries[at] = [key, value];
@@ -79,7 +101,10 @@ export function withKey(data: JsonValue | undefined, key: string, value: JsonVal
 }
 
 /** The data without the given keys. */
-export function withoutKeys(data: JsonValue | undefined, ...keys: string[]): JsonValue {
+export function withoutKeys(
+  data: JsonValue | undefined,
+  ...keys: string[]
+): JsonValue {
   return fromEntries(entriesOf(data).filter(([k]) => !keys.includes(k)));
 }
 
@@ -87,20 +112,40 @@ export function withoutKeys(data: JsonValue | undefined, ...keys: string[]): Jso
  * The `push` request (C1/C2) or its public copy (B2): the announcement plus
  * `destination`, and `backup_targets` when there are any.
  */
-export function pushMessage(ann: Message, destination: string, stamp: Stamp, backupTargets?: readonly string[]): Message {
+export function pushMessage(
+  ann: Message,
+  destination: string,
+  stamp: Stamp,
+  backupTargets?: readonly string[],
+): Message {
   let data = withKey(ann.data, "destination", destination);
-  if (backupTargets !== undefined && backupTargets.length > 0) data = withKey(data, "backup_targets", [...backupTargets]);
+  if (backupTargets !== undefined && backupTargets.length > 0)
+    data = withKey(data, "backup_targets", [...backupTargets]);
   return new Message(ann.subject, "push", data, stamp());
 }
 
 /** The `ack` request (C4/C5) or the public ack (B3): the announcement's data, unchanged. */
 export function ackMessage(ann: Message, stamp: Stamp): Message {
-  return new Message(ann.subject, "ack", fromEntries(entriesOf(ann.data)), stamp());
+  return new Message(
+    ann.subject,
+    "ack",
+    fromEntries(entriesOf(ann.data)),
+    stamp(),
+  );
 }
 
 /** A `ping` to check that a server still answers; with `pushUid`, also whether that push still runs there. */
-export function pingMessage(subject: string, stamp: Stamp, pushUid?: string): Message {
-  return new Message(subject, "ping", pushUid === undefined ? undefined : { push_uid: pushUid }, stamp());
+export function pingMessage(
+  subject: string,
+  stamp: Stamp,
+  pushUid?: string,
+): Message {
+  return new Message(
+    subject,
+    "ping",
+    pushUid === undefined ? undefined : { push_uid: pushUid },
+    stamp(),
+  );
 }
 
 /**
@@ -109,24 +154,48 @@ export function pingMessage(subject: string, stamp: Stamp, pushUid?: string): Me
  * removed, `origin` (the server's address) set (appended unless the data
  * had one).
  */
-export function receivedData(ann: Message, origin: string, mapUri: (uri: string) => string): JsonValue {
-  const data = mapUris(withoutKeys(ann.data, "request_address", "destination"), mapUri);
+export function receivedData(
+  ann: Message,
+  origin: string,
+  mapUri: (uri: string) => string,
+): JsonValue {
+  const data = mapUris(
+    withoutKeys(ann.data, "request_address", "destination"),
+    mapUri,
+  );
   return withKey(data, "origin", origin);
 }
 
 /** `receivedData` as a message of the announcement's subject and type. */
-export function receivedMessage(ann: Message, origin: string, mapUri: (uri: string) => string, stamp: Stamp): Message {
-  return new Message(ann.subject, ann.type, receivedData(ann, origin, mapUri), stamp());
+export function receivedMessage(
+  ann: Message,
+  origin: string,
+  mapUri: (uri: string) => string,
+  stamp: Stamp,
+): Message {
+  return new Message(
+    ann.subject,
+    ann.type,
+    receivedData(ann, origin, mapUri),
+    stamp(),
+  );
 }
 
 /** Replace every `uri` string anywhere in the data. */
-export function mapUris(value: JsonValue, mapUri: (uri: string) => string, depth = 0): JsonValue {
+export function mapUris(
+  value: JsonValue,
+  mapUri: (uri: string) => string,
+  depth = 0,
+): JsonValue {
   if (depth > 32) return value;
-  if (Array.isArray(value)) return value.map((item) => mapUris(item, mapUri, depth + 1));
+  if (Array.isArray(value))
+    return value.map((item) => mapUris(item, mapUri, depth + 1));
   if (!isObject(value)) return value;
   return fromEntries(
     entriesOf(value).map(([key, item]): [string, JsonValue] =>
-      key === "uri" && typeof item === "string" ? [key, mapUri(item)] : [key, mapUris(item, mapUri, depth + 1)],
+      key === "uri" && typeof item === "string"
+        ? [key, mapUri(item)]
+        : [key, mapUris(item, mapUri, depth + 1)],
     ),
   );
 }
@@ -136,7 +205,10 @@ export function mapUris(value: JsonValue, mapUri: (uri: string) => string, depth
  * `a:b|c:d` maps a value to another (values not listed stay), a raw value
  * without `:` replaces the value.
  */
-export function rewriteMetadata(data: JsonValue, rewrites: ReadonlyArray<readonly [string, string]>): JsonValue {
+export function rewriteMetadata(
+  data: JsonValue,
+  rewrites: ReadonlyArray<readonly [string, string]>,
+): JsonValue {
   const entries = entriesOf(data);
   if (entries.length === 0) return data;
   for (const [key, raw] of rewrites) {
@@ -153,7 +225,8 @@ function rewriteValue(value: JsonValue, raw: string): JsonValue {
   const current = typeof value === "string" ? value : JSON.stringify(value);
   for (const pair of raw.split("|")) {
     const colon = pair.indexOf(":");
-    if (colon >= 0 && pair.slice(0, colon).trim() === current) return pair.slice(colon + 1).trim();
+    if (colon >= 0 && pair.slice(0, colon).trim() === current)
+      return pair.slice(colon + 1).trim();
   }
   return value;
 }

@@ -57,9 +57,14 @@ export class PushLanes {
     this.ttlMs = opts.ttlMs ?? 60_000;
     this.retryMs = opts.retryMs ?? 5_000;
     // One listener for every waiter, not one each.
-    opts.signal.addEventListener("abort", () => {
-      for (const lane of this.lanes.values()) for (const w of lane.waiters.splice(0)) w();
-    }, { once: true });
+    opts.signal.addEventListener(
+      "abort",
+      () => {
+        for (const lane of this.lanes.values())
+          for (const w of lane.waiters.splice(0)) w();
+      },
+      { once: true },
+    );
   }
 
   /** The limit applied to `address` now. */
@@ -70,7 +75,12 @@ export class PushLanes {
   /** A pong from `address` advertised `advertised` (undefined: nothing, so one at a time). */
   told(address: string, advertised: number | undefined): void {
     const lane = this.lane(address);
-    const limit = advertised !== undefined && Number.isInteger(advertised) && advertised >= 1 ? advertised : 1;
+    const limit =
+      advertised !== undefined &&
+      Number.isInteger(advertised) &&
+      advertised >= 1
+        ? advertised
+        : 1;
     lane.limit = limit;
     lane.learntAt = this.now();
     if (lane.reported !== limit) {
@@ -81,14 +91,25 @@ export class PushLanes {
   }
 
   /** Run `task` once `address` has a free push slot (`subject`: of the ping, if one asks); waiters leave with the signal's reason when it aborts. */
-  async use<T>(address: string, subject: string, task: () => Promise<T>): Promise<T> {
+  async use<T>(
+    address: string,
+    subject: string,
+    task: () => Promise<T>,
+  ): Promise<T> {
     const { signal } = this.opts;
     const lane = this.lane(address);
     // A newcomer queues behind those already waiting; a waiter woken too late (the slot taken) goes back to the front.
-    for (let first = true; lane.active + lane.woken >= lane.limit || (first && lane.waiters.length > 0); first = false) {
+    for (
+      let first = true;
+      lane.active + lane.woken >= lane.limit ||
+      (first && lane.waiters.length > 0);
+      first = false
+    ) {
       signal.throwIfAborted();
       this.maybeAsk(address, subject, lane);
-      await new Promise<void>((resolve) => (first ? lane.waiters.push(resolve) : lane.waiters.unshift(resolve)));
+      await new Promise<void>((resolve) =>
+        first ? lane.waiters.push(resolve) : lane.waiters.unshift(resolve),
+      );
       // Woken for a slot (or by the abort, which wakes everyone): no longer on the way.
       if (lane.woken > 0) lane.woken--;
     }
@@ -106,7 +127,16 @@ export class PushLanes {
   private lane(address: string): Lane {
     let lane = this.lanes.get(address);
     if (lane === undefined) {
-      lane = { limit: 1, learntAt: 0, askedAt: 0, asking: false, active: 0, waiters: [], woken: 0, reported: undefined };
+      lane = {
+        limit: 1,
+        learntAt: 0,
+        askedAt: 0,
+        asking: false,
+        active: 0,
+        waiters: [],
+        woken: 0,
+        reported: undefined,
+      };
       this.lanes.set(address, lane);
     }
     return lane;
@@ -115,7 +145,8 @@ export class PushLanes {
   /** Ask the server its limit when it is unknown or stale, one ask at a time, not too often. */
   private maybeAsk(address: string, subject: string, lane: Lane): void {
     const now = this.now();
-    const stale = lane.learntAt === 0 ? lane.active > 0 : now - lane.learntAt > this.ttlMs;
+    const stale =
+      lane.learntAt === 0 ? lane.active > 0 : now - lane.learntAt > this.ttlMs;
     if (!stale || lane.asking || now - lane.askedAt < this.retryMs) return;
     lane.asking = true;
     lane.askedAt = now;

@@ -21,7 +21,12 @@ import { redactText } from "../util/url.js";
 import { pingMessage, type Stamp } from "./messages.js";
 
 /** Reply types that mean "pushed" (the reference server answers `file`). */
-export const PUSH_REPLIES: readonly string[] = ["file", "dataset", "collection", "push"];
+export const PUSH_REPLIES: readonly string[] = [
+  "file",
+  "dataset",
+  "collection",
+  "push",
+];
 /** Reply types of a refusal. */
 const REFUSALS = new Set(["err", "error", "unknown"]);
 
@@ -73,7 +78,11 @@ const SETTLED = new Error("settled");
  *   passes; LostPushError when the server lost it; the signal's reason when
  *   aborted; whatever the requester throws.
  */
-export async function pushAndWait(address: string, request: Message, opts: PushOptions): Promise<Message> {
+export async function pushAndWait(
+  address: string,
+  request: Message,
+  opts: PushOptions,
+): Promise<Message> {
   const local = childController(opts.signal);
   const reply = opts.requester.request(address, request, {
     timeoutMs: opts.maxWaitMs,
@@ -88,12 +97,22 @@ export async function pushAndWait(address: string, request: Message, opts: PushO
     let waitedMs = 0;
     // The instance the push went to: known before, or told by the first pong since.
     let instance = opts.instance;
-    while (!(await settlesWithin(reply, opts.transferReqTimeoutMs, opts.signal))) {
+    while (
+      !(await settlesWithin(reply, opts.transferReqTimeoutMs, opts.signal))
+    ) {
       waitedMs += opts.transferReqTimeoutMs;
       if (waitedMs >= opts.maxWaitMs) {
-        throw new RequestTimeoutError(`no push reply from ${address} within ${waitedMs} ms`);
+        throw new RequestTimeoutError(
+          `no push reply from ${address} within ${waitedMs} ms`,
+        );
       }
-      instance = (await probe(address, request.subject, { ...opts, instance }, waitedMs)) ?? instance;
+      instance =
+        (await probe(
+          address,
+          request.subject,
+          { ...opts, instance },
+          waitedMs,
+        )) ?? instance;
     }
     return await reply;
   } finally {
@@ -103,17 +122,26 @@ export async function pushAndWait(address: string, request: Message, opts: PushO
   }
 }
 
-
 /**
  * Ping `address` (asking about `uid` when given) and read the pong.
  * @throws RequestTimeoutError without an answer, RemoteError for an answer other than `pong`.
  */
-export async function ping(address: string, subject: string, opts: Pick<PushOptions, "requester" | "reqTimeoutMs" | "stamp" | "signal">, uid?: string): Promise<PongInfo> {
-  const reply = await opts.requester.request(address, pingMessage(subject, opts.stamp, uid), {
-    timeoutMs: opts.reqTimeoutMs,
-    signal: opts.signal,
-  });
-  if (reply.type !== "pong") throw new RemoteError(`ping of ${address} got '${reply.type}'`, reply.type);
+export async function ping(
+  address: string,
+  subject: string,
+  opts: Pick<PushOptions, "requester" | "reqTimeoutMs" | "stamp" | "signal">,
+  uid?: string,
+): Promise<PongInfo> {
+  const reply = await opts.requester.request(
+    address,
+    pingMessage(subject, opts.stamp, uid),
+    {
+      timeoutMs: opts.reqTimeoutMs,
+      signal: opts.signal,
+    },
+  );
+  if (reply.type !== "pong")
+    throw new RemoteError(`ping of ${address} got '${reply.type}'`, reply.type);
   return pongInfo(reply);
 }
 
@@ -121,14 +149,20 @@ export async function ping(address: string, subject: string, opts: Pick<PushOpti
 export function pongInfo(reply: Message): PongInfo {
   const data = reply.dataObject;
   const ours = data["move_it"];
-  const keys = typeof ours === "object" && ours !== null && !Array.isArray(ours) ? (ours as Record<string, unknown>) : {};
+  const keys =
+    typeof ours === "object" && ours !== null && !Array.isArray(ours)
+      ? (ours as Record<string, unknown>)
+      : {};
   const instance = keys["instance"];
   const max = keys["max_concurrent_pushes"];
   const running = data["push_running"];
   return {
     instance: typeof instance === "string" ? instance : undefined,
     pushRunning: typeof running === "boolean" ? running : undefined,
-    maxPushes: typeof max === "number" && Number.isInteger(max) && max >= 1 ? max : undefined,
+    maxPushes:
+      typeof max === "number" && Number.isInteger(max) && max >= 1
+        ? max
+        : undefined,
   };
 }
 
@@ -136,7 +170,12 @@ export function pongInfo(reply: Message): PongInfo {
  * Ping the server a push is waiting on; throws unless it answers a `pong`
  * saying the push may still be running. Returns the instance that answered.
  */
-async function probe(address: string, subject: string, opts: PushOptions, waitedMs: number): Promise<string | undefined> {
+async function probe(
+  address: string,
+  subject: string,
+  opts: PushOptions,
+  waitedMs: number,
+): Promise<string | undefined> {
   let info: PongInfo;
   try {
     info = await ping(address, subject, opts, opts.uid);
@@ -147,13 +186,25 @@ async function probe(address: string, subject: string, opts: PushOptions, waited
       opts.log.warn({ waitedMs }, "push still running, server busy");
       return undefined;
     }
-    throw new RequestTimeoutError(`no push reply from ${address} within ${waitedMs} ms and no answer to ping`, { cause: err });
+    throw new RequestTimeoutError(
+      `no push reply from ${address} within ${waitedMs} ms and no answer to ping`,
+      { cause: err },
+    );
   }
   opts.onPong?.(info);
-  if (opts.instance !== undefined && info.instance !== undefined && info.instance !== opts.instance) {
-    throw new LostPushError(`${address} restarted (instance ${info.instance}, push sent to ${opts.instance}): push lost`);
+  if (
+    opts.instance !== undefined &&
+    info.instance !== undefined &&
+    info.instance !== opts.instance
+  ) {
+    throw new LostPushError(
+      `${address} restarted (instance ${info.instance}, push sent to ${opts.instance}): push lost`,
+    );
   }
-  if (info.pushRunning === false) throw new LostPushError(`${address} says the push is not running: push lost`);
+  if (info.pushRunning === false)
+    throw new LostPushError(
+      `${address} says the push is not running: push lost`,
+    );
   opts.log.warn({ waitedMs }, "push still running");
   return info.instance;
 }
@@ -162,9 +213,17 @@ async function probe(address: string, subject: string, opts: PushOptions, waited
  * Check a reply's type. A refusal (`err`, `error`, `unknown`) or anything
  * not in `expected` becomes a RemoteError carrying the server's text.
  */
-export function expectReply(reply: Message, expected: readonly string[]): Message {
+export function expectReply(
+  reply: Message,
+  expected: readonly string[],
+): Message {
   if (expected.includes(reply.type)) return reply;
   const text = typeof reply.data === "string" ? reply.data : "";
-  const what = REFUSALS.has(reply.type) ? `server answered ${reply.type}` : `unexpected reply '${reply.type}'`;
-  throw new RemoteError(redactText(text === "" ? what : `${what}: ${text}`), reply.type);
+  const what = REFUSALS.has(reply.type)
+    ? `server answered ${reply.type}`
+    : `unexpected reply '${reply.type}'`;
+  throw new RemoteError(
+    redactText(text === "" ? what : `${what}: ${text}`),
+    reply.type,
+  );
 }

@@ -7,7 +7,8 @@ export class RecentSet {
   private readonly keys = new Set<string>();
 
   constructor(private readonly capacity: number) {
-    if (!(capacity >= 1)) throw new RangeError(`capacity must be at least 1, got ${capacity}`);
+    if (!(capacity >= 1))
+      throw new RangeError(`capacity must be at least 1, got ${capacity}`);
   }
 
   /** Add (or refresh) a key. */

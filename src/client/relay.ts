@@ -50,7 +50,10 @@ export class Relay {
     private readonly opts: RelayOptions,
     private readonly transfers: Transfers,
   ) {
-    this.known = new RelayRegistry(opts.capacity ?? DEFAULT_CAPACITY, opts.ttlMs ?? DEFAULT_TTL_MS);
+    this.known = new RelayRegistry(
+      opts.capacity ?? DEFAULT_CAPACITY,
+      opts.ttlMs ?? DEFAULT_TTL_MS,
+    );
   }
 
   /** Fetch on announcement (`prefetch`)? */
@@ -78,8 +81,12 @@ export class Relay {
   fetch(key: string): Promise<Fetched> {
     const running = this.transfers.joinTransfer(key);
     if (running !== undefined) return running;
-    const candidates = this.known.candidates(key) ?? this.transfers.storedOffers(key);
-    if (candidates.length === 0) return Promise.reject(new RefusedError(`${key} was not announced upstream`));
+    const candidates =
+      this.known.candidates(key) ?? this.transfers.storedOffers(key);
+    if (candidates.length === 0)
+      return Promise.reject(
+        new RefusedError(`${key} was not announced upstream`),
+      );
     return this.transfers.beginTransfer(key, candidates);
   }
 
@@ -111,7 +118,8 @@ export class RelayRegistry {
       this.known.set(ann.key, { candidates: [ann], at: Date.now() });
       return true;
     }
-    if (!entry.candidates.some((c) => c.address === ann.address)) entry.candidates.push(ann);
+    if (!entry.candidates.some((c) => c.address === ann.address))
+      entry.candidates.push(ann);
     return false;
   }
 
@@ -128,7 +136,8 @@ export class RelayRegistry {
   /** Oldest entries go first: past the TTL, or beyond the capacity. */
   private expire(now: number): void {
     for (const [key, entry] of this.known) {
-      if (now - entry.at < this.ttlMs && this.known.size < this.capacity) return;
+      if (now - entry.at < this.ttlMs && this.known.size < this.capacity)
+        return;
       this.known.delete(key);
     }
   }

@@ -21,7 +21,13 @@ import {
 import type { Where } from "./fields.js";
 import type { RawSection } from "./ini.js";
 import { collect, readSections, type Problems } from "./problems.js";
-import { EXPECTED_OPTIONS, readAlerts, readExpected, type AlertSettings, type ExpectedFiles } from "./expected.js";
+import {
+  EXPECTED_OPTIONS,
+  readAlerts,
+  readExpected,
+  type AlertSettings,
+  type ExpectedFiles,
+} from "./expected.js";
 
 /** How the client unpacks a received file. */
 export type ClientCompression = "xrit" | "tar" | "bzip";
@@ -129,16 +135,25 @@ export interface ClientChainOptions {
 }
 
 /** Read one client section. The result is not frozen yet. */
-export function readClientChain(section: SectionReader, options: ClientChainOptions = {}): ClientChainConfig {
+export function readClientChain(
+  section: SectionReader,
+  options: ClientChainOptions = {},
+): ClientChainConfig {
   const { name } = section;
   return {
     kind: "client",
     name,
-    providers: section.read("providers", readProviders) ?? (section.required("providers"), []),
+    providers:
+      section.read("providers", readProviders) ??
+      (section.required("providers"), []),
     destination: section.requiredAs("destination", readUrl),
     login: section.text("login"),
     topic: options.topic ?? readClientTopic(section),
-    publishPort: section.read("publish_port", (value, where) => readPort(value, where, true), 0),
+    publishPort: section.read(
+      "publish_port",
+      (value, where) => readPort(value, where, true),
+      0,
+    ),
     nameservers: section.read("nameservers", readNameservers),
     heartbeat: section.bool("heartbeat", true),
     heartbeatAlarmScale: section.read("heartbeat_alarm_scale", readScale),
@@ -149,15 +164,30 @@ export function readClientChain(section: SectionReader, options: ClientChainOpti
     xritdecompressor: section.text("xritdecompressor"),
     delete: section.bool("delete", false),
     reqTimeout: section.read("req_timeout", readPositiveSeconds, 1),
-    transferReqTimeout: section.read("transfer_req_timeout", readPositiveSeconds, 10),
-    maxConcurrentTransfers: section.read("max_concurrent_transfers", (value, where) => readInt(value, where, 1), 8),
+    transferReqTimeout: section.read(
+      "transfer_req_timeout",
+      readPositiveSeconds,
+      10,
+    ),
+    maxConcurrentTransfers: section.read(
+      "max_concurrent_transfers",
+      (value, where) => readInt(value, where, 1),
+      8,
+    ),
     verifyChecksum: section.bool("verify_checksum", true),
     maxRetryAge: section.read("max_retry_age", readPositiveSeconds, 86_400),
-    ledgerRetention: section.read("ledger_retention", readPositiveSeconds, 604_800),
+    ledgerRetention: section.read(
+      "ledger_retention",
+      readPositiveSeconds,
+      604_800,
+    ),
     catchUpWindow: section.read("catch_up_window", readSeconds, 3600),
     expected: readExpected(section),
     alerts: readAlerts(section),
-    metadataRewrites: readRewrites(section.options, [...CLIENT_OPTIONS, ...(options.known ?? [])]),
+    metadataRewrites: readRewrites(section.options, [
+      ...CLIENT_OPTIONS,
+      ...(options.known ?? []),
+    ]),
     raw: section.raw(),
   };
 }
@@ -165,21 +195,30 @@ export function readClientChain(section: SectionReader, options: ClientChainOpti
 // Required, but may be empty: the reference subscribes to everything then.
 function readClientTopic(section: SectionReader): string {
   const value = section.options.get("topic");
-  return value === undefined ? section.required("topic") : readTopic(value, section.where("topic"), true);
+  return value === undefined
+    ? section.required("topic")
+    : readTopic(value, section.where("topic"), true);
 }
 
 /** Space-separated `host:port` or `host:port/topic`. */
 export function readProviders(value: string, where: Where): Provider[] {
   const providers = readList(value).map((item): Provider => {
     const slash = item.indexOf("/");
-    const hostPort = readHostPort(slash < 0 ? item : item.slice(0, slash), where);
-    const topic = slash < 0 || slash === item.length - 1 ? undefined : item.slice(slash);
+    const hostPort = readHostPort(
+      slash < 0 ? item : item.slice(0, slash),
+      where,
+    );
+    const topic =
+      slash < 0 || slash === item.length - 1 ? undefined : item.slice(slash);
     return { ...hostPort, topic };
   });
   if (providers.length === 0) fail(where, value, "no provider given");
   const addresses = providers.map((provider) => provider.address);
-  const twice = addresses.find((address, index) => addresses.indexOf(address) !== index);
-  if (twice !== undefined) fail(where, value, `provider ${twice} is listed twice`);
+  const twice = addresses.find(
+    (address, index) => addresses.indexOf(address) !== index,
+  );
+  if (twice !== undefined)
+    fail(where, value, `provider ${twice} is listed twice`);
   return providers;
 }
 
@@ -202,17 +241,33 @@ function readBackupTargets(value: string): readonly string[] | undefined {
 }
 
 /** Every option that is neither in `known` nor `connection_parameters__*` (the server's mover settings, which a client ignores), in order. */
-function readRewrites(options: ReadonlyMap<string, string>, known: readonly string[]): Array<[string, string]> {
+function readRewrites(
+  options: ReadonlyMap<string, string>,
+  known: readonly string[],
+): Array<[string, string]> {
   const skip = new Set(known);
-  return [...options].filter(([key]) => !skip.has(key) && !key.startsWith("connection_parameters__"));
+  return [...options].filter(
+    ([key]) => !skip.has(key) && !key.startsWith("connection_parameters__"),
+  );
 }
 
 /**
  * Read every section of a client file into frozen chains.
  * @throws ConfigError on the first bad option, or a non-zero publish_port used twice.
  */
-export function readClientConfig(sections: readonly RawSection[], file: string, problems: Problems): readonly ClientChainConfig[] {
-  const chains = readSections(sections, file, problems, (section) => readClientChain(section), "rewrites", CLIENT_OPTIONS);
+export function readClientConfig(
+  sections: readonly RawSection[],
+  file: string,
+  problems: Problems,
+): readonly ClientChainConfig[] {
+  const chains = readSections(
+    sections,
+    file,
+    problems,
+    (section) => readClientChain(section),
+    "rewrites",
+    CLIENT_OPTIONS,
+  );
   collect(problems, () =>
     checkUniquePorts(
       chains.map((chain) => ({ name: chain.name, port: chain.publishPort })),

@@ -51,19 +51,36 @@ const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
  * and its default used, so one check reports all of them.
  * @throws ConfigError naming the option and its value (without `problems`).
  */
-export function readNetworkParameters(params: Params, at: { file?: string; section?: string } = {}, problems?: ConfigError[]): NetworkParameters {
+export function readNetworkParameters(
+  params: Params,
+  at: { file?: string; section?: string } = {},
+  problems?: ConfigError[],
+): NetworkParameters {
   const r = new ParamReader(params, at, problems);
   const ftp = r.seconds("ftp_connection_timeout");
   const ssh = r.seconds("ssh_connection_timeout");
   return Object.freeze({
-    connectionUptime: r.seconds("connection_uptime") ?? DEFAULT_NETWORK_PARAMETERS.connectionUptime,
-    connectionTimeout: r.seconds("connection_timeout") ?? DEFAULT_NETWORK_PARAMETERS.connectionTimeout,
+    connectionUptime:
+      r.seconds("connection_uptime") ??
+      DEFAULT_NETWORK_PARAMETERS.connectionUptime,
+    connectionTimeout:
+      r.seconds("connection_timeout") ??
+      DEFAULT_NETWORK_PARAMETERS.connectionTimeout,
     ftpConnectionTimeout: ftp,
     sshConnectionTimeout: ssh,
-    maxConnections: Math.max(1, Math.floor(r.seconds("max_connections", "not a non-negative number") ?? DEFAULT_NETWORK_PARAMETERS.maxConnections)),
-    sshKeyFilename: r.text("ssh_key_filename") ?? r.text("ssh_private_key_file"),
+    maxConnections: Math.max(
+      1,
+      Math.floor(
+        r.seconds("max_connections", "not a non-negative number") ??
+          DEFAULT_NETWORK_PARAMETERS.maxConnections,
+      ),
+    ),
+    sshKeyFilename:
+      r.text("ssh_key_filename") ?? r.text("ssh_private_key_file"),
     knownHosts: r.text("known_hosts"),
-    acceptNewHostKeys: r.bool("accept_new_host_keys") ?? DEFAULT_NETWORK_PARAMETERS.acceptNewHostKeys,
+    acceptNewHostKeys:
+      r.bool("accept_new_host_keys") ??
+      DEFAULT_NETWORK_PARAMETERS.acceptNewHostKeys,
   });
 }
 
@@ -77,7 +94,11 @@ class ParamReader {
 
   /** Throw, or with a problems list record the error and give undefined (the default is then used). */
   private fail(name: string, value: unknown, message: string): undefined {
-    const err = new ConfigError(message, { ...this.at, option: `connection_parameters__${name}`, value: typeof value === "object" ? "(nested options)" : String(value) });
+    const err = new ConfigError(message, {
+      ...this.at,
+      option: `connection_parameters__${name}`,
+      value: typeof value === "object" ? "(nested options)" : String(value),
+    });
     if (this.problems === undefined) throw err;
     this.problems.push(err);
     return undefined;
@@ -87,16 +108,30 @@ class ParamReader {
   private scalar(name: string): string | number | boolean | undefined {
     const v = this.params[name];
     if (v === undefined) return undefined;
-    if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") return v;
+    if (
+      typeof v === "string" ||
+      typeof v === "number" ||
+      typeof v === "boolean"
+    )
+      return v;
     return this.fail(name, v, "must be a single value, not nested options");
   }
 
   /** A non-negative number; an empty value counts as absent. */
-  seconds(name: string, message = "not a non-negative number of seconds"): number | undefined {
+  seconds(
+    name: string,
+    message = "not a non-negative number of seconds",
+  ): number | undefined {
     const v = this.scalar(name);
-    if (v === undefined || (typeof v === "string" && v.trim() === "")) return undefined;
+    if (v === undefined || (typeof v === "string" && v.trim() === ""))
+      return undefined;
     // readNested has made numbers of numeric text; a caller's own tree may still hold the text.
-    const n = typeof v === "number" ? v : typeof v === "string" && DECIMAL.test(v.trim()) ? Number(v) : NaN;
+    const n =
+      typeof v === "number"
+        ? v
+        : typeof v === "string" && DECIMAL.test(v.trim())
+          ? Number(v)
+          : NaN;
     if (!Number.isFinite(n) || n < 0) return this.fail(name, v, message);
     return n;
   }
@@ -112,7 +147,12 @@ class ParamReader {
     const v = this.scalar(name);
     if (v === undefined || typeof v === "boolean") return v;
     const b = pythonBool(String(v));
-    if (b === undefined) return this.fail(name, v, "not a boolean (use true/false, yes/no, on/off or 1/0)");
+    if (b === undefined)
+      return this.fail(
+        name,
+        v,
+        "not a boolean (use true/false, yes/no, on/off or 1/0)",
+      );
     return b;
   }
 }

@@ -35,7 +35,14 @@ export interface AlertSettings {
 }
 
 /** The option names read here (not metadata rewrites). */
-export const EXPECTED_OPTIONS = ["expect_every", "expect_key", "expect_files", "expect_late", "alert_url", "alert_provider_down"] as const;
+export const EXPECTED_OPTIONS = [
+  "expect_every",
+  "expect_key",
+  "expect_files",
+  "expect_late",
+  "alert_url",
+  "alert_provider_down",
+] as const;
 
 const MAX_COMBINATIONS = 100_000;
 const UNIT: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
@@ -45,15 +52,21 @@ export function readDuration(value: string, where: Where): number {
   const text = value.trim().toLowerCase();
   if (/^\d+(\.\d+)?$/.test(text) && Number(text) > 0) return Number(text);
   const parts = [...text.matchAll(/(\d+(?:\.\d+)?)([smhd])/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join("") !== text) fail(where, value, "not a duration (e.g. 900, 90s, 15m, 1h30m)");
-  const seconds = parts.reduce((sum, p) => sum + Number(p[1]) * UNIT[p[2]!]!, 0);
+  if (parts.length === 0 || parts.map((p) => p[0]).join("") !== text)
+    fail(where, value, "not a duration (e.g. 900, 90s, 15m, 1h30m)");
+  const seconds = parts.reduce(
+    (sum, p) => sum + Number(p[1]) * UNIT[p[2]!]!,
+    0,
+  );
   if (seconds <= 0) fail(where, value, "must be more than 0");
   return seconds;
 }
 
 /** How a field value is compared: trimmed of blanks and `_` padding; integers without leading zeros. */
 export function normaliseValue(value: unknown): string {
-  const s = String(value).trim().replace(/^_+|_+$/g, "");
+  const s = String(value)
+    .trim()
+    .replace(/^_+|_+$/g, "");
   return /^\d+$/.test(s) ? String(Number(s)) : s;
 }
 
@@ -66,7 +79,8 @@ function readValues(text: string, where: Where, whole: string): string[] {
       continue;
     }
     const [from, to] = [Number(range[1]), Number(range[2])];
-    if (to < from || to - from >= MAX_COMBINATIONS) fail(where, whole, `bad range ${item}`);
+    if (to < from || to - from >= MAX_COMBINATIONS)
+      fail(where, whole, `bad range ${item}`);
     for (let i = from; i <= to; i++) out.push(String(i));
   }
   if (out.length === 0) fail(where, whole, `no values in ${text}`);
@@ -74,7 +88,10 @@ function readValues(text: string, where: Where, whole: string): string[] {
 }
 
 /** `field=v1,v2 field2=1..8`. */
-export function readExpectedFiles(value: string, where: Where): Array<[string, string[]]> {
+export function readExpectedFiles(
+  value: string,
+  where: Where,
+): Array<[string, string[]]> {
   const out: Array<[string, string[]]> = [];
   let combos = 1;
   for (const term of readList(value)) {
@@ -85,27 +102,57 @@ export function readExpectedFiles(value: string, where: Where): Array<[string, s
     out.push([term.slice(0, eq), values]);
   }
   if (out.length === 0) fail(where, value, "names no field");
-  if (combos > MAX_COMBINATIONS) fail(where, value, `expects ${combos} files per slot (at most ${MAX_COMBINATIONS})`);
+  if (combos > MAX_COMBINATIONS)
+    fail(
+      where,
+      value,
+      `expects ${combos} files per slot (at most ${MAX_COMBINATIONS})`,
+    );
   return out;
 }
 
 /** The section's expectation, or undefined without `expect_files`. */
-export function readExpected(section: SectionReader): ExpectedFiles | undefined {
+export function readExpected(
+  section: SectionReader,
+): ExpectedFiles | undefined {
   const filesText = section.text("expect_files");
   if (filesText === undefined) {
     for (const o of ["expect_every", "expect_key", "expect_late"]) {
       const v = section.text(o);
-      if (v !== undefined) fail(section.where(o), v, "needs expect_files (what to expect)");
+      if (v !== undefined)
+        fail(section.where(o), v, "needs expect_files (what to expect)");
     }
     return undefined;
   }
   const everyText = section.text("expect_every");
-  if (everyText === undefined) fail(section.where("expect_every"), "", "needed with expect_files (a duration, or pass)");
-  const every = everyText.trim().toLowerCase() === "pass" ? "pass" : readDuration(everyText, section.where("expect_every"));
+  if (everyText === undefined)
+    fail(
+      section.where("expect_every"),
+      "",
+      "needed with expect_files (a duration, or pass)",
+    );
+  const every =
+    everyText.trim().toLowerCase() === "pass"
+      ? "pass"
+      : readDuration(everyText, section.where("expect_every"));
   const keyText = section.text("expect_key");
-  const key = keyText !== undefined ? readList(keyText, true) : every === "pass" ? ["orbit_number"] : ["nominal_time", "start_time"];
-  const late = section.read("expect_late", readDuration, every === "pass" ? 1800 : every);
-  return { every, key, files: readExpectedFiles(filesText, section.where("expect_files")), late };
+  const key =
+    keyText !== undefined
+      ? readList(keyText, true)
+      : every === "pass"
+        ? ["orbit_number"]
+        : ["nominal_time", "start_time"];
+  const late = section.read(
+    "expect_late",
+    readDuration,
+    every === "pass" ? 1800 : every,
+  );
+  return {
+    every,
+    key,
+    files: readExpectedFiles(filesText, section.where("expect_files")),
+    late,
+  };
 }
 
 /** The section's alert settings, or undefined without `alert_url`. */
@@ -115,7 +162,9 @@ export function readAlerts(section: SectionReader): AlertSettings | undefined {
   if (url === undefined) return undefined;
   const where = section.where("alert_url");
   const checked = url.trim();
-  if (!/^https?:\/\//i.test(checked)) fail(where, url, "must be an http:// or https:// URL");
-  if (/\s/.test(checked) || !URL.canParse(checked)) fail(where, url, "not a valid URL");
+  if (!/^https?:\/\//i.test(checked))
+    fail(where, url, "must be an http:// or https:// URL");
+  if (/\s/.test(checked) || !URL.canParse(checked))
+    fail(where, url, "not a valid URL");
   return { url: checked, providerDown };
 }

@@ -29,13 +29,18 @@ export interface HostPort {
 
 /** Throw the one error for a bad value. */
 export function fail(where: Where, value: string, message: string): never {
-  throw new ConfigError(message + inlineCommentHint(value), { ...where, value });
+  throw new ConfigError(message + inlineCommentHint(value), {
+    ...where,
+    value,
+  });
 }
 
 // Python's configparser has no inline comments either, but operators keep
 // trying them: say so when a value looks like one.
 function inlineCommentHint(value: string): string {
-  return /\s[#;]/.test(value) ? ' (a "#" or ";" after a value is part of it: put comments on their own line)' : "";
+  return /\s[#;]/.test(value)
+    ? ' (a "#" or ";" after a value is part of it: put comments on their own line)'
+    : "";
 }
 
 const INTEGER = /^[+-]?\d+$/;
@@ -51,13 +56,23 @@ export function readInt(
   const n = INTEGER.test(value) ? Number(value) : NaN;
   if (Number.isNaN(n)) fail(where, value, "not an integer");
   if (n < min || n > max) {
-    fail(where, value, max === Number.MAX_SAFE_INTEGER ? `must be at least ${min}` : `not between ${min} and ${max}`);
+    fail(
+      where,
+      value,
+      max === Number.MAX_SAFE_INTEGER
+        ? `must be at least ${min}`
+        : `not between ${min} and ${max}`,
+    );
   }
   return n;
 }
 
 /** A finite decimal number ≥ 0 (`2`, `0.5`, `1e3`). */
-export function readNonNegative(value: string, where: Where, what = "not a non-negative number"): number {
+export function readNonNegative(
+  value: string,
+  where: Where,
+  what = "not a non-negative number",
+): number {
   const n = DECIMAL.test(value) ? Number(value) : NaN;
   if (!Number.isFinite(n) || n < 0) fail(where, value, what);
   return n;
@@ -89,7 +104,8 @@ export function pythonBool(value: string): boolean | undefined {
 /** A boolean as Python's `getboolean` reads it: true/false/yes/no/on/off/1/0, any case. */
 export function readBool(value: string, where: Where): boolean {
   const b = pythonBool(value);
-  if (b === undefined) fail(where, value, "not a boolean (use true/false, yes/no, on/off or 1/0)");
+  if (b === undefined)
+    fail(where, value, "not a boolean (use true/false, yes/no, on/off or 1/0)");
   return b;
 }
 
@@ -99,7 +115,11 @@ export function readList(value: string, commas = false): string[] {
 }
 
 /** A TCP port: 1..65535, or 0 too when `allowZero` (any free port). */
-export function readPort(value: string, where: Where, allowZero = false): number {
+export function readPort(
+  value: string,
+  where: Where,
+  allowZero = false,
+): number {
   const port = INTEGER.test(value) ? Number(value) : NaN;
   const min = allowZero ? 0 : 1;
   if (!Number.isInteger(port) || port < min || port > 65535) {
@@ -115,10 +135,19 @@ const PLAIN = /^([^\s:/[\]]+):(\d+)$/;
 export function readHostPort(value: string, where: Where): HostPort {
   const bracketed = BRACKETED.exec(value);
   const match = bracketed ?? PLAIN.exec(value);
-  if (match === null) fail(where, value, "not host:port (an IPv6 address goes in brackets: [::1]:9010)");
+  if (match === null)
+    fail(
+      where,
+      value,
+      "not host:port (an IPv6 address goes in brackets: [::1]:9010)",
+    );
   const host = match[1] ?? "";
   const port = readPort(match[2] ?? "", where);
-  return { host, port, address: bracketed === null ? `${host}:${port}` : `[${host}]:${port}` };
+  return {
+    host,
+    port,
+    address: bracketed === null ? `${host}:${port}` : `[${host}]:${port}`,
+  };
 }
 
 const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//;
@@ -128,25 +157,44 @@ const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//;
  * holding `{field}` patterns. Returns the value unchanged.
  */
 export function readUrl(value: string, where: Where): string {
-  if (/\s/.test(value.replace(/\{[^}]*\}/g, ""))) fail(where, value, "a URL cannot contain spaces");
+  if (/\s/.test(value.replace(/\{[^}]*\}/g, "")))
+    fail(where, value, "a URL cannot contain spaces");
   if (value.startsWith("/")) return readPattern(value, where, "compose");
   readPattern(value, where, "compose");
-  if (!SCHEME.test(value)) fail(where, value, "not an absolute path nor a URL (scheme://host/path)");
-  if (!URL.canParse(value.replace(/\{[^}]*\}/g, "x"))) fail(where, value, "not a valid URL");
+  if (!SCHEME.test(value))
+    fail(where, value, "not an absolute path nor a URL (scheme://host/path)");
+  if (!URL.canParse(value.replace(/\{[^}]*\}/g, "x")))
+    fail(where, value, "not a valid URL");
   const scheme = (SCHEME.exec(value)?.[1] ?? "").toLowerCase();
-  if (!DESTINATION_SCHEMES.includes(scheme)) fail(where, value, `unknown scheme "${scheme}://" (known: ${DESTINATION_SCHEMES.join(", ")})`);
+  if (!DESTINATION_SCHEMES.includes(scheme))
+    fail(
+      where,
+      value,
+      `unknown scheme "${scheme}://" (known: ${DESTINATION_SCHEMES.join(", ")})`,
+    );
   return value;
 }
 
 /** The destination schemes trollmoves has movers for (ours and the Python ones alike). */
-export const DESTINATION_SCHEMES: readonly string[] = ["file", "ftp", "scp", "sftp", "s3"];
+export const DESTINATION_SCHEMES: readonly string[] = [
+  "file",
+  "ftp",
+  "scp",
+  "sftp",
+  "s3",
+];
 
 /** A trollsift pattern that must work for `use` (see `checkPattern`): the pattern's own message, named. */
-export function readPattern(value: string, where: Where, use: "parse" | "compose"): string {
+export function readPattern(
+  value: string,
+  where: Where,
+  use: "parse" | "compose",
+): string {
   try {
     checkPattern(value, use);
   } catch (err) {
-    if (err instanceof PatternError) fail(where, value, `not a valid pattern: ${err.message}`);
+    if (err instanceof PatternError)
+      fail(where, value, `not a valid pattern: ${err.message}`);
     throw err;
   }
   return value;
@@ -156,10 +204,20 @@ export function readPattern(value: string, where: Where, use: "parse" | "compose
 export function readOrigin(value: string, where: Where): string {
   if (/^s3:\/\//i.test(value)) {
     // A bucket to poll: s3://bucket/prefix/{pattern}.
-    if (!/^s3:\/\/[^/{}]+\/./i.test(value)) fail(where, value, "an s3:// origin needs a bucket and a pattern (s3://bucket/prefix/{name})");
+    if (!/^s3:\/\/[^/{}]+\/./i.test(value))
+      fail(
+        where,
+        value,
+        "an s3:// origin needs a bucket and a pattern (s3://bucket/prefix/{name})",
+      );
     return readPattern(value, where, "parse");
   }
-  if (!value.startsWith("/")) fail(where, value, "must be an absolute path or an S3 bucket URL (the server's working directory is not a safe anchor)");
+  if (!value.startsWith("/"))
+    fail(
+      where,
+      value,
+      "must be an absolute path or an S3 bucket URL (the server's working directory is not a safe anchor)",
+    );
   return readPattern(value, where, "parse");
 }
 
@@ -168,15 +226,26 @@ export function readOrigin(value: string, where: Where): string {
  * trimmed items. A repeated key keeps its first position and takes the
  * last value (as the reference's dict does). Empty items (`a=b;`) are skipped.
  */
-export function readInfo(value: string, where: Where): Array<[string, InfoValue]> {
+export function readInfo(
+  value: string,
+  where: Where,
+): Array<[string, InfoValue]> {
   const pairs = new Map<string, InfoValue>();
   for (const item of value.split(";")) {
     if (item.trim() === "") continue;
     const eq = item.indexOf("=");
     const key = eq < 0 ? "" : item.slice(0, eq).trim();
-    if (key === "") fail(where, value, `"${item.trim()}" is not key=value (items are separated by ";")`);
+    if (key === "")
+      fail(
+        where,
+        value,
+        `"${item.trim()}" is not key=value (items are separated by ";")`,
+      );
     const raw = item.slice(eq + 1).trim();
-    pairs.set(key, raw.includes(",") ? raw.split(",").map((part) => part.trim()) : raw);
+    pairs.set(
+      key,
+      raw.includes(",") ? raw.split(",").map((part) => part.trim()) : raw,
+    );
   }
   return [...pairs];
 }
@@ -187,7 +256,8 @@ export function readInfo(value: string, where: Where): Array<[string, InfoValue]
  * made them booleans, so `connection_uptime = 1` meant True).
  */
 export function readScalar(value: string): string | number | boolean {
-  if (DECIMAL.test(value) && Number.isFinite(Number(value))) return Number(value);
+  if (DECIMAL.test(value) && Number.isFinite(Number(value)))
+    return Number(value);
   return pythonBool(value) ?? value;
 }
 
@@ -206,24 +276,36 @@ export function readNested(
   const entries = [...options].filter(([key]) => key.startsWith(`${prefix}__`));
   for (const name of legacy) {
     const value = options.get(name);
-    if (value !== undefined && !options.has(`${prefix}__${name}`)) entries.unshift([`${prefix}__${name}`, value]);
+    if (value !== undefined && !options.has(`${prefix}__${name}`))
+      entries.unshift([`${prefix}__${name}`, value]);
   }
   for (const [key, value] of entries) {
-    setNested(root, key.slice(prefix.length + 2).split("__"), value, { ...at, option: key });
+    setNested(root, key.slice(prefix.length + 2).split("__"), value, {
+      ...at,
+      option: key,
+    });
   }
   return root;
 }
 
-function setNested(root: Record<string, unknown>, parts: string[], value: string, where: Where): void {
-  if (parts.some((part) => part === "")) fail(where, value, "empty name between double underscores");
+function setNested(
+  root: Record<string, unknown>,
+  parts: string[],
+  value: string,
+  where: Where,
+): void {
+  if (parts.some((part) => part === ""))
+    fail(where, value, "empty name between double underscores");
   let node = root;
   for (const part of parts.slice(0, -1)) {
     const child = Object.hasOwn(node, part) ? node[part] : (node[part] = {});
-    if (typeof child !== "object" || child === null) fail(where, value, `"${part}" is also given a plain value`);
+    if (typeof child !== "object" || child === null)
+      fail(where, value, `"${part}" is also given a plain value`);
     node = child as Record<string, unknown>;
   }
   const last = parts[parts.length - 1] ?? "";
-  if (Object.hasOwn(node, last)) fail(where, value, `"${last}" is also given nested values`);
+  if (Object.hasOwn(node, last))
+    fail(where, value, `"${last}" is also given nested values`);
   node[last] = readScalar(value);
 }
 
@@ -231,7 +313,8 @@ function setNested(root: Record<string, unknown>, parts: string[], value: string
 export function deepFreeze<T>(value: T): T {
   if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
-    for (const key of Reflect.ownKeys(value)) deepFreeze((value as Record<PropertyKey, unknown>)[key]);
+    for (const key of Reflect.ownKeys(value))
+      deepFreeze((value as Record<PropertyKey, unknown>)[key]);
   }
   return value;
 }
@@ -291,13 +374,17 @@ export class SectionReader {
   /** The option's text; a ConfigError when absent or empty. */
   required(option: string): string {
     const value = this.options.get(option);
-    if (value === undefined) throw new ConfigError("missing required option", this.where(option));
+    if (value === undefined)
+      throw new ConfigError("missing required option", this.where(option));
     if (value === "") fail(this.where(option), value, "must not be empty");
     return value;
   }
 
   /** A required option read by `read`; a bad value is recorded in `problems` and given back raw, so reading goes on. */
-  requiredAs(option: string, read: (value: string, where: Where) => string): string {
+  requiredAs(
+    option: string,
+    read: (value: string, where: Where) => string,
+  ): string {
     const value = this.required(option);
     return this.read(option, read, value);
   }
@@ -307,7 +394,11 @@ export class SectionReader {
    * to `read`. A bad value is recorded in `problems` and gives `fallback`, so
    * reading goes on to find the section's other problems.
    */
-  read<T, F = undefined>(option: string, read: (value: string, where: Where) => T, fallback?: F): T | F {
+  read<T, F = undefined>(
+    option: string,
+    read: (value: string, where: Where) => T,
+    fallback?: F,
+  ): T | F {
     const value = this.options.get(option);
     if (value === undefined) return fallback as F;
     try {
@@ -325,11 +416,15 @@ export class SectionReader {
   }
 
   /** One of `choices` (any case), undefined when absent, empty or bad (bad: recorded in `problems`). */
-  choice<C extends string>(option: string, choices: readonly C[]): C | undefined {
+  choice<C extends string>(
+    option: string,
+    choices: readonly C[],
+  ): C | undefined {
     return this.read(option, (value, where) => {
       if (value === "") return undefined;
       const found = choices.find((choice) => choice === value.toLowerCase());
-      if (found === undefined) fail(where, value, `not one of ${choices.join(", ")}`);
+      if (found === undefined)
+        fail(where, value, `not one of ${choices.join(", ")}`);
       return found;
     });
   }
@@ -341,7 +436,11 @@ export class SectionReader {
 }
 
 /** A posttroll subject: no whitespace (it would split the wire fields); empty only if `allowEmpty`. */
-export function readTopic(value: string, where: Where, allowEmpty = false): string {
+export function readTopic(
+  value: string,
+  where: Where,
+  allowEmpty = false,
+): string {
   if (value === "" && !allowEmpty) fail(where, value, "must not be empty");
   if (/\s/.test(value)) fail(where, value, "a topic cannot contain whitespace");
   return value;
@@ -349,7 +448,10 @@ export function readTopic(value: string, where: Where, allowEmpty = false): stri
 
 /** Fail when two chains of one file use the same port for `option`. */
 export function checkUniquePorts(
-  chains: ReadonlyArray<{ readonly name: string; readonly port: number | undefined }>,
+  chains: ReadonlyArray<{
+    readonly name: string;
+    readonly port: number | undefined;
+  }>,
   file: string,
   option: string,
 ): void {
@@ -358,7 +460,11 @@ export function checkUniquePorts(
     if (port === undefined || port === 0) continue;
     const other = seen.get(port);
     if (other !== undefined) {
-      fail({ file, section: name, option }, String(port), `port already used by section [${other}]`);
+      fail(
+        { file, section: name, option },
+        String(port),
+        `port already used by section [${other}]`,
+      );
     }
     seen.set(port, name);
   }

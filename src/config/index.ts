@@ -13,11 +13,19 @@ import { readServerConfig } from "./server-config.js";
 import type { ServerChainConfig } from "./server-config.js";
 import type { ConfigWarning, Problems } from "./problems.js";
 
-export type { ClientChainConfig, ClientCompression, Provider } from "./client-config.js";
+export type {
+  ClientChainConfig,
+  ClientCompression,
+  Provider,
+} from "./client-config.js";
 export type { AlertSettings, ExpectedFiles } from "./expected.js";
 export type { InfoValue } from "./fields.js";
 export type { MirrorChainConfig } from "./mirror-config.js";
-export type { Compression, ListenConfig, ServerChainConfig } from "./server-config.js";
+export type {
+  Compression,
+  ListenConfig,
+  ServerChainConfig,
+} from "./server-config.js";
 export type { ConfigWarning } from "./problems.js";
 export { DESTINATION_SCHEMES } from "./fields.js";
 
@@ -59,19 +67,49 @@ export const UNNAMED_FILE = "<config>";
  * @throws ConfigError naming file, section, option and value of the first
  *   problem (its message lists the others too, one per line).
  */
-export function loadConfig(text: string, role: "server", file?: string): LoadedConfig<ServerChainConfig>;
-export function loadConfig(text: string, role: "client", file?: string): LoadedConfig<ClientChainConfig>;
-export function loadConfig(text: string, role: "mirror", file?: string): LoadedConfig<MirrorChainConfig>;
-export function loadConfig<R extends Role>(text: string, role: R, file?: string): LoadedConfig<ChainConfigFor<R>>;
-export function loadConfig(text: string, role: Role, file: string = UNNAMED_FILE): LoadedConfig<ChainConfigFor<Role>> {
+export function loadConfig(
+  text: string,
+  role: "server",
+  file?: string,
+): LoadedConfig<ServerChainConfig>;
+export function loadConfig(
+  text: string,
+  role: "client",
+  file?: string,
+): LoadedConfig<ClientChainConfig>;
+export function loadConfig(
+  text: string,
+  role: "mirror",
+  file?: string,
+): LoadedConfig<MirrorChainConfig>;
+export function loadConfig<R extends Role>(
+  text: string,
+  role: R,
+  file?: string,
+): LoadedConfig<ChainConfigFor<R>>;
+export function loadConfig(
+  text: string,
+  role: Role,
+  file: string = UNNAMED_FILE,
+): LoadedConfig<ChainConfigFor<Role>> {
   const checked = checkConfig(text, role, file);
   const [first, ...more] = checked.errors;
   if (first !== undefined) {
     if (more.length === 0) throw first;
-    const err = new ConfigError([first.message, ...more.map((e) => e.message)].join("\n"));
-    throw Object.assign(err, { file: first.file, section: first.section, option: first.option });
+    const err = new ConfigError(
+      [first.message, ...more.map((e) => e.message)].join("\n"),
+    );
+    throw Object.assign(err, {
+      file: first.file,
+      section: first.section,
+      option: first.option,
+    });
   }
-  return Object.freeze({ file, chains: checked.chains, warnings: checked.warnings });
+  return Object.freeze({
+    file,
+    chains: checked.chains,
+    warnings: checked.warnings,
+  });
 }
 
 /**
@@ -79,7 +117,11 @@ export function loadConfig(text: string, role: Role, file: string = UNNAMED_FILE
  * section is read on its own, bad values are collected. Ini syntax errors
  * stop the reading (there are no sections to go on with).
  */
-export function checkConfig<R extends Role>(text: string, role: R, file: string = UNNAMED_FILE): CheckedConfig<ChainConfigFor<R>> {
+export function checkConfig<R extends Role>(
+  text: string,
+  role: R,
+  file: string = UNNAMED_FILE,
+): CheckedConfig<ChainConfigFor<R>> {
   const problems: Problems = { errors: [], warnings: [] };
   let chains: readonly ChainConfigFor<Role>[] = [];
   try {
@@ -88,7 +130,12 @@ export function checkConfig<R extends Role>(text: string, role: R, file: string 
     if (!(err instanceof ConfigError)) throw err;
     problems.errors.push(err);
   }
-  return Object.freeze({ file, chains: chains as readonly ChainConfigFor<R>[], warnings: problems.warnings, errors: problems.errors });
+  return Object.freeze({
+    file,
+    chains: chains as readonly ChainConfigFor<R>[],
+    warnings: problems.warnings,
+    errors: problems.errors,
+  });
 }
 
 const readers = {

@@ -113,14 +113,20 @@ function scanLine(state: ScanState, line: string, lineNo: number): void {
 function startSection(state: ScanState, name: string, lineNo: number): void {
   const where = { file: state.file, section: name };
   state.open = undefined;
-  if (name === "") throw new ConfigError(`line ${lineNo}: empty section name`, { file: state.file });
+  if (name === "")
+    throw new ConfigError(`line ${lineNo}: empty section name`, {
+      file: state.file,
+    });
   if (name === DEFAULT_SECTION) {
     state.current = state.defaults;
     return;
   }
   const earlier = state.drafts.find((draft) => draft.name === name);
   if (earlier !== undefined) {
-    throw new ConfigError(`line ${lineNo}: section already defined on line ${earlier.line}`, where);
+    throw new ConfigError(
+      `line ${lineNo}: section already defined on line ${earlier.line}`,
+      where,
+    );
   }
   state.current = { name, line: lineNo, options: new Map() };
   state.drafts.push(state.current);
@@ -129,20 +135,29 @@ function startSection(state: ScanState, name: string, lineNo: number): void {
 function addOption(state: ScanState, value: string, lineNo: number): void {
   const { file, current } = state;
   if (current === undefined) {
-    throw new ConfigError(`line ${lineNo}: option before the first [section] header`, { file, value });
+    throw new ConfigError(
+      `line ${lineNo}: option before the first [section] header`,
+      { file, value },
+    );
   }
   const option = OPTION.exec(value);
   const key = option?.[1]?.trimEnd().toLowerCase() ?? "";
   if (option === null || key === "") {
-    throw new ConfigError(`line ${lineNo}: expected "option = value", a [section] header or a comment`, {
-      file,
-      section: current.name,
-      value,
-    });
+    throw new ConfigError(
+      `line ${lineNo}: expected "option = value", a [section] header or a comment`,
+      {
+        file,
+        section: current.name,
+        value,
+      },
+    );
   }
   if (current.options.has(key)) {
     const where = { file, section: current.name, option: key };
-    throw new ConfigError(`line ${lineNo}: option given twice in the section`, where);
+    throw new ConfigError(
+      `line ${lineNo}: option given twice in the section`,
+      where,
+    );
   }
   state.open = [option[2] ?? ""];
   current.options.set(key, state.open);
@@ -150,6 +165,7 @@ function addOption(state: ScanState, value: string, lineNo: number): void {
 
 function joinValues(draft: Draft): Map<string, string> {
   const joined = new Map<string, string>();
-  for (const [key, lines] of draft.options) joined.set(key, lines.join("\n").trimEnd());
+  for (const [key, lines] of draft.options)
+    joined.set(key, lines.join("\n").trimEnd());
   return joined;
 }

@@ -11,7 +11,13 @@
  * belongs to the upstream side: the mirror announces what it fetched.
  */
 
-import { checkUniquePorts, deepFreeze, fail, readTopic, type SectionReader } from "./fields.js";
+import {
+  checkUniquePorts,
+  deepFreeze,
+  fail,
+  readTopic,
+  type SectionReader,
+} from "./fields.js";
 import type { RawSection } from "./ini.js";
 import { collect, readSections, type Problems } from "./problems.js";
 import { CLIENT_OPTIONS, readClientChain } from "./client-config.js";
@@ -44,26 +50,61 @@ export interface MirrorChainConfig {
  * Options only a mirror section has. `delay` (the reference's pause before
  * re-announcing) is accepted and not used.
  */
-export const MIRROR_OPTIONS: readonly string[] = ["client_topic", "prefetch", "delay", "staging_directory"];
+export const MIRROR_OPTIONS: readonly string[] = [
+  "client_topic",
+  "prefetch",
+  "delay",
+  "staging_directory",
+];
 
 /** Schemes a mirror can stage through: the server half then serves the staged file from this machine. */
-export const STAGING_SCHEMES: readonly string[] = ["file", "ftp", "scp", "sftp"];
+export const STAGING_SCHEMES: readonly string[] = [
+  "file",
+  "ftp",
+  "scp",
+  "sftp",
+];
 
 /** Read one mirror section. The result is not frozen yet. */
 export function readMirrorChain(section: SectionReader): MirrorChainConfig {
-  const server = readServerChain(section, { compression: false, listen: false });
+  const server = readServerChain(section, {
+    compression: false,
+    listen: false,
+  });
   // The mirror exists to serve: unlike a plain server, a request port is needed.
   section.required("request_port");
-  const topic = section.read("client_topic", (value, where) => readTopic(value, where, true), server.topic);
-  const client = readClientChain(section, { topic, known: [...SERVER_OPTIONS, ...MIRROR_OPTIONS] });
-  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(client.destination)?.[1]?.toLowerCase();
-  if (scheme === undefined ? !client.destination.startsWith("/") : !STAGING_SCHEMES.includes(scheme)) {
-    fail(section.where("destination"), client.destination, "a mirror stages into a directory given as a path or a file://, ftp://, scp:// or sftp:// URL");
+  const topic = section.read(
+    "client_topic",
+    (value, where) => readTopic(value, where, true),
+    server.topic,
+  );
+  const client = readClientChain(section, {
+    topic,
+    known: [...SERVER_OPTIONS, ...MIRROR_OPTIONS],
+  });
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//
+    .exec(client.destination)?.[1]
+    ?.toLowerCase();
+  if (
+    scheme === undefined
+      ? !client.destination.startsWith("/")
+      : !STAGING_SCHEMES.includes(scheme)
+  ) {
+    fail(
+      section.where("destination"),
+      client.destination,
+      "a mirror stages into a directory given as a path or a file://, ftp://, scp:// or sftp:// URL",
+    );
   }
-  const stagingDirectory = section.read("staging_directory", (value, where) => {
-    if (!value.startsWith("/")) fail(where, value, "must be an absolute path");
-    return value;
-  }, scheme === undefined ? client.destination : stagingPath(client.destination));
+  const stagingDirectory = section.read(
+    "staging_directory",
+    (value, where) => {
+      if (!value.startsWith("/"))
+        fail(where, value, "must be an absolute path");
+      return value;
+    },
+    scheme === undefined ? client.destination : stagingPath(client.destination),
+  );
   return {
     kind: "mirror",
     name: section.name,
@@ -89,12 +130,26 @@ function stagingPath(url: string): string {
  * Read every section of a mirror file into frozen chains.
  * @throws ConfigError on the first bad option, or a request_port used twice.
  */
-export function readMirrorConfig(sections: readonly RawSection[], file: string, problems: Problems): readonly MirrorChainConfig[] {
+export function readMirrorConfig(
+  sections: readonly RawSection[],
+  file: string,
+  problems: Problems,
+): readonly MirrorChainConfig[] {
   const known = [...SERVER_OPTIONS, ...CLIENT_OPTIONS, ...MIRROR_OPTIONS];
-  const chains = readSections(sections, file, problems, (section) => readMirrorChain(section), "warn", known);
+  const chains = readSections(
+    sections,
+    file,
+    problems,
+    (section) => readMirrorChain(section),
+    "warn",
+    known,
+  );
   collect(problems, () =>
     checkUniquePorts(
-      chains.map((chain) => ({ name: chain.name, port: chain.server.requestPort })),
+      chains.map((chain) => ({
+        name: chain.name,
+        port: chain.server.requestPort,
+      })),
       file,
       "request_port",
     ),

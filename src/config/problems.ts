@@ -52,7 +52,10 @@ export function readSections<C>(
   leftovers: Leftovers,
   known: readonly string[],
 ): C[] {
-  if (sections.length === 0) problems.errors.push(new ConfigError("no [section] in the file: nothing to run", { file }));
+  if (sections.length === 0)
+    problems.errors.push(
+      new ConfigError("no [section] in the file: nothing to run", { file }),
+    );
   const chains: C[] = [];
   for (const raw of sections) {
     const section = new SectionReader(file, raw);
@@ -72,15 +75,30 @@ export function readSections<C>(
   return chains;
 }
 
-function judgeLeftovers(section: SectionReader, problems: Problems, leftovers: Leftovers, known: readonly string[]): void {
+function judgeLeftovers(
+  section: SectionReader,
+  problems: Problems,
+  leftovers: Leftovers,
+  known: readonly string[],
+): void {
   const names = [...new Set([...known, ...section.asked])];
-  const left = [...section.options.keys()].filter((key) => !section.asked.has(key) && !key.startsWith("connection_parameters__"));
+  const left = [...section.options.keys()].filter(
+    (key) =>
+      !section.asked.has(key) && !key.startsWith("connection_parameters__"),
+  );
   const where = `file ${section.file}, section [${section.name}]`;
   if (leftovers === "warn") {
     for (const option of left) {
       const near = closest(option, names);
-      const hint = near === undefined ? "ignored" : `ignored (did you mean ${near}?)`;
-      problems.warnings.push({ file: section.file, section: section.name, options: [option], kind: "unknown", message: `${where}, option ${option}: unknown option, ${hint}` });
+      const hint =
+        near === undefined ? "ignored" : `ignored (did you mean ${near}?)`;
+      problems.warnings.push({
+        file: section.file,
+        section: section.name,
+        options: [option],
+        kind: "unknown",
+        message: `${where}, option ${option}: unknown option, ${hint}`,
+      });
     }
     return;
   }
@@ -99,26 +117,38 @@ function judgeLeftovers(section: SectionReader, problems: Problems, leftovers: L
 }
 
 /** The known name nearest to `word` by edit distance, if near enough to be a likely typo. */
-export function closest(word: string, known: readonly string[]): string | undefined {
+export function closest(
+  word: string,
+  known: readonly string[],
+): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of known) {
     const d = editDistance(word, candidate);
     if (d < bestDistance) [best, bestDistance] = [candidate, d];
   }
-  const allowed = word.length <= 4 ? 1 : Math.max(2, Math.floor(word.length / 3));
+  const allowed =
+    word.length <= 4 ? 1 : Math.max(2, Math.floor(word.length / 3));
   return bestDistance <= allowed ? best : undefined;
 }
 
 /** Damerau-Levenshtein (optimal string alignment): a swapped pair of letters counts once. */
 export function editDistance(a: string, b: string): number {
-  const rows: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  const rows: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [
+    i,
+    ...Array<number>(b.length).fill(0),
+  ]);
   for (let j = 1; j <= b.length; j++) rows[0]![j] = j;
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let d = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, rows[i - 2]![j - 2]! + 1);
+      let d = Math.min(
+        rows[i - 1]![j]! + 1,
+        rows[i]![j - 1]! + 1,
+        rows[i - 1]![j - 1]! + cost,
+      );
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d = Math.min(d, rows[i - 2]![j - 2]! + 1);
       rows[i]![j] = d;
     }
   }

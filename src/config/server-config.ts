@@ -16,10 +16,12 @@ import {
   readList,
   readTopic,
 } from "./fields.js";
-import type { InfoValue, Where ,
-  SectionReader} from "./fields.js";
+import type { InfoValue, Where, SectionReader } from "./fields.js";
 import { ConfigError } from "../errors.js";
-import { readNetworkParameters, type NetworkParameters } from "./connection-parameters.js";
+import {
+  readNetworkParameters,
+  type NetworkParameters,
+} from "./connection-parameters.js";
 import type { RawSection } from "./ini.js";
 import { collect, readSections, type Problems } from "./problems.js";
 
@@ -104,7 +106,16 @@ export const LEGACY_CONNECTION_OPTIONS = [
 ] as const;
 
 /** Options of a `listen` section (trollmoves' names). */
-export const LISTEN_OPTIONS: readonly string[] = ["listen", "topics", "addresses", "nameserver", "services", "addr_listener", "timeout", "translate"];
+export const LISTEN_OPTIONS: readonly string[] = [
+  "listen",
+  "topics",
+  "addresses",
+  "nameserver",
+  "services",
+  "addr_listener",
+  "timeout",
+  "translate",
+];
 
 /** Every option a server section understands (besides `connection_parameters__*`). */
 export const SERVER_OPTIONS: readonly string[] = [
@@ -141,32 +152,58 @@ export interface ServerChainOptions {
 }
 
 /** Read one server section. The result is not frozen yet. */
-export function readServerChain(section: SectionReader, options: ServerChainOptions = {}): ServerChainConfig {
+export function readServerChain(
+  section: SectionReader,
+  options: ServerChainOptions = {},
+): ServerChainConfig {
   const { file, name } = section;
   const listen = readListen(section, options.listen !== false);
-  const connectionParameters = readNested(section.options, "connection_parameters", { file, section: name }, LEGACY_CONNECTION_OPTIONS);
+  const connectionParameters = readNested(
+    section.options,
+    "connection_parameters",
+    { file, section: name },
+    LEGACY_CONNECTION_OPTIONS,
+  );
   return {
     kind: "server",
     name,
-    origin: listen === undefined ? section.requiredAs("origin", readOrigin) : "",
+    origin:
+      listen === undefined ? section.requiredAs("origin", readOrigin) : "",
     listen,
     topic: section.requiredAs("topic", readTopic),
     // 0: any free port (tests; read the bound port back from the server).
-    requestPort: section.read("request_port", (value, where) => readPort(value, where, true)),
+    requestPort: section.read("request_port", (value, where) =>
+      readPort(value, where, true),
+    ),
     requestAddress: section.read("request_address", readRequestAddress),
     info: section.read("info", readInfo, []),
     station: section.text("station") ?? "unknown",
-    compression: options.compression === false ? undefined : section.choice("compression", ["xrit", "bzip"]),
+    compression:
+      options.compression === false
+        ? undefined
+        : section.choice("compression", ["xrit", "bzip"]),
     prog: section.text("prog") ?? "xRITDecompress",
     workingDirectory: section.text("working_directory"),
     delete: section.bool("delete", false),
     removeDelay: section.read("remove_delay", readSeconds, 30),
     watchdogTimeout: section.read("watchdog_timeout", readPositiveSeconds, 1),
     connectionParameters,
-    network: readNetworkParameters(connectionParameters, { file, section: name }, section.problems),
+    network: readNetworkParameters(
+      connectionParameters,
+      { file, section: name },
+      section.problems,
+    ),
     checksum: section.choice("checksum", ["sha256"]),
-    rescanInterval: section.read("rescan_interval", readSeconds, DEFAULT_RESCAN_INTERVAL),
-    ledgerRetention: section.read("ledger_retention", readPositiveSeconds, DEFAULT_LEDGER_RETENTION),
+    rescanInterval: section.read(
+      "rescan_interval",
+      readSeconds,
+      DEFAULT_RESCAN_INTERVAL,
+    ),
+    ledgerRetention: section.read(
+      "ledger_retention",
+      readPositiveSeconds,
+      DEFAULT_LEDGER_RETENTION,
+    ),
     raw: section.raw(),
   };
 }
@@ -176,28 +213,65 @@ export function readServerChain(section: SectionReader, options: ServerChainOpti
  * Python's server ignores `listen` when `origin` is set too; here that is an
  * error, since one of the two would be silently unused.
  */
-function readListen(section: SectionReader, allowed: boolean): ListenConfig | undefined {
+function readListen(
+  section: SectionReader,
+  allowed: boolean,
+): ListenConfig | undefined {
   const listen = section.options.get("listen");
   if (listen === undefined) return undefined;
   const where = section.where("listen");
-  if (!allowed) fail(where, listen, "a mirror section cannot listen: its files come from its providers");
-  if (section.options.has("origin")) fail(where, listen, "set either origin (watch a directory) or listen (re-announce files named in messages), not both");
+  if (!allowed)
+    fail(
+      where,
+      listen,
+      "a mirror section cannot listen: its files come from its providers",
+    );
+  if (section.options.has("origin"))
+    fail(
+      where,
+      listen,
+      "set either origin (watch a directory) or listen (re-announce files named in messages), not both",
+    );
   readTopic(listen, where);
-  if (!section.options.has("request_port")) throw new ConfigError("missing required option (a listen section serves the files it re-announces)", section.where("request_port"));
-  const topics = section.read("topics", (value, w) => {
-    const list = readList(value);
-    if (list.length === 0) fail(w, value, "must name at least one topic");
-    return list;
-  }, [listen]);
-  const addresses = section.read("addresses", (value, w) => readList(value).map((a) => readEndpoint(a, w)), [] as string[]);
+  if (!section.options.has("request_port"))
+    throw new ConfigError(
+      "missing required option (a listen section serves the files it re-announces)",
+      section.where("request_port"),
+    );
+  const topics = section.read(
+    "topics",
+    (value, w) => {
+      const list = readList(value);
+      if (list.length === 0) fail(w, value, "must name at least one topic");
+      return list;
+    },
+    [listen],
+  );
+  const addresses = section.read(
+    "addresses",
+    (value, w) => readList(value).map((a) => readEndpoint(a, w)),
+    [] as string[],
+  );
   const nameserver = section.read("nameserver", readNameserver, "localhost");
-  if (nameserver === false && addresses.length === 0) fail(section.where("nameserver"), section.options.get("nameserver") ?? "", "with no nameserver, addresses must list the publishers to listen to");
+  if (nameserver === false && addresses.length === 0)
+    fail(
+      section.where("nameserver"),
+      section.options.get("nameserver") ?? "",
+      "with no nameserver, addresses must list the publishers to listen to",
+    );
   return {
     topics,
     addresses,
     nameserver,
     // Python passes the value as one service name; a list is accepted too.
-    services: section.read("services", (value) => { const l = readList(value); return l.length === 0 ? [""] : l; }, [""]),
+    services: section.read(
+      "services",
+      (value) => {
+        const l = readList(value);
+        return l.length === 0 ? [""] : l;
+      },
+      [""],
+    ),
     addrListener: section.bool("addr_listener", true),
     timeout: section.read("timeout", readPositiveSeconds, 10),
     translate: section.bool("translate", false),
@@ -207,7 +281,8 @@ function readListen(section: SectionReader, allowed: boolean): ListenConfig | un
 /** A publisher address: `tcp://host:port`, or `host:port`. */
 function readEndpoint(value: string, where: Where): string {
   const m = /^(?:tcp:\/\/)?(\[[0-9A-Fa-f:.]+\]|[^\s:/[\]]+):(\d+)$/.exec(value);
-  if (m === null) fail(where, value, "not a publisher address (tcp://host:port)");
+  if (m === null)
+    fail(where, value, "not a publisher address (tcp://host:port)");
   readPort(m[2]!, where);
   return `tcp://${m[1]}:${m[2]}`;
 }
@@ -216,17 +291,22 @@ function readEndpoint(value: string, where: Where): string {
 function readNameserver(value: string, where: Where): string | false {
   const b = pythonBool(value);
   if (b === false) return false;
-  if (b === true || value === "") fail(where, value, "give the nameserver's host (or false for none)");
-  if (/\s/.test(value)) fail(where, value, "a host name cannot contain whitespace");
-  if (value.includes("://") && !/^tcp:\/\/[^/]+$/.test(value)) fail(where, value, "not a nameserver address (host, or tcp://host[:port])");
+  if (b === true || value === "")
+    fail(where, value, "give the nameserver's host (or false for none)");
+  if (/\s/.test(value))
+    fail(where, value, "a host name cannot contain whitespace");
+  if (value.includes("://") && !/^tcp:\/\/[^/]+$/.test(value))
+    fail(where, value, "not a nameserver address (host, or tcp://host[:port])");
   return value;
 }
 
 /** A host or address without port: the port comes from `request_port`. */
 function readRequestAddress(value: string, where: Where): string | undefined {
   if (value === "") return undefined;
-  if (/\s/.test(value)) fail(where, value, "a host name cannot contain whitespace");
-  if (/^[^:[\]]+:\d+$/.test(value)) fail(where, value, "give the host only: the port is request_port");
+  if (/\s/.test(value))
+    fail(where, value, "a host name cannot contain whitespace");
+  if (/^[^:[\]]+:\d+$/.test(value))
+    fail(where, value, "give the host only: the port is request_port");
   return value;
 }
 
@@ -234,8 +314,19 @@ function readRequestAddress(value: string, where: Where): string | undefined {
  * Read every section of a server file into frozen chains.
  * @throws ConfigError on the first bad option, or a request_port used twice.
  */
-export function readServerConfig(sections: readonly RawSection[], file: string, problems: Problems): readonly ServerChainConfig[] {
-  const chains = readSections(sections, file, problems, (section) => readServerChain(section), "warn", SERVER_OPTIONS);
+export function readServerConfig(
+  sections: readonly RawSection[],
+  file: string,
+  problems: Problems,
+): readonly ServerChainConfig[] {
+  const chains = readSections(
+    sections,
+    file,
+    problems,
+    (section) => readServerChain(section),
+    "warn",
+    SERVER_OPTIONS,
+  );
   collect(problems, () =>
     checkUniquePorts(
       chains.map((chain) => ({ name: chain.name, port: chain.requestPort })),

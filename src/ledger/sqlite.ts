@@ -53,7 +53,8 @@ const RETRY_MAX_MS = 5000;
 const BUSY_TIMEOUT_MS = 5000;
 
 /** SQLite result codes that say "the disk or a lock", not "this change is wrong": retry those. */
-const TRANSIENT = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|CANTOPEN|READONLY|PROTOCOL|NOMEM)/;
+const TRANSIENT =
+  /^SQLITE_(FULL|IOERR|BUSY|LOCKED|CANTOPEN|READONLY|PROTOCOL|NOMEM)/;
 const CORRUPT = /^SQLITE_(CORRUPT|NOTADB)/;
 const UNREADABLE = /^SQLITE_(CANTOPEN|PERM|READONLY|AUTH|IOERR)/;
 
@@ -108,7 +109,11 @@ export class Ledger {
    * @throws LedgerError naming the file and what to do when it is corrupt,
    *   unreadable, of a newer schema or of another kind.
    */
-  static open(path: string, schema: LedgerSchema, opts: LedgerOpenOptions = {}): Ledger {
+  static open(
+    path: string,
+    schema: LedgerSchema,
+    opts: LedgerOpenOptions = {},
+  ): Ledger {
     const readonly = opts.readonly === true;
     let db: Database;
     try {
@@ -125,7 +130,11 @@ export class Ledger {
       }
       const check = db.pragma("quick_check", { simple: true });
       if (check !== "ok") {
-        throw new LedgerError(corruptText(path, String(check)), path, ErrorCode.LEDGER_CORRUPT);
+        throw new LedgerError(
+          corruptText(path, String(check)),
+          path,
+          ErrorCode.LEDGER_CORRUPT,
+        );
       }
       migrate(db, path, schema, readonly);
     } catch (err) {
@@ -150,8 +159,18 @@ export class Ledger {
   }
 
   /** The counters an operator watches: queued changes, failed commits, commits and the changes they held. */
-  counters(): { pendingWrites: number; writeErrors: number; commits: number; changesCommitted: number } {
-    return { pendingWrites: this.#queue.length, writeErrors: this.#writeErrors, commits: this.#commits, changesCommitted: this.#committed };
+  counters(): {
+    pendingWrites: number;
+    writeErrors: number;
+    commits: number;
+    changesCommitted: number;
+  } {
+    return {
+      pendingWrites: this.#queue.length,
+      writeErrors: this.#writeErrors,
+      commits: this.#commits,
+      changesCommitted: this.#committed,
+    };
   }
 
   /** Commits that failed so far (each is retried). */
@@ -166,7 +185,8 @@ export class Ledger {
    * when the ledger is closed before the change could be committed.
    */
   write(fn: (db: Database) => void): Promise<void> {
-    if (this.#closed) return Promise.reject(new ClosedError(`ledger ${this.path} is closed`));
+    if (this.#closed)
+      return Promise.reject(new ClosedError(`ledger ${this.path} is closed`));
     return new Promise<void>((resolve, reject) => {
       this.#queue.push({ fn, resolve, reject });
       if (this.#retryTimer !== undefined) return; // backing off after a failed commit
@@ -231,7 +251,11 @@ export class Ledger {
   /** The next flush: this turn's end, or later if the last commit was slow and ended a moment ago. */
   #schedule(): { cancel(): void } {
     // An in-memory ledger (library use, tests) has no disk to wait for.
-    const gap = this.path === ":memory:" ? 0 : Math.min(MAX_COMMIT_GAP_MS, 2 * this.#lastCommitMs) - (performance.now() - this.#lastCommitEnd);
+    const gap =
+      this.path === ":memory:"
+        ? 0
+        : Math.min(MAX_COMMIT_GAP_MS, 2 * this.#lastCommitMs) -
+          (performance.now() - this.#lastCommitEnd);
     if (gap < 1) {
       const immediate = setImmediate(() => this.#flushQuietly());
       return { cancel: () => clearImmediate(immediate) };
@@ -252,7 +276,12 @@ export class Ledger {
       // The disk still refuses: what is left is reported to its writers below.
     }
     const left = this.#queue.splice(0);
-    for (const w of left) w.reject(new ClosedError(`ledger ${this.path} closed before the change was saved`));
+    for (const w of left)
+      w.reject(
+        new ClosedError(
+          `ledger ${this.path} closed before the change was saved`,
+        ),
+      );
     this.#endRead();
     this.db.close();
   }
@@ -284,19 +313,37 @@ export class Ledger {
       this.#retryMs = 0;
     } catch (err) {
       this.#writeErrors++;
-      this.#retryMs = Math.min(RETRY_MAX_MS, Math.max(RETRY_MIN_MS, this.#retryMs * 2));
+      this.#retryMs = Math.min(
+        RETRY_MAX_MS,
+        Math.max(RETRY_MIN_MS, this.#retryMs * 2),
+      );
       this.#retryTimer = setTimeout(() => this.#flushQuietly(), this.#retryMs);
-      this.#onWriteError?.(err instanceof Error ? err : new Error(String(err)), this.#queue.length);
+      this.#onWriteError?.(
+        err instanceof Error ? err : new Error(String(err)),
+        this.#queue.length,
+      );
     }
   }
 }
 
-function migrate(db: Database, path: string, schema: LedgerSchema, readonly: boolean): void {
+function migrate(
+  db: Database,
+  path: string,
+  schema: LedgerSchema,
+  readonly: boolean,
+): void {
   const latest = schema.migrations.length;
-  const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'move_it_meta'").get() !== undefined;
+  const hasMeta =
+    db
+      .prepare(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'move_it_meta'",
+      )
+      .get() !== undefined;
   const version = db.pragma("user_version", { simple: true }) as number;
   if (hasMeta) {
-    const row = db.prepare("SELECT value FROM move_it_meta WHERE key = 'kind'").get() as { value: string } | undefined;
+    const row = db
+      .prepare("SELECT value FROM move_it_meta WHERE key = 'kind'")
+      .get() as { value: string } | undefined;
     if (row !== undefined && row.value !== schema.kind) {
       throw new LedgerError(
         `${path} is a move_it ${row.value} ledger, not a ${schema.kind} ledger: give each daemon its own state directory (--state-dir)`,
@@ -328,15 +375,23 @@ function migrate(db: Database, path: string, schema: LedgerSchema, readonly: boo
     );
   }
   db.transaction(() => {
-    db.exec("CREATE TABLE IF NOT EXISTS move_it_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
-    db.prepare("INSERT OR REPLACE INTO move_it_meta (key, value) VALUES ('kind', ?)").run(schema.kind);
+    db.exec(
+      "CREATE TABLE IF NOT EXISTS move_it_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    );
+    db.prepare(
+      "INSERT OR REPLACE INTO move_it_meta (key, value) VALUES ('kind', ?)",
+    ).run(schema.kind);
     for (let v = version; v < latest; v++) db.exec(schema.migrations[v]!);
     db.pragma(`user_version = ${latest}`);
   })();
 }
 
 function tableCount(db: Database): number {
-  return (db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }).n;
+  return (
+    db
+      .prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'")
+      .get() as { n: number }
+  ).n;
 }
 
 function corruptText(path: string, detail: string): string {
@@ -349,9 +404,21 @@ function corruptText(path: string, detail: string): string {
 function openError(path: string, err: unknown): LedgerError {
   const code = sqliteCode(err);
   const detail = err instanceof Error ? err.message : String(err);
-  if (CORRUPT.test(code)) return new LedgerError(corruptText(path, detail), path, ErrorCode.LEDGER_CORRUPT, { cause: err });
-  const hint = UNREADABLE.test(code) || /EACCES|EPERM|ENOENT|EROFS/.test(detail)
-    ? "check that the state directory exists and that this user may read and write it (--state-dir)"
-    : "check the file and the state directory (--state-dir)";
-  return new LedgerError(`cannot open ledger ${path}: ${detail}; ${hint}`, path, ErrorCode.LEDGER_UNREADABLE, { cause: err });
+  if (CORRUPT.test(code))
+    return new LedgerError(
+      corruptText(path, detail),
+      path,
+      ErrorCode.LEDGER_CORRUPT,
+      { cause: err },
+    );
+  const hint =
+    UNREADABLE.test(code) || /EACCES|EPERM|ENOENT|EROFS/.test(detail)
+      ? "check that the state directory exists and that this user may read and write it (--state-dir)"
+      : "check the file and the state directory (--state-dir)";
+  return new LedgerError(
+    `cannot open ledger ${path}: ${detail}; ${hint}`,
+    path,
+    ErrorCode.LEDGER_UNREADABLE,
+    { cause: err },
+  );
 }

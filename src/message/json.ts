@@ -29,14 +29,25 @@ const INDEX_KEY = /^(0|[1-9]\d{0,9})$/;
 const NUMBER_RE = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?/y;
 const WS_RE = /[ \t\n\r]*/y;
 const PLAIN_RUN_RE = /[^"\\\x00-\x1f]*/y;
-const ESCAPES: Record<string, string> = { '"': '"', "\\": "\\", "/": "/", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t" };
+const ESCAPES: Record<string, string> = {
+  '"': '"',
+  "\\": "\\",
+  "/": "/",
+  b: "\b",
+  f: "\f",
+  n: "\n",
+  r: "\r",
+  t: "\t",
+};
 
 class Parser {
   private pos = 0;
   constructor(private readonly text: string) {}
 
   fail(what: string): never {
-    throw new MessageDecodeError(`JSON decode failed: ${what} at char ${this.pos}`);
+    throw new MessageDecodeError(
+      `JSON decode failed: ${what} at char ${this.pos}`,
+    );
   }
 
   ws(): void {
@@ -82,7 +93,8 @@ class Parser {
     const m = NUMBER_RE.exec(t);
     if (m === null) this.fail("expecting value");
     this.pos = NUMBER_RE.lastIndex;
-    if (m[1] !== undefined || m[2] !== undefined) return new PyFloat(Number(m[0]));
+    if (m[1] !== undefined || m[2] !== undefined)
+      return new PyFloat(Number(m[0]));
     const n = Number(m[0]);
     return Number.isSafeInteger(n) ? n : BigInt(m[0]);
   }
@@ -97,7 +109,8 @@ class Parser {
     }
     for (;;) {
       this.ws();
-      if (this.text[this.pos] !== '"') this.fail("expecting property name enclosed in double quotes");
+      if (this.text[this.pos] !== '"')
+        this.fail("expecting property name enclosed in double quotes");
       const key = this.string();
       this.ws();
       if (this.text[this.pos] !== ":") this.fail("expecting ':' delimiter");
@@ -144,7 +157,10 @@ class Parser {
         this.pos++;
         return out;
       }
-      if (c !== "\\") this.fail(c === undefined ? "unterminated string" : "invalid control character");
+      if (c !== "\\")
+        this.fail(
+          c === undefined ? "unterminated string" : "invalid control character",
+        );
       out += this.escape();
     }
   }
@@ -180,7 +196,13 @@ function toObject(entries: [string, JsonValue][]): JsonValue {
   }
   const obj: JsonObject = {};
   for (const [k, v] of entries) {
-    if (k === "__proto__") Object.defineProperty(obj, k, { value: v, enumerable: true, writable: true, configurable: true });
+    if (k === "__proto__")
+      Object.defineProperty(obj, k, {
+        value: v,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     else obj[k] = v;
   }
   return obj;
@@ -196,13 +218,24 @@ export function parsePyJson(text: string): JsonValue {
     return new Parser(text).document();
   } catch (err) {
     if (err instanceof MessageDecodeError) throw err;
-    throw new MessageDecodeError(`JSON decode failed: ${(err as Error).message}`, { cause: err });
+    throw new MessageDecodeError(
+      `JSON decode failed: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
 }
 
 const NEEDS_ESCAPE = /[\\"\x00-\x1f\x7f-\uffff]/;
 const ESCAPE_ALL = /[\\"\x00-\x1f\x7f-\uffff]/g;
-const SHORT_ESCAPES: Record<string, string> = { "\\": "\\\\", '"': '\\"', "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+const SHORT_ESCAPES: Record<string, string> = {
+  "\\": "\\\\",
+  '"': '\\"',
+  "\b": "\\b",
+  "\f": "\\f",
+  "\n": "\\n",
+  "\r": "\\r",
+  "\t": "\\t",
+};
 
 function quote(s: string): string {
   if (!NEEDS_ESCAPE.test(s)) return `"${s}"`;
@@ -210,11 +243,15 @@ function quote(s: string): string {
 }
 
 function encodeNumber(n: number): string {
-  if (Number.isInteger(n)) return Math.abs(n) < 1e21 ? String(n) : BigInt(n).toString();
+  if (Number.isInteger(n))
+    return Math.abs(n) < 1e21 ? String(n) : BigInt(n).toString();
   return pyFloatRepr(n);
 }
 
-function encodeEntries(entries: Iterable<[string, unknown]>, depth: number): string {
+function encodeEntries(
+  entries: Iterable<[string, unknown]>,
+  depth: number,
+): string {
   const parts: string[] = [];
   for (const [k, v] of entries) {
     if (v === undefined) continue;
@@ -239,7 +276,9 @@ function encodeValue(v: unknown, depth: number): string {
     case "object":
       return encodeObject(v, depth + 1);
     default:
-      throw new MessageEncodeError(`data is not JSON serialisable: ${typeof v}`);
+      throw new MessageEncodeError(
+        `data is not JSON serialisable: ${typeof v}`,
+      );
   }
 }
 
@@ -248,11 +287,14 @@ function encodeObject(v: object | null, depth: number): string {
   if (v instanceof PyFloat) return pyFloatRepr(v.value);
   if (v instanceof DateTime) return quote(v.toJSON());
   if (v instanceof Date) return quote(DateTime.fromDate(v).isoformat());
-  if (Array.isArray(v)) return `[${v.map((x) => encodeValue(x, depth)).join(", ")}]`;
+  if (Array.isArray(v))
+    return `[${v.map((x) => encodeValue(x, depth)).join(", ")}]`;
   if (v instanceof Map) return encodeEntries(v as Map<string, unknown>, depth);
   const proto: unknown = Object.getPrototypeOf(v);
   if (proto !== Object.prototype && proto !== null) {
-    throw new MessageEncodeError(`data is not JSON serialisable: ${v.constructor.name}`);
+    throw new MessageEncodeError(
+      `data is not JSON serialisable: ${v.constructor.name}`,
+    );
   }
   return encodeEntries(Object.entries(v), depth);
 }
@@ -265,9 +307,11 @@ export function stringifyPyJson(value: unknown): string {
 /** True if the value holds a datetime anywhere (posttroll then writes v1.2). */
 export function containsDatetime(value: unknown, depth = 0): boolean {
   if (value instanceof DateTime || value instanceof Date) return true;
-  if (value === null || typeof value !== "object" || depth > MAX_DEPTH) return false;
+  if (value === null || typeof value !== "object" || depth > MAX_DEPTH)
+    return false;
   if (value instanceof PyFloat) return false;
   const children = value instanceof Map ? value.values() : Object.values(value);
-  for (const child of children) if (containsDatetime(child, depth + 1)) return true;
+  for (const child of children)
+    if (containsDatetime(child, depth + 1)) return true;
   return false;
 }

@@ -5,7 +5,12 @@
 import { MessageDecodeError, MessageEncodeError } from "../errors.js";
 import { DateTime } from "../util/datetime.js";
 import { localSender } from "../util/host.js";
-import { containsDatetime, parsePyJson, stringifyPyJson, type JsonValue } from "./json.js";
+import {
+  containsDatetime,
+  parsePyJson,
+  stringifyPyJson,
+  type JsonValue,
+} from "./json.js";
 
 export const MAGIC = "pytroll:/";
 /** Written when the data holds no datetime. Header time is naive UTC. */
@@ -21,7 +26,8 @@ export const MIME_TEXT = "text/ascii";
 export const MIME_BINARY = "binary/octet-stream";
 
 /** Python's `str.isspace()` characters: posttroll splits fields with `\s+`. */
-const PY_WS = "\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
+const PY_WS =
+  "\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
 const FIELD_SPLIT = new RegExp(`^([^${PY_WS}]*)[${PY_WS}]+`);
 const HAS_WS = new RegExp(`[${PY_WS}]`);
 const VERSION_RE = /^v(\d+)\.(\d+)$/;
@@ -47,14 +53,21 @@ export class Message {
   data: MessageData;
   binary: boolean;
 
-  constructor(subject: string, type: string, data?: MessageData, opts: MessageOptions = {}) {
+  constructor(
+    subject: string,
+    type: string,
+    data?: MessageData,
+    opts: MessageOptions = {},
+  ) {
     this.subject = subject;
     this.type = type;
     this.data = data;
     this.binary = opts.binary ?? false;
     this.sender = opts.sender ?? localSender();
-    this.version = opts.version ?? (containsDatetime(data) ? VERSION_AWARE : VERSION_NAIVE);
-    this.time = opts.time ?? DateTime.now({ aware: this.version !== VERSION_NAIVE });
+    this.version =
+      opts.version ?? (containsDatetime(data) ? VERSION_AWARE : VERSION_NAIVE);
+    this.time =
+      opts.time ?? DateTime.now({ aware: this.version !== VERSION_NAIVE });
   }
 
   /** Decode a frame. Throws MessageDecodeError, and nothing else, for anything that is not a message. */
@@ -63,7 +76,9 @@ export class Message {
       return decodeFrame(typeof raw === "string" ? raw : bytesToText(raw));
     } catch (err) {
       if (err instanceof MessageDecodeError) throw err;
-      throw new MessageDecodeError(`not a message: ${(err as Error).message}`, { cause: err });
+      throw new MessageDecodeError(`not a message: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 
@@ -88,7 +103,13 @@ export class Message {
   /** The data as a JSON object, or an empty object if it is not one. */
   get dataObject(): Record<string, JsonValue> {
     const d = this.data;
-    if (d === null || d === undefined || typeof d !== "object" || Array.isArray(d)) return {};
+    if (
+      d === null ||
+      d === undefined ||
+      typeof d !== "object" ||
+      Array.isArray(d)
+    )
+      return {};
     if (d instanceof Map) return Object.fromEntries(d);
     if (d instanceof Date || d.constructor !== Object) return {};
     return d as Record<string, JsonValue>;
@@ -99,7 +120,8 @@ export class Message {
     const head = this.head;
     const d = this.data;
     if (!isTruthy(d)) return head;
-    if (typeof d === "string") return `${head} ${this.binary ? MIME_BINARY : MIME_TEXT} ${d}`;
+    if (typeof d === "string")
+      return `${head} ${this.binary ? MIME_BINARY : MIME_TEXT} ${d}`;
     return `${head} ${MIME_JSON} ${stringifyPyJson(d)}`;
   }
 
@@ -113,11 +135,18 @@ export class Message {
   }
 
   private validate(): void {
-    for (const [name, value] of [["subject", this.subject], ["type", this.type], ["sender", this.sender]] as const) {
-      if (typeof value !== "string" || value === "") throw new MessageEncodeError(`invalid ${name}: empty`);
-      if (HAS_WS.test(value)) throw new MessageEncodeError(`invalid ${name}: contains white space`);
+    for (const [name, value] of [
+      ["subject", this.subject],
+      ["type", this.type],
+      ["sender", this.sender],
+    ] as const) {
+      if (typeof value !== "string" || value === "")
+        throw new MessageEncodeError(`invalid ${name}: empty`);
+      if (HAS_WS.test(value))
+        throw new MessageEncodeError(`invalid ${name}: contains white space`);
     }
-    if (!VERSION_RE.test(this.version)) throw new MessageEncodeError(`invalid version: ${this.version}`);
+    if (!VERSION_RE.test(this.version))
+      throw new MessageEncodeError(`invalid version: ${this.version}`);
   }
 }
 
@@ -126,7 +155,8 @@ function isTruthy(d: MessageData): boolean {
   if (d === undefined || d === null || d === "" || d === false) return false;
   if (Array.isArray(d)) return d.length > 0;
   if (d instanceof Map) return d.size > 0;
-  if (typeof d === "object" && d.constructor === Object) return Object.keys(d).length > 0;
+  if (typeof d === "object" && d.constructor === Object)
+    return Object.keys(d).length > 0;
   if (typeof d === "number") return d !== 0;
   return true;
 }
@@ -159,27 +189,50 @@ function splitFields(text: string, max: number): string[] {
 function checkVersion(raw: string): string {
   const m = VERSION_RE.exec(raw);
   if (m === null || Number(`${m[1]}.${m[2]}`) > MAX_VERSION) {
-    throw new MessageDecodeError(`invalid message version: '${raw.slice(0, 16)}'`);
+    throw new MessageDecodeError(
+      `invalid message version: '${raw.slice(0, 16)}'`,
+    );
   }
   return raw;
 }
 
 function decodeFrame(text: string): Message {
-  if (!text.startsWith(MAGIC)) throw new MessageDecodeError(`not a posttroll message (wrong magic word)`);
+  if (!text.startsWith(MAGIC))
+    throw new MessageDecodeError(`not a posttroll message (wrong magic word)`);
   const raw = splitFields(text.slice(MAGIC.length), 6);
-  if (raw.length < 5) throw new MessageDecodeError(`could not decode message: too few fields`);
-  const [subject = "", type = "", sender = "", timeText = "", versionText = ""] = raw;
+  if (raw.length < 5)
+    throw new MessageDecodeError(`could not decode message: too few fields`);
+  const [
+    subject = "",
+    type = "",
+    sender = "",
+    timeText = "",
+    versionText = "",
+  ] = raw;
   const version = checkVersion(versionText);
   const time = DateTime.parseIso(timeText);
-  if (time === undefined) throw new MessageDecodeError(`invalid message time: '${timeText.slice(0, 32)}'`);
-  if (subject === "" || type === "" || sender === "") throw new MessageDecodeError("empty subject, type or sender");
+  if (time === undefined)
+    throw new MessageDecodeError(
+      `invalid message time: '${timeText.slice(0, 32)}'`,
+    );
+  if (subject === "" || type === "" || sender === "")
+    throw new MessageDecodeError("empty subject, type or sender");
   const { data, binary } = decodeData(raw[5], raw[6]);
-  const msg = new Message(subject, type, data, { sender, time: new DateTime(time), version, binary });
+  const msg = new Message(subject, type, data, {
+    sender,
+    time: new DateTime(time),
+    version,
+    binary,
+  });
   return msg;
 }
 
-function decodeData(mimeText: string | undefined, dataText: string | undefined): { data: MessageData; binary: boolean } {
-  if (mimeText === undefined || dataText === undefined) return { data: undefined, binary: false };
+function decodeData(
+  mimeText: string | undefined,
+  dataText: string | undefined,
+): { data: MessageData; binary: boolean } {
+  if (mimeText === undefined || dataText === undefined)
+    return { data: undefined, binary: false };
   const mime = mimeText.toLowerCase();
   switch (mime) {
     case MIME_JSON:
@@ -189,6 +242,8 @@ function decodeData(mimeText: string | undefined, dataText: string | undefined):
     case MIME_BINARY:
       return { data: dataText, binary: true };
     default:
-      throw new MessageDecodeError(`unknown mime type '${mimeText.slice(0, 32)}'`);
+      throw new MessageDecodeError(
+        `unknown mime type '${mimeText.slice(0, 32)}'`,
+      );
   }
 }

@@ -14,7 +14,12 @@ import { mkdirSync } from "node:fs";
 import { access } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { MoveItClient, type ClientEventSink } from "../client/index.js";
-import type { ClientChainConfig, LoadedConfig, MirrorChainConfig, ServerChainConfig } from "../config/index.js";
+import type {
+  ClientChainConfig,
+  LoadedConfig,
+  MirrorChainConfig,
+  ServerChainConfig,
+} from "../config/index.js";
 import { ClosedError, MoveItError, RefusedError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { Message, type JsonValue } from "../message/index.js";
@@ -24,10 +29,15 @@ import type { Requester } from "../transport/requester.js";
 import { deferred } from "../util/abort.js";
 import { redactUrl } from "../util/url.js";
 
-const present = (path: string): Promise<boolean> => access(path).then(() => true, () => false);
+const present = (path: string): Promise<boolean> =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
 
 /** A staging destination on this machine's file system (a path or file://): the client half's result is the local path. */
-const isLocal = (destination: string): boolean => destination.startsWith("/") || /^file:/i.test(destination);
+const isLocal = (destination: string): boolean =>
+  destination.startsWith("/") || /^file:/i.test(destination);
 
 export interface MoveItMirrorOptions {
   config: LoadedConfig<MirrorChainConfig>;
@@ -47,7 +57,10 @@ export interface MoveItMirrorOptions {
   onClientEvent?: ClientEventSink;
 }
 
-function halves(config: LoadedConfig<MirrorChainConfig>): { client: LoadedConfig<ClientChainConfig>; server: LoadedConfig<ServerChainConfig> } {
+function halves(config: LoadedConfig<MirrorChainConfig>): {
+  client: LoadedConfig<ClientChainConfig>;
+  server: LoadedConfig<ServerChainConfig>;
+} {
   return {
     client: { file: config.file, chains: config.chains.map((c) => c.client) },
     server: { file: config.file, chains: config.chains.map((c) => c.server) },
@@ -79,19 +92,30 @@ export class MoveItMirror {
       heartbeatInterval: opts.heartbeatInterval,
       watch: false,
       sourceHook: (chain) => (req, uri) => this.staged(chain, req, uri),
-      stagedPath: (chain) => (req, uri) => this.stagedPath(chain, req.dataObject["uid"], uri),
+      stagedPath: (chain) => (req, uri) =>
+        this.stagedPath(chain, req.dataObject["uid"], uri),
       onEvent: opts.onServerEvent,
     });
-    if (opts.stateDir !== undefined) mkdirSync(opts.stateDir, { recursive: true });
+    if (opts.stateDir !== undefined)
+      mkdirSync(opts.stateDir, { recursive: true });
     this.client = new MoveItClient({
       config: client,
       log: opts.log.child({ side: "upstream" }),
       // The client half's ledger: what was fetched upstream survives a restart.
-      ledgerFile: opts.stateDir === undefined ? undefined : join(opts.stateDir, "mirror-client.ledger.sqlite"),
+      ledgerFile:
+        opts.stateDir === undefined
+          ? undefined
+          : join(opts.stateDir, "mirror-client.ledger.sqlite"),
       publishHost: opts.bindHost,
       requester: opts.requester,
       onEvent: opts.onClientEvent,
-      relay: { onAnnounced: (chain, msg) => void this.reannounce(chain, msg).catch((err: unknown) => opts.log.warn({ err, chain }, "re-announcement failed")), prefetch: (chain) => this.chain(chain)?.prefetch ?? false },
+      relay: {
+        onAnnounced: (chain, msg) =>
+          void this.reannounce(chain, msg).catch((err: unknown) =>
+            opts.log.warn({ err, chain }, "re-announcement failed"),
+          ),
+        prefetch: (chain) => this.chain(chain)?.prefetch ?? false,
+      },
     });
   }
 
@@ -114,11 +138,27 @@ export class MoveItMirror {
       throw err;
     }
     for (const c of this.config.chains) {
-      if (!isLocal(c.client.destination) && !(await present(c.stagingDirectory))) {
-        this.opts.log.warn({ chain: c.name, destination: redactUrl(c.client.destination), stagingDirectory: c.stagingDirectory }, "the staging directory is not on this machine (yet): staged files are served from it");
+      if (
+        !isLocal(c.client.destination) &&
+        !(await present(c.stagingDirectory))
+      ) {
+        this.opts.log.warn(
+          {
+            chain: c.name,
+            destination: redactUrl(c.client.destination),
+            stagingDirectory: c.stagingDirectory,
+          },
+          "the staging directory is not on this machine (yet): staged files are served from it",
+        );
       }
     }
-    this.opts.log.info({ publishPort: this.server.publishPort, chains: this.config.chains.map((c) => c.name) }, "mirror started");
+    this.opts.log.info(
+      {
+        publishPort: this.server.publishPort,
+        chains: this.config.chains.map((c) => c.name),
+      },
+      "mirror started",
+    );
   }
 
   get publishPort(): number {
@@ -129,7 +169,10 @@ export class MoveItMirror {
     return this.server.requestPort(chain);
   }
 
-  stats(): { server: ReturnType<MoveItServer["stats"]>; client: ReturnType<MoveItClient["stats"]> } {
+  stats(): {
+    server: ReturnType<MoveItServer["stats"]>;
+    client: ReturnType<MoveItClient["stats"]>;
+  } {
     return { server: this.server.stats(), client: this.client.stats() };
   }
 
@@ -143,8 +186,15 @@ export class MoveItMirror {
     const cfg = this.chain(chain);
     const address = this.server.requestAddress(chain);
     if (cfg === undefined || address === undefined) return;
-    const data: Record<string, JsonValue> = { ...upstream.dataObject, request_address: address };
-    await this.server.relay(chain, new Message(cfg.server.topic, upstream.type, data), this.stagedPath(chain, data["uid"], data["uri"]));
+    const data: Record<string, JsonValue> = {
+      ...upstream.dataObject,
+      request_address: address,
+    };
+    await this.server.relay(
+      chain,
+      new Message(cfg.server.topic, upstream.type, data),
+      this.stagedPath(chain, data["uid"], data["uri"]),
+    );
   }
 
   /**
@@ -152,10 +202,27 @@ export class MoveItMirror {
    * `staging_directory` joined with its uid (else the uri's base name), or
    * undefined for a name that is no plain file name.
    */
-  private stagedPath(chain: string, uid: unknown, uri: unknown): string | undefined {
+  private stagedPath(
+    chain: string,
+    uid: unknown,
+    uri: unknown,
+  ): string | undefined {
     const cfg = this.chain(chain);
-    const name = typeof uid === "string" ? uid : typeof uri === "string" ? basename(uri) : undefined;
-    if (cfg === undefined || name === undefined || name === "" || name.includes("/") || name === "." || name === "..") return undefined;
+    const name =
+      typeof uid === "string"
+        ? uid
+        : typeof uri === "string"
+          ? basename(uri)
+          : undefined;
+    if (
+      cfg === undefined ||
+      name === undefined ||
+      name === "" ||
+      name.includes("/") ||
+      name === "." ||
+      name === ".."
+    )
+      return undefined;
     return join(cfg.stagingDirectory, name);
   }
 
@@ -164,7 +231,11 @@ export class MoveItMirror {
    * from upstream. Undefined for files upstream never announced, which then
    * face the server's usual checks.
    */
-  private async staged(chain: string, req: Message, uri: unknown): Promise<string | undefined> {
+  private async staged(
+    chain: string,
+    req: Message,
+    uri: unknown,
+  ): Promise<string | undefined> {
     const cfg = this.chain(chain);
     const local = this.stagedPath(chain, req.dataObject["uid"], uri);
     if (cfg === undefined || local === undefined) return undefined;
@@ -181,7 +252,9 @@ export class MoveItMirror {
     // Staged through ftp/scp/sftp: served from this machine's view of the staging directory, as the reference
     // does. Not the uri the client half reports: for `ftp:///dir/` that is the FTP server's path, not ours.
     if (await present(local)) return local;
-    throw new MoveItError(`${name} was staged at ${redactUrl(fetched)}, but ${local} is not on this machine: staging_directory must name the local directory that destination writes into`);
+    throw new MoveItError(
+      `${name} was staged at ${redactUrl(fetched)}, but ${local} is not on this machine: staging_directory must name the local directory that destination writes into`,
+    );
   }
 
   /** Re-read the config: both halves keep what did not change. */

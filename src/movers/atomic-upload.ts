@@ -12,8 +12,17 @@ import { posix } from "node:path";
 import { StepError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { abortable } from "../util/abort.js";
-import { temporaryName, type RemoteTemporary, type TemporaryJournal } from "./mover.js";
-import type { Login, ProtocolAdapter, RemoteConnection, UploadSource } from "./network-mover.js";
+import {
+  temporaryName,
+  type RemoteTemporary,
+  type TemporaryJournal,
+} from "./mover.js";
+import type {
+  Login,
+  ProtocolAdapter,
+  RemoteConnection,
+  UploadSource,
+} from "./network-mover.js";
 
 /** Where an upload notes its temporary: the request's journal, and the remote and login it goes to. */
 export interface JournalPlace {
@@ -32,24 +41,36 @@ export async function uploadAtomically<C extends RemoteConnection>(
 ): Promise<void> {
   const stop = (): void => protocol.close(conn);
   const dir = posix.dirname(final);
-  await abortable(signal, () => protocol.mkdir(conn, dir), stop).catch((err: unknown) => {
-    throw signal.aborted ? signal.reason : err instanceof StepError ? err : protocol.fail(err, conn, "mkdir", dir, posix.dirname(dir));
-  });
+  await abortable(signal, () => protocol.mkdir(conn, dir), stop).catch(
+    (err: unknown) => {
+      throw signal.aborted
+        ? signal.reason
+        : err instanceof StepError
+          ? err
+          : protocol.fail(err, conn, "mkdir", dir, posix.dirname(dir));
+    },
+  );
   const tmp = temporaryName(final);
   const journal = place?.journal;
-  const noted = place === undefined ? undefined : { ...place.remote, path: tmp, final };
+  const noted =
+    place === undefined ? undefined : { ...place.remote, path: tmp, final };
   if (journal !== undefined && noted !== undefined) await journal.note(noted);
   const gone = (): void => {
     if (noted !== undefined) journal?.gone(noted);
   };
   let step = "upload";
   try {
-    await abortable(signal, () => protocol.upload(conn, from, tmp, signal), stop);
+    await abortable(
+      signal,
+      () => protocol.upload(conn, from, tmp, signal),
+      stop,
+    );
     step = "rename";
     await abortable(signal, () => protocol.rename(conn, tmp, final), stop);
     gone();
   } catch (err) {
-    if (conn.alive) await protocol.remove(conn, tmp).then(gone, () => undefined);
+    if (conn.alive)
+      await protocol.remove(conn, tmp).then(gone, () => undefined);
     if (signal.aborted) throw signal.reason;
     throw protocol.fail(err, conn, step, step === "upload" ? tmp : final, dir);
   }
@@ -59,7 +80,12 @@ export async function uploadAtomically<C extends RemoteConnection>(
  * Remove each of `paths` in turn; resolves with those now gone. A path that
  * cannot be removed is logged and skipped; a connection that died ends it.
  */
-export async function removeEach(paths: readonly string[], remove: (path: string) => Promise<void>, alive: () => boolean, log: Logger): Promise<string[]> {
+export async function removeEach(
+  paths: readonly string[],
+  remove: (path: string) => Promise<void>,
+  alive: () => boolean,
+  log: Logger,
+): Promise<string[]> {
   const gone: string[] = [];
   for (const path of paths) {
     try {

@@ -63,12 +63,18 @@ export interface CacheStats {
 /** How long a liveness check may take before the connection counts as dead. */
 const CHECK_TIMEOUT_MS = 10_000;
 
-function checkWithin(conn: PooledConnection, idleMs: number, timeoutMs: number): Promise<boolean> {
+function checkWithin(
+  conn: PooledConnection,
+  idleMs: number,
+  timeoutMs: number,
+): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<boolean>((resolve) => {
     timer = setTimeout(() => resolve(false), timeoutMs);
   });
-  return Promise.race([conn.check(idleMs).catch(() => false), late]).finally(() => clearTimeout(timer));
+  return Promise.race([conn.check(idleMs).catch(() => false), late]).finally(
+    () => clearTimeout(timer),
+  );
 }
 
 interface Entry<C> {
@@ -110,13 +116,17 @@ export class ConnectionCache<C extends PooledConnection> {
         if (lease !== undefined) return lease;
         continue;
       }
-      if (pool.busy.size + pool.opening < pool.limits.maxConnections) return this.openNew(pool, opts);
+      if (pool.busy.size + pool.opening < pool.limits.maxConnections)
+        return this.openNew(pool, opts);
       await this.waitTurn(pool, opts.signal);
     }
   }
 
   /** Run `fn` with a leased connection; it is kept for reuse unless it died or the signal aborted. */
-  async use<T>(opts: AcquireOptions<C>, fn: (conn: C, reused: boolean) => Promise<T>): Promise<T> {
+  async use<T>(
+    opts: AcquireOptions<C>,
+    fn: (conn: C, reused: boolean) => Promise<T>,
+  ): Promise<T> {
     const lease = await this.acquire(opts);
     let ok = false;
     try {
@@ -148,30 +158,48 @@ export class ConnectionCache<C extends PooledConnection> {
     this.closed = true;
     const closing: Promise<void>[] = [];
     for (const pool of this.pools.values()) {
-      for (const entry of pool.idle.splice(0)) closing.push(this.closeEntry(pool, entry, "cache closed"));
-      for (const entry of pool.busy) closing.push(this.closeEntry(pool, entry, "cache closed"));
+      for (const entry of pool.idle.splice(0))
+        closing.push(this.closeEntry(pool, entry, "cache closed"));
+      for (const entry of pool.busy)
+        closing.push(this.closeEntry(pool, entry, "cache closed"));
       for (const wake of pool.waiters.splice(0)) wake();
     }
     await Promise.all(closing);
   }
 
   private pool(opts: AcquireOptions<C>): Pool<C> {
-    const limits = { uptimeMs: opts.uptimeMs, maxConnections: Math.max(1, opts.maxConnections) };
+    const limits = {
+      uptimeMs: opts.uptimeMs,
+      maxConnections: Math.max(1, opts.maxConnections),
+    };
     const id = `${opts.key} ${limits.maxConnections} ${limits.uptimeMs}`;
     let pool = this.pools.get(id);
     if (pool === undefined) {
-      pool = { id, label: opts.label, limits, idle: [], busy: new Set(), opening: 0, waiters: [] };
+      pool = {
+        id,
+        label: opts.label,
+        limits,
+        idle: [],
+        busy: new Set(),
+        opening: 0,
+        waiters: [],
+      };
       this.pools.set(id, pool);
     }
     return pool;
   }
 
-  private async reuse(pool: Pool<C>, entry: Entry<C>): Promise<Lease<C> | undefined> {
+  private async reuse(
+    pool: Pool<C>,
+    entry: Entry<C>,
+  ): Promise<Lease<C> | undefined> {
     clearTimeout(entry.timer);
     entry.timer = undefined;
     pool.busy.add(entry);
     const idleMs = Date.now() - entry.lastUsed;
-    const usable = entry.conn.alive && (await checkWithin(entry.conn, idleMs, CHECK_TIMEOUT_MS));
+    const usable =
+      entry.conn.alive &&
+      (await checkWithin(entry.conn, idleMs, CHECK_TIMEOUT_MS));
     if (usable && !this.closed) {
       this.counters.reused++;
       this.log.debug({ connection: pool.label, idleMs }, "connection reused");
@@ -179,12 +207,18 @@ export class ConnectionCache<C extends PooledConnection> {
     }
     pool.busy.delete(entry);
     this.counters.dropped++;
-    this.log.debug({ connection: pool.label, idleMs }, "dead connection dropped");
+    this.log.debug(
+      { connection: pool.label, idleMs },
+      "dead connection dropped",
+    );
     await this.closeEntry(pool, entry, "dead");
     return undefined;
   }
 
-  private async openNew(pool: Pool<C>, opts: AcquireOptions<C>): Promise<Lease<C>> {
+  private async openNew(
+    pool: Pool<C>,
+    opts: AcquireOptions<C>,
+  ): Promise<Lease<C>> {
     pool.opening++;
     let conn: C;
     try {
@@ -224,7 +258,10 @@ export class ConnectionCache<C extends PooledConnection> {
     if (!reusable || this.closed || pool.limits.uptimeMs <= 0) {
       void this.closeEntry(pool, entry, reusable ? "not kept" : "unusable");
     } else {
-      entry.timer = setTimeout(() => this.expire(pool, entry), pool.limits.uptimeMs);
+      entry.timer = setTimeout(
+        () => this.expire(pool, entry),
+        pool.limits.uptimeMs,
+      );
       entry.timer.unref();
       pool.idle.push(entry);
     }
@@ -239,7 +276,11 @@ export class ConnectionCache<C extends PooledConnection> {
     this.forgetIfEmpty(pool);
   }
 
-  private async closeEntry(pool: Pool<C>, entry: Entry<C>, reason: string): Promise<void> {
+  private async closeEntry(
+    pool: Pool<C>,
+    entry: Entry<C>,
+    reason: string,
+  ): Promise<void> {
     clearTimeout(entry.timer);
     pool.busy.delete(entry);
     this.counters.closed++;
@@ -255,7 +296,11 @@ export class ConnectionCache<C extends PooledConnection> {
   }
 
   private forgetIfEmpty(pool: Pool<C>): void {
-    const empty = pool.idle.length === 0 && pool.busy.size === 0 && pool.opening === 0 && pool.waiters.length === 0;
+    const empty =
+      pool.idle.length === 0 &&
+      pool.busy.size === 0 &&
+      pool.opening === 0 &&
+      pool.waiters.length === 0;
     if (empty && this.pools.get(pool.id) === pool) this.pools.delete(pool.id);
   }
 

@@ -24,13 +24,22 @@ export function hostPort(ep: Endpoint): string {
  * A backup target is `host`, `host:port`, `[v6]:port` or a URL; its port
  * defaults to the destination's.
  */
-export function endpoints(dest: ParsedUrl, backups: readonly string[] | undefined, defaultPort: number): Endpoint[] {
-  if (dest.hostname === "") throw new StepError(`no host in destination ${formatUrl(dest)}`);
+export function endpoints(
+  dest: ParsedUrl,
+  backups: readonly string[] | undefined,
+  defaultPort: number,
+): Endpoint[] {
+  if (dest.hostname === "")
+    throw new StepError(`no host in destination ${formatUrl(dest)}`);
   const port = dest.port ?? defaultPort;
   const all: Endpoint[] = [{ host: dest.hostname, port }];
   for (const text of backups ?? []) {
     const ep = parseBackup(text.trim(), port);
-    if (ep !== undefined && !all.some((e) => e.host === ep.host && e.port === ep.port)) all.push(ep);
+    if (
+      ep !== undefined &&
+      !all.some((e) => e.host === ep.host && e.port === ep.port)
+    )
+      all.push(ep);
   }
   return all;
 }
@@ -39,9 +48,12 @@ function parseBackup(text: string, port: number): Endpoint | undefined {
   if (text === "") return undefined;
   if (text.includes("://")) {
     const u = parseUrl(text);
-    return u.hostname === "" ? undefined : { host: u.hostname, port: u.port ?? port };
+    return u.hostname === ""
+      ? undefined
+      : { host: u.hostname, port: u.port ?? port };
   }
-  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(text) ?? /^([^:]+)(?::(\d+))?$/.exec(text);
+  const m =
+    /^\[([^\]]+)\](?::(\d+))?$/.exec(text) ?? /^([^:]+)(?::(\d+))?$/.exec(text);
   if (m === null) return { host: text, port }; // a bare IPv6 address
   return { host: m[1] ?? text, port: m[2] === undefined ? port : Number(m[2]) };
 }
@@ -57,12 +69,18 @@ const UNREACHABLE: Record<string, (where: string) => string> = {
 };
 
 /** The ConnectFailure for a socket-level error while connecting, or undefined if it is not one. */
-export function socketFailure(err: unknown, ep: Endpoint): ConnectFailure | undefined {
+export function socketFailure(
+  err: unknown,
+  ep: Endpoint,
+): ConnectFailure | undefined {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   const describe = code === undefined ? undefined : UNREACHABLE[code];
-  if (describe !== undefined) return new ConnectFailure(describe(hostPort(ep)), true, { cause: err });
+  if (describe !== undefined)
+    return new ConnectFailure(describe(hostPort(ep)), true, { cause: err });
   if (code === "ECONNRESET" || code === "EPIPE") {
-    return new ConnectFailure(`connection reset by ${hostPort(ep)}`, true, { cause: err });
+    return new ConnectFailure(`connection reset by ${hostPort(ep)}`, true, {
+      cause: err,
+    });
   }
   return undefined;
 }
@@ -87,15 +105,27 @@ export async function withFailover<T>(
       if (!(err instanceof ConnectFailure && err.unreachable)) throw err;
       failures.push(err);
       const next = eps[i + 1];
-      if (next !== undefined) log.warn({ host: hostPort(ep), next: hostPort(next), reason: err.message }, "host unreachable, trying backup target");
+      if (next !== undefined)
+        log.warn(
+          { host: hostPort(ep), next: hostPort(next), reason: err.message },
+          "host unreachable, trying backup target",
+        );
     }
   }
   if (failures.length === 1) throw failures[0]!;
-  throw new ConnectFailure(failures.map((f) => f.message).join("; "), true, { cause: failures[0] });
+  throw new ConnectFailure(failures.map((f) => f.message).join("; "), true, {
+    cause: failures[0],
+  });
 }
 
 /** The credential-free URL of the delivered file, on the host that took it. */
-export function resultUri(dest: ParsedUrl, ep: Endpoint, defaultPort: number, path: string): string {
-  const port = ep.port === defaultPort && dest.port === undefined ? undefined : ep.port;
+export function resultUri(
+  dest: ParsedUrl,
+  ep: Endpoint,
+  defaultPort: number,
+  path: string,
+): string {
+  const port =
+    ep.port === defaultPort && dest.port === undefined ? undefined : ep.port;
   return formatUrl({ ...dest, hostname: ep.host, port, path });
 }

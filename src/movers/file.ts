@@ -11,30 +11,52 @@ import { basename, dirname } from "node:path";
 import { TransferError, errorMessage } from "../errors.js";
 import { linkAs, renameTo, statOf, unlinkOf } from "../util/local-fs.js";
 import { formatUrl } from "../util/url.js";
-import { targetPath, temporaryName, type MoveRequest, type MoveResult, type Mover, type StreamSource } from "./mover.js";
+import {
+  targetPath,
+  temporaryName,
+  type MoveRequest,
+  type MoveResult,
+  type Mover,
+  type StreamSource,
+} from "./mover.js";
 
 /** errno codes meaning "a hard link cannot be made here": fall back to copying. */
-const NO_LINK = new Set(["EXDEV", "EPERM", "EMLINK", "ENOTSUP", "EOPNOTSUPP", "EACCES"]);
+const NO_LINK = new Set([
+  "EXDEV",
+  "EPERM",
+  "EMLINK",
+  "ENOTSUP",
+  "EOPNOTSUPP",
+  "EACCES",
+]);
 
 export class FileMover implements Mover {
   readonly schemes = ["file"] as const;
 
   async move(req: MoveRequest): Promise<MoveResult> {
     const final = targetPath(req.destination.path, basename(req.source));
-    const where = { scheme: "file", destination: formatUrl({ ...req.destination, path: final }) };
+    const where = {
+      scheme: "file",
+      destination: formatUrl({ ...req.destination, path: final }),
+    };
     req.signal.throwIfAborted();
-    if (req.stream !== undefined) return this.write(req.stream, final, req.signal, where);
+    if (req.stream !== undefined)
+      return this.write(req.stream, final, req.signal, where);
     // A hard link appears whole under its name in one step: with nothing there yet, no temporary is needed.
     const direct = await linkNew(req.source, final);
-    if (direct !== undefined) return { uri: final, bytes: direct, method: "link" };
+    if (direct !== undefined)
+      return { uri: final, bytes: direct, method: "link" };
     const tmp = temporaryName(final);
     try {
-      const method = await linkOrCopy(req.source, tmp).catch(async (err: NodeJS.ErrnoException) => {
-        // Create the directory only when it is missing: mkdir -p on every move costs more than the move.
-        if (err.code !== "ENOENT" || (await exists(req.source)) === false) throw err;
-        await mkdir(dirname(final), { recursive: true });
-        return linkOrCopy(req.source, tmp);
-      });
+      const method = await linkOrCopy(req.source, tmp).catch(
+        async (err: NodeJS.ErrnoException) => {
+          // Create the directory only when it is missing: mkdir -p on every move costs more than the move.
+          if (err.code !== "ENOENT" || (await exists(req.source)) === false)
+            throw err;
+          await mkdir(dirname(final), { recursive: true });
+          return linkOrCopy(req.source, tmp);
+        },
+      );
       req.signal.throwIfAborted();
       await renameTo(tmp, final);
       // When `final` already was a link to the same file, rename() does nothing and leaves `tmp`.
@@ -49,11 +71,20 @@ export class FileMover implements Mover {
   }
 
   /** Streamed bytes: written under a temporary name, renamed into place once the stream ended well. */
-  private async write(stream: StreamSource, final: string, signal: AbortSignal, where: { scheme: string; destination: string }): Promise<MoveResult> {
+  private async write(
+    stream: StreamSource,
+    final: string,
+    signal: AbortSignal,
+    where: { scheme: string; destination: string },
+  ): Promise<MoveResult> {
     const tmp = temporaryName(final);
     try {
       await mkdir(dirname(final), { recursive: true });
-      await pipeline(await stream.open(signal), createWriteStream(tmp, { flags: "wx" }), { signal });
+      await pipeline(
+        await stream.open(signal),
+        createWriteStream(tmp, { flags: "wx" }),
+        { signal },
+      );
       await renameTo(tmp, final);
       return { uri: final, bytes: stream.size, method: "stream" };
     } catch (err) {
@@ -73,7 +104,10 @@ export class FileMover implements Mover {
  * linked, or undefined when a link cannot be made there (another filesystem,
  * a name taken, a directory missing) and the general path must run.
  */
-async function linkNew(source: string, final: string): Promise<number | undefined> {
+async function linkNew(
+  source: string,
+  final: string,
+): Promise<number | undefined> {
   try {
     await linkAs(source, final);
   } catch {
@@ -89,7 +123,10 @@ function exists(path: string): Promise<boolean> {
   );
 }
 
-async function linkOrCopy(source: string, tmp: string): Promise<"link" | "copy"> {
+async function linkOrCopy(
+  source: string,
+  tmp: string,
+): Promise<"link" | "copy"> {
   try {
     await linkAs(source, tmp);
     return "link";

@@ -16,7 +16,11 @@ import { abortable } from "../util/abort.js";
 import type { ParsedUrl } from "../util/url.js";
 import { hostPort, socketFailure, type Endpoint } from "./endpoints.js";
 import { netrcCredentials, type NetrcEntry } from "./netrc.js";
-import { NetworkMover, type ProtocolAdapter, type RemoteConnection } from "./network-mover.js";
+import {
+  NetworkMover,
+  type ProtocolAdapter,
+  type RemoteConnection,
+} from "./network-mover.js";
 
 const ANONYMOUS = new Set(["anonymous", "ftp"]);
 /** Reply codes meaning "not allowed here" (550 is also "not found", but the directory was just made). */
@@ -55,18 +59,46 @@ class FtpConnection implements RemoteConnection {
   }
 }
 
-function stepError(err: unknown, conn: FtpConnection, what: string, path: string, dir: string): StepError {
+function stepError(
+  err: unknown,
+  conn: FtpConnection,
+  what: string,
+  path: string,
+  dir: string,
+): StepError {
   if (err instanceof StepError) return err;
-  if (err instanceof FTPError && DENIED.has(err.code)) return new StepError(`permission denied on ${dir}`, { cause: err });
-  if (err instanceof FTPError && NO_SPACE.has(err.code)) return new StepError(`no space left on ${hostPort(conn.endpoint)} writing ${path}`, { cause: err });
-  if (conn.client.closed) return new StepError(`connection lost to ${hostPort(conn.endpoint)} during ${what} of ${path}`, { cause: err });
-  return new StepError(`${what} of ${path} failed: ${errorMessage(err)}`, { cause: err });
+  if (err instanceof FTPError && DENIED.has(err.code))
+    return new StepError(`permission denied on ${dir}`, { cause: err });
+  if (err instanceof FTPError && NO_SPACE.has(err.code))
+    return new StepError(
+      `no space left on ${hostPort(conn.endpoint)} writing ${path}`,
+      { cause: err },
+    );
+  if (conn.client.closed)
+    return new StepError(
+      `connection lost to ${hostPort(conn.endpoint)} during ${what} of ${path}`,
+      { cause: err },
+    );
+  return new StepError(`${what} of ${path} failed: ${errorMessage(err)}`, {
+    cause: err,
+  });
 }
 
 /** URL credentials, else the netrc entry for `host`, else anonymous (password `anonymous@`, as ftplib sends). */
-async function ftpLogin(dest: ParsedUrl, host: string, log: Logger, timeoutMs: number): Promise<FtpLogin> {
-  const login = (user: string, password: string): FtpLogin => ({ user, password, secrets: [password], timeoutMs });
-  if (dest.username !== undefined && dest.password !== undefined) return login(dest.username, dest.password);
+async function ftpLogin(
+  dest: ParsedUrl,
+  host: string,
+  log: Logger,
+  timeoutMs: number,
+): Promise<FtpLogin> {
+  const login = (user: string, password: string): FtpLogin => ({
+    user,
+    password,
+    secrets: [password],
+    timeoutMs,
+  });
+  if (dest.username !== undefined && dest.password !== undefined)
+    return login(dest.username, dest.password);
   let entry: NetrcEntry | undefined;
   try {
     entry = await netrcCredentials(host);
@@ -74,17 +106,40 @@ async function ftpLogin(dest: ParsedUrl, host: string, log: Logger, timeoutMs: n
     log.warn({ err }, "netrc file not readable");
   }
   const user = dest.username ?? entry?.login ?? "anonymous";
-  const fromNetrc = entry !== undefined && (entry.login === undefined || entry.login === user) ? entry.password : undefined;
+  const fromNetrc =
+    entry !== undefined && (entry.login === undefined || entry.login === user)
+      ? entry.password
+      : undefined;
   return login(user, fromNetrc ?? (ANONYMOUS.has(user) ? "anonymous@" : ""));
 }
 
-function connectFailure(err: unknown, ep: Endpoint, user: string): ConnectFailure {
-  if (err instanceof FTPError && err.code === 530) return new ConnectFailure(`authentication failed for ${user}@${hostPort(ep)}`, false, { cause: err });
-  return socketFailure(err, ep) ?? new ConnectFailure(`cannot connect to ${hostPort(ep)}: ${errorMessage(err)}`, false, { cause: err });
+function connectFailure(
+  err: unknown,
+  ep: Endpoint,
+  user: string,
+): ConnectFailure {
+  if (err instanceof FTPError && err.code === 530)
+    return new ConnectFailure(
+      `authentication failed for ${user}@${hostPort(ep)}`,
+      false,
+      { cause: err },
+    );
+  return (
+    socketFailure(err, ep) ??
+    new ConnectFailure(
+      `cannot connect to ${hostPort(ep)}: ${errorMessage(err)}`,
+      false,
+      { cause: err },
+    )
+  );
 }
 
 /** Connect and log in within the login's timeout. Throws ConnectFailure (or the signal's reason). */
-async function openFtp(ep: Endpoint, login: FtpLogin, signal: AbortSignal): Promise<FtpConnection> {
+async function openFtp(
+  ep: Endpoint,
+  login: FtpLogin,
+  signal: AbortSignal,
+): Promise<FtpConnection> {
   const timeoutMs = login.timeoutMs;
   const client = new Client(Math.max(timeoutMs, 30_000));
   let timedOut = false;
@@ -93,12 +148,25 @@ async function openFtp(ep: Endpoint, login: FtpLogin, signal: AbortSignal): Prom
     client.close();
   }, timeoutMs);
   try {
-    await abortable(signal, () => client.access({ host: ep.host, port: ep.port, user: login.user, password: login.password }), () => client.close());
+    await abortable(
+      signal,
+      () =>
+        client.access({
+          host: ep.host,
+          port: ep.port,
+          user: login.user,
+          password: login.password,
+        }),
+      () => client.close(),
+    );
     return new FtpConnection(client, ep, await client.pwd());
   } catch (err) {
     client.close();
     if (signal.aborted) throw signal.reason;
-    if (timedOut) throw new ConnectFailure(`timeout connecting to ${hostPort(ep)}`, true, { cause: err });
+    if (timedOut)
+      throw new ConnectFailure(`timeout connecting to ${hostPort(ep)}`, true, {
+        cause: err,
+      });
     throw connectFailure(err, ep, login.user);
   } finally {
     clearTimeout(timer);
@@ -115,12 +183,20 @@ async function ensureDir(conn: FtpConnection, dir: string): Promise<void> {
     if (!(err instanceof FTPError)) throw err;
   }
   const parent = posix.dirname(dir);
-  if (parent === dir) throw new StepError(`cannot enter directory ${dir} on ${hostPort(conn.endpoint)}`);
+  if (parent === dir)
+    throw new StepError(
+      `cannot enter directory ${dir} on ${hostPort(conn.endpoint)}`,
+    );
   await ensureDir(conn, parent);
   try {
     await c.send(`MKD ${dir}`);
   } catch (err) {
-    const made = err instanceof FTPError && (await c.cd(dir).then(() => true, () => false));
+    const made =
+      err instanceof FTPError &&
+      (await c.cd(dir).then(
+        () => true,
+        () => false,
+      ));
     if (!made) throw stepError(err, conn, "mkdir", dir, parent);
   }
 }
@@ -141,7 +217,13 @@ async function removeIfThere(c: Client, path: string): Promise<void> {
   try {
     await c.remove(path);
   } catch (err) {
-    const missing = err instanceof FTPError && err.code === 550 && (await c.size(path).then(() => false, (e: unknown) => e instanceof FTPError));
+    const missing =
+      err instanceof FTPError &&
+      err.code === 550 &&
+      (await c.size(path).then(
+        () => false,
+        (e: unknown) => e instanceof FTPError,
+      ));
     if (!missing) throw err;
   }
 }
@@ -150,11 +232,16 @@ async function removeIfThere(c: Client, path: string): Promise<void> {
 export const ftpProtocol: ProtocolAdapter<FtpConnection, FtpLogin> = {
   defaultPort: 21,
   connectTimeout: (p) => p.ftpConnectionTimeout,
-  login: (req, ep, _p, timeoutMs) => ftpLogin(req.destination, ep.host, req.log, timeoutMs),
+  login: (req, ep, _p, timeoutMs) =>
+    ftpLogin(req.destination, ep.host, req.log, timeoutMs),
   open: (ep, login, signal) => openFtp(ep, login, signal),
   home: (conn) => Promise.resolve(conn.home),
   mkdir: (conn, dir) => ensureDir(conn, dir),
-  upload: async (conn, from, path, signal) => void (await conn.client.uploadFrom(from.stream === undefined ? from.source : await from.stream.open(signal), path)),
+  upload: async (conn, from, path, signal) =>
+    void (await conn.client.uploadFrom(
+      from.stream === undefined ? from.source : await from.stream.open(signal),
+      path,
+    )),
   rename: (conn, from, to) => replace(conn.client, from, to),
   remove: (conn, path) => removeIfThere(conn.client, path),
   close: (conn) => conn.client.close(),

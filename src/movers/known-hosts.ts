@@ -23,7 +23,9 @@ export interface KnownHostEntry {
 export type HostKeyVerdict = "known" | "unknown" | "mismatch" | "revoked";
 
 /** The default file: `$HOME/.ssh/known_hosts`. */
-export function defaultKnownHostsPath(env: NodeJS.ProcessEnv = process.env): string {
+export function defaultKnownHostsPath(
+  env: NodeJS.ProcessEnv = process.env,
+): string {
   const home = env.HOME !== undefined && env.HOME !== "" ? env.HOME : homedir();
   return join(home, ".ssh", "known_hosts");
 }
@@ -36,9 +38,11 @@ export function parseKnownHosts(text: string): KnownHostEntry[] {
     if (line === "" || line.startsWith("#")) continue;
     const fields = line.split(/\s+/);
     let marker: KnownHostEntry["marker"] = "";
-    if (fields[0] === "@revoked" || fields[0] === "@cert-authority") marker = fields.shift() as KnownHostEntry["marker"];
+    if (fields[0] === "@revoked" || fields[0] === "@cert-authority")
+      marker = fields.shift() as KnownHostEntry["marker"];
     const [patterns, keyType, key] = fields;
-    if (patterns === undefined || keyType === undefined || key === undefined) continue;
+    if (patterns === undefined || keyType === undefined || key === undefined)
+      continue;
     out.push({ marker, patterns, keyType, key });
   }
   return out;
@@ -60,14 +64,19 @@ export function knownHostName(host: string, port: number): string {
 }
 
 function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  const body = glob
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
   return new RegExp(`^${body}$`, "i");
 }
 
 function hashedMatch(pattern: string, name: string): boolean {
   const [, kind, salt, hash] = pattern.split("|");
   if (kind !== "1" || salt === undefined || hash === undefined) return false;
-  const mac = createHmac("sha1", Buffer.from(salt, "base64")).update(name).digest("base64");
+  const mac = createHmac("sha1", Buffer.from(salt, "base64"))
+    .update(name)
+    .digest("base64");
   return mac === hash;
 }
 
@@ -97,12 +106,20 @@ export function keyTypeOf(blob: Buffer): string {
  * wins; then an equal key is known; a different key of the same type is a
  * mismatch; anything else is unknown.
  */
-export function verifyHostKey(entries: readonly KnownHostEntry[], host: string, port: number, blob: Buffer): HostKeyVerdict {
+export function verifyHostKey(
+  entries: readonly KnownHostEntry[],
+  host: string,
+  port: number,
+  blob: Buffer,
+): HostKeyVerdict {
   const name = knownHostName(host, port);
   const presented = blob.toString("base64");
   const type = keyTypeOf(blob);
-  const mine = entries.filter((e) => e.marker !== "@cert-authority" && patternsMatch(e.patterns, name));
-  if (mine.some((e) => e.marker === "@revoked" && e.key === presented)) return "revoked";
+  const mine = entries.filter(
+    (e) => e.marker !== "@cert-authority" && patternsMatch(e.patterns, name),
+  );
+  if (mine.some((e) => e.marker === "@revoked" && e.key === presented))
+    return "revoked";
   const plain = mine.filter((e) => e.marker === "");
   if (plain.some((e) => e.key === presented)) return "known";
   if (plain.some((e) => e.keyType === type)) return "mismatch";
@@ -110,17 +127,33 @@ export function verifyHostKey(entries: readonly KnownHostEntry[], host: string, 
 }
 
 /** Key types known for `host:port`, in file order, so the handshake can prefer them. */
-export function knownKeyTypes(entries: readonly KnownHostEntry[], host: string, port: number): string[] {
+export function knownKeyTypes(
+  entries: readonly KnownHostEntry[],
+  host: string,
+  port: number,
+): string[] {
   const name = knownHostName(host, port);
-  const types = entries.filter((e) => e.marker === "" && patternsMatch(e.patterns, name)).map((e) => e.keyType);
+  const types = entries
+    .filter((e) => e.marker === "" && patternsMatch(e.patterns, name))
+    .map((e) => e.keyType);
   return [...new Set(types)];
 }
 
 /** Append a key for `host:port` (creating the directory, mode 0700), as `ssh` with StrictHostKeyChecking=accept-new does. */
-export async function addKnownHost(path: string, host: string, port: number, blob: Buffer): Promise<void> {
+export async function addKnownHost(
+  path: string,
+  host: string,
+  port: number,
+  blob: Buffer,
+): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const text = await readFile(path, "utf8").catch(() => "");
-  if (verifyHostKey(parseKnownHosts(text), host, port, blob) === "known") return; // learnt meanwhile by another connection
+  if (verifyHostKey(parseKnownHosts(text), host, port, blob) === "known")
+    return; // learnt meanwhile by another connection
   const prefix = text.length > 0 && !text.endsWith("\n") ? "\n" : "";
-  await appendFile(path, `${prefix}${knownHostName(host, port)} ${keyTypeOf(blob)} ${blob.toString("base64")}\n`, { mode: 0o644 });
+  await appendFile(
+    path,
+    `${prefix}${knownHostName(host, port)} ${keyTypeOf(blob)} ${blob.toString("base64")}\n`,
+    { mode: 0o644 },
+  );
 }

@@ -27,7 +27,12 @@ export interface StreamSource {
    */
   open(signal: AbortSignal): Promise<Readable>;
   /** An S3 object: a destination on the same store may copy it server-side. */
-  readonly object?: { readonly endpoint: string | undefined; readonly bucket: string; readonly key: string; readonly etag: string | undefined };
+  readonly object?: {
+    readonly endpoint: string | undefined;
+    readonly bucket: string;
+    readonly key: string;
+    readonly etag: string | undefined;
+  };
 }
 
 export interface MoveRequest {
@@ -113,7 +118,8 @@ export interface Mover {
 
 /** The final remote path: a directory destination keeps the source's name. */
 export function targetPath(destPath: string, sourceName: string): string {
-  if (destPath === "" || destPath.endsWith("/")) return `${destPath || "/"}${sourceName}`;
+  if (destPath === "" || destPath.endsWith("/"))
+    return `${destPath || "/"}${sourceName}`;
   return destPath;
 }
 
@@ -131,8 +137,12 @@ export async function localSize(source: string): Promise<{ size: number }> {
     return await stat(source);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new StepError(`no such file or directory: ${source}`, { cause: err });
-    if (code === "EACCES") throw new StepError(`permission denied on ${source}`, { cause: err });
+    if (code === "ENOENT")
+      throw new StepError(`no such file or directory: ${source}`, {
+        cause: err,
+      });
+    if (code === "EACCES")
+      throw new StepError(`permission denied on ${source}`, { cause: err });
     throw err;
   }
 }

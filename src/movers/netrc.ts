@@ -61,7 +61,10 @@ export function parseNetrc(text: string): Netrc {
     } else if (tok === "macdef") {
       i++; // the macro name; its body runs to the next blank line
       while (i + 1 < tokens.length && tokens[i + 1] !== BLANK_LINE) i++;
-    } else if (current !== undefined && (tok === "login" || tok === "password" || tok === "account")) {
+    } else if (
+      current !== undefined &&
+      (tok === "login" || tok === "password" || tok === "account")
+    ) {
       current[tok] = tokens[++i];
     }
   }
@@ -69,12 +72,18 @@ export function parseNetrc(text: string): Netrc {
 }
 
 /** The entry for `host` (else `default`), or undefined. */
-export function netrcLookup(netrc: Netrc, host: string): NetrcEntry | undefined {
+export function netrcLookup(
+  netrc: Netrc,
+  host: string,
+): NetrcEntry | undefined {
   return netrc.machines.get(host) ?? netrc.default;
 }
 
 /** Credentials for `host` from the netrc file; undefined when there is no file or no entry. */
-export async function netrcCredentials(host: string, path: string = netrcPath()): Promise<NetrcEntry | undefined> {
+export async function netrcCredentials(
+  host: string,
+  path: string = netrcPath(),
+): Promise<NetrcEntry | undefined> {
   let text: string;
   try {
     text = await readFile(path, "utf8");

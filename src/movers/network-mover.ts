@@ -22,10 +22,33 @@ import { TransferError, errorMessage } from "../errors.js";
 import { nullLogger, type Logger } from "../log.js";
 import { formatUrl } from "../util/url.js";
 import { removeEach, uploadAtomically } from "./atomic-upload.js";
-import { ConnectionCache, type AcquireOptions, type CacheStats, type PooledConnection } from "./connection-cache.js";
-import { endpoints, hostPort, resultUri, withFailover, type Endpoint } from "./endpoints.js";
-import { localSize, targetPath, type CleanupRequest, type MoveRequest, type MoveResult, type Mover } from "./mover.js";
-import { networkParameters, networkSettings, secretDigest, type NetworkSettings } from "./parameters.js";
+import {
+  ConnectionCache,
+  type AcquireOptions,
+  type CacheStats,
+  type PooledConnection,
+} from "./connection-cache.js";
+import {
+  endpoints,
+  hostPort,
+  resultUri,
+  withFailover,
+  type Endpoint,
+} from "./endpoints.js";
+import {
+  localSize,
+  targetPath,
+  type CleanupRequest,
+  type MoveRequest,
+  type MoveResult,
+  type Mover,
+} from "./mover.js";
+import {
+  networkParameters,
+  networkSettings,
+  secretDigest,
+  type NetworkSettings,
+} from "./parameters.js";
 
 /** An open, logged-in connection to one host, as the pool holds it. */
 export interface RemoteConnection extends PooledConnection {
@@ -54,7 +77,12 @@ export interface ProtocolAdapter<C extends RemoteConnection, L extends Login> {
   /** The scheme's own connect timeout, s, when set (`ftp_connection_timeout`, `ssh_connection_timeout`). */
   connectTimeout(p: NetworkParameters): number | undefined;
   /** Who to log in as on `ep` for this request (URL, netrc, ssh settings), within `timeoutMs`. */
-  login(req: Pick<MoveRequest, "destination" | "log">, ep: Endpoint, p: NetworkParameters, timeoutMs: number): L | Promise<L>;
+  login(
+    req: Pick<MoveRequest, "destination" | "log">,
+    ep: Endpoint,
+    p: NetworkParameters,
+    timeoutMs: number,
+  ): L | Promise<L>;
   /** Connect and log in. Throws ConnectFailure (unreachable ones make failover go on). */
   open(ep: Endpoint, login: L, signal: AbortSignal, log: Logger): Promise<C>;
   /** The login directory, for a destination without a path. */
@@ -62,7 +90,12 @@ export interface ProtocolAdapter<C extends RemoteConnection, L extends Login> {
   /** Make `dir` and its missing parents exist (one made meanwhile by someone else is fine). */
   mkdir(conn: C, dir: string): Promise<void>;
   /** Write the source to `path`, streamed. */
-  upload(conn: C, from: UploadSource, path: string, signal: AbortSignal): Promise<void>;
+  upload(
+    conn: C,
+    from: UploadSource,
+    path: string,
+    signal: AbortSignal,
+  ): Promise<void>;
   /** Move `from` onto `to`, replacing an existing `to`. */
   rename(conn: C, from: string, to: string): Promise<void>;
   /** Remove the file `path`; resolves when it is gone (or was never there), rejects while it is still there. */
@@ -74,7 +107,10 @@ export interface ProtocolAdapter<C extends RemoteConnection, L extends Login> {
 }
 
 /** A mover for one protocol: the push sequence above, with connection counters and close(). */
-export abstract class NetworkMover<C extends RemoteConnection, L extends Login> implements Mover {
+export abstract class NetworkMover<
+  C extends RemoteConnection,
+  L extends Login,
+> implements Mover {
   abstract readonly schemes: readonly string[];
   private readonly pool: ConnectionCache<C>;
 
@@ -95,11 +131,30 @@ export abstract class NetworkMover<C extends RemoteConnection, L extends Login> 
       const p = networkParameters(req);
       const settings = networkSettings(p, this.protocol.connectTimeout(p));
       const hosts = endpoints(dest, req.backupTargets, port);
-      const { value: final, endpoint } = await withFailover(hosts, (ep) => this.pushTo(ep, req, p, settings, name), req.log, req.signal);
-      return { uri: resultUri(dest, endpoint, port, final), bytes: size, method: "upload" };
+      const { value: final, endpoint } = await withFailover(
+        hosts,
+        (ep) => this.pushTo(ep, req, p, settings, name),
+        req.log,
+        req.signal,
+      );
+      return {
+        uri: resultUri(dest, endpoint, port, final),
+        bytes: size,
+        method: "upload",
+      };
     } catch (err) {
       if (req.signal.aborted) throw req.signal.reason;
-      throw new TransferError(errorMessage(err), { scheme: dest.scheme, destination: formatUrl({ ...dest, path: targetPath(dest.path, name) }) }, { cause: err });
+      throw new TransferError(
+        errorMessage(err),
+        {
+          scheme: dest.scheme,
+          destination: formatUrl({
+            ...dest,
+            path: targetPath(dest.path, name),
+          }),
+        },
+        { cause: err },
+      );
     }
   }
 
@@ -111,10 +166,25 @@ export abstract class NetworkMover<C extends RemoteConnection, L extends Login> 
   async removeTemporaries(req: CleanupRequest): Promise<string[]> {
     const p = networkParameters(req);
     const settings = networkSettings(p, this.protocol.connectTimeout(p));
-    const ep = { host: req.destination.hostname, port: req.destination.port ?? this.protocol.defaultPort };
-    const login = await this.protocol.login(req, ep, p, settings.connectTimeoutMs);
-    return this.pool.use(this.acquireOptions(ep, login, req, settings), (conn) =>
-      removeEach(req.paths, (path) => this.protocol.remove(conn, path), () => conn.alive, req.log),
+    const ep = {
+      host: req.destination.hostname,
+      port: req.destination.port ?? this.protocol.defaultPort,
+    };
+    const login = await this.protocol.login(
+      req,
+      ep,
+      p,
+      settings.connectTimeoutMs,
+    );
+    return this.pool.use(
+      this.acquireOptions(ep, login, req, settings),
+      (conn) =>
+        removeEach(
+          req.paths,
+          (path) => this.protocol.remove(conn, path),
+          () => conn.alive,
+          req.log,
+        ),
     );
   }
 
@@ -129,20 +199,65 @@ export abstract class NetworkMover<C extends RemoteConnection, L extends Login> 
   }
 
   /** The push on one host: a pooled connection, the atomic upload on it; resolves with the final path. */
-  private async pushTo(ep: Endpoint, req: MoveRequest, p: NetworkParameters, settings: NetworkSettings, name: string): Promise<string> {
-    const login = await this.protocol.login(req, ep, p, settings.connectTimeoutMs);
-    return this.pool.use(this.acquireOptions(ep, login, req, settings), async (conn, reused) => {
-      const started = Date.now();
-      const final = req.destination.path === "" ? posix.join(await this.protocol.home(conn), name) : targetPath(req.destination.path, name);
-      const place = { journal: req.temporaries, remote: { scheme: req.destination.scheme, host: ep.host, port: ep.port, user: login.user } };
-      await uploadAtomically(this.protocol, conn, req, final, req.signal, place);
-      req.log.debug({ path: final, host: hostPort(ep), reused, durationMs: Date.now() - started }, "file uploaded");
-      return final;
-    });
+  private async pushTo(
+    ep: Endpoint,
+    req: MoveRequest,
+    p: NetworkParameters,
+    settings: NetworkSettings,
+    name: string,
+  ): Promise<string> {
+    const login = await this.protocol.login(
+      req,
+      ep,
+      p,
+      settings.connectTimeoutMs,
+    );
+    return this.pool.use(
+      this.acquireOptions(ep, login, req, settings),
+      async (conn, reused) => {
+        const started = Date.now();
+        const final =
+          req.destination.path === ""
+            ? posix.join(await this.protocol.home(conn), name)
+            : targetPath(req.destination.path, name);
+        const place = {
+          journal: req.temporaries,
+          remote: {
+            scheme: req.destination.scheme,
+            host: ep.host,
+            port: ep.port,
+            user: login.user,
+          },
+        };
+        await uploadAtomically(
+          this.protocol,
+          conn,
+          req,
+          final,
+          req.signal,
+          place,
+        );
+        req.log.debug(
+          {
+            path: final,
+            host: hostPort(ep),
+            reused,
+            durationMs: Date.now() - started,
+          },
+          "file uploaded",
+        );
+        return final;
+      },
+    );
   }
 
   /** Which pool serves this login on `ep`, with its limits, and how it opens a connection. */
-  private acquireOptions(ep: Endpoint, login: L, req: Pick<MoveRequest, "destination" | "signal" | "log">, settings: NetworkSettings): AcquireOptions<C> {
+  private acquireOptions(
+    ep: Endpoint,
+    login: L,
+    req: Pick<MoveRequest, "destination" | "signal" | "log">,
+    settings: NetworkSettings,
+  ): AcquireOptions<C> {
     const label = `${req.destination.scheme}://${login.user}@${hostPort(ep)}`;
     return {
       key: `${label}#${secretDigest(...login.secrets)}`,
@@ -153,7 +268,10 @@ export abstract class NetworkMover<C extends RemoteConnection, L extends Login> 
       open: async (signal) => {
         const started = Date.now();
         const conn = await this.protocol.open(ep, login, signal, req.log);
-        req.log.info({ connection: label, durationMs: Date.now() - started }, "connection opened");
+        req.log.info(
+          { connection: label, durationMs: Date.now() - started },
+          "connection opened",
+        );
         return conn;
       },
     };

@@ -9,5 +9,10 @@ import { SftpMover } from "./sftp.js";
 /** One mover per network scheme; `log` receives their connection pools' events (connections closed). */
 export function networkMovers(log?: Logger): Mover[] {
   const opts = log === undefined ? {} : { log };
-  return [new FtpMover(opts), new SftpMover(opts), new ScpMover(opts), new S3Mover()];
+  return [
+    new FtpMover(opts),
+    new SftpMover(opts),
+    new ScpMover(opts),
+    new S3Mover(),
+  ];
 }

@@ -25,7 +25,11 @@ export class MoverRegistry {
   /** The mover for a scheme; TransferError naming the scheme if none. */
   get(scheme: string): Mover {
     const m = this.byScheme.get(scheme);
-    if (m === undefined) throw new TransferError(`unsupported destination scheme '${scheme}'`, { scheme, destination: scheme });
+    if (m === undefined)
+      throw new TransferError(`unsupported destination scheme '${scheme}'`, {
+        scheme,
+        destination: scheme,
+      });
     return m;
   }
 
@@ -35,7 +39,9 @@ export class MoverRegistry {
 
   /** Close every mover's connections. */
   async close(): Promise<void> {
-    await Promise.allSettled([...new Set(this.byScheme.values())].map((m) => m.close()));
+    await Promise.allSettled(
+      [...new Set(this.byScheme.values())].map((m) => m.close()),
+    );
   }
 }
 

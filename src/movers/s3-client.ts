@@ -15,12 +15,29 @@ function build(s: S3Settings, region: string | undefined): S3Client {
   return new S3Client({
     ...(region === undefined ? {} : { region }),
     ...(s.endpoint === undefined ? {} : { endpoint: s.endpoint }),
-    ...(s.credentials === undefined ? {} : { credentials: { ...s.credentials } }),
+    ...(s.credentials === undefined
+      ? {}
+      : { credentials: { ...s.credentials } }),
     ...(s.profile === undefined ? {} : { profile: s.profile }),
-    ...(s.anonymous ? { credentials: { accessKeyId: "", secretAccessKey: "" }, signer: { sign: async (r) => r } } : {}),
-    ...(s.tlsVerify ? {} : { requestHandler: { httpsAgent: new Agent({ rejectUnauthorized: false, keepAlive: true }) } }),
+    ...(s.anonymous
+      ? {
+          credentials: { accessKeyId: "", secretAccessKey: "" },
+          signer: { sign: async (r) => r },
+        }
+      : {}),
+    ...(s.tlsVerify
+      ? {}
+      : {
+          requestHandler: {
+            httpsAgent: new Agent({
+              rejectUnauthorized: false,
+              keepAlive: true,
+            }),
+          },
+        }),
     forcePathStyle: s.forcePathStyle,
-    requestChecksumCalculation: s.checksumAlgorithm === undefined ? "WHEN_REQUIRED" : "WHEN_SUPPORTED",
+    requestChecksumCalculation:
+      s.checksumAlgorithm === undefined ? "WHEN_REQUIRED" : "WHEN_SUPPORTED",
     responseChecksumValidation: "WHEN_SUPPORTED",
     maxAttempts: 3,
   });
@@ -57,7 +74,8 @@ export class S3ClientCache {
   async close(): Promise<void> {
     const all = [...this.clients.values()];
     this.clients.clear();
-    for (const c of await Promise.allSettled(all)) if (c.status === "fulfilled") c.value.destroy();
+    for (const c of await Promise.allSettled(all))
+      if (c.status === "fulfilled") c.value.destroy();
   }
 }
 
@@ -68,19 +86,44 @@ export function s3Code(err: unknown): string | undefined {
   return typeof name === "string" ? name : undefined;
 }
 
-const AUTH = new Set(["InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "ExpiredToken", "InvalidToken", "Forbidden", "AllAccessDisabled"]);
+const AUTH = new Set([
+  "InvalidAccessKeyId",
+  "SignatureDoesNotMatch",
+  "AccessDenied",
+  "ExpiredToken",
+  "InvalidToken",
+  "Forbidden",
+  "AllAccessDisabled",
+]);
 
 /** A failure talking to S3 as one sentence naming the bucket, never a credential. */
-export function describeS3Failure(err: unknown, bucket: string, endpoint: string | undefined): string {
+export function describeS3Failure(
+  err: unknown,
+  bucket: string,
+  endpoint: string | undefined,
+): string {
   const code = s3Code(err);
-  const where = endpoint === undefined ? `s3://${bucket}` : `s3://${bucket} at ${endpoint}`;
+  const where =
+    endpoint === undefined ? `s3://${bucket}` : `s3://${bucket} at ${endpoint}`;
   if (code === "NoSuchBucket") return `no such bucket: ${where}`;
-  if (code !== undefined && AUTH.has(code)) return `access denied to ${where} (${code}): check the key, secret or profile`;
-  if (code === "CredentialsProviderError") return `no credentials for ${where}: give connection_parameters__key and __secret, a profile, or the AWS environment variables (${errorMessage(err)})`;
-  if (code === "BadDigest" || code === "InvalidDigest" || /checksum/i.test(code ?? "")) return `checksum refused by ${where} (${code})`;
-  const host = endpoint === undefined ? undefined : /^https?:\/\/([^/:]+|\[[^\]]+\])(?::(\d+))?/.exec(endpoint);
+  if (code !== undefined && AUTH.has(code))
+    return `access denied to ${where} (${code}): check the key, secret or profile`;
+  if (code === "CredentialsProviderError")
+    return `no credentials for ${where}: give connection_parameters__key and __secret, a profile, or the AWS environment variables (${errorMessage(err)})`;
+  if (
+    code === "BadDigest" ||
+    code === "InvalidDigest" ||
+    /checksum/i.test(code ?? "")
+  )
+    return `checksum refused by ${where} (${code})`;
+  const host =
+    endpoint === undefined
+      ? undefined
+      : /^https?:\/\/([^/:]+|\[[^\]]+\])(?::(\d+))?/.exec(endpoint);
   const ep = { host: host?.[1] ?? bucket, port: Number(host?.[2] ?? 443) };
-  const sock = socketFailure(err, ep) ?? socketFailure((err as { cause?: unknown } | undefined)?.cause, ep);
+  const sock =
+    socketFailure(err, ep) ??
+    socketFailure((err as { cause?: unknown } | undefined)?.cause, ep);
   if (sock !== undefined) return `${sock.message} (${where})`;
   const errno = (err as NodeJS.ErrnoException | undefined)?.code;
   if (errno === "ENOENT" || errno === "EACCES") return errorMessage(err);

@@ -6,7 +6,12 @@
  * `max_concurrency`, `checksum_algorithm`, `verify_etag`). Pure: no I/O.
  */
 import type { ParsedUrl } from "../util/url.js";
-import { boolParam, numberParam, secretDigest, stringParam } from "./parameters.js";
+import {
+  boolParam,
+  numberParam,
+  secretDigest,
+  stringParam,
+} from "./parameters.js";
 
 type Params = Readonly<Record<string, unknown>>;
 
@@ -18,7 +23,13 @@ export interface S3Credentials {
 }
 
 /** Flexible checksums the SDK can add and the store verifies on receipt. */
-export const CHECKSUM_ALGORITHMS = ["CRC32", "CRC32C", "SHA1", "SHA256", "CRC64NVME"] as const;
+export const CHECKSUM_ALGORITHMS = [
+  "CRC32",
+  "CRC32C",
+  "SHA1",
+  "SHA256",
+  "CRC64NVME",
+] as const;
 export type ChecksumAlgorithm = (typeof CHECKSUM_ALGORITHMS)[number];
 
 export interface S3Settings {
@@ -53,12 +64,22 @@ const MIB = 1024 * 1024;
 export const MIN_PART_SIZE = 5 * MIB;
 const DEFAULT_PART_SIZE = 8 * MIB;
 /** Upload parameters the mover sets itself. */
-const RESERVED = new Set(["Bucket", "Key", "Body", "Metadata", "ContentLength", "ChecksumAlgorithm"]);
+const RESERVED = new Set([
+  "Bucket",
+  "Key",
+  "Body",
+  "Metadata",
+  "ContentLength",
+  "ChecksumAlgorithm",
+]);
 
 function nested(params: Params, name: string): Params {
   const v = params[name];
   if (v === undefined) return {};
-  if (typeof v !== "object" || v === null) throw new TypeError(`connection_parameters__${name} must have nested values (connection_parameters__${name}__NAME)`);
+  if (typeof v !== "object" || v === null)
+    throw new TypeError(
+      `connection_parameters__${name} must have nested values (connection_parameters__${name}__NAME)`,
+    );
   return v as Params;
 }
 
@@ -66,21 +87,47 @@ function first(...values: (string | undefined)[]): string | undefined {
   return values.find((v) => v !== undefined && v !== "");
 }
 
-function credentials(params: Params, client: Params, dest: ParsedUrl): S3Credentials | undefined {
-  const accessKeyId = first(dest.username, stringParam(params, "key"), stringParam(client, "aws_access_key_id"));
-  const secretAccessKey = first(dest.password, stringParam(params, "secret"), stringParam(client, "aws_secret_access_key"));
-  const sessionToken = first(stringParam(params, "token"), stringParam(client, "aws_session_token"));
-  if (accessKeyId === undefined && secretAccessKey === undefined) return undefined;
+function credentials(
+  params: Params,
+  client: Params,
+  dest: ParsedUrl,
+): S3Credentials | undefined {
+  const accessKeyId = first(
+    dest.username,
+    stringParam(params, "key"),
+    stringParam(client, "aws_access_key_id"),
+  );
+  const secretAccessKey = first(
+    dest.password,
+    stringParam(params, "secret"),
+    stringParam(client, "aws_secret_access_key"),
+  );
+  const sessionToken = first(
+    stringParam(params, "token"),
+    stringParam(client, "aws_session_token"),
+  );
+  if (accessKeyId === undefined && secretAccessKey === undefined)
+    return undefined;
   if (accessKeyId === undefined || secretAccessKey === undefined) {
-    throw new TypeError("connection_parameters__key and connection_parameters__secret must be given together");
+    throw new TypeError(
+      "connection_parameters__key and connection_parameters__secret must be given together",
+    );
   }
-  return sessionToken === undefined ? { accessKeyId, secretAccessKey } : { accessKeyId, secretAccessKey, sessionToken };
+  return sessionToken === undefined
+    ? { accessKeyId, secretAccessKey }
+    : { accessKeyId, secretAccessKey, sessionToken };
 }
 
 function endpointOf(params: Params, client: Params): string | undefined {
-  const url = first(stringParam(params, "endpoint_url"), stringParam(client, "endpoint_url"));
+  const url = first(
+    stringParam(params, "endpoint_url"),
+    stringParam(client, "endpoint_url"),
+  );
   if (url === undefined) return undefined;
-  if (!/^https?:\/\/[^/]+/.test(url)) throw new TypeError(`connection_parameters__endpoint_url is not an http(s) URL: '${url}'`);
+  if (!/^https?:\/\/[^/]+/.test(url))
+    throw new TypeError(
+      `connection_parameters__endpoint_url is not an http(s) URL: '${url}'`,
+    );
   if (boolParam(params, "use_ssl", true)) return url;
   return url.replace(/^https:/, "http:");
 }
@@ -89,16 +136,26 @@ function checksumOf(params: Params): ChecksumAlgorithm | undefined {
   const text = stringParam(params, "checksum_algorithm")?.trim().toUpperCase();
   if (text === undefined || text === "" || text === "NONE") return undefined;
   if (!(CHECKSUM_ALGORITHMS as readonly string[]).includes(text)) {
-    throw new TypeError(`connection_parameters__checksum_algorithm must be one of ${CHECKSUM_ALGORITHMS.join(", ")}: '${text}'`);
+    throw new TypeError(
+      `connection_parameters__checksum_algorithm must be one of ${CHECKSUM_ALGORITHMS.join(", ")}: '${text}'`,
+    );
   }
   return text as ChecksumAlgorithm;
 }
 
 function extraOf(params: Params): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(nested(params, "s3_additional_kwargs"))) {
-    if (RESERVED.has(name)) throw new TypeError(`connection_parameters__s3_additional_kwargs__${name} is set by the mover`);
-    if (typeof value === "object" && value !== null) throw new TypeError(`connection_parameters__s3_additional_kwargs__${name} must be a single value`);
+  for (const [name, value] of Object.entries(
+    nested(params, "s3_additional_kwargs"),
+  )) {
+    if (RESERVED.has(name))
+      throw new TypeError(
+        `connection_parameters__s3_additional_kwargs__${name} is set by the mover`,
+      );
+    if (typeof value === "object" && value !== null)
+      throw new TypeError(
+        `connection_parameters__s3_additional_kwargs__${name} must be a single value`,
+      );
     out[name] = String(value);
   }
   return out;
@@ -106,7 +163,10 @@ function extraOf(params: Params): Record<string, string> {
 
 /** Encryption that makes the ETag something other than the MD5 of the bytes. */
 function opaqueEtag(extra: Readonly<Record<string, string>>): boolean {
-  return (extra["ServerSideEncryption"] ?? "").startsWith("aws:kms") || extra["SSECustomerKey"] !== undefined;
+  return (
+    (extra["ServerSideEncryption"] ?? "").startsWith("aws:kms") ||
+    extra["SSECustomerKey"] !== undefined
+  );
 }
 
 /**
@@ -119,11 +179,20 @@ export function s3Settings(params: Params, dest: ParsedUrl): S3Settings {
   const s3Config = nested(config, "s3");
   const endpoint = endpointOf(params, client);
   const addressing = stringParam(s3Config, "addressing_style") ?? "auto";
-  const region = first(stringParam(client, "region_name"), stringParam(params, "region_name"), stringParam(config, "region_name"));
+  const region = first(
+    stringParam(client, "region_name"),
+    stringParam(params, "region_name"),
+    stringParam(config, "region_name"),
+  );
   const creds = credentials(params, client, dest);
   const extra = extraOf(params);
-  const partSize = Math.floor(numberParam(params, "part_size", DEFAULT_PART_SIZE));
-  if (partSize < MIN_PART_SIZE) throw new TypeError(`connection_parameters__part_size must be at least ${MIN_PART_SIZE} (5 MiB): '${partSize}'`);
+  const partSize = Math.floor(
+    numberParam(params, "part_size", DEFAULT_PART_SIZE),
+  );
+  if (partSize < MIN_PART_SIZE)
+    throw new TypeError(
+      `connection_parameters__part_size must be at least ${MIN_PART_SIZE} (5 MiB): '${partSize}'`,
+    );
   const settings = {
     endpoint,
     region,
@@ -131,16 +200,24 @@ export function s3Settings(params: Params, dest: ParsedUrl): S3Settings {
     profile: first(stringParam(params, "profile")),
     anonymous: boolParam(params, "anon", false),
     // botocore's "auto" puts the bucket in the path for custom endpoints.
-    forcePathStyle: addressing === "path" || (addressing === "auto" && endpoint !== undefined),
+    forcePathStyle:
+      addressing === "path" ||
+      (addressing === "auto" && endpoint !== undefined),
     tlsVerify: boolParam(client, "verify", true),
     partSize,
-    queueSize: Math.max(1, Math.floor(numberParam(params, "max_concurrency", 4))),
+    queueSize: Math.max(
+      1,
+      Math.floor(numberParam(params, "max_concurrency", 4)),
+    ),
     checksumAlgorithm: checksumOf(params),
     verifyEtag: boolParam(params, "verify_etag", !opaqueEtag(extra)),
     extra,
   };
   const { credentials: c, ...open } = settings;
-  return { ...settings, cacheKey: `${JSON.stringify({ ...open, accessKeyId: c?.accessKeyId })}#${secretDigest(c?.secretAccessKey, c?.sessionToken)}` };
+  return {
+    ...settings,
+    cacheKey: `${JSON.stringify({ ...open, accessKeyId: c?.accessKeyId })}#${secretDigest(c?.secretAccessKey, c?.sessionToken)}`,
+  };
 }
 
 /** The object key for a destination path: a trailing `/` keeps the file name (trollmoves' rule). */

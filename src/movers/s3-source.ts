@@ -10,7 +10,11 @@
 import { createHash } from "node:crypto";
 import { Transform } from "node:stream";
 import type { Readable } from "node:stream";
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+} from "@aws-sdk/client-s3";
 import type { StreamSource } from "./mover.js";
 import type { Logger } from "../log.js";
 import { validate } from "../pattern/index.js";
@@ -44,11 +48,17 @@ export interface BucketSourceOptions {
 }
 
 /** Bucket and fixed key prefix (up to the first field or wildcard) of an `s3://` origin. */
-export function bucketPrefix(origin: string): { bucket: string; prefix: string } {
+export function bucketPrefix(origin: string): {
+  bucket: string;
+  prefix: string;
+} {
   const u = parseUrl(origin);
   const key = u.path.replace(/^\/+/, "");
   const special = key.search(/[{*?[]/);
-  return { bucket: u.hostname, prefix: special < 0 ? key : key.slice(0, special) };
+  return {
+    bucket: u.hostname,
+    prefix: special < 0 ? key : key.slice(0, special),
+  };
 }
 
 /** Polls a bucket; iterate it for new objects; `close()` ends the iteration. */
@@ -66,8 +76,12 @@ export class BucketSource implements AsyncIterable<BucketObject> {
   /** @throws TypeError naming the option when a setting is malformed. */
   constructor(private readonly opts: BucketSourceOptions) {
     ({ bucket: this.bucket, prefix: this.prefix } = bucketPrefix(opts.origin));
-    if (this.bucket === "") throw new TypeError(`no bucket in origin ${opts.origin}`);
-    this.settings = s3Settings(opts.connectionParameters, parseUrl(opts.origin));
+    if (this.bucket === "")
+      throw new TypeError(`no bucket in origin ${opts.origin}`);
+    this.settings = s3Settings(
+      opts.connectionParameters,
+      parseUrl(opts.origin),
+    );
     this.marker = opts.marker;
   }
 
@@ -87,7 +101,11 @@ export class BucketSource implements AsyncIterable<BucketObject> {
     while (!signal.aborted) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.opts.pollInterval * 1000);
-        signal.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+        signal.addEventListener(
+          "abort",
+          () => (clearTimeout(timer), resolve()),
+          { once: true },
+        );
       });
       if (!signal.aborted) await this.poll(true);
     }
@@ -100,26 +118,50 @@ export class BucketSource implements AsyncIterable<BucketObject> {
       let token: string | undefined;
       do {
         const page = await client.send(
-          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix, ContinuationToken: token, StartAfter: token === undefined ? this.marker : undefined }),
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: this.prefix,
+            ContinuationToken: token,
+            StartAfter: token === undefined ? this.marker : undefined,
+          }),
           { abortSignal: this.abort.signal },
         );
         for (const o of page.Contents ?? []) this.found(o.Key, o.Size, emit);
-        token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+        token =
+          page.IsTruncated === true ? page.NextContinuationToken : undefined;
       } while (token !== undefined);
-      if (this.failing) this.opts.log.info({ bucket: this.bucket }, "bucket listing recovered");
+      if (this.failing)
+        this.opts.log.info({ bucket: this.bucket }, "bucket listing recovered");
       this.failing = false;
     } catch (err) {
       if (this.abort.signal.aborted) return;
-      if (!this.failing) this.opts.log.error({ bucket: this.bucket, reason: describeS3Failure(err, this.bucket, this.settings.endpoint) }, "bucket listing failed");
+      if (!this.failing)
+        this.opts.log.error(
+          {
+            bucket: this.bucket,
+            reason: describeS3Failure(err, this.bucket, this.settings.endpoint),
+          },
+          "bucket listing failed",
+        );
       this.failing = true;
     }
   }
 
-  private found(key: string | undefined, size: number | undefined, emit: boolean): void {
+  private found(
+    key: string | undefined,
+    size: number | undefined,
+    emit: boolean,
+  ): void {
     if (key === undefined || key.endsWith("/")) return;
     if (this.marker === undefined || key > this.marker) this.marker = key;
     const uri = `s3://${this.bucket}/${key}`;
-    if (emit) this.queue.push({ uri, key, size: size ?? 0, matches: validate(this.opts.origin, uri) });
+    if (emit)
+      this.queue.push({
+        uri,
+        key,
+        size: size ?? 0,
+        matches: validate(this.opts.origin, uri),
+      });
   }
 
   [Symbol.asyncIterator](): AsyncIterator<BucketObject> {
@@ -136,7 +178,12 @@ export class BucketSource implements AsyncIterable<BucketObject> {
 }
 
 /** The bytes of an object checked on the way: the stream fails before its end when the size or the sha256 is not as expected. */
-function checked(body: Readable, uri: string, size: number, sha256: string | undefined): Transform {
+function checked(
+  body: Readable,
+  uri: string,
+  size: number,
+  sha256: string | undefined,
+): Transform {
   const hash = createHash("sha256");
   let bytes = 0;
   const tap = new Transform({
@@ -146,13 +193,27 @@ function checked(body: Readable, uri: string, size: number, sha256: string | und
       done(null, chunk);
     },
     flush(done) {
-      if (bytes !== size) return done(new StepError(`short read of ${uri}: ${bytes} of ${size} bytes`));
+      if (bytes !== size)
+        return done(
+          new StepError(`short read of ${uri}: ${bytes} of ${size} bytes`),
+        );
       const got = hash.digest("hex");
-      if (sha256 !== undefined && sha256 !== got) return done(new StepError(`checksum mismatch reading ${uri}: metadata says sha256 ${sha256}, received ${got}`));
+      if (sha256 !== undefined && sha256 !== got)
+        return done(
+          new StepError(
+            `checksum mismatch reading ${uri}: metadata says sha256 ${sha256}, received ${got}`,
+          ),
+        );
       done();
     },
   });
-  body.once("error", (err) => tap.destroy(new StepError(`reading ${uri} failed: ${errorMessage(err)}`, { cause: err })));
+  body.once("error", (err) =>
+    tap.destroy(
+      new StepError(`reading ${uri} failed: ${errorMessage(err)}`, {
+        cause: err,
+      }),
+    ),
+  );
   body.pipe(tap);
   return tap;
 }
@@ -161,7 +222,9 @@ function checked(body: Readable, uri: string, size: number, sha256: string | und
 export class ObjectFetcher {
   private readonly clients = new S3ClientCache();
 
-  constructor(private readonly connectionParameters: Readonly<Record<string, unknown>>) {}
+  constructor(
+    private readonly connectionParameters: Readonly<Record<string, unknown>>,
+  ) {}
 
   /**
    * The object at `uri` as a mover's stream source: its size, sha256 and
@@ -177,12 +240,26 @@ export class ObjectFetcher {
     const fail = (err: unknown): Error => {
       if (signal.aborted) return signal.reason as Error;
       if (err instanceof StepError) return err;
-      const code = (err as { name?: string; $metadata?: { httpStatusCode?: number } } | undefined);
-      if (code?.name === "NoSuchKey" || code?.name === "NotFound" || code?.$metadata?.httpStatusCode === 404) return new StepError(`no such object: ${uri}`, { cause: err });
-      return new StepError(describeS3Failure(err, bucket, settings.endpoint), { cause: err });
+      const code = err as
+        { name?: string; $metadata?: { httpStatusCode?: number } } | undefined;
+      if (
+        code?.name === "NoSuchKey" ||
+        code?.name === "NotFound" ||
+        code?.$metadata?.httpStatusCode === 404
+      )
+        return new StepError(`no such object: ${uri}`, { cause: err });
+      return new StepError(describeS3Failure(err, bucket, settings.endpoint), {
+        cause: err,
+      });
     };
-    const client = await this.clients.get(settings).catch((err: unknown) => Promise.reject(fail(err)));
-    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal }).catch((err: unknown) => Promise.reject(fail(err)));
+    const client = await this.clients
+      .get(settings)
+      .catch((err: unknown) => Promise.reject(fail(err)));
+    const head = await client
+      .send(new HeadObjectCommand({ Bucket: bucket, Key: key }), {
+        abortSignal: signal,
+      })
+      .catch((err: unknown) => Promise.reject(fail(err)));
     const size = Number(head.ContentLength ?? 0);
     const sha256 = head.Metadata?.["sha256"];
     const etag = head.ETag;
@@ -193,9 +270,17 @@ export class ObjectFetcher {
       object: { endpoint: settings.endpoint, bucket, key, etag },
       open: async (openSignal) => {
         const out = await client
-          .send(new GetObjectCommand({ Bucket: bucket, Key: key, ...(etag === undefined ? {} : { IfMatch: etag }) }), { abortSignal: openSignal })
+          .send(
+            new GetObjectCommand({
+              Bucket: bucket,
+              Key: key,
+              ...(etag === undefined ? {} : { IfMatch: etag }),
+            }),
+            { abortSignal: openSignal },
+          )
           .catch((err: unknown) => Promise.reject(fail(err)));
-        if (out.Body === undefined) throw new StepError(`${uri}: empty response`);
+        if (out.Body === undefined)
+          throw new StepError(`${uri}: empty response`);
         return checked(out.Body as Readable, uri, size, sha256);
       },
     };

@@ -13,12 +13,23 @@ import { createHash, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { basename } from "node:path";
 import { Transform, type Readable } from "node:stream";
-import { CopyObjectCommand, DeleteObjectCommand, type PutObjectCommandInput, type S3Client } from "@aws-sdk/client-s3";
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  type PutObjectCommandInput,
+  type S3Client,
+} from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { StepError, TransferError, errorMessage } from "../errors.js";
 import { formatUrl } from "../util/url.js";
 import { abortable } from "../util/abort.js";
-import { localSize, type MoveRequest, type MoveResult, type Mover, type StreamSource } from "./mover.js";
+import {
+  localSize,
+  type MoveRequest,
+  type MoveResult,
+  type Mover,
+  type StreamSource,
+} from "./mover.js";
 import { S3ClientCache, describeS3Failure, s3Code } from "./s3-client.js";
 import { objectKey, s3Settings, type S3Settings } from "./s3-settings.js";
 
@@ -47,7 +58,7 @@ export class RunningDigests {
     this.size += buf.length;
     this.sha.update(buf);
     this.whole.update(buf);
-    for (let at = 0; at < buf.length; ) {
+    for (let at = 0; at < buf.length;) {
       const take = Math.min(this.partSize - this.inPart, buf.length - at);
       this.part.update(buf.subarray(at, at + take));
       this.inPart += take;
@@ -66,16 +77,35 @@ export class RunningDigests {
     this.inPart = 0;
     const count = Math.max(1, Math.ceil(this.size / this.partSize));
     const md5 = this.whole.digest("hex");
-    const etags = count === 1 ? [md5] : [`${createHash("md5").update(Buffer.concat(this.parts)).digest("hex")}-${count}`, md5];
-    return { size: this.size, sha256: this.sha.digest("hex"), parts: count, etags };
+    const etags =
+      count === 1
+        ? [md5]
+        : [
+            `${createHash("md5").update(Buffer.concat(this.parts)).digest("hex")}-${count}`,
+            md5,
+          ];
+    return {
+      size: this.size,
+      sha256: this.sha.digest("hex"),
+      parts: count,
+      etags,
+    };
   }
 }
 
 /** One pass over the file: its sha256, and the ETags a store may report for it. */
-export async function localDigests(path: string, partSize: number, signal: AbortSignal): Promise<LocalDigests> {
+export async function localDigests(
+  path: string,
+  partSize: number,
+  signal: AbortSignal,
+): Promise<LocalDigests> {
   await localSize(path);
   const d = new RunningDigests(partSize);
-  for await (const chunk of createReadStream(path, { signal, highWaterMark: 1 << 20 })) d.update(chunk as Buffer);
+  for await (const chunk of createReadStream(path, {
+    signal,
+    highWaterMark: 1 << 20,
+  }))
+    d.update(chunk as Buffer);
   return d.result();
 }
 
@@ -96,7 +126,11 @@ interface UploadJob {
   signal: AbortSignal;
 }
 
-async function upload(client: S3Client, s: S3Settings, job: UploadJob): Promise<void> {
+async function upload(
+  client: S3Client,
+  s: S3Settings,
+  job: UploadJob,
+): Promise<void> {
   const params: PutObjectCommandInput = {
     ...(s.extra as Partial<PutObjectCommandInput>),
     Bucket: job.bucket,
@@ -104,16 +138,32 @@ async function upload(client: S3Client, s: S3Settings, job: UploadJob): Promise<
     Body: job.body,
     ContentLength: job.size,
     ...(job.sha256 === undefined ? {} : { Metadata: { sha256: job.sha256 } }),
-    ...(s.checksumAlgorithm === undefined ? {} : { ChecksumAlgorithm: s.checksumAlgorithm }),
+    ...(s.checksumAlgorithm === undefined
+      ? {}
+      : { ChecksumAlgorithm: s.checksumAlgorithm }),
   };
-  const up = new Upload({ client, params, partSize: s.partSize, queueSize: s.queueSize, leavePartsOnError: false });
+  const up = new Upload({
+    client,
+    params,
+    partSize: s.partSize,
+    queueSize: s.queueSize,
+    leavePartsOnError: false,
+  });
   try {
-    const out = await abortable(job.signal, () => up.done(), () => void up.abort());
+    const out = await abortable(
+      job.signal,
+      () => up.done(),
+      () => void up.abort(),
+    );
     const etag = (out.ETag ?? "").replace(/"/g, "").toLowerCase();
     const etags = job.etags();
     if (s.verifyEtag && md5Shaped(etag) && !etags.includes(etag)) {
-      await client.send(new DeleteObjectCommand({ Bucket: job.bucket, Key: job.key })).catch(() => undefined);
-      throw new StepError(`checksum mismatch for s3://${job.bucket}/${job.key}: the store has ETag ${etag}, the bytes sent give ${etags[0] ?? ""}; object removed`);
+      await client
+        .send(new DeleteObjectCommand({ Bucket: job.bucket, Key: job.key }))
+        .catch(() => undefined);
+      throw new StepError(
+        `checksum mismatch for s3://${job.bucket}/${job.key}: the store has ETag ${etag}, the bytes sent give ${etags[0] ?? ""}; object removed`,
+      );
     }
   } finally {
     job.body.destroy();
@@ -123,7 +173,12 @@ async function upload(client: S3Client, s: S3Settings, job: UploadJob): Promise<
 /** Largest object a single CopyObject copies. */
 const MAX_COPY = 5 * 1024 ** 3;
 /** Codes meaning "this store (or these credentials) will not copy from there": stream instead. */
-const NO_COPY = new Set(["AccessDenied", "NotImplemented", "InvalidRequest", "XAmzContentSHA256Mismatch"]);
+const NO_COPY = new Set([
+  "AccessDenied",
+  "NotImplemented",
+  "InvalidRequest",
+  "XAmzContentSHA256Mismatch",
+]);
 
 /** The mover for `s3://`. */
 export class S3Mover implements Mover {
@@ -137,20 +192,57 @@ export class S3Mover implements Mover {
     const uri = `s3://${bucket}/${key}`;
     let settings: S3Settings | undefined;
     try {
-      if (bucket === "") throw new StepError(`no bucket in destination ${formatUrl(dest)}`);
+      if (bucket === "")
+        throw new StepError(`no bucket in destination ${formatUrl(dest)}`);
       settings = s3Settings(req.connectionParameters, dest);
       const started = Date.now();
       const client = await this.clients.get(settings);
-      if (req.stream !== undefined) return await this.moveStream(req, req.stream, client, settings, bucket, key);
-      const digests = await localDigests(req.source, settings.partSize, req.signal);
-      await upload(client, settings, { bucket, key, body: createReadStream(req.source), size: digests.size, sha256: digests.sha256, etags: () => digests.etags, signal: req.signal });
-      req.log.debug({ bucket, key, bytes: digests.size, parts: digests.parts, sha256: digests.sha256, durationMs: Date.now() - started }, "object uploaded");
+      if (req.stream !== undefined)
+        return await this.moveStream(
+          req,
+          req.stream,
+          client,
+          settings,
+          bucket,
+          key,
+        );
+      const digests = await localDigests(
+        req.source,
+        settings.partSize,
+        req.signal,
+      );
+      await upload(client, settings, {
+        bucket,
+        key,
+        body: createReadStream(req.source),
+        size: digests.size,
+        sha256: digests.sha256,
+        etags: () => digests.etags,
+        signal: req.signal,
+      });
+      req.log.debug(
+        {
+          bucket,
+          key,
+          bytes: digests.size,
+          parts: digests.parts,
+          sha256: digests.sha256,
+          durationMs: Date.now() - started,
+        },
+        "object uploaded",
+      );
       return { uri, bytes: digests.size, method: "upload" };
     } catch (err) {
       if (req.signal.aborted) throw req.signal.reason;
       const known = err instanceof StepError || err instanceof TypeError;
-      const message = known ? errorMessage(err) : describeS3Failure(err, bucket, settings?.endpoint);
-      throw new TransferError(message, { scheme: "s3", destination: uri }, { cause: err });
+      const message = known
+        ? errorMessage(err)
+        : describeS3Failure(err, bucket, settings?.endpoint);
+      throw new TransferError(
+        message,
+        { scheme: "s3", destination: uri },
+        { cause: err },
+      );
     }
   }
 
@@ -161,22 +253,51 @@ export class S3Mover implements Mover {
    * the source into the upload, its ETag checked against the MD5s computed
    * on the way.
    */
-  private async moveStream(req: MoveRequest, stream: StreamSource, client: S3Client, s: S3Settings, bucket: string, key: string): Promise<MoveResult> {
+  private async moveStream(
+    req: MoveRequest,
+    stream: StreamSource,
+    client: S3Client,
+    s: S3Settings,
+    bucket: string,
+    key: string,
+  ): Promise<MoveResult> {
     const uri = `s3://${bucket}/${key}`;
     const started = Date.now();
     const obj = stream.object;
-    if (obj !== undefined && obj.endpoint === s.endpoint && stream.size <= MAX_COPY) {
+    if (
+      obj !== undefined &&
+      obj.endpoint === s.endpoint &&
+      stream.size <= MAX_COPY
+    ) {
       try {
         const copySource = `${obj.bucket}/${obj.key.split("/").map(encodeURIComponent).join("/")}`;
         await client.send(
-          new CopyObjectCommand({ Bucket: bucket, Key: key, CopySource: copySource, MetadataDirective: "COPY", ...(obj.etag === undefined ? {} : { CopySourceIfMatch: obj.etag }) }),
+          new CopyObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            CopySource: copySource,
+            MetadataDirective: "COPY",
+            ...(obj.etag === undefined ? {} : { CopySourceIfMatch: obj.etag }),
+          }),
           { abortSignal: req.signal },
         );
-        req.log.debug({ from: stream.uri, bucket, key, bytes: stream.size, durationMs: Date.now() - started }, "object copied");
+        req.log.debug(
+          {
+            from: stream.uri,
+            bucket,
+            key,
+            bytes: stream.size,
+            durationMs: Date.now() - started,
+          },
+          "object copied",
+        );
         return { uri, bytes: stream.size, method: "copy" };
       } catch (err) {
         if (req.signal.aborted || !NO_COPY.has(s3Code(err) ?? "")) throw err;
-        req.log.debug({ from: stream.uri, code: s3Code(err) }, "server-side copy refused, streaming");
+        req.log.debug(
+          { from: stream.uri, code: s3Code(err) },
+          "server-side copy refused, streaming",
+        );
       }
     }
     const digests = new RunningDigests(s.partSize);
@@ -195,14 +316,31 @@ export class S3Mover implements Mover {
     source.pipe(tap);
     let result: LocalDigests | undefined;
     try {
-      await upload(client, s, { bucket, key, body: tap, size: stream.size, sha256: stream.sha256, etags: () => (result ??= digests.result()).etags, signal: req.signal });
+      await upload(client, s, {
+        bucket,
+        key,
+        body: tap,
+        size: stream.size,
+        sha256: stream.sha256,
+        etags: () => (result ??= digests.result()).etags,
+        signal: req.signal,
+      });
     } catch (err) {
       // The source's failure (short read, wrong sha256) says what went wrong; the upload's is a consequence.
       throw failed ?? err;
     } finally {
       source.destroy();
     }
-    req.log.debug({ from: stream.uri, bucket, key, bytes: stream.size, durationMs: Date.now() - started }, "object uploaded");
+    req.log.debug(
+      {
+        from: stream.uri,
+        bucket,
+        key,
+        bytes: stream.size,
+        durationMs: Date.now() - started,
+      },
+      "object uploaded",
+    );
     return { uri, bytes: stream.size, method: "stream" };
   }
 

@@ -12,7 +12,12 @@ import { StepError, errorMessage } from "../errors.js";
 import type { Logger } from "../log.js";
 import { hostPort } from "./endpoints.js";
 import { NetworkMover, type ProtocolAdapter } from "./network-mover.js";
-import { openSsh, sshOptions, type SshConnection, type SshOptions } from "./ssh-connection.js";
+import {
+  openSsh,
+  sshOptions,
+  type SshConnection,
+  type SshOptions,
+} from "./ssh-connection.js";
 
 /** SFTP status codes (draft-ietf-secsh-filexfer) that get their own wording. */
 const NO_SUCH_FILE = 2;
@@ -23,12 +28,26 @@ function sftpCode(err: unknown): unknown {
 }
 
 /** Word a failed SFTP request on `path` (`dir`: the directory to name when permission is denied). */
-function stepError(err: unknown, conn: SshConnection, what: string, path: string, dir: string): StepError {
+function stepError(
+  err: unknown,
+  conn: SshConnection,
+  what: string,
+  path: string,
+  dir: string,
+): StepError {
   const code = sftpCode(err);
-  if (code === PERMISSION_DENIED) return new StepError(`permission denied on ${dir}`, { cause: err });
-  if (code === NO_SUCH_FILE) return new StepError(`no such file or directory: ${path}`, { cause: err });
-  if (!conn.alive) return new StepError(`connection lost to ${hostPort(conn.endpoint)} during ${what} of ${path}`, { cause: err });
-  return new StepError(`${what} of ${path} failed: ${errorMessage(err)}`, { cause: err });
+  if (code === PERMISSION_DENIED)
+    return new StepError(`permission denied on ${dir}`, { cause: err });
+  if (code === NO_SUCH_FILE)
+    return new StepError(`no such file or directory: ${path}`, { cause: err });
+  if (!conn.alive)
+    return new StepError(
+      `connection lost to ${hostPort(conn.endpoint)} during ${what} of ${path}`,
+      { cause: err },
+    );
+  return new StepError(`${what} of ${path} failed: ${errorMessage(err)}`, {
+    cause: err,
+  });
 }
 
 /** Create `dir` and its missing parents; a directory made meanwhile by someone else is fine. */
@@ -40,19 +59,27 @@ async function ensureDir(conn: SshConnection, dir: string): Promise<void> {
     throw new StepError(`not a directory: ${dir}`);
   } catch (err) {
     if (err instanceof StepError) throw err;
-    if (sftpCode(err) !== "ENOENT") throw stepError(err, conn, "stat", dir, posix.dirname(dir));
+    if (sftpCode(err) !== "ENOENT")
+      throw stepError(err, conn, "stat", dir, posix.dirname(dir));
   }
   await ensureDir(conn, posix.dirname(dir));
   try {
     await conn.sftp.mkdir(dir, false);
   } catch (err) {
-    const made = await conn.sftp.stat(dir).then((st) => st.isDirectory, () => false);
+    const made = await conn.sftp.stat(dir).then(
+      (st) => st.isDirectory,
+      () => false,
+    );
     if (!made) throw stepError(err, conn, "mkdir", dir, posix.dirname(dir));
   }
 }
 
 /** Rename `tmp` to `final`, replacing an existing `final`. */
-async function replace(conn: SshConnection, tmp: string, final: string): Promise<void> {
+async function replace(
+  conn: SshConnection,
+  tmp: string,
+  final: string,
+): Promise<void> {
   if (conn.posixRename !== false) {
     try {
       await conn.sftp.posixRename(tmp, final);
@@ -80,7 +107,11 @@ export const sftpProtocol: ProtocolAdapter<SshConnection, SshLogin> = {
   connectTimeout: (p) => p.sshConnectionTimeout,
   login: (req, _ep, p, timeoutMs) => {
     const ssh = sshOptions(req.destination, p, timeoutMs);
-    return { user: ssh.username, secrets: [ssh.password, ssh.keyFile, ssh.knownHosts], ssh };
+    return {
+      user: ssh.username,
+      secrets: [ssh.password, ssh.keyFile, ssh.knownHosts],
+      ssh,
+    };
   },
   open: (ep, login, signal, log) => openSsh(ep, login.ssh, signal, log),
   home: (conn) => conn.home(),

@@ -16,7 +16,16 @@ import type { NetworkParameters } from "../config/connection-parameters.js";
 import type { Logger } from "../log.js";
 import type { ParsedUrl } from "../util/url.js";
 import type { RemoteConnection } from "./network-mover.js";
-import { addKnownHost, defaultKnownHostsPath, keyTypeOf, knownKeyTypes, loadKnownHosts, verifyHostKey, type HostKeyVerdict, type KnownHostEntry } from "./known-hosts.js";
+import {
+  addKnownHost,
+  defaultKnownHostsPath,
+  keyTypeOf,
+  knownKeyTypes,
+  loadKnownHosts,
+  verifyHostKey,
+  type HostKeyVerdict,
+  type KnownHostEntry,
+} from "./known-hosts.js";
 import { abortable } from "../util/abort.js";
 import { hostPort, socketFailure, type Endpoint } from "./endpoints.js";
 
@@ -32,7 +41,15 @@ export interface SshOptions {
 }
 
 const DEFAULT_KEYS = ["id_ed25519", "id_ecdsa", "id_rsa"];
-const HOST_KEY_ALGORITHMS = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"];
+const HOST_KEY_ALGORITHMS = [
+  "ssh-ed25519",
+  "ecdsa-sha2-nistp256",
+  "ecdsa-sha2-nistp384",
+  "ecdsa-sha2-nistp521",
+  "rsa-sha2-512",
+  "rsa-sha2-256",
+  "ssh-rsa",
+];
 
 function home(): string {
   const h = process.env.HOME;
@@ -48,7 +65,11 @@ function localUser(): string {
 }
 
 /** The SSH options for a destination. */
-export function sshOptions(dest: ParsedUrl, params: NetworkParameters, timeoutMs: number): SshOptions {
+export function sshOptions(
+  dest: ParsedUrl,
+  params: NetworkParameters,
+  timeoutMs: number,
+): SshOptions {
   return {
     username: dest.username ?? localUser(),
     password: dest.password,
@@ -131,7 +152,11 @@ async function privateKeys(opts: SshOptions, log: Logger): Promise<Buffer[]> {
     try {
       return [await readKey(opts.keyFile)];
     } catch (err) {
-      throw new ConnectFailure(`cannot use ssh key ${opts.keyFile}: ${errorMessage(err)}`, false, { cause: err });
+      throw new ConnectFailure(
+        `cannot use ssh key ${opts.keyFile}: ${errorMessage(err)}`,
+        false,
+        { cause: err },
+      );
     }
   }
   const keys: Buffer[] = [];
@@ -140,18 +165,30 @@ async function privateKeys(opts: SshOptions, log: Logger): Promise<Buffer[]> {
     try {
       keys.push(await readKey(path));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") log.debug({ key: path, err }, "ssh key skipped");
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT")
+        log.debug({ key: path, err }, "ssh key skipped");
     }
   }
   return keys;
 }
 
-async function authMethods(opts: SshOptions, log: Logger): Promise<AuthMethod[]> {
+async function authMethods(
+  opts: SshOptions,
+  log: Logger,
+): Promise<AuthMethod[]> {
   const username = opts.username;
-  const methods: AuthMethod[] = (await privateKeys(opts, log)).map((key) => ({ type: "publickey", username, key }) as AuthMethod);
+  const methods: AuthMethod[] = (await privateKeys(opts, log)).map(
+    (key) => ({ type: "publickey", username, key }) as AuthMethod,
+  );
   const agent = process.env.SSH_AUTH_SOCK;
-  if (agent !== undefined && agent !== "") methods.push({ type: "agent", username, agent } as AuthMethod);
-  if (opts.password !== undefined) methods.push({ type: "password", username, password: opts.password } as AuthMethod);
+  if (agent !== undefined && agent !== "")
+    methods.push({ type: "agent", username, agent } as AuthMethod);
+  if (opts.password !== undefined)
+    methods.push({
+      type: "password",
+      username,
+      password: opts.password,
+    } as AuthMethod);
   if (methods.length === 0) methods.push({ type: "none", username });
   return methods;
 }
@@ -161,7 +198,13 @@ interface HostCheck {
   saveError: unknown;
 }
 
-function hostVerifier(ep: Endpoint, opts: SshOptions, check: HostCheck, log: Logger, entries: readonly KnownHostEntry[]): HostVerifier {
+function hostVerifier(
+  ep: Endpoint,
+  opts: SshOptions,
+  check: HostCheck,
+  log: Logger,
+  entries: readonly KnownHostEntry[],
+): HostVerifier {
   return (key: Buffer, verify: (valid: boolean) => void): void => {
     check.verdict = verifyHostKey(entries, ep.host, ep.port, key);
     if (check.verdict !== "unknown" || !opts.acceptNewHostKeys) {
@@ -171,7 +214,14 @@ function hostVerifier(ep: Endpoint, opts: SshOptions, check: HostCheck, log: Log
     addKnownHost(opts.knownHosts, ep.host, ep.port, key).then(
       () => {
         check.verdict = "known";
-        log.warn({ host: hostPort(ep), keyType: keyTypeOf(key), knownHosts: opts.knownHosts }, "new host key added to known_hosts");
+        log.warn(
+          {
+            host: hostPort(ep),
+            keyType: keyTypeOf(key),
+            knownHosts: opts.knownHosts,
+          },
+          "new host key added to known_hosts",
+        );
         verify(true);
       },
       (err: unknown) => {
@@ -182,14 +232,28 @@ function hostVerifier(ep: Endpoint, opts: SshOptions, check: HostCheck, log: Log
   };
 }
 
-function hostKeyFailure(check: HostCheck, ep: Endpoint, opts: SshOptions): ConnectFailure | undefined {
+function hostKeyFailure(
+  check: HostCheck,
+  ep: Endpoint,
+  opts: SshOptions,
+): ConnectFailure | undefined {
   const where = hostPort(ep);
-  if (check.saveError !== undefined) return new ConnectFailure(`cannot add host key for ${where} to ${opts.knownHosts}: ${errorMessage(check.saveError)}`, false);
+  if (check.saveError !== undefined)
+    return new ConnectFailure(
+      `cannot add host key for ${where} to ${opts.knownHosts}: ${errorMessage(check.saveError)}`,
+      false,
+    );
   switch (check.verdict) {
     case "unknown":
-      return new ConnectFailure(`unknown host key for ${where} (add it to known_hosts or set connection_parameters__accept_new_host_keys = true)`, false);
+      return new ConnectFailure(
+        `unknown host key for ${where} (add it to known_hosts or set connection_parameters__accept_new_host_keys = true)`,
+        false,
+      );
     case "mismatch":
-      return new ConnectFailure(`host key mismatch for ${where} (known_hosts has another key: possible man-in-the-middle)`, false);
+      return new ConnectFailure(
+        `host key mismatch for ${where} (known_hosts has another key: possible man-in-the-middle)`,
+        false,
+      );
     case "revoked":
       return new ConnectFailure(`revoked host key for ${where}`, false);
     default:
@@ -198,31 +262,83 @@ function hostKeyFailure(check: HostCheck, ep: Endpoint, opts: SshOptions): Conne
 }
 
 /** The short failure for an error raised while connecting. */
-function connectFailure(raw: unknown, check: HostCheck, ep: Endpoint, opts: SshOptions): ConnectFailure {
-  const hostKey = check.verdict === "known" ? undefined : hostKeyFailure(check, ep, opts);
+function connectFailure(
+  raw: unknown,
+  check: HostCheck,
+  ep: Endpoint,
+  opts: SshOptions,
+): ConnectFailure {
+  const hostKey =
+    check.verdict === "known" ? undefined : hostKeyFailure(check, ep, opts);
   if (hostKey !== undefined) return hostKey;
   const level = (raw as { level?: string } | undefined)?.level;
   const where = hostPort(ep);
-  if (level === "client-authentication") return new ConnectFailure(`authentication failed for ${opts.username}@${where}`, false, { cause: raw });
-  if (level === "client-timeout") return new ConnectFailure(`timeout connecting to ${where}`, true, { cause: raw });
-  return socketFailure(raw, ep) ?? new ConnectFailure(`cannot connect to ${where}: ${errorMessage(raw)}`, false, { cause: raw });
+  if (level === "client-authentication")
+    return new ConnectFailure(
+      `authentication failed for ${opts.username}@${where}`,
+      false,
+      { cause: raw },
+    );
+  if (level === "client-timeout")
+    return new ConnectFailure(`timeout connecting to ${where}`, true, {
+      cause: raw,
+    });
+  return (
+    socketFailure(raw, ep) ??
+    new ConnectFailure(
+      `cannot connect to ${where}: ${errorMessage(raw)}`,
+      false,
+      { cause: raw },
+    )
+  );
 }
 
-function connectConfig(ep: Endpoint, opts: SshOptions, methods: AuthMethod[], verifier: HostVerifier, knownTypes: string[]): ConnectConfig {
-  const preferred = knownTypes.flatMap((t) => (t === "ssh-rsa" ? ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"] : [t])).filter((t) => HOST_KEY_ALGORITHMS.includes(t));
-  const config: ConnectConfig = { host: ep.host, port: ep.port, username: opts.username, readyTimeout: opts.timeoutMs, authHandler: methods, hostVerifier: verifier };
-  if (preferred.length > 0) config.algorithms = { serverHostKey: [...new Set([...preferred, ...HOST_KEY_ALGORITHMS])] as NonNullable<ConnectConfig["algorithms"]>["serverHostKey"] };
+function connectConfig(
+  ep: Endpoint,
+  opts: SshOptions,
+  methods: AuthMethod[],
+  verifier: HostVerifier,
+  knownTypes: string[],
+): ConnectConfig {
+  const preferred = knownTypes
+    .flatMap((t) =>
+      t === "ssh-rsa" ? ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"] : [t],
+    )
+    .filter((t) => HOST_KEY_ALGORITHMS.includes(t));
+  const config: ConnectConfig = {
+    host: ep.host,
+    port: ep.port,
+    username: opts.username,
+    readyTimeout: opts.timeoutMs,
+    authHandler: methods,
+    hostVerifier: verifier,
+  };
+  if (preferred.length > 0)
+    config.algorithms = {
+      serverHostKey: [
+        ...new Set([...preferred, ...HOST_KEY_ALGORITHMS]),
+      ] as NonNullable<ConnectConfig["algorithms"]>["serverHostKey"],
+    };
   return config;
 }
 
 /** Open an SFTP session to `ep`. Throws ConnectFailure (or the signal's reason). */
-export async function openSsh(ep: Endpoint, opts: SshOptions, signal: AbortSignal, log: Logger): Promise<SshConnection> {
+export async function openSsh(
+  ep: Endpoint,
+  opts: SshOptions,
+  signal: AbortSignal,
+  log: Logger,
+): Promise<SshConnection> {
   const entries = await loadKnownHosts(opts.knownHosts);
   const methods = await authMethods(opts, log);
   const check: HostCheck = { verdict: undefined, saveError: undefined };
   let conn: SshConnection | undefined;
   // Our own listeners on the ssh2 client: the library's callbacks skip events it considers handled.
-  const sftp = new SftpClient("move_it", { error: () => undefined, end: () => undefined, close: () => undefined });
+  const sftp = new SftpClient("move_it", {
+    error: () => undefined,
+    end: () => undefined,
+    close: () => undefined,
+  });
   let raw: unknown;
   const onGone = (): void => conn?.markDead();
   sftp.on("end", onGone);
@@ -231,9 +347,19 @@ export async function openSsh(ep: Endpoint, opts: SshOptions, signal: AbortSigna
     raw ??= err;
     onGone();
   });
-  const config = connectConfig(ep, opts, methods, hostVerifier(ep, opts, check, log, entries), knownKeyTypes(entries, ep.host, ep.port));
+  const config = connectConfig(
+    ep,
+    opts,
+    methods,
+    hostVerifier(ep, opts, check, log, entries),
+    knownKeyTypes(entries, ep.host, ep.port),
+  );
   try {
-    await abortable(signal, () => sftp.connect(config), () => rawClient(sftp).destroy());
+    await abortable(
+      signal,
+      () => sftp.connect(config),
+      () => rawClient(sftp).destroy(),
+    );
   } catch (err) {
     rawClient(sftp).destroy();
     if (signal.aborted) throw signal.reason;

@@ -66,13 +66,23 @@ export class NameServer {
   private closing: Promise<void> | undefined;
   private readonly now: () => number;
   private readonly maxAgeMs: number;
-  readonly stats: NameServerStats = { addresses: 0, registrations: 0, lookups: 0, badRequests: 0 };
+  readonly stats: NameServerStats = {
+    addresses: 0,
+    registrations: 0,
+    lookups: 0,
+    badRequests: 0,
+  };
 
   constructor(private readonly opts: NameServerOptions) {
     const host = opts.host ?? "*";
     this.now = opts.now ?? Date.now;
     this.maxAgeMs = opts.maxAgeMs ?? 10 * 60_000;
-    this.lookup = new RouterSocket({ bind: `tcp://${host}:${opts.port ?? DEFAULT_NAMESERVER_PORT}`, secure: false, log: opts.log, handler: async (req) => this.answer(req.payload) });
+    this.lookup = new RouterSocket({
+      bind: `tcp://${host}:${opts.port ?? DEFAULT_NAMESERVER_PORT}`,
+      secure: false,
+      log: opts.log,
+      handler: async (req) => this.answer(req.payload),
+    });
     this.registration = new RouterSocket({
       bind: `tcp://${host}:${opts.registrationPort ?? DEFAULT_REGISTRATION_PORT}`,
       secure: false,
@@ -104,14 +114,28 @@ export class NameServer {
       log: this.opts.log,
     });
     this.registrar.start();
-    this.ageTimer = setInterval(() => this.expire(), Math.max(1000, this.maxAgeMs / 20));
+    this.ageTimer = setInterval(
+      () => this.expire(),
+      Math.max(1000, this.maxAgeMs / 20),
+    );
     this.ageTimer.unref();
-    this.opts.log.info({ port: this.lookup.port, registrationPort: regPort, publishPort: this.news.port }, "nameserver started");
+    this.opts.log.info(
+      {
+        port: this.lookup.port,
+        registrationPort: regPort,
+        publishPort: this.news.port,
+      },
+      "nameserver started",
+    );
   }
 
   /** Bound ports (after start). */
   get ports(): { lookup: number; registration: number; publish: number } {
-    return { lookup: this.lookup.port, registration: this.registration.port, publish: this.news.port };
+    return {
+      lookup: this.lookup.port,
+      registration: this.registration.port,
+      publish: this.news.port,
+    };
   }
 
   /** Known addresses offering `service` ("" for all), as a look-up answers them. */
@@ -120,7 +144,12 @@ export class NameServer {
     const out: Record<string, unknown>[] = [];
     for (const e of this.entries.values()) {
       if (service !== "" && !offers(e.data["service"], service)) continue;
-      out.push({ ...e.data, receive_time: DateTime.fromDate(new Date(e.receivedAt), { aware: true }).isoformat() });
+      out.push({
+        ...e.data,
+        receive_time: DateTime.fromDate(new Date(e.receivedAt), {
+          aware: true,
+        }).isoformat(),
+      });
     }
     return out;
   }
@@ -131,26 +160,49 @@ export class NameServer {
       msg = Message.decode(payload);
     } catch (err) {
       this.stats.badRequests++;
-      this.opts.log.warn({ err: (err as Error).message, payload: payload.toString("utf8").slice(0, 200) }, "registration that is not a message: ignored");
+      this.opts.log.warn(
+        {
+          err: (err as Error).message,
+          payload: payload.toString("utf8").slice(0, 200),
+        },
+        "registration that is not a message: ignored",
+      );
       return;
     }
     const data = msg.dataObject;
     const uri = data["URI"];
-    if (msg.type !== "info" || !msg.subject.toLowerCase().startsWith("/address") || typeof uri !== "string") {
+    if (
+      msg.type !== "info" ||
+      !msg.subject.toLowerCase().startsWith("/address") ||
+      typeof uri !== "string"
+    ) {
       this.stats.badRequests++;
-      this.opts.log.warn({ subject: msg.subject, type: msg.type }, "registration without an /address subject, info type and URI: ignored");
+      this.opts.log.warn(
+        { subject: msg.subject, type: msg.type },
+        "registration without an /address subject, info type and URI: ignored",
+      );
       return;
     }
     this.stats.registrations++;
     // posttroll names the entry after the subject's first part.
     const name = msg.subject.split("/")[1] ?? "";
-    const entry = { data: { ...data, status: true, name }, receivedAt: this.now() };
+    const entry = {
+      data: { ...data, status: true, name },
+      receivedAt: this.now(),
+    };
     const known = this.entries.has(uri);
     this.entries.set(uri, entry);
     this.stats.addresses = this.entries.size;
     if (!known) {
       this.opts.log.info({ uri, service: data["service"] }, "address added");
-      void this.news.publish(new Message(msg.subject, "info", { ...data, status: true }, { sender: msg.sender, time: msg.time }));
+      void this.news.publish(
+        new Message(
+          msg.subject,
+          "info",
+          { ...data, status: true },
+          { sender: msg.sender, time: msg.time },
+        ),
+      );
     }
   }
 
@@ -160,12 +212,21 @@ export class NameServer {
       msg = Message.decode(payload);
     } catch (err) {
       this.stats.badRequests++;
-      return new Message("/oper/ns", "error", `not a posttroll message: ${(err as Error).message}`).encode();
+      return new Message(
+        "/oper/ns",
+        "error",
+        `not a posttroll message: ${(err as Error).message}`,
+      ).encode();
     }
     this.stats.lookups++;
     const service = msg.dataObject["service"];
     const found = this.addresses(typeof service === "string" ? service : "");
-    const reply = new Message("/oper/ns", "info", found.length > 0 ? (found as never) : "", { version: msg.version });
+    const reply = new Message(
+      "/oper/ns",
+      "info",
+      found.length > 0 ? (found as never) : "",
+      { version: msg.version },
+    );
     this.opts.log.debug({ service, found: found.length }, "look-up answered");
     return reply.encode();
   }
@@ -176,7 +237,13 @@ export class NameServer {
       if (now - e.receivedAt <= this.maxAgeMs) continue;
       this.entries.delete(uri);
       this.opts.log.info({ uri }, "address expired");
-      void this.news.publish(new Message(`/address/${String(e.data["name"])}`, "info", { status: false, URI: uri, service: e.data["service"] as never }));
+      void this.news.publish(
+        new Message(`/address/${String(e.data["name"])}`, "info", {
+          status: false,
+          URI: uri,
+          service: e.data["service"] as never,
+        }),
+      );
     }
     this.stats.addresses = this.entries.size;
   }

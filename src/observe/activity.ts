@@ -88,7 +88,10 @@ export class ChainActivity {
   }
 
   /** Files and bytes per minute over the `windowMinutes` full minutes before `now`. */
-  rates(now: number, windowMinutes = 5): { filesPerMinute: number; bytesPerMinute: number } {
+  rates(
+    now: number,
+    windowMinutes = 5,
+  ): { filesPerMinute: number; bytesPerMinute: number } {
     const since = Math.floor(now / 60_000) * 60_000 - windowMinutes * 60_000;
     let files = 0;
     let bytes = 0;
@@ -97,7 +100,10 @@ export class ChainActivity {
       files += m.files;
       bytes += m.bytes;
     }
-    return { filesPerMinute: files / windowMinutes, bytesPerMinute: bytes / windowMinutes };
+    return {
+      filesPerMinute: files / windowMinutes,
+      bytesPerMinute: bytes / windowMinutes,
+    };
   }
 
   private minute(at: number): Minute {

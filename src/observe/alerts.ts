@@ -10,7 +10,8 @@ import { sleep } from "../util/abort.js";
 import { redactUrl } from "../util/url.js";
 
 /** What an alert is about. */
-export type AlertKind = "file_given_up" | "slot_incomplete" | "provider_down" | "provider_up";
+export type AlertKind =
+  "file_given_up" | "slot_incomplete" | "provider_down" | "provider_up";
 
 export interface Alert {
   kind: AlertKind;
@@ -50,11 +51,27 @@ export class AlertSender {
   }
 
   private async post(url: string, alert: Alert): Promise<void> {
-    const body = JSON.stringify({ text: `[${this.program}] ${alert.chain}: ${alert.text}`, move_it: { program: this.program, kind: alert.kind, chain: alert.chain, ...alert.details } });
+    const body = JSON.stringify({
+      text: `[${this.program}] ${alert.chain}: ${alert.text}`,
+      move_it: {
+        program: this.program,
+        kind: alert.kind,
+        chain: alert.chain,
+        ...alert.details,
+      },
+    });
     for (let attempt = 0; ; attempt++) {
       if (this.ctrl.signal.aborted) return;
       try {
-        const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body, signal: AbortSignal.any([this.ctrl.signal, AbortSignal.timeout(10_000)]) });
+        const res = await fetch(url, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body,
+          signal: AbortSignal.any([
+            this.ctrl.signal,
+            AbortSignal.timeout(10_000),
+          ]),
+        });
         await res.arrayBuffer().catch(() => undefined);
         if (res.ok) {
           this.log.info({ kind: alert.kind, chain: alert.chain }, "alert sent");
@@ -64,10 +81,20 @@ export class AlertSender {
       } catch (err) {
         const delay = RETRY_MS[attempt];
         if (delay === undefined || this.ctrl.signal.aborted) {
-          if (!this.ctrl.signal.aborted) this.log.warn({ err, url: redactUrl(url), kind: alert.kind }, "alert not sent");
+          if (!this.ctrl.signal.aborted)
+            this.log.warn(
+              { err, url: redactUrl(url), kind: alert.kind },
+              "alert not sent",
+            );
           return;
         }
-        if (!(await sleep(delay, this.ctrl.signal).then(() => true, () => false))) return;
+        if (
+          !(await sleep(delay, this.ctrl.signal).then(
+            () => true,
+            () => false,
+          ))
+        )
+          return;
       }
     }
   }

@@ -24,7 +24,8 @@ export interface IncompleteSlot {
 }
 
 /** What `add` and `tick` report. */
-export type ExpectedOutcome = { kind: "on_time" } | { kind: "late"; slot: string } | { kind: "ignored" };
+export type ExpectedOutcome =
+  { kind: "on_time" } | { kind: "late"; slot: string } | { kind: "ignored" };
 
 interface Slot {
   label: string;
@@ -51,7 +52,10 @@ export class ExpectedTracker {
   ) {
     this.combos = spec.files.reduce((n, [, v]) => n * v.length, 1);
     // The first whole slot after tracking began.
-    this.nextClock = spec.every === "pass" ? 0 : Math.ceil(since / (spec.every * 1000)) * spec.every * 1000;
+    this.nextClock =
+      spec.every === "pass"
+        ? 0
+        : Math.ceil(since / (spec.every * 1000)) * spec.every * 1000;
     this.firstClock = this.nextClock;
   }
 
@@ -61,15 +65,27 @@ export class ExpectedTracker {
   }
 
   /** Slots open now, with how many of their files arrived. */
-  openSlots(): Array<{ slot: string; closesAt: number; received: number; expected: number }> {
-    return [...this.open.values()].map((s) => ({ slot: s.label, closesAt: s.closesAt, received: s.got.size, expected: this.combos }));
+  openSlots(): Array<{
+    slot: string;
+    closesAt: number;
+    received: number;
+    expected: number;
+  }> {
+    return [...this.open.values()].map((s) => ({
+      slot: s.label,
+      closesAt: s.closesAt,
+      received: s.got.size,
+      expected: this.combos,
+    }));
   }
 
   /** A delivered file: on time, late (its slot closed already), or not one of the expected. */
   add(data: Readonly<Record<string, JsonValue>>, now: number): ExpectedOutcome {
     const combo = this.combo(data);
     if (combo === undefined) return { kind: "ignored" };
-    return this.spec.every === "pass" ? this.addPass(data, combo, now) : this.addClock(data, combo, now, this.spec.every * 1000);
+    return this.spec.every === "pass"
+      ? this.addPass(data, combo, now)
+      : this.addClock(data, combo, now, this.spec.every * 1000);
   }
 
   /** Close the slots due by `now`; returns those that closed incomplete. */
@@ -79,7 +95,11 @@ export class ExpectedTracker {
       const len = this.spec.every * 1000;
       while (this.nextClock + this.spec.late * 1000 <= now) {
         const key = String(this.nextClock);
-        const slot = this.open.get(key) ?? { label: iso(this.nextClock), closesAt: this.nextClock + this.spec.late * 1000, got: new Set<string>() };
+        const slot = this.open.get(key) ?? {
+          label: iso(this.nextClock),
+          closesAt: this.nextClock + this.spec.late * 1000,
+          got: new Set<string>(),
+        };
         this.open.delete(key);
         const closed = this.close(slot, now);
         if (closed !== undefined) out.push(closed);
@@ -90,7 +110,8 @@ export class ExpectedTracker {
         if (slot.closesAt > now) continue;
         this.open.delete(key);
         this.closedPasses.push(key);
-        if (this.closedPasses.length > KEPT_CLOSED_PASSES) this.closedPasses.shift();
+        if (this.closedPasses.length > KEPT_CLOSED_PASSES)
+          this.closedPasses.shift();
         const closed = this.close(slot, now);
         if (closed !== undefined) out.push(closed);
       }
@@ -98,43 +119,91 @@ export class ExpectedTracker {
     return out;
   }
 
-  private addClock(data: Readonly<Record<string, JsonValue>>, combo: string, now: number, len: number): ExpectedOutcome {
+  private addClock(
+    data: Readonly<Record<string, JsonValue>>,
+    combo: string,
+    now: number,
+    len: number,
+  ): ExpectedOutcome {
     const t = fileTime(data, this.spec.key);
     if (t === undefined) return { kind: "ignored" };
     const start = Math.floor(t / len) * len;
     const label = iso(start);
-    if (start < this.nextClock) return this.lateArrival(label, combo, start >= this.firstClock);
+    if (start < this.nextClock)
+      return this.lateArrival(label, combo, start >= this.firstClock);
     const key = String(start);
     let slot = this.open.get(key);
-    if (slot === undefined) this.open.set(key, (slot = { label, closesAt: start + this.spec.late * 1000, got: new Set() }));
+    if (slot === undefined)
+      this.open.set(
+        key,
+        (slot = {
+          label,
+          closesAt: start + this.spec.late * 1000,
+          got: new Set(),
+        }),
+      );
     slot.got.add(combo);
-    return now > slot.closesAt ? { kind: "late", slot: label } : { kind: "on_time" };
+    return now > slot.closesAt
+      ? { kind: "late", slot: label }
+      : { kind: "on_time" };
   }
 
-  private addPass(data: Readonly<Record<string, JsonValue>>, combo: string, now: number): ExpectedOutcome {
-    const value = this.spec.key.map((k) => data[k]).find((v) => v !== undefined && v !== null);
+  private addPass(
+    data: Readonly<Record<string, JsonValue>>,
+    combo: string,
+    now: number,
+  ): ExpectedOutcome {
+    const value = this.spec.key
+      .map((k) => data[k])
+      .find((v) => v !== undefined && v !== null);
     if (value === undefined) return { kind: "ignored" };
-    const key = normaliseValue(value instanceof Object && "isoformat" in value ? (value as { isoformat(): string }).isoformat() : value);
-    if (this.closedPasses.includes(key)) return this.lateArrival(key, combo, true);
+    const key = normaliseValue(
+      value instanceof Object && "isoformat" in value
+        ? (value as { isoformat(): string }).isoformat()
+        : value,
+    );
+    if (this.closedPasses.includes(key))
+      return this.lateArrival(key, combo, true);
     let slot = this.open.get(key);
-    if (slot === undefined) this.open.set(key, (slot = { label: key, closesAt: now + this.spec.late * 1000, got: new Set() }));
+    if (slot === undefined)
+      this.open.set(
+        key,
+        (slot = {
+          label: key,
+          closesAt: now + this.spec.late * 1000,
+          got: new Set(),
+        }),
+      );
     slot.got.add(combo);
     return { kind: "on_time" };
   }
 
   /** A file of a closed slot: late; struck off the slot's missing list if listed. */
-  private lateArrival(label: string, combo: string, judged: boolean): ExpectedOutcome {
+  private lateArrival(
+    label: string,
+    combo: string,
+    judged: boolean,
+  ): ExpectedOutcome {
     const listed = this.incomplete.find((s) => s.slot === label);
-    if (listed !== undefined) listed.missing = listed.missing.filter((m) => m !== this.describe(combo));
+    if (listed !== undefined)
+      listed.missing = listed.missing.filter((m) => m !== this.describe(combo));
     return judged ? { kind: "late", slot: label } : { kind: "ignored" };
   }
 
   private close(slot: Slot, now: number): IncompleteSlot | undefined {
     if (slot.got.size >= this.combos) return undefined;
-    const missing = this.all().filter((c) => !slot.got.has(c)).map((c) => this.describe(c));
-    const closed = { slot: slot.label, closedAt: now, expected: this.combos, missing };
+    const missing = this.all()
+      .filter((c) => !slot.got.has(c))
+      .map((c) => this.describe(c));
+    const closed = {
+      slot: slot.label,
+      closedAt: now,
+      expected: this.combos,
+      missing,
+    };
     this.incomplete.unshift(closed);
-    if (this.incomplete.length > KEPT_INCOMPLETE) this.incomplete.length = KEPT_INCOMPLETE;
+    if (this.incomplete.length > KEPT_INCOMPLETE)
+      this.incomplete.length = KEPT_INCOMPLETE;
     return closed;
   }
 
@@ -143,7 +212,8 @@ export class ExpectedTracker {
     const parts: string[] = [];
     for (const [field, values] of this.spec.files) {
       const v = data[field];
-      if (v === undefined || v === null || typeof v === "object") return undefined;
+      if (v === undefined || v === null || typeof v === "object")
+        return undefined;
       const n = normaliseValue(v);
       if (!values.includes(n)) return undefined;
       parts.push(n);
@@ -153,13 +223,16 @@ export class ExpectedTracker {
 
   private all(): string[] {
     let out: string[][] = [[]];
-    for (const [, values] of this.spec.files) out = out.flatMap((prefix) => values.map((v) => [...prefix, v]));
+    for (const [, values] of this.spec.files)
+      out = out.flatMap((prefix) => values.map((v) => [...prefix, v]));
     return out.map((parts) => parts.join("\u0000"));
   }
 
   private describe(combo: string): string {
     const values = combo.split("\u0000");
-    return this.spec.files.map(([field], i) => `${field}=${values[i]}`).join(" ");
+    return this.spec.files
+      .map(([field], i) => `${field}=${values[i]}`)
+      .join(" ");
   }
 }
 

@@ -10,7 +10,10 @@ import { DateTime } from "../util/datetime.js";
 export const TIME_FIELDS = ["nominal_time", "start_time", "time"] as const;
 
 /** The file's own time in ms since the epoch (naive times taken as UTC), or undefined. */
-export function fileTime(data: Readonly<Record<string, JsonValue>>, fields: readonly string[] = TIME_FIELDS): number | undefined {
+export function fileTime(
+  data: Readonly<Record<string, JsonValue>>,
+  fields: readonly string[] = TIME_FIELDS,
+): number | undefined {
   for (const f of fields) {
     const v = data[f];
     if (v instanceof DateTime) return v.valueOf();

@@ -6,15 +6,27 @@
  * Process and Node metrics keep their standard names (`process_*`,
  * `nodejs_*`) so stock dashboards find them.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import {
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  collectDefaultMetrics,
+} from "prom-client";
 import type { ClientEvent, ClientStats } from "../client/index.js";
 import type { ServerEvent, ServerStats } from "../server/server.js";
 import { fileTime } from "./file-time.js";
 
 /** Seconds, 5 ms to 4 h: a small file on a LAN to a large one over a slow link. */
-export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400];
+export const DURATION_BUCKETS = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300,
+  600, 1200, 1800, 3600, 7200, 14400,
+];
 /** Seconds, 10 s to 1 day: a file's age (from its own time) when it lands. */
-export const AGE_BUCKETS = [10, 30, 60, 120, 300, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200, 10800, 21600, 43200, 86400];
+export const AGE_BUCKETS = [
+  10, 30, 60, 120, 300, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200, 10800,
+  21600, 43200, 86400,
+];
 
 /** A ledger's write counters (the server's or the client's). */
 export interface LedgerCounters {
@@ -43,7 +55,12 @@ export class Metrics {
 
   constructor(program: string, version: string, sources: MetricSources) {
     collectDefaultMetrics({ register: this.registry });
-    const info = new Gauge({ name: "move_it_info", help: "Always 1; the labels say which program and version this is.", labelNames: ["program", "version"], registers: [this.registry] });
+    const info = new Gauge({
+      name: "move_it_info",
+      help: "Always 1; the labels say which program and version this is.",
+      labelNames: ["program", "version"],
+      registers: [this.registry],
+    });
     info.set({ program, version }, 1);
     this.c = clientMetrics(this.registry, sources.client);
     this.s = serverMetrics(this.registry, sources.server, sources.serverLedger);
@@ -99,8 +116,17 @@ export class Metrics {
         c.announced.inc({ ...chain, provider: ev.provider });
         return;
       case "pushed": {
-        c.pushes.inc({ ...chain, provider: ev.provider, scheme: ev.scheme, outcome: ev.ok ? "success" : "failure" });
-        if (ev.ok) c.duration.observe({ ...chain, provider: ev.provider, scheme: ev.scheme }, ev.seconds);
+        c.pushes.inc({
+          ...chain,
+          provider: ev.provider,
+          scheme: ev.scheme,
+          outcome: ev.ok ? "success" : "failure",
+        });
+        if (ev.ok)
+          c.duration.observe(
+            { ...chain, provider: ev.provider, scheme: ev.scheme },
+            ev.seconds,
+          );
         return;
       }
       case "failover":
@@ -114,11 +140,22 @@ export class Metrics {
         if (ev.givenUp) c.givenUp.inc(chain);
         return;
       case "acked":
-        c.acks.inc({ ...chain, provider: ev.provider, outcome: ev.ok ? "success" : "failure" });
+        c.acks.inc({
+          ...chain,
+          provider: ev.provider,
+          outcome: ev.ok ? "success" : "failure",
+        });
         return;
       case "catchup":
-        c.catchups.inc({ ...chain, provider: ev.provider, outcome: ev.outcome });
-        c.catchupFiles.inc({ ...chain, provider: ev.provider }, ev.announcements);
+        c.catchups.inc({
+          ...chain,
+          provider: ev.provider,
+          outcome: ev.outcome,
+        });
+        c.catchupFiles.inc(
+          { ...chain, provider: ev.provider },
+          ev.announcements,
+        );
         return;
       case "heartbeat":
         c.heartbeats.inc({ ...chain, provider: ev.provider });
@@ -132,37 +169,79 @@ export class Metrics {
   }
 
   /** Count bytes delivered, once their size is known (see Observer). */
-  bytesDelivered(labels: Labels<"chain" | "provider" | "scheme">, bytes: number): void {
+  bytesDelivered(
+    labels: Labels<"chain" | "provider" | "scheme">,
+    bytes: number,
+  ): void {
     this.c.bytes.inc(labels, bytes);
   }
 
   /** A client chain is configured: its per-chain counters start at 0 (so they are there before their first event). */
   clientChain(chain: string): void {
     const c = this.c;
-    for (const m of [c.failed, c.givenUp, c.retries, c.late, c.missing, c.incomplete]) m.inc({ chain }, 0);
+    for (const m of [
+      c.failed,
+      c.givenUp,
+      c.retries,
+      c.late,
+      c.missing,
+      c.incomplete,
+    ])
+      m.inc({ chain }, 0);
   }
 
   /** Count files the expectations found late or missing, and slots that closed incomplete. */
-  expected(chain: string, what: "late" | "missing" | "incomplete", n = 1): void {
-    const m = what === "late" ? this.c.late : what === "missing" ? this.c.missing : this.c.incomplete;
+  expected(
+    chain: string,
+    what: "late" | "missing" | "incomplete",
+    n = 1,
+  ): void {
+    const m =
+      what === "late"
+        ? this.c.late
+        : what === "missing"
+          ? this.c.missing
+          : this.c.incomplete;
     m.inc({ chain }, n);
   }
 
   private delivered(ev: Extract<ClientEvent, { type: "delivered" }>): void {
     const c = this.c;
-    c.delivered.inc({ chain: ev.chain, provider: ev.provider, scheme: ev.scheme });
-    c.latency.observe({ chain: ev.chain, provider: ev.provider }, Math.max(0, (ev.deliveredAt - ev.announcedAt) / 1000));
+    c.delivered.inc({
+      chain: ev.chain,
+      provider: ev.provider,
+      scheme: ev.scheme,
+    });
+    c.latency.observe(
+      { chain: ev.chain, provider: ev.provider },
+      Math.max(0, (ev.deliveredAt - ev.announcedAt) / 1000),
+    );
     const own = fileTime(ev.data);
-    if (own !== undefined) c.age.observe({ chain: ev.chain }, Math.max(0, (ev.deliveredAt - own) / 1000));
+    if (own !== undefined)
+      c.age.observe(
+        { chain: ev.chain },
+        Math.max(0, (ev.deliveredAt - own) / 1000),
+      );
     c.lastDelivery.set({ chain: ev.chain }, ev.deliveredAt / 1000);
   }
 }
 
-function counter<T extends string>(reg: Registry, name: string, help: string, labelNames: readonly T[]): Counter<T> {
+function counter<T extends string>(
+  reg: Registry,
+  name: string,
+  help: string,
+  labelNames: readonly T[],
+): Counter<T> {
   return new Counter({ name, help, labelNames, registers: [reg] });
 }
 
-function histogram<T extends string>(reg: Registry, name: string, help: string, labelNames: readonly T[], buckets: number[]): Histogram<T> {
+function histogram<T extends string>(
+  reg: Registry,
+  name: string,
+  help: string,
+  labelNames: readonly T[],
+  buckets: number[],
+): Histogram<T> {
   return new Histogram({ name, help, labelNames, buckets, registers: [reg] });
 }
 
@@ -170,38 +249,152 @@ function clientMetrics(reg: Registry, stats: (() => ClientStats) | undefined) {
   const P = "move_it_client_";
   const cp = ["chain", "provider"] as const;
   const m = {
-    announced: counter(reg, `${P}files_announced_total`, "File announcements received from each provider (the same file from several providers counts once per provider).", cp),
-    pushes: counter(reg, `${P}push_requests_total`, "Push requests sent to servers, by outcome: success, or failure (then the next provider is tried or the file is given up).", ["chain", "provider", "scheme", "outcome"]),
-    delivered: counter(reg, `${P}files_delivered_total`, "Files delivered (each file once, however many providers announced it).", ["chain", "provider", "scheme"]),
-    bytes: counter(reg, `${P}delivered_bytes_total`, "Bytes of the files delivered (size from the announcement, or of the file on a local destination).", ["chain", "provider", "scheme"]),
-    failed: counter(reg, `${P}files_failed_total`, "Times no provider could deliver a file in one round of tries (it is retried later, or given up).", ["chain"]),
-    givenUp: counter(reg, `${P}files_given_up_total`, "Files given up: still not delivered max_retry_age after they were first heard of.", ["chain"]),
-    retries: counter(reg, `${P}retries_total`, "Files taken up again from the ledger: a retry after backoff, a file resumed after a restart, or one that waited for room.", ["chain"]),
-    failovers: counter(reg, `${P}failovers_total`, "Pushes tried with the next provider after one failed (same round).", cp),
-    acks: counter(reg, `${P}acks_total`, "Ack requests sent to the other servers that announced a delivered file, by outcome.", ["chain", "provider", "outcome"]),
-    catchups: counter(reg, `${P}catchup_requests_total`, "Catch-up passes asked of a server (at start, and when a provider is heard after silence), by outcome: answered, unsupported (a Python server), unreachable.", ["chain", "provider", "outcome"]),
-    catchupFiles: counter(reg, `${P}catchup_announcements_total`, "Announcements received by catch-up passes (files the ledger already knows among them).", cp),
-    heartbeats: counter(reg, `${P}heartbeats_total`, "Heartbeats received from each provider.", cp),
-    missed: counter(reg, `${P}heartbeats_missed_total`, "Times a provider stayed silent past heartbeat_alarm_scale heartbeats and was reconnected.", cp),
-    late: counter(reg, `${P}files_late_total`, "Expected files (see expect_every) that arrived after their slot's deadline.", ["chain"]),
-    missing: counter(reg, `${P}files_missing_total`, "Expected files not there when their slot closed.", ["chain"]),
-    incomplete: counter(reg, `${P}slots_incomplete_total`, "Slots of expected files that closed with files missing.", ["chain"]),
-    duration: histogram(reg, `${P}push_duration_seconds`, "Time from sending a push request to its successful reply: how long the server took to move the file here.", ["chain", "provider", "scheme"], DURATION_BUCKETS),
-    latency: histogram(reg, `${P}delivery_latency_seconds`, "Time from the server announcing a file to its delivery here (clocks of both hosts involved).", cp, DURATION_BUCKETS),
-    age: histogram(reg, `${P}file_age_seconds`, "Age of each file when delivered: now minus the file's own time (nominal_time, start_time ... from its name).", ["chain"], AGE_BUCKETS),
-    lastDelivery: new Gauge({ name: `${P}last_delivery_timestamp_seconds`, help: "When the last file of the chain was delivered (Unix time).", labelNames: ["chain"], registers: [reg] }),
+    announced: counter(
+      reg,
+      `${P}files_announced_total`,
+      "File announcements received from each provider (the same file from several providers counts once per provider).",
+      cp,
+    ),
+    pushes: counter(
+      reg,
+      `${P}push_requests_total`,
+      "Push requests sent to servers, by outcome: success, or failure (then the next provider is tried or the file is given up).",
+      ["chain", "provider", "scheme", "outcome"],
+    ),
+    delivered: counter(
+      reg,
+      `${P}files_delivered_total`,
+      "Files delivered (each file once, however many providers announced it).",
+      ["chain", "provider", "scheme"],
+    ),
+    bytes: counter(
+      reg,
+      `${P}delivered_bytes_total`,
+      "Bytes of the files delivered (size from the announcement, or of the file on a local destination).",
+      ["chain", "provider", "scheme"],
+    ),
+    failed: counter(
+      reg,
+      `${P}files_failed_total`,
+      "Times no provider could deliver a file in one round of tries (it is retried later, or given up).",
+      ["chain"],
+    ),
+    givenUp: counter(
+      reg,
+      `${P}files_given_up_total`,
+      "Files given up: still not delivered max_retry_age after they were first heard of.",
+      ["chain"],
+    ),
+    retries: counter(
+      reg,
+      `${P}retries_total`,
+      "Files taken up again from the ledger: a retry after backoff, a file resumed after a restart, or one that waited for room.",
+      ["chain"],
+    ),
+    failovers: counter(
+      reg,
+      `${P}failovers_total`,
+      "Pushes tried with the next provider after one failed (same round).",
+      cp,
+    ),
+    acks: counter(
+      reg,
+      `${P}acks_total`,
+      "Ack requests sent to the other servers that announced a delivered file, by outcome.",
+      ["chain", "provider", "outcome"],
+    ),
+    catchups: counter(
+      reg,
+      `${P}catchup_requests_total`,
+      "Catch-up passes asked of a server (at start, and when a provider is heard after silence), by outcome: answered, unsupported (a Python server), unreachable.",
+      ["chain", "provider", "outcome"],
+    ),
+    catchupFiles: counter(
+      reg,
+      `${P}catchup_announcements_total`,
+      "Announcements received by catch-up passes (files the ledger already knows among them).",
+      cp,
+    ),
+    heartbeats: counter(
+      reg,
+      `${P}heartbeats_total`,
+      "Heartbeats received from each provider.",
+      cp,
+    ),
+    missed: counter(
+      reg,
+      `${P}heartbeats_missed_total`,
+      "Times a provider stayed silent past heartbeat_alarm_scale heartbeats and was reconnected.",
+      cp,
+    ),
+    late: counter(
+      reg,
+      `${P}files_late_total`,
+      "Expected files (see expect_every) that arrived after their slot's deadline.",
+      ["chain"],
+    ),
+    missing: counter(
+      reg,
+      `${P}files_missing_total`,
+      "Expected files not there when their slot closed.",
+      ["chain"],
+    ),
+    incomplete: counter(
+      reg,
+      `${P}slots_incomplete_total`,
+      "Slots of expected files that closed with files missing.",
+      ["chain"],
+    ),
+    duration: histogram(
+      reg,
+      `${P}push_duration_seconds`,
+      "Time from sending a push request to its successful reply: how long the server took to move the file here.",
+      ["chain", "provider", "scheme"],
+      DURATION_BUCKETS,
+    ),
+    latency: histogram(
+      reg,
+      `${P}delivery_latency_seconds`,
+      "Time from the server announcing a file to its delivery here (clocks of both hosts involved).",
+      cp,
+      DURATION_BUCKETS,
+    ),
+    age: histogram(
+      reg,
+      `${P}file_age_seconds`,
+      "Age of each file when delivered: now minus the file's own time (nominal_time, start_time ... from its name).",
+      ["chain"],
+      AGE_BUCKETS,
+    ),
+    lastDelivery: new Gauge({
+      name: `${P}last_delivery_timestamp_seconds`,
+      help: "When the last file of the chain was delivered (Unix time).",
+      labelNames: ["chain"],
+      registers: [reg],
+    }),
   };
   if (stats === undefined) return m;
-  const chains = (): Array<[string, ClientStats["chains"][string]]> => Object.entries(stats().chains);
+  const chains = (): Array<[string, ClientStats["chains"][string]]> =>
+    Object.entries(stats().chains);
   new Gauge({
-    name: `${P}files_pending`, help: "Files heard of and not yet delivered or given up: waiting, moving, or waiting for a retry (the chain's ledger rows).", labelNames: ["chain"], registers: [reg],
+    name: `${P}files_pending`,
+    help: "Files heard of and not yet delivered or given up: waiting, moving, or waiting for a retry (the chain's ledger rows).",
+    labelNames: ["chain"],
+    registers: [reg],
     collect() {
       this.reset();
-      for (const [chain, s] of chains()) this.set({ chain }, s.files.pending + s.files.inFlight + s.files.failed);
+      for (const [chain, s] of chains())
+        this.set(
+          { chain },
+          s.files.pending + s.files.inFlight + s.files.failed,
+        );
     },
   });
   new Gauge({
-    name: `${P}ledger_files`, help: "The chain's files in the client ledger by state: pending (no push sent yet), in_flight (push sent), failed (waiting for a retry), given_up (kept for ledger_retention). Delivered rows are not counted.", labelNames: ["chain", "state"], registers: [reg],
+    name: `${P}ledger_files`,
+    help: "The chain's files in the client ledger by state: pending (no push sent yet), in_flight (push sent), failed (waiting for a retry), given_up (kept for ledger_retention). Delivered rows are not counted.",
+    labelNames: ["chain", "state"],
+    registers: [reg],
     collect() {
       this.reset();
       for (const [chain, s] of chains()) {
@@ -214,53 +407,80 @@ function clientMetrics(reg: Registry, stats: (() => ClientStats) | undefined) {
   });
   ledgerMetrics(reg, P, "client", () => stats().ledger);
   new Gauge({
-    name: `${P}pushes_in_flight`, help: "Push requests waiting for their reply now.", labelNames: ["chain"], registers: [reg],
+    name: `${P}pushes_in_flight`,
+    help: "Push requests waiting for their reply now.",
+    labelNames: ["chain"],
+    registers: [reg],
     collect() {
       this.reset();
-      for (const [chain, s] of chains()) this.set({ chain }, s.coordinator.active);
+      for (const [chain, s] of chains())
+        this.set({ chain }, s.coordinator.active);
     },
   });
   new Gauge({
-    name: `${P}provider_up`, help: "1 while the provider's publisher is heard (a message or heartbeat within two heartbeat intervals), else 0.", labelNames: ["chain", "provider"], registers: [reg],
+    name: `${P}provider_up`,
+    help: "1 while the provider's publisher is heard (a message or heartbeat within two heartbeat intervals), else 0.",
+    labelNames: ["chain", "provider"],
+    registers: [reg],
     collect() {
       this.reset();
-      for (const [chain, s] of chains()) for (const [provider, l] of Object.entries(s.listeners)) this.set({ chain, provider }, l.up ? 1 : 0);
+      for (const [chain, s] of chains())
+        for (const [provider, l] of Object.entries(s.listeners))
+          this.set({ chain, provider }, l.up ? 1 : 0);
     },
   });
   new Gauge({
-    name: `${P}provider_last_heard_timestamp_seconds`, help: "When the provider was last heard, heartbeats included (Unix time; 0: never).", labelNames: ["chain", "provider"], registers: [reg],
+    name: `${P}provider_last_heard_timestamp_seconds`,
+    help: "When the provider was last heard, heartbeats included (Unix time; 0: never).",
+    labelNames: ["chain", "provider"],
+    registers: [reg],
     collect() {
       this.reset();
-      for (const [chain, s] of chains()) for (const [provider, l] of Object.entries(s.listeners)) this.set({ chain, provider }, l.lastHeardAt / 1000);
+      for (const [chain, s] of chains())
+        for (const [provider, l] of Object.entries(s.listeners))
+          this.set({ chain, provider }, l.lastHeardAt / 1000);
     },
   });
   return m;
 }
 
 /** Write errors (a counter: the ledger lives as long as the process) and writes waiting, read at scrape time. */
-function ledgerMetrics(reg: Registry, prefix: string, whose: string, read: () => LedgerCounters): void {
+function ledgerMetrics(
+  reg: Registry,
+  prefix: string,
+  whose: string,
+  read: () => LedgerCounters,
+): void {
   new Counter({
-    name: `${prefix}ledger_write_errors_total`, help: `Batches of ${whose} ledger writes that failed (full or read-only state disk, ...) and were queued to be retried; nothing is lost while the process runs.`, registers: [reg],
+    name: `${prefix}ledger_write_errors_total`,
+    help: `Batches of ${whose} ledger writes that failed (full or read-only state disk, ...) and were queued to be retried; nothing is lost while the process runs.`,
+    registers: [reg],
     collect() {
       this.reset();
       this.inc(read().writeErrors);
     },
   });
   new Gauge({
-    name: `${prefix}ledger_pending_writes`, help: `Changes to the ${whose} ledger queued and not yet committed.`, registers: [reg],
+    name: `${prefix}ledger_pending_writes`,
+    help: `Changes to the ${whose} ledger queued and not yet committed.`,
+    registers: [reg],
     collect() {
       this.set(read().pendingWrites);
     },
   });
   new Counter({
-    name: `${prefix}ledger_commits_total`, help: `Transactions committed to the ${whose} ledger; changes_total / commits_total is how many changes a commit holds.`, registers: [reg],
+    name: `${prefix}ledger_commits_total`,
+    help: `Transactions committed to the ${whose} ledger; changes_total / commits_total is how many changes a commit holds.`,
+    registers: [reg],
     collect() {
       this.reset();
       this.inc(read().commits);
     },
   });
   new Counter({
-    name: `${prefix}ledger_changes_total`, help: `Changes committed to the ${whose} ledger.`, registers: [reg],
+    name: `${prefix}ledger_changes_total`,
+    help: `Changes committed to the ${whose} ledger.`,
+    registers: [reg],
     collect() {
       this.reset();
       this.inc(read().changesCommitted);
@@ -268,25 +488,88 @@ function ledgerMetrics(reg: Registry, prefix: string, whose: string, read: () =>
   });
 }
 
-function serverMetrics(reg: Registry, stats: (() => Record<string, ServerStats>) | undefined, ledger: (() => LedgerCounters) | undefined) {
+function serverMetrics(
+  reg: Registry,
+  stats: (() => Record<string, ServerStats>) | undefined,
+  ledger: (() => LedgerCounters) | undefined,
+) {
   const P = "move_it_server_";
   const m = {
-    announced: counter(reg, `${P}files_announced_total`, "Files announced on the chain's topic.", ["chain"]),
-    requests: counter(reg, `${P}requests_total`, "Requests received on the chain's request port, by type (push, ack, ping, info, ...).", ["chain", "type"]),
-    pushed: counter(reg, `${P}files_pushed_total`, "Files delivered to a client's destination by a push.", ["chain", "scheme"]),
-    joined: counter(reg, `${P}pushes_joined_total`, "Pushes of a file to a destination it was already being moved to: served by the transfer running.", ["chain"]),
-    bytes: counter(reg, `${P}sent_bytes_total`, "Bytes moved to destinations by pushes.", ["chain", "scheme"]),
-    pushFailures: counter(reg, `${P}push_failures_total`, "Push requests answered with an error.", ["chain"]),
-    refused: counter(reg, `${P}requests_refused_total`, "Requests refused (file not announced here or outside origin, bad destination).", ["chain"]),
-    malformed: counter(reg, `${P}requests_malformed_total`, "Frames on the request port that were not messages.", ["chain"]),
-    duration: histogram(reg, `${P}push_duration_seconds`, "Time to move one file to its destination.", ["chain", "scheme"], DURATION_BUCKETS),
-    lastPush: new Gauge({ name: `${P}last_push_timestamp_seconds`, help: "When the chain last delivered a file by a push (Unix time).", labelNames: ["chain"], registers: [reg] }),
-    lastAnnounce: new Gauge({ name: `${P}last_announce_timestamp_seconds`, help: "When the chain last announced a file (Unix time).", labelNames: ["chain"], registers: [reg] }),
+    announced: counter(
+      reg,
+      `${P}files_announced_total`,
+      "Files announced on the chain's topic.",
+      ["chain"],
+    ),
+    requests: counter(
+      reg,
+      `${P}requests_total`,
+      "Requests received on the chain's request port, by type (push, ack, ping, info, ...).",
+      ["chain", "type"],
+    ),
+    pushed: counter(
+      reg,
+      `${P}files_pushed_total`,
+      "Files delivered to a client's destination by a push.",
+      ["chain", "scheme"],
+    ),
+    joined: counter(
+      reg,
+      `${P}pushes_joined_total`,
+      "Pushes of a file to a destination it was already being moved to: served by the transfer running.",
+      ["chain"],
+    ),
+    bytes: counter(
+      reg,
+      `${P}sent_bytes_total`,
+      "Bytes moved to destinations by pushes.",
+      ["chain", "scheme"],
+    ),
+    pushFailures: counter(
+      reg,
+      `${P}push_failures_total`,
+      "Push requests answered with an error.",
+      ["chain"],
+    ),
+    refused: counter(
+      reg,
+      `${P}requests_refused_total`,
+      "Requests refused (file not announced here or outside origin, bad destination).",
+      ["chain"],
+    ),
+    malformed: counter(
+      reg,
+      `${P}requests_malformed_total`,
+      "Frames on the request port that were not messages.",
+      ["chain"],
+    ),
+    duration: histogram(
+      reg,
+      `${P}push_duration_seconds`,
+      "Time to move one file to its destination.",
+      ["chain", "scheme"],
+      DURATION_BUCKETS,
+    ),
+    lastPush: new Gauge({
+      name: `${P}last_push_timestamp_seconds`,
+      help: "When the chain last delivered a file by a push (Unix time).",
+      labelNames: ["chain"],
+      registers: [reg],
+    }),
+    lastAnnounce: new Gauge({
+      name: `${P}last_announce_timestamp_seconds`,
+      help: "When the chain last announced a file (Unix time).",
+      labelNames: ["chain"],
+      registers: [reg],
+    }),
   };
   if (ledger !== undefined) ledgerMetrics(reg, P, "server", ledger);
   if (stats === undefined) return m;
   new Gauge({
-    name: `${P}chain_up`, help: "1 for each chain (ini section) running now.", labelNames: ["chain"], registers: [reg],
+    name: `${P}chain_up`,
+    help: "1 for each chain (ini section) running now.",
+    labelNames: ["chain"],
+    registers: [reg],
     collect() {
       this.reset();
       for (const chain of Object.keys(stats())) this.set({ chain }, 1);

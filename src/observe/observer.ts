@@ -14,7 +14,11 @@ import { AlertSender, type Alert } from "./alerts.js";
 import { ExpectedTracker } from "./expected.js";
 import { fileTime } from "./file-time.js";
 import { Metrics, type LedgerCounters } from "./metrics.js";
-import { chainStatus, type ServerActivity, type StatusDocument } from "./status-doc.js";
+import {
+  chainStatus,
+  type ServerActivity,
+  type StatusDocument,
+} from "./status-doc.js";
 import { statOf } from "../util/local-fs.js";
 
 export interface ObserverOptions {
@@ -50,7 +54,11 @@ export class Observer {
   private readonly startedAt: number;
 
   constructor(private readonly opts: ObserverOptions) {
-    this.metrics = new Metrics(opts.program, opts.version, { client: opts.client, server: opts.server, serverLedger: opts.serverLedger });
+    this.metrics = new Metrics(opts.program, opts.version, {
+      client: opts.client,
+      server: opts.server,
+      serverLedger: opts.serverLedger,
+    });
     this.alerts = new AlertSender(opts.program, opts.log);
     this.startedAt = this.now();
     this.timer = setInterval(() => this.tick(), opts.tickMs ?? 1000);
@@ -64,13 +72,25 @@ export class Observer {
   /** Take the client chains' expectations and alert settings (at start and after each reload). */
   configure(chains: readonly ClientChainConfig[]): void {
     const names = new Set(chains.map((c) => c.name));
-    for (const name of this.watches.keys()) if (!names.has(name)) this.watches.delete(name);
+    for (const name of this.watches.keys())
+      if (!names.has(name)) this.watches.delete(name);
     for (const c of chains) {
       this.metrics.clientChain(c.name);
       const old = this.watches.get(c.name);
-      const same = old?.expected !== undefined && c.expected !== undefined && JSON.stringify(old.expected.spec) === JSON.stringify(c.expected);
-      const expected = same ? old.expected : c.expected === undefined ? undefined : new ExpectedTracker(c.expected, this.now());
-      this.watches.set(c.name, { expected, alerts: c.alerts, down: old?.down ?? new Set() });
+      const same =
+        old?.expected !== undefined &&
+        c.expected !== undefined &&
+        JSON.stringify(old.expected.spec) === JSON.stringify(c.expected);
+      const expected = same
+        ? old.expected
+        : c.expected === undefined
+          ? undefined
+          : new ExpectedTracker(c.expected, this.now());
+      this.watches.set(c.name, {
+        expected,
+        alerts: c.alerts,
+        down: old?.down ?? new Set(),
+      });
     }
   }
 
@@ -78,11 +98,23 @@ export class Observer {
   readonly onServerEvent = (ev: ServerEvent): void => {
     this.metrics.server(ev);
     let a = this.serverActivity.get(ev.chain);
-    if (a === undefined) this.serverActivity.set(ev.chain, (a = { announced: 0, lastAnnounceAt: 0, failures: 0, lastFailureAt: 0, pushes: new ChainActivity() }));
+    if (a === undefined)
+      this.serverActivity.set(
+        ev.chain,
+        (a = {
+          announced: 0,
+          lastAnnounceAt: 0,
+          failures: 0,
+          lastFailureAt: 0,
+          pushes: new ChainActivity(),
+        }),
+      );
     const now = this.now();
-    if (ev.type === "announced") [a.announced, a.lastAnnounceAt] = [a.announced + 1, now];
+    if (ev.type === "announced")
+      [a.announced, a.lastAnnounceAt] = [a.announced + 1, now];
     else if (ev.type === "pushed") a.pushes.count(now, ev.bytes);
-    else if (ev.type === "push_failed") [a.failures, a.lastFailureAt] = [a.failures + 1, now];
+    else if (ev.type === "push_failed")
+      [a.failures, a.lastFailureAt] = [a.failures + 1, now];
   };
 
   /** The event sink for a MoveItClient (or a mirror's upstream half). */
@@ -91,7 +123,13 @@ export class Observer {
     if (ev.type === "delivered") this.delivered(ev);
     else if (ev.type === "failed") {
       this.chainActivity(ev.chain).failure(this.now());
-      if (ev.givenUp) this.alert(ev.chain, { kind: "file_given_up", chain: ev.chain, text: `${ev.uid} given up: no provider could deliver it (${ev.error})`, details: { uid: ev.uid, providers: ev.providers, error: ev.error } });
+      if (ev.givenUp)
+        this.alert(ev.chain, {
+          kind: "file_given_up",
+          chain: ev.chain,
+          text: `${ev.uid} given up: no provider could deliver it (${ev.error})`,
+          details: { uid: ev.uid, providers: ev.providers, error: ev.error },
+        });
     }
   };
 
@@ -110,29 +148,45 @@ export class Observer {
       provider: ev.provider,
       at: ev.deliveredAt,
       latencySeconds: Math.max(0, (ev.deliveredAt - ev.announcedAt) / 1000),
-      ageSeconds: own === undefined ? undefined : Math.max(0, (ev.deliveredAt - own) / 1000),
+      ageSeconds:
+        own === undefined
+          ? undefined
+          : Math.max(0, (ev.deliveredAt - own) / 1000),
     });
     void this.size(ev).then((bytes) => {
       if (bytes === undefined) return;
-      this.metrics.bytesDelivered({ chain: ev.chain, provider: ev.provider, scheme: ev.scheme }, bytes);
+      this.metrics.bytesDelivered(
+        { chain: ev.chain, provider: ev.provider, scheme: ev.scheme },
+        bytes,
+      );
       activity.bytes(ev.deliveredAt, bytes);
     });
-    const outcome = this.watches.get(ev.chain)?.expected?.add(ev.data, this.now());
+    const outcome = this.watches
+      .get(ev.chain)
+      ?.expected?.add(ev.data, this.now());
     if (outcome?.kind === "late") {
       this.metrics.expected(ev.chain, "late");
       activity.lateOrMissing("late", 1, this.now());
-      this.opts.log.warn({ chain: ev.chain, uid: ev.uid, slot: outcome.slot }, "file late");
+      this.opts.log.warn(
+        { chain: ev.chain, uid: ev.uid, slot: outcome.slot },
+        "file late",
+      );
     }
   }
 
   /** The size announced, else of the delivered local file (on the spot on a local disk: see util/local-fs.ts). */
-  private async size(ev: Extract<ClientEvent, { type: "delivered" }>): Promise<number | undefined> {
+  private async size(
+    ev: Extract<ClientEvent, { type: "delivered" }>,
+  ): Promise<number | undefined> {
     for (const k of ["filesize", "size"]) {
       const v = ev.data[k];
       if (typeof v === "number" && Number.isFinite(v) && v >= 0) return v;
     }
     if (ev.localPath === undefined) return undefined;
-    return statOf(ev.localPath).then((s) => s.size, () => undefined);
+    return statOf(ev.localPath).then(
+      (s) => s.size,
+      () => undefined,
+    );
   }
 
   private tick(): void {
@@ -141,9 +195,31 @@ export class Observer {
       for (const slot of w.expected?.tick(now) ?? []) {
         this.metrics.expected(chain, "incomplete");
         this.metrics.expected(chain, "missing", slot.missing.length);
-        this.chainActivity(chain).lateOrMissing("missing", slot.missing.length, now);
-        this.opts.log.warn({ chain, slot: slot.slot, expected: slot.expected, missing: slot.missing.length, files: slot.missing.slice(0, 20) }, "slot incomplete");
-        this.alert(chain, { kind: "slot_incomplete", chain, text: `slot ${slot.slot} closed with ${slot.missing.length} of ${slot.expected} files missing`, details: { slot: slot.slot, expected: slot.expected, missing: slot.missing.slice(0, 100) } });
+        this.chainActivity(chain).lateOrMissing(
+          "missing",
+          slot.missing.length,
+          now,
+        );
+        this.opts.log.warn(
+          {
+            chain,
+            slot: slot.slot,
+            expected: slot.expected,
+            missing: slot.missing.length,
+            files: slot.missing.slice(0, 20),
+          },
+          "slot incomplete",
+        );
+        this.alert(chain, {
+          kind: "slot_incomplete",
+          chain,
+          text: `slot ${slot.slot} closed with ${slot.missing.length} of ${slot.expected} files missing`,
+          details: {
+            slot: slot.slot,
+            expected: slot.expected,
+            missing: slot.missing.slice(0, 100),
+          },
+        });
       }
     }
     this.checkProviders(now);
@@ -155,13 +231,30 @@ export class Observer {
     if (stats === undefined) return;
     for (const [chain, w] of this.watches) {
       if (w.alerts === undefined) continue;
-      for (const [provider, l] of Object.entries(stats.chains[chain]?.listeners ?? {})) {
-        const silentS = (now - (l.lastHeardAt > 0 ? l.lastHeardAt : this.startedAt)) / 1000;
-        if (!l.up && silentS >= w.alerts.providerDown && !w.down.has(provider)) {
+      for (const [provider, l] of Object.entries(
+        stats.chains[chain]?.listeners ?? {},
+      )) {
+        const silentS =
+          (now - (l.lastHeardAt > 0 ? l.lastHeardAt : this.startedAt)) / 1000;
+        if (
+          !l.up &&
+          silentS >= w.alerts.providerDown &&
+          !w.down.has(provider)
+        ) {
           w.down.add(provider);
-          this.alert(chain, { kind: "provider_down", chain, text: `provider ${provider} unheard for ${Math.round(silentS)} s`, details: { provider, silentSeconds: Math.round(silentS) } });
+          this.alert(chain, {
+            kind: "provider_down",
+            chain,
+            text: `provider ${provider} unheard for ${Math.round(silentS)} s`,
+            details: { provider, silentSeconds: Math.round(silentS) },
+          });
         } else if (l.up && w.down.delete(provider)) {
-          this.alert(chain, { kind: "provider_up", chain, text: `provider ${provider} heard again`, details: { provider } });
+          this.alert(chain, {
+            kind: "provider_up",
+            chain,
+            text: `provider ${provider} heard again`,
+            details: { provider },
+          });
         }
       }
     }
@@ -178,10 +271,28 @@ export class Observer {
     const client = this.opts.client?.().chains ?? {};
     const server = this.opts.server?.() ?? {};
     const chains = [
-      ...Object.entries(client).map(([name, s]) => chainStatus.client(name, s, this.chainActivity(name), this.watches.get(name)?.expected, now, this.startedAt)),
-      ...Object.entries(server).map(([name, s]) => chainStatus.server(name, s, this.serverActivity.get(name), now)),
+      ...Object.entries(client).map(([name, s]) =>
+        chainStatus.client(
+          name,
+          s,
+          this.chainActivity(name),
+          this.watches.get(name)?.expected,
+          now,
+          this.startedAt,
+        ),
+      ),
+      ...Object.entries(server).map(([name, s]) =>
+        chainStatus.server(name, s, this.serverActivity.get(name), now),
+      ),
     ];
-    return { program: this.opts.program, version: this.opts.version, now, uptimeSeconds, chains, stats: raw };
+    return {
+      program: this.opts.program,
+      version: this.opts.version,
+      now,
+      uptimeSeconds,
+      chains,
+      stats: raw,
+    };
   }
 
   /** Stop the timer and pending alert retries. */

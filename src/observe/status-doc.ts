@@ -48,7 +48,13 @@ export interface ChainStatus {
   recent: RecentFile[];
   /** Per minute over the last 6 h: files and mean/max latency. */
   latency: Array<{ t: number; files: number; mean: number; max: number }>;
-  expected: { perSlot: number; open: ReturnType<ExpectedTracker["openSlots"]>; incomplete: IncompleteSlot[] } | undefined;
+  expected:
+    | {
+        perSlot: number;
+        open: ReturnType<ExpectedTracker["openSlots"]>;
+        incomplete: IncompleteSlot[];
+      }
+    | undefined;
 }
 
 export interface StatusDocument {
@@ -75,29 +81,64 @@ export interface ServerActivity {
 const MIN = 60_000;
 
 function series(minutes: Minute[]): ChainStatus["latency"] {
-  return minutes.map((m) => ({ t: m.t, files: m.files, mean: m.files > 0 ? m.latencySum / m.files : 0, max: m.latencyMax }));
+  return minutes.map((m) => ({
+    t: m.t,
+    files: m.files,
+    mean: m.files > 0 ? m.latencySum / m.files : 0,
+    max: m.latencyMax,
+  }));
 }
 
-function clientState(s: ClientStats["chains"][string], a: ChainActivity, now: number, startedHeard: number): ChainState {
-  const heard = Math.max(startedHeard, ...Object.values(s.listeners).map((l) => l.lastHeardAt));
-  if (Object.keys(s.listeners).length > 0 && now - heard > 2 * MIN) return "failing";
-  if (a.lastFailureAt > a.lastDeliveryAt && now - a.lastFailureAt < 10 * MIN) return "failing";
+function clientState(
+  s: ClientStats["chains"][string],
+  a: ChainActivity,
+  now: number,
+  startedHeard: number,
+): ChainState {
+  const heard = Math.max(
+    startedHeard,
+    ...Object.values(s.listeners).map((l) => l.lastHeardAt),
+  );
+  if (Object.keys(s.listeners).length > 0 && now - heard > 2 * MIN)
+    return "failing";
+  if (a.lastFailureAt > a.lastDeliveryAt && now - a.lastFailureAt < 10 * MIN)
+    return "failing";
   const pending = s.files.pending + s.files.inFlight + s.files.failed;
-  if ((pending > 0 && now - a.lastDeliveryAt > MIN) || now - a.lastLateAt < 15 * MIN) return "lagging";
+  if (
+    (pending > 0 && now - a.lastDeliveryAt > MIN) ||
+    now - a.lastLateAt < 15 * MIN
+  )
+    return "lagging";
   if (pending === 0 && now - a.lastDeliveryAt > 5 * MIN) return "idle";
   return "running";
 }
 
 /** Builders of ChainStatus for each role. */
 export const chainStatus = {
-  client(name: string, s: ClientStats["chains"][string], a: ChainActivity, expected: ExpectedTracker | undefined, now: number, startedAt: number): ChainStatus {
+  client(
+    name: string,
+    s: ClientStats["chains"][string],
+    a: ChainActivity,
+    expected: ExpectedTracker | undefined,
+    now: number,
+    startedAt: number,
+  ): ChainStatus {
     const last = a.recent[0];
     return {
       name,
       role: "client",
       state: clientState(s, a, now, startedAt),
-      providers: Object.entries(s.listeners).map(([address, l]) => ({ address, up: l.up, lastHeardAt: l.lastHeardAt, heartbeats: l.heartbeats, missedHeartbeats: l.missedHeartbeats })),
-      lastFile: last === undefined ? undefined : { uid: last.uid, at: last.at, latencySeconds: last.latencySeconds },
+      providers: Object.entries(s.listeners).map(([address, l]) => ({
+        address,
+        up: l.up,
+        lastHeardAt: l.lastHeardAt,
+        heartbeats: l.heartbeats,
+        missedHeartbeats: l.missedHeartbeats,
+      })),
+      lastFile:
+        last === undefined
+          ? undefined
+          : { uid: last.uid, at: last.at, latencySeconds: last.latencySeconds },
       ...a.rates(now),
       pending: s.files.pending + s.files.inFlight,
       inFlight: s.coordinator.active,
@@ -108,15 +149,32 @@ export const chainStatus = {
       missing: a.missing,
       recent: a.recent.slice(0, 20),
       latency: series(a.series(now - 6 * 60 * MIN)),
-      expected: expected === undefined ? undefined : { perSlot: expected.perSlot, open: expected.openSlots(), incomplete: expected.incomplete },
+      expected:
+        expected === undefined
+          ? undefined
+          : {
+              perSlot: expected.perSlot,
+              open: expected.openSlots(),
+              incomplete: expected.incomplete,
+            },
     };
   },
 
-  server(name: string, _stats: ServerStats, a: ServerActivity | undefined, now: number): ChainStatus {
+  server(
+    name: string,
+    _stats: ServerStats,
+    a: ServerActivity | undefined,
+    now: number,
+  ): ChainStatus {
     const lastPushAt = a?.pushes.lastDeliveryAt ?? 0;
     const lastActive = Math.max(a?.lastAnnounceAt ?? 0, lastPushAt);
     const lastFailureAt = a?.lastFailureAt ?? 0;
-    const state: ChainState = lastFailureAt > lastPushAt && now - lastFailureAt < 10 * MIN ? "failing" : now - lastActive < 5 * MIN ? "running" : "idle";
+    const state: ChainState =
+      lastFailureAt > lastPushAt && now - lastFailureAt < 10 * MIN
+        ? "failing"
+        : now - lastActive < 5 * MIN
+          ? "running"
+          : "idle";
     return {
       name,
       role: "server",

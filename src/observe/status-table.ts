@@ -7,7 +7,11 @@ import type { ChainStatus, StatusDocument } from "./status-doc.js";
 function ago(ms: number, now: number): string {
   if (ms <= 0) return "-";
   const s = Math.max(0, Math.round((now - ms) / 1000));
-  return s < 120 ? `${s}s ago` : s < 7200 ? `${Math.round(s / 60)}m ago` : `${Math.round(s / 3600)}h ago`;
+  return s < 120
+    ? `${s}s ago`
+    : s < 7200
+      ? `${Math.round(s / 60)}m ago`
+      : `${Math.round(s / 3600)}h ago`;
 }
 
 function bytes(n: number): string {
@@ -36,12 +40,30 @@ function row(c: ChainStatus, now: number): string[] {
   ];
 }
 
-const HEAD = ["CHAIN", "ROLE", "STATE", "PROVIDERS", "LAST FILE", "WHEN", "FILES/MIN", "BYTES/MIN", "PENDING", "RETRYING", "FAILED", "LATE", "MISSING"];
+const HEAD = [
+  "CHAIN",
+  "ROLE",
+  "STATE",
+  "PROVIDERS",
+  "LAST FILE",
+  "WHEN",
+  "FILES/MIN",
+  "BYTES/MIN",
+  "PENDING",
+  "RETRYING",
+  "FAILED",
+  "LATE",
+  "MISSING",
+];
 
 /** Aligned columns, a header line first. */
 export function formatStatus(doc: StatusDocument): string {
   const rows = [HEAD, ...doc.chains.map((c) => row(c, doc.now))];
   const widths = HEAD.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const lines = rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  "));
+  const lines = rows.map((r) =>
+    r
+      .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!)))
+      .join("  "),
+  );
   return `${doc.program} ${doc.version}, up ${Math.round(doc.uptimeSeconds)} s\n${lines.join("\n")}\n`;
 }

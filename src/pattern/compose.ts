@@ -16,10 +16,13 @@ export interface ComposeOptions {
 }
 
 /** A field's value, or `found: false` when its key is missing. */
-export type Lookup = { readonly found: true; readonly value: unknown } | { readonly found: false; readonly key: string };
+export type Lookup =
+  | { readonly found: true; readonly value: unknown }
+  | { readonly found: false; readonly key: string };
 
 function step(value: unknown, key: string): { ok: boolean; value: unknown } {
-  if (value === null || value === undefined) return { ok: false, value: undefined };
+  if (value === null || value === undefined)
+    return { ok: false, value: undefined };
   const index = /^\d+$/.test(key) && Array.isArray(value) ? Number(key) : key;
   const next: unknown = Reflect.get(Object(value), index);
   return { ok: next !== undefined, value: next };
@@ -33,7 +36,8 @@ function fieldPath(name: string): string[] {
   rest.lastIndex = first.length;
   for (let m = rest.exec(name); m !== null; m = rest.exec(name)) {
     const key = m[1] ?? m[2] ?? "";
-    if (m[1] !== undefined && key === "") throw new PatternError("Empty attribute in format string");
+    if (m[1] !== undefined && key === "")
+      throw new PatternError("Empty attribute in format string");
     path.push(key);
     if (rest.lastIndex === name.length) return path;
   }
@@ -45,13 +49,20 @@ function fieldPath(name: string): string[] {
  * Find the value of a field name (`key`, `key.attr`, `key[0]`) in the data.
  * A key that is absent or undefined is missing.
  */
-export function lookupField(data: Record<string, unknown>, name: string): Lookup {
+export function lookupField(
+  data: Record<string, unknown>,
+  name: string,
+): Lookup {
   const [key = "", ...path] = fieldPath(name);
-  if (!Object.hasOwn(data, key) || data[key] === undefined) return { found: false, key };
+  if (!Object.hasOwn(data, key) || data[key] === undefined)
+    return { found: false, key };
   let value: unknown = data[key];
   for (const part of path) {
     const next = step(value, part);
-    if (!next.ok) throw new PatternError(`Field '${name}': no '${part}' in the value of '${key}'`);
+    if (!next.ok)
+      throw new PatternError(
+        `Field '${name}': no '${part}' in the value of '${key}'`,
+      );
     value = next.value;
   }
   return { found: true, value };
@@ -59,7 +70,9 @@ export function lookupField(data: Record<string, unknown>, name: string): Lookup
 
 function asString(value: unknown, conversion: string): string {
   if (typeof value !== "string") {
-    throw new PatternError(`Conversion '!${conversion}' needs a string, got ${pyRepr(value)}`);
+    throw new PatternError(
+      `Conversion '!${conversion}' needs a string, got ${pyRepr(value)}`,
+    );
   }
   return value;
 }
@@ -93,32 +106,54 @@ const STRING_CONVERSIONS: Readonly<Record<string, (s: string) => string>> = {
 };
 
 /** Apply a `!conversion` (Python's s, r, a and trollsift's c l u t R h H). */
-export function convertValue(value: unknown, conversion: string | null): unknown {
+export function convertValue(
+  value: unknown,
+  conversion: string | null,
+): unknown {
   if (conversion === null) return value;
   if (conversion === "s") return pyStr(value);
   if (conversion === "r") return pyRepr(value);
   if (conversion === "a") return pyAscii(value);
   const fn = STRING_CONVERSIONS[conversion];
-  if (fn === undefined) throw new PatternError(`Unknown conversion specifier ${conversion}`);
+  if (fn === undefined)
+    throw new PatternError(`Unknown conversion specifier ${conversion}`);
   return fn(asString(value, conversion));
 }
 
 /** Format one present value for a field: conversion, then `format(value, spec)`. */
-export function formatField(value: unknown, conversion: string | null, spec: string): string {
+export function formatField(
+  value: unknown,
+  conversion: string | null,
+  spec: string,
+): string {
   return formatValue(convertValue(value, conversion), spec);
 }
 
-function renderField(field: FieldToken, data: Record<string, unknown>, partial: boolean, depth: number): string {
+function renderField(
+  field: FieldToken,
+  data: Record<string, unknown>,
+  partial: boolean,
+  depth: number,
+): string {
   const lookup = lookupField(data, field.name);
   if (!lookup.found) {
     if (partial) return `{${field.raw}}`;
-    throw new PatternError(`Missing value for key '${lookup.key}' (field '{${field.raw}}')`);
+    throw new PatternError(
+      `Missing value for key '${lookup.key}' (field '{${field.raw}}')`,
+    );
   }
-  const spec = field.spec.includes("{") ? render(field.spec, data, partial, depth - 1) : field.spec;
+  const spec = field.spec.includes("{")
+    ? render(field.spec, data, partial, depth - 1)
+    : field.spec;
   return formatField(lookup.value, field.conversion, spec);
 }
 
-function render(pattern: string, data: Record<string, unknown>, partial: boolean, depth: number): string {
+function render(
+  pattern: string,
+  data: Record<string, unknown>,
+  partial: boolean,
+  depth: number,
+): string {
   if (depth < 0) throw new PatternError("Max string recursion exceeded");
   let out = "";
   for (const { literal, field } of tokenize(pattern)) {
@@ -135,6 +170,10 @@ function render(pattern: string, data: Record<string, unknown>, partial: boolean
  * @throws PatternError when a key is missing (unless `allowPartial`), a
  *   spec is invalid or does not suit the value.
  */
-export function compose(pattern: string, data: Record<string, unknown>, opts: ComposeOptions = {}): string {
+export function compose(
+  pattern: string,
+  data: Record<string, unknown>,
+  opts: ComposeOptions = {},
+): string {
   return render(pattern, data, opts.allowPartial === true, 2);
 }

@@ -87,9 +87,13 @@ export function parseFieldText(raw: string): FieldToken {
   const name = raw.slice(0, stop === "" ? k : k - 1);
   let conversion: string | null = null;
   if (stop === "!") {
-    if (k >= raw.length) throw new PatternError("end of string while looking for conversion specifier");
+    if (k >= raw.length)
+      throw new PatternError(
+        "end of string while looking for conversion specifier",
+      );
     conversion = raw[k++] as string;
-    if (k < raw.length && raw[k++] !== ":") throw new PatternError("expected ':' after conversion specifier");
+    if (k < raw.length && raw[k++] !== ":")
+      throw new PatternError("expected ':' after conversion specifier");
   }
   const spec = stop === "" ? "" : raw.slice(k);
   return { name, conversion, spec, raw };
@@ -117,10 +121,15 @@ export function tokenize(pattern: string): PatternToken[] {
       pos = i + 2;
       continue;
     }
-    if (c === "}") throw new PatternError("Single '}' encountered in format string");
-    if (i + 1 >= pattern.length) throw new PatternError("Single '{' encountered in format string");
+    if (c === "}")
+      throw new PatternError("Single '}' encountered in format string");
+    if (i + 1 >= pattern.length)
+      throw new PatternError("Single '{' encountered in format string");
     const end = fieldEnd(pattern, i + 1);
-    tokens.push({ literal: pattern.slice(pos, i), field: parseFieldText(pattern.slice(i + 1, end)) });
+    tokens.push({
+      literal: pattern.slice(pos, i),
+      field: parseFieldText(pattern.slice(i + 1, end)),
+    });
     pos = end + 1;
   }
   return tokens;
@@ -148,7 +157,11 @@ class SpecReader {
 
   digits(): string {
     let out = "";
-    for (let c = this.peek(); c !== undefined && c >= "0" && c <= "9"; c = this.peek()) {
+    for (
+      let c = this.peek();
+      c !== undefined && c >= "0" && c <= "9";
+      c = this.peek()
+    ) {
       out += c;
       this.pos++;
     }
@@ -161,7 +174,10 @@ function invalidSpec(spec: string): PatternError {
 }
 
 /** Optional fill and alignment at the start of a spec. */
-function readAlign(r: SpecReader): { fill: string | undefined; align: Align | undefined } {
+function readAlign(r: SpecReader): {
+  fill: string | undefined;
+  align: Align | undefined;
+} {
   const second = r.peek(1);
   if (second !== undefined && ALIGNS.includes(second)) {
     const fill = r.peek() as string;
@@ -182,10 +198,15 @@ export function parseFormatSpec(spec: string): FormatSpec {
   const sign = r.take("+- ") as FormatSpec["sign"];
   const coerceZero = r.take("z") !== undefined;
   const alternate = r.take("#") !== undefined;
-  const zeroPad = fill === undefined && r.peek() === "0" && r.take("0") !== undefined;
+  const zeroPad =
+    fill === undefined && r.peek() === "0" && r.take("0") !== undefined;
   const widthText = r.digits();
   const grouping = r.take(",_") as FormatSpec["grouping"];
-  if (grouping !== undefined && r.peek() !== undefined && ",_".includes(r.peek() as string)) {
+  if (
+    grouping !== undefined &&
+    r.peek() !== undefined &&
+    ",_".includes(r.peek() as string)
+  ) {
     throw new PatternError("Cannot specify both ',' and '_'.");
   }
   let precision: number | undefined;
@@ -198,7 +219,18 @@ export function parseFormatSpec(spec: string): FormatSpec {
   if ([...rest].length > 1) throw invalidSpec(spec);
   const width = widthText === "" ? undefined : Number(widthText);
   const type = rest === "" ? undefined : rest;
-  return { fill, align, sign, coerceZero, alternate, zeroPad, width, grouping, precision, type };
+  return {
+    fill,
+    align,
+    sign,
+    coerceZero,
+    alternate,
+    zeroPad,
+    width,
+    grouping,
+    precision,
+    type,
+  };
 }
 
 const LOOSE_SPEC_RE =
@@ -226,13 +258,35 @@ export function matchLooseSpec(spec: string): LooseSpec {
 
 /** trollsift's DT_FMT: the glob each strftime code turns into (keys without `%`). */
 export const DT_GLOBS: Readonly<Record<string, string>> = {
-  a: "*", A: "*", w: "?", d: "??", b: "*", B: "*", m: "??", y: "??", Y: "????",
-  H: "??", I: "??", p: "*", M: "??", S: "??", f: "*", z: "*", Z: "*", j: "???",
-  U: "??", W: "??", c: "*", x: "*", X: "*", "%": "?",
+  a: "*",
+  A: "*",
+  w: "?",
+  d: "??",
+  b: "*",
+  B: "*",
+  m: "??",
+  y: "??",
+  Y: "????",
+  H: "??",
+  I: "??",
+  p: "*",
+  M: "??",
+  S: "??",
+  f: "*",
+  z: "*",
+  Z: "*",
+  j: "???",
+  U: "??",
+  W: "??",
+  c: "*",
+  x: "*",
+  X: "*",
+  "%": "?",
 };
 
 /** A piece of a datetime spec: a DT_GLOBS code, or literal text (unknown codes included). */
-export type DateSpecPart = { readonly code: string } | { readonly text: string };
+export type DateSpecPart =
+  { readonly code: string } | { readonly text: string };
 
 /** Split a datetime spec such as `%Y%m%d_%H%M` into codes and literal text, left to right. */
 export function splitDateSpec(spec: string): DateSpecPart[] {
@@ -240,7 +294,11 @@ export function splitDateSpec(spec: string): DateSpecPart[] {
   let text = "";
   for (let i = 0; i < spec.length; i++) {
     const code = spec[i + 1];
-    if (spec[i] === "%" && code !== undefined && Object.hasOwn(DT_GLOBS, code)) {
+    if (
+      spec[i] === "%" &&
+      code !== undefined &&
+      Object.hasOwn(DT_GLOBS, code)
+    ) {
       if (text !== "") parts.push({ text });
       text = "";
       parts.push({ code });

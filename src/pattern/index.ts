@@ -7,7 +7,8 @@ import type { DateTime } from "../util/datetime.js";
 import type { PyFloat } from "../util/pyfloat.js";
 
 /** A value a pattern field can hold. */
-export type PatternValue = string | number | bigint | PyFloat | DateTime | Date | boolean;
+export type PatternValue =
+  string | number | bigint | PyFloat | DateTime | Date | boolean;
 
 /** Field values for `compose`/`globify`: PatternValues, and anything else (formatted with Python's `str`). */
 export type PatternData = Record<string, unknown>;

@@ -6,7 +6,12 @@
 import { PatternError } from "../errors.js";
 import type { DateTime } from "../util/datetime.js";
 import { PyFloat } from "../util/pyfloat.js";
-import { DT_GLOBS, matchLooseSpec, splitDateSpec, tokenize } from "./format-spec.js";
+import {
+  DT_GLOBS,
+  matchLooseSpec,
+  splitDateSpec,
+  tokenize,
+} from "./format-spec.js";
 import type { FieldToken } from "./format-spec.js";
 import { strptime } from "./strptime.js";
 
@@ -46,8 +51,18 @@ const FLOAT_CHARS = "[-+]?(?:\\d+(?:\\.\\d*)?|\\.\\d+)(?:[eE][-+]?\\d+)?";
 const HEX_CHARS = "[-+]?(?:0[xX])?[\\dA-Fa-f]";
 /** trollsift's per-type character regexes (from Python's "simulating scanf"); `""` is no type. */
 const CHAR_REGEX: Readonly<Record<string, string>> = {
-  "": "\\S", b: "[-+]?[01]", c: "[^\\n]", d: "[-+]?\\d", o: "[-+]?[0-7]", s: "\\S", x: HEX_CHARS, X: HEX_CHARS,
-  f: FLOAT_CHARS, e: FLOAT_CHARS, E: FLOAT_CHARS, g: FLOAT_CHARS,
+  "": "\\S",
+  b: "[-+]?[01]",
+  c: "[^\\n]",
+  d: "[-+]?\\d",
+  o: "[-+]?[0-7]",
+  s: "\\S",
+  x: HEX_CHARS,
+  X: HEX_CHARS,
+  f: FLOAT_CHARS,
+  e: FLOAT_CHARS,
+  E: FLOAT_CHARS,
+  g: FLOAT_CHARS,
 };
 const ALLOW_MULTIPLE = ["b", "c", "d", "o", "s", "", "x", "X"];
 const SPACE_FILLED = ["s", "", "d", "x", "X", "o", "b"];
@@ -85,9 +100,13 @@ function datetimeRegex(spec: string): string {
  * `width` characters ahead, digits or spaces, then groups of exactly
  * `precision` decimals.
  */
-function fixedPointRegex(width: string | undefined, precision: string | undefined): string {
+function fixedPointRegex(
+  width: string | undefined,
+  precision: string | undefined,
+): string {
   if (width === undefined && precision === undefined) return FLOAT_CHARS;
-  const decimals = precision === undefined ? "0," : precision.replace(/^\.+|\.+$/g, "");
+  const decimals =
+    precision === undefined ? "0," : precision.replace(/^\.+|\.+$/g, "");
   const ahead = width ?? "1,";
   return `(?=${ANY}{${ahead}})(?:[-+]?(?:[\\d ]+(?:\\.\\d{${decimals}})+|\\.\\d{${decimals}})(?:[eE][-+]?\\d+)?)`;
 }
@@ -102,10 +121,14 @@ function specRegex(spec: string): string {
     else if (SPACE_FILLED.includes(type)) fill = " ";
   }
   let char = CHAR_REGEX[type];
-  if (char === undefined) throw new PatternError(`Invalid format specification: '${spec}' (type '${type}' cannot be parsed)`);
+  if (char === undefined)
+    throw new PatternError(
+      `Invalid format specification: '${spec}' (type '${type}' cannot be parsed)`,
+    );
   const fixed = FIXED_POINT.includes(type);
   if (fixed) char = fixedPointRegex(width, m.precision);
-  if ((type === "s" || type === "") && m.align?.endsWith("=")) throw invalidSpec(spec);
+  if ((type === "s" || type === "") && m.align?.endsWith("="))
+    throw invalidSpec(spec);
   const multiple = ALLOW_MULTIPLE.includes(type);
   if (multiple && (width === undefined || width === "0")) return `${char}*?`;
   if (width === undefined || width === "0") return char;
@@ -113,25 +136,42 @@ function specRegex(spec: string): string {
   return `${ANY}{${Number(width)}}`;
 }
 
-function fieldRegex(field: FieldToken, seen: Map<string, CompiledField>): string {
+function fieldRegex(
+  field: FieldToken,
+  seen: Map<string, CompiledField>,
+): string {
   if (!IDENTIFIER.test(field.name)) {
-    throw new PatternError(`Field '{${field.raw}}' cannot be parsed: its name must be an identifier`);
+    throw new PatternError(
+      `Field '{${field.raw}}' cannot be parsed: its name must be an identifier`,
+    );
   }
   if (field.conversion !== null) {
-    throw new PatternError(`Field '{${field.raw}}' cannot be parsed: conversions (!${field.conversion}) only apply to compose`);
+    throw new PatternError(
+      `Field '{${field.raw}}' cannot be parsed: conversions (!${field.conversion}) only apply to compose`,
+    );
   }
-  if (field.spec.includes("{")) throw new PatternError(`Nested field in the spec of '{${field.raw}}' cannot be parsed`);
+  if (field.spec.includes("{"))
+    throw new PatternError(
+      `Nested field in the spec of '{${field.raw}}' cannot be parsed`,
+    );
   const prev = seen.get(field.name);
   if (prev !== undefined) {
     if (prev.spec !== field.spec) {
-      throw new PatternError(`Can't specify the same field_name with different formats: ${field.name}`);
+      throw new PatternError(
+        `Can't specify the same field_name with different formats: ${field.name}`,
+      );
     }
     return `\\k<${prev.group}>`;
   }
   const group = `f${seen.size}`;
   seen.set(field.name, { name: field.name, spec: field.spec, group });
   const spec = field.spec;
-  const body = spec === "" ? `${ANY}*?` : spec.includes("%") ? datetimeRegex(spec) : specRegex(spec);
+  const body =
+    spec === ""
+      ? `${ANY}*?`
+      : spec.includes("%")
+        ? datetimeRegex(spec)
+        : specRegex(spec);
   return `(?<${group}>${body})`;
 }
 
@@ -150,7 +190,9 @@ function build(pattern: string): CompiledPattern {
       fields: [...seen.values()],
     };
   } catch (err) {
-    throw new PatternError(`Pattern '${pattern}' gives an invalid regex: ${err instanceof Error ? err.message : String(err)}`);
+    throw new PatternError(
+      `Pattern '${pattern}' gives an invalid regex: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
 }
 
@@ -166,7 +208,8 @@ export function compilePattern(pattern: string): CompiledPattern {
     return hit;
   }
   const compiled = build(pattern);
-  if (CACHE.size >= PATTERN_CACHE_SIZE) CACHE.delete(CACHE.keys().next().value as string);
+  if (CACHE.size >= PATTERN_CACHE_SIZE)
+    CACHE.delete(CACHE.keys().next().value as string);
   CACHE.set(pattern, compiled);
   return compiled;
 }
@@ -185,12 +228,15 @@ function stripPadding(spec: string, text: string): string {
   let start = 0;
   let end = text.length;
   if (align !== "<") while (text.startsWith(fill, start)) start += fill.length;
-  if (align !== ">") while (end > start && text.endsWith(fill, end)) end -= fill.length;
+  if (align !== ">")
+    while (end > start && text.endsWith(fill, end)) end -= fill.length;
   return text.slice(start, end);
 }
 
 function intSyntax(digit: string, prefix: string | undefined): RegExp {
-  return new RegExp(`^([+-]?)(?:${prefix ?? "(?!)"}_?)?(${digit}(?:_?${digit})*)$`);
+  return new RegExp(
+    `^([+-]?)(?:${prefix ?? "(?!)"}_?)?(${digit}(?:_?${digit})*)$`,
+  );
 }
 
 /** Python's `int(text, base)` syntax, after stripping whitespace: sign, prefix, digits and `_`. */
@@ -204,20 +250,26 @@ const INT_SYNTAX: Readonly<Record<number, RegExp>> = {
 /** Python's `int(text, base)`. */
 function pyInt(text: string, base: 2 | 8 | 10 | 16): number {
   const m = (INT_SYNTAX[base] as RegExp).exec(text.trim());
-  if (m === null) throw new PatternError(`invalid literal for int() with base ${base}: '${text}'`);
+  if (m === null)
+    throw new PatternError(
+      `invalid literal for int() with base ${base}: '${text}'`,
+    );
   const value = Number.parseInt((m[2] as string).replace(/_/g, ""), base);
   return m[1] === "-" && value !== 0 ? -value : value;
 }
 
-const FLOAT_SYNTAX = /^[+-]?(?:(?:(?:\d(?:_?\d)*)?\.\d(?:_?\d)*|\d(?:_?\d)*\.?)(?:[eE][+-]?\d(?:_?\d)*)?|inf|infinity|nan)$/i;
+const FLOAT_SYNTAX =
+  /^[+-]?(?:(?:(?:\d(?:_?\d)*)?\.\d(?:_?\d)*|\d(?:_?\d)*\.?)(?:[eE][+-]?\d(?:_?\d)*)?|inf|infinity|nan)$/i;
 
 /** Python's `float(text)`. */
 function pyFloat(text: string): number {
   const t = text.trim();
-  if (!FLOAT_SYNTAX.test(t)) throw new PatternError(`could not convert string to float: '${text}'`);
+  if (!FLOAT_SYNTAX.test(t))
+    throw new PatternError(`could not convert string to float: '${text}'`);
   const lower = t.toLowerCase();
   if (lower.includes("nan")) return Number.NaN;
-  if (lower.includes("inf")) return lower.startsWith("-") ? -Infinity : Infinity;
+  if (lower.includes("inf"))
+    return lower.startsWith("-") ? -Infinity : Infinity;
   return Number(t.replace(/_/g, ""));
 }
 
@@ -239,12 +291,23 @@ function convertText(spec: string, text: string): ParsedValue {
  * specs `PyFloat`s, and other fields strings with their padding stripped.
  * @throws PatternError when the pattern is invalid or the input does not match.
  */
-export function parse(pattern: string, input: string, opts: ParseOptions = {}): Record<string, ParsedValue> {
+export function parse(
+  pattern: string,
+  input: string,
+  opts: ParseOptions = {},
+): Record<string, ParsedValue> {
   const compiled = compilePattern(pattern);
-  const m = (opts.fullMatch === false ? compiled.prefix : compiled.full).exec(input);
+  const m = (opts.fullMatch === false ? compiled.prefix : compiled.full).exec(
+    input,
+  );
   if (m === null) throw new PatternError("String does not match pattern.");
   const groups = m.groups ?? {};
-  return Object.fromEntries(compiled.fields.map((f) => [f.name, convertText(f.spec, groups[f.group] ?? "")]));
+  return Object.fromEntries(
+    compiled.fields.map((f) => [
+      f.name,
+      convertText(f.spec, groups[f.group] ?? ""),
+    ]),
+  );
 }
 
 /** Whether `input` parses with `pattern` (false for an invalid pattern too, as trollsift). */

@@ -52,14 +52,21 @@ function exponent(exp: number, e: string): string {
 /** Python's `'f'`: `p` digits after the point. */
 export function fixedDigits(a: number, p: number, alternate: boolean): string {
   const { n, scale } = exact(a);
-  const q = roundDrop(n, scale - p).toString().padStart(p + 1, "0");
+  const q = roundDrop(n, scale - p)
+    .toString()
+    .padStart(p + 1, "0");
   const int = q.slice(0, q.length - p);
   if (p > 0) return `${int}.${q.slice(q.length - p)}`;
   return alternate ? `${int}.` : int;
 }
 
 /** Python's `'e'`/`'E'`: one digit, `p` decimals, a two-digit exponent at least. */
-export function scientificDigits(a: number, p: number, alternate: boolean, type: string): string {
+export function scientificDigits(
+  a: number,
+  p: number,
+  alternate: boolean,
+  type: string,
+): string {
   const { digits, exp } = significant(a, p + 1);
   const point = p > 0 ? `.${digits.slice(1)}` : alternate ? "." : "";
   return `${digits[0]}${point}${exponent(exp, type === "E" ? "E" : "e")}`;
@@ -69,13 +76,20 @@ export function scientificDigits(a: number, p: number, alternate: boolean, type:
  * Python's `'g'` with precision `p`; with `addDot0` it is the no-type form
  * with a precision (scientific from exponent p-1, `.0` kept on integers).
  */
-export function generalDigits(a: number, p: number, alternate: boolean, addDot0: boolean, e: string): string {
+export function generalDigits(
+  a: number,
+  p: number,
+  alternate: boolean,
+  addDot0: boolean,
+  e: string,
+): string {
   const prec = p === 0 ? 1 : p;
   const sig = significant(a, prec);
   const digits = alternate ? sig.digits : sig.digits.replace(/0+$/, "") || "0";
   const decpt = sig.exp + 1;
   if (decpt <= -4 || decpt > (addDot0 ? prec - 1 : prec)) {
-    const point = digits.length > 1 ? `.${digits.slice(1)}` : alternate ? "." : "";
+    const point =
+      digits.length > 1 ? `.${digits.slice(1)}` : alternate ? "." : "";
     return `${digits[0]}${point}${exponent(sig.exp, e)}`;
   }
   const int = decpt > 0 ? digits.slice(0, decpt).padEnd(decpt, "0") : "0";

@@ -11,7 +11,11 @@ import { parseFormatSpec } from "./format-spec.js";
 import type { Align, FormatSpec } from "./format-spec.js";
 import { strftime } from "./strftime.js";
 import { pyStr } from "./pyrepr.js";
-import { fixedDigits, generalDigits, scientificDigits } from "./pyfloat-digits.js";
+import {
+  fixedDigits,
+  generalDigits,
+  scientificDigits,
+} from "./pyfloat-digits.js";
 
 /** The spec once defaults and the `0` flag are applied. */
 interface Layout {
@@ -40,10 +44,16 @@ function pad(lead: string, body: string, l: Layout): string {
   if (n <= 0) return lead + body;
   const fill = (k: number): string => l.fill.repeat(k);
   switch (l.align) {
-    case "<": return lead + body + fill(n);
-    case ">": return fill(n) + lead + body;
-    case "=": return lead + fill(n) + body;
-    default: return fill(Math.floor(n / 2)) + lead + body + fill(n - Math.floor(n / 2));
+    case "<":
+      return lead + body + fill(n);
+    case ">":
+      return fill(n) + lead + body;
+    case "=":
+      return lead + fill(n) + body;
+    default:
+      return (
+        fill(Math.floor(n / 2)) + lead + body + fill(n - Math.floor(n / 2))
+      );
   }
 }
 
@@ -52,14 +62,22 @@ function pad(lead: string, body: string, l: Layout): string {
  * zeros to at least `minWidth` characters the way CPython does for `0`
  * fill with `=` alignment (it never starts with a separator).
  */
-export function groupDigits(digits: string, sep: string, size: number, minWidth: number): string {
+export function groupDigits(
+  digits: string,
+  sep: string,
+  size: number,
+  minWidth: number,
+): string {
   const groups: string[] = [];
   let remaining = digits.length;
   let min = minWidth;
   for (;;) {
     const l = Math.min(size, Math.max(remaining, min, 1));
     const chars = Math.max(0, Math.min(remaining, l));
-    groups.unshift("0".repeat(Math.max(0, l - remaining)) + digits.slice(remaining - chars, remaining));
+    groups.unshift(
+      "0".repeat(Math.max(0, l - remaining)) +
+        digits.slice(remaining - chars, remaining),
+    );
     remaining -= chars;
     min -= l;
     if (remaining <= 0 && min <= 0) break;
@@ -74,7 +92,13 @@ function signOf(negative: boolean, spec: FormatSpec): string {
 }
 
 /** Lay out a number: sign/prefix, integer digits (grouped), then the rest. */
-function numberLayout(lead: string, digits: string, rest: string, spec: FormatSpec, groupSize: number): string {
+function numberLayout(
+  lead: string,
+  digits: string,
+  rest: string,
+  spec: FormatSpec,
+  groupSize: number,
+): string {
   const l = layout(spec, ">");
   let body = digits;
   if (spec.grouping !== undefined && digits !== "") {
@@ -86,31 +110,61 @@ function numberLayout(lead: string, digits: string, rest: string, spec: FormatSp
 }
 
 function typeError(type: string, kind: string): PatternError {
-  return new PatternError(`Unknown format code '${type}' for object of type '${kind}'`);
+  return new PatternError(
+    `Unknown format code '${type}' for object of type '${kind}'`,
+  );
 }
 
 function formatString(s: string, spec: FormatSpec): string {
-  if (spec.type !== undefined && spec.type !== "s") throw typeError(spec.type, "str");
-  if (spec.sign !== undefined) throw new PatternError("Sign not allowed in string format specifier");
-  if (spec.alternate) throw new PatternError("Alternate form (#) not allowed in string format specifier");
-  if (spec.coerceZero) throw new PatternError("Negative zero coercion (z) not allowed in format specifier");
-  if (spec.grouping !== undefined) throw new PatternError(`Cannot specify '${spec.grouping}' with 's'.`);
-  if (spec.align === "=") throw new PatternError("'=' alignment not allowed in string format specifier");
-  const text = spec.precision === undefined ? s : [...s].slice(0, spec.precision).join("");
+  if (spec.type !== undefined && spec.type !== "s")
+    throw typeError(spec.type, "str");
+  if (spec.sign !== undefined)
+    throw new PatternError("Sign not allowed in string format specifier");
+  if (spec.alternate)
+    throw new PatternError(
+      "Alternate form (#) not allowed in string format specifier",
+    );
+  if (spec.coerceZero)
+    throw new PatternError(
+      "Negative zero coercion (z) not allowed in format specifier",
+    );
+  if (spec.grouping !== undefined)
+    throw new PatternError(`Cannot specify '${spec.grouping}' with 's'.`);
+  if (spec.align === "=")
+    throw new PatternError(
+      "'=' alignment not allowed in string format specifier",
+    );
+  const text =
+    spec.precision === undefined ? s : [...s].slice(0, spec.precision).join("");
   return pad("", text, layout(spec, "<"));
 }
 
-const RADIX: Readonly<Record<string, number>> = { b: 2, o: 8, x: 16, X: 16, d: 10, n: 10 };
+const RADIX: Readonly<Record<string, number>> = {
+  b: 2,
+  o: 8,
+  x: 16,
+  X: 16,
+  d: 10,
+  n: 10,
+};
 
 function checkIntSpec(type: string, spec: FormatSpec): void {
   if (RADIX[type] === undefined && type !== "c") throw typeError(type, "int");
-  if (spec.precision !== undefined) throw new PatternError("Precision not allowed in integer format specifier");
-  if (spec.coerceZero) throw new PatternError("Negative zero coercion (z) not allowed in integer format specifier");
+  if (spec.precision !== undefined)
+    throw new PatternError("Precision not allowed in integer format specifier");
+  if (spec.coerceZero)
+    throw new PatternError(
+      "Negative zero coercion (z) not allowed in integer format specifier",
+    );
   const sep = spec.grouping;
-  if (sep === "," && type !== "d") throw new PatternError(`Cannot specify ',' with '${type}'.`);
-  if (sep === "_" && (type === "n" || type === "c")) throw new PatternError(`Cannot specify '_' with '${type}'.`);
+  if (sep === "," && type !== "d")
+    throw new PatternError(`Cannot specify ',' with '${type}'.`);
+  if (sep === "_" && (type === "n" || type === "c"))
+    throw new PatternError(`Cannot specify '_' with '${type}'.`);
   if (type === "c" && (spec.sign !== undefined || spec.alternate)) {
-    throw new PatternError("Sign and alternate form not allowed with integer format specifier 'c'");
+    throw new PatternError(
+      "Sign and alternate form not allowed with integer format specifier 'c'",
+    );
   }
 }
 
@@ -119,15 +173,23 @@ function formatInt(n: bigint, spec: FormatSpec): string {
   if ("eEfFgG%".includes(type)) return formatFloat(Number(n), spec);
   checkIntSpec(type, spec);
   if (type === "c") {
-    if (n < 0n || n > 0x10ffffn) throw new PatternError("%c arg not in range(0x110000)");
+    if (n < 0n || n > 0x10ffffn)
+      throw new PatternError("%c arg not in range(0x110000)");
     return pad("", String.fromCodePoint(Number(n)), layout(spec, ">"));
   }
   const radix = RADIX[type] as number;
   const abs = n < 0n ? -n : n;
   let digits = abs.toString(radix);
   if (type === "X") digits = digits.toUpperCase();
-  const prefix = spec.alternate && radix !== 10 ? `0${type === "o" ? "o" : type}` : "";
-  return numberLayout(signOf(n < 0n, spec) + prefix, digits, "", spec, radix === 10 ? 3 : 4);
+  const prefix =
+    spec.alternate && radix !== 10 ? `0${type === "o" ? "o" : type}` : "";
+  return numberLayout(
+    signOf(n < 0n, spec) + prefix,
+    digits,
+    "",
+    spec,
+    radix === 10 ? 3 : 4,
+  );
 }
 
 /** The digits of a finite non-negative float for one presentation type (`%` pre-scaled). */
@@ -135,27 +197,61 @@ function floatBody(a: number, spec: FormatSpec): string {
   const p = spec.precision;
   const alt = spec.alternate;
   switch (spec.type) {
-    case "f": case "F": case "%": return fixedDigits(a, p ?? 6, alt);
-    case "e": case "E": return scientificDigits(a, p ?? 6, alt, spec.type);
-    case "g": case "G": case "n": return generalDigits(a, p ?? 6, alt, false, spec.type === "G" ? "E" : "e");
-    default: return p === undefined ? pyFloatRepr(a) : generalDigits(a, p, alt, true, "e");
+    case "f":
+    case "F":
+    case "%":
+      return fixedDigits(a, p ?? 6, alt);
+    case "e":
+    case "E":
+      return scientificDigits(a, p ?? 6, alt, spec.type);
+    case "g":
+    case "G":
+    case "n":
+      return generalDigits(
+        a,
+        p ?? 6,
+        alt,
+        false,
+        spec.type === "G" ? "E" : "e",
+      );
+    default:
+      return p === undefined
+        ? pyFloatRepr(a)
+        : generalDigits(a, p, alt, true, "e");
   }
 }
 
 function formatFloat(value: number, spec: FormatSpec): string {
   const type = spec.type;
-  if (type !== undefined && !"eEfFgGn%".includes(type)) throw typeError(type, "float");
-  if (type === "n" && spec.grouping !== undefined) throw new PatternError(`Cannot specify '${spec.grouping}' with 'n'.`);
+  if (type !== undefined && !"eEfFgGn%".includes(type))
+    throw typeError(type, "float");
+  if (type === "n" && spec.grouping !== undefined)
+    throw new PatternError(`Cannot specify '${spec.grouping}' with 'n'.`);
   const x = type === "%" ? value * 100 : value;
   const a = Math.abs(x);
   let body: string;
   if (Number.isFinite(a)) body = floatBody(a, spec);
-  else body = type !== undefined && "EFG".includes(type) ? (Number.isNaN(a) ? "NAN" : "INF") : Number.isNaN(a) ? "nan" : "inf";
+  else
+    body =
+      type !== undefined && "EFG".includes(type)
+        ? Number.isNaN(a)
+          ? "NAN"
+          : "INF"
+        : Number.isNaN(a)
+          ? "nan"
+          : "inf";
   if (type === "%") body += "%";
   let negative = x < 0 || Object.is(x, -0);
-  if (negative && spec.coerceZero && Number.isFinite(a) && !/[1-9]/.test(body)) negative = false;
+  if (negative && spec.coerceZero && Number.isFinite(a) && !/[1-9]/.test(body))
+    negative = false;
   const digits = /^\d*/.exec(body)?.[0] ?? "";
-  return numberLayout(signOf(negative, spec), digits, body.slice(digits.length), spec, 3);
+  return numberLayout(
+    signOf(negative, spec),
+    digits,
+    body.slice(digits.length),
+    spec,
+    3,
+  );
 }
 
 function asDateTime(value: unknown): DateTime | undefined {
@@ -179,7 +275,11 @@ export function formatValue(value: unknown, specText: string): string {
   if (typeof value === "boolean") return formatInt(value ? 1n : 0n, spec);
   if (value instanceof PyFloat) return formatFloat(value.value, spec);
   if (typeof value === "number") {
-    return Number.isInteger(value) && !Object.is(value, -0) ? formatInt(BigInt(value), spec) : formatFloat(value, spec);
+    return Number.isInteger(value) && !Object.is(value, -0)
+      ? formatInt(BigInt(value), spec)
+      : formatFloat(value, spec);
   }
-  throw new PatternError(`unsupported format string passed to ${typeof value}.__format__`);
+  throw new PatternError(
+    `unsupported format string passed to ${typeof value}.__format__`,
+  );
 }

@@ -26,7 +26,8 @@ function stringRepr(s: string): string {
     else if (ch === "\n") out += "\\n";
     else if (ch === "\r") out += "\\r";
     else if (ch === "\t") out += "\\t";
-    else if (code < 0x20 || (code >= 0x7f && code < 0xa0)) out += `\\x${code.toString(16).padStart(2, "0")}`;
+    else if (code < 0x20 || (code >= 0x7f && code < 0xa0))
+      out += `\\x${code.toString(16).padStart(2, "0")}`;
     else out += ch;
   }
   return out + quote;
@@ -40,7 +41,8 @@ function dateTimeRepr(d: DateTime): string {
   if (d.offsetMinutes === 0) tz = ", tzinfo=datetime.timezone.utc";
   else if (d.offsetMinutes !== null) {
     const secs = d.offsetMinutes * 60;
-    const delta = secs < 0 ? `days=-1, seconds=${86400 + secs}` : `seconds=${secs}`;
+    const delta =
+      secs < 0 ? `days=-1, seconds=${86400 + secs}` : `seconds=${secs}`;
     tz = `, tzinfo=datetime.timezone(datetime.timedelta(${delta}))`;
   }
   return `datetime.datetime(${parts.join(", ")}${tz})`;
@@ -51,8 +53,13 @@ function containerStr(value: object): string | undefined {
   if (value instanceof Map) {
     return `{${[...value].map(([k, v]) => `${pyRepr(k)}: ${pyRepr(v)}`).join(", ")}}`;
   }
-  if (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null) {
-    return `{${Object.entries(value).map(([k, v]) => `${stringRepr(k)}: ${pyRepr(v)}`).join(", ")}}`;
+  if (
+    Object.getPrototypeOf(value) === Object.prototype ||
+    Object.getPrototypeOf(value) === null
+  ) {
+    return `{${Object.entries(value)
+      .map(([k, v]) => `${stringRepr(k)}: ${pyRepr(v)}`)
+      .join(", ")}}`;
   }
   return undefined;
 }

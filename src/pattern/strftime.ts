@@ -2,7 +2,14 @@
  * Python's `datetime.strftime` for `DateTime`, as CPython does it on glibc
  * in the C locale. Its inverse, strptime, is in strptime.ts.
  */
-import { DAY_NAMES as DAYS, DateTime, MONTH_NAMES as MONTHS, civilFromDays, daysFromCivil, weekday } from "../util/datetime.js";
+import {
+  DAY_NAMES as DAYS,
+  DateTime,
+  MONTH_NAMES as MONTHS,
+  civilFromDays,
+  daysFromCivil,
+  weekday,
+} from "../util/datetime.js";
 
 interface Calendar {
   readonly dt: DateTime;
@@ -18,7 +25,10 @@ function isoWeek(c: Calendar): { year: number; week: number } {
   const days = daysFromCivil(c.dt.year, c.dt.month, c.dt.day);
   const thursday = days - c.wday + 3;
   const year = civilFromDays(thursday).year;
-  return { year, week: Math.floor((thursday - daysFromCivil(year, 1, 1)) / 7) + 1 };
+  return {
+    year,
+    week: Math.floor((thursday - daysFromCivil(year, 1, 1)) / 7) + 1,
+  };
 }
 
 const NUMERIC: Readonly<Record<string, (c: Calendar) => Numeric>> = {
@@ -73,8 +83,14 @@ const TEXT: Readonly<Record<string, (c: Calendar) => string>> = {
 };
 
 const COMPOSITE_OUT: Readonly<Record<string, string>> = {
-  c: "%a %b %e %H:%M:%S %Y", x: "%m/%d/%y", X: "%H:%M:%S", D: "%m/%d/%y",
-  F: "%Y-%m-%d", T: "%H:%M:%S", R: "%H:%M", r: "%I:%M:%S %p",
+  c: "%a %b %e %H:%M:%S %Y",
+  x: "%m/%d/%y",
+  X: "%H:%M:%S",
+  D: "%m/%d/%y",
+  F: "%Y-%m-%d",
+  T: "%H:%M:%S",
+  R: "%H:%M",
+  r: "%I:%M:%S %p",
 };
 
 function expand(c: Calendar, code: string, flags: string): string | undefined {
@@ -88,7 +104,8 @@ function expand(c: Calendar, code: string, flags: string): string | undefined {
     return sign + digits.padStart(width, padChar);
   }
   const text = TEXT[code]?.(c);
-  if (text !== undefined) return flags.includes("^") ? text.toUpperCase() : text;
+  if (text !== undefined)
+    return flags.includes("^") ? text.toUpperCase() : text;
   const composite = COMPOSITE_OUT[code];
   return composite === undefined ? undefined : render(c, composite);
 }
@@ -104,7 +121,8 @@ function render(c: Calendar, fmt: string): string {
     let j = i + 1;
     while (j < fmt.length && "-_0^#".includes(fmt[j] as string)) j++;
     const code = fmt[j];
-    const text = code === undefined ? undefined : expand(c, code, fmt.slice(i + 1, j));
+    const text =
+      code === undefined ? undefined : expand(c, code, fmt.slice(i + 1, j));
     out += text ?? fmt.slice(i, j + 1);
     i = j;
   }
@@ -118,6 +136,7 @@ function render(c: Calendar, fmt: string): string {
  */
 export function strftime(dt: DateTime | Date, fmt: string): string {
   const d = dt instanceof Date ? DateTime.fromDate(dt) : dt;
-  const yday = daysFromCivil(d.year, d.month, d.day) - daysFromCivil(d.year, 1, 1) + 1;
+  const yday =
+    daysFromCivil(d.year, d.month, d.day) - daysFromCivil(d.year, 1, 1) + 1;
   return render({ dt: d, wday: weekday(d.year, d.month, d.day), yday }, fmt);
 }

@@ -3,7 +3,15 @@
  * does it in the C locale. Its inverse, strftime, is in strftime.ts.
  */
 import { PatternError } from "../errors.js";
-import { DAY_NAMES as DAYS, DateTime, MONTH_NAMES as MONTHS, civilFromDays, daysFromCivil, isLeap, weekday } from "../util/datetime.js";
+import {
+  DAY_NAMES as DAYS,
+  DateTime,
+  MONTH_NAMES as MONTHS,
+  civilFromDays,
+  daysFromCivil,
+  isLeap,
+  weekday,
+} from "../util/datetime.js";
 
 /** Python's `_strptime` regexes, C locale. */
 const DIRECTIVES: Readonly<Record<string, string>> = {
@@ -33,7 +41,9 @@ const NAMES: Readonly<Record<string, readonly string[]>> = {
 };
 
 const COMPOSITE_IN: Readonly<Record<string, string>> = {
-  c: "%a %b %d %H:%M:%S %Y", x: "%m/%d/%y", X: "%H:%M:%S",
+  c: "%a %b %d %H:%M:%S %Y",
+  x: "%m/%d/%y",
+  X: "%H:%M:%S",
 };
 
 /** Case-insensitive regex for literal text (Python compiles with IGNORECASE). */
@@ -42,20 +52,27 @@ function caseless(text: string): string {
   for (const ch of text) {
     const lo = ch.toLowerCase();
     const up = ch.toUpperCase();
-    if (lo !== up && [...lo].length === 1 && [...up].length === 1) out += `[${lo}${up}]`;
+    if (lo !== up && [...lo].length === 1 && [...up].length === 1)
+      out += `[${lo}${up}]`;
     else out += ch.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&");
   }
   return out;
 }
 
 function literalRegex(text: string): string {
-  return text.split(/(\s+)/u).map((part, i) => (i % 2 === 1 ? "\\s+" : caseless(part))).join("");
+  return text
+    .split(/(\s+)/u)
+    .map((part, i) => (i % 2 === 1 ? "\\s+" : caseless(part)))
+    .join("");
 }
 
 function directiveRegex(code: string): string | undefined {
   const names = NAMES[code];
   if (names === undefined) return DIRECTIVES[code];
-  return [...names].sort((x, y) => y.length - x.length).map(caseless).join("|");
+  return [...names]
+    .sort((x, y) => y.length - x.length)
+    .map(caseless)
+    .join("|");
 }
 
 interface CompiledFormat {
@@ -64,7 +81,12 @@ interface CompiledFormat {
   readonly codes: readonly string[];
 }
 
-function compileInto(fmt: string, whole: string, parts: string[], codes: string[]): void {
+function compileInto(
+  fmt: string,
+  whole: string,
+  parts: string[],
+  codes: string[],
+): void {
   let lit = "";
   for (let i = 0; i < fmt.length; i++) {
     if (fmt[i] !== "%") {
@@ -72,7 +94,8 @@ function compileInto(fmt: string, whole: string, parts: string[], codes: string[
       continue;
     }
     const code = fmt[++i];
-    if (code === undefined) throw new PatternError(`stray % in format '${whole}'`);
+    if (code === undefined)
+      throw new PatternError(`stray % in format '${whole}'`);
     if (code === "%") {
       lit += "%";
       continue;
@@ -85,8 +108,14 @@ function compileInto(fmt: string, whole: string, parts: string[], codes: string[
       continue;
     }
     const re = directiveRegex(code);
-    if (re === undefined) throw new PatternError(`'${code}' is a bad directive in format '${whole}'`);
-    if (codes.includes(code)) throw new PatternError(`redefinition of group name '${code}' in format '${whole}'`);
+    if (re === undefined)
+      throw new PatternError(
+        `'${code}' is a bad directive in format '${whole}'`,
+      );
+    if (codes.includes(code))
+      throw new PatternError(
+        `redefinition of group name '${code}' in format '${whole}'`,
+      );
     parts.push(`(${re})`);
     codes.push(code);
   }
@@ -103,7 +132,8 @@ function compileFormat(fmt: string): CompiledFormat {
   const codes: string[] = [];
   compileInto(fmt, fmt, parts, codes);
   const compiled = { re: new RegExp(`^(?:${parts.join("")})`, "u"), codes };
-  if (FORMAT_CACHE.size >= FORMAT_CACHE_SIZE) FORMAT_CACHE.delete(FORMAT_CACHE.keys().next().value as string);
+  if (FORMAT_CACHE.size >= FORMAT_CACHE_SIZE)
+    FORMAT_CACHE.delete(FORMAT_CACHE.keys().next().value as string);
   FORMAT_CACHE.set(fmt, compiled);
   return compiled;
 }
@@ -136,12 +166,15 @@ function parseOffset(text: string): number {
   if (z[3] === ":") {
     z = z.slice(0, 3) + z.slice(4);
     if (z.length > 5) {
-      if (z[5] !== ":") throw new PatternError(`Inconsistent use of : in ${text}`);
+      if (z[5] !== ":")
+        throw new PatternError(`Inconsistent use of : in ${text}`);
       z = z.slice(0, 5) + z.slice(6);
     }
   }
-  if (!/^[+-]\d{4}(?:\d\d(?:\.\d+)?)?$/.test(z)) throw new PatternError(`invalid UTC offset ${text}`);
-  if (/[1-9]/.test(z.slice(5))) throw new PatternError(`UTC offset with seconds is not supported: ${text}`);
+  if (!/^[+-]\d{4}(?:\d\d(?:\.\d+)?)?$/.test(z))
+    throw new PatternError(`invalid UTC offset ${text}`);
+  if (/[1-9]/.test(z.slice(5)))
+    throw new PatternError(`UTC offset with seconds is not supported: ${text}`);
   const minutes = Number(z.slice(1, 3)) * 60 + Number(z.slice(3, 5));
   return z[0] === "-" ? -minutes : minutes;
 }
@@ -151,30 +184,75 @@ function nameIndex(code: string, text: string): number {
 }
 
 /** Store one matched directive, as `_strptime` does. */
-function applyDirective(f: Fields, code: string, text: string, found: Map<string, string>): void {
+function applyDirective(
+  f: Fields,
+  code: string,
+  text: string,
+  found: Map<string, string>,
+): void {
   const n = Number.parseInt(text.trim(), 10);
   switch (code) {
-    case "y": f.year = n <= 68 ? n + 2000 : n + 1900; break;
-    case "Y": f.year = n; break;
-    case "m": f.month = n; break;
-    case "b": case "B": f.month = nameIndex(code, text) + 1; break;
-    case "d": f.day = n; break;
-    case "H": f.hour = n; break;
-    case "I": f.hour = hour12(n, found.get("p")); break;
-    case "M": f.minute = n; break;
-    case "S": f.second = n; break;
-    case "f": f.microsecond = Number(text.padEnd(6, "0")); break;
-    case "a": case "A": f.weekday = nameIndex(code, text); break;
-    case "w": f.weekday = n === 0 ? 6 : n - 1; break;
-    case "j": f.julian = n; break;
-    case "U": case "W": f.week = n; f.weekStartsMon = code === "W"; break;
-    case "z": f.offset = parseOffset(text); break;
-    default: break; // %p is read with %I; %Z is matched but ignored
+    case "y":
+      f.year = n <= 68 ? n + 2000 : n + 1900;
+      break;
+    case "Y":
+      f.year = n;
+      break;
+    case "m":
+      f.month = n;
+      break;
+    case "b":
+    case "B":
+      f.month = nameIndex(code, text) + 1;
+      break;
+    case "d":
+      f.day = n;
+      break;
+    case "H":
+      f.hour = n;
+      break;
+    case "I":
+      f.hour = hour12(n, found.get("p"));
+      break;
+    case "M":
+      f.minute = n;
+      break;
+    case "S":
+      f.second = n;
+      break;
+    case "f":
+      f.microsecond = Number(text.padEnd(6, "0"));
+      break;
+    case "a":
+    case "A":
+      f.weekday = nameIndex(code, text);
+      break;
+    case "w":
+      f.weekday = n === 0 ? 6 : n - 1;
+      break;
+    case "j":
+      f.julian = n;
+      break;
+    case "U":
+    case "W":
+      f.week = n;
+      f.weekStartsMon = code === "W";
+      break;
+    case "z":
+      f.offset = parseOffset(text);
+      break;
+    default:
+      break; // %p is read with %I; %Z is matched but ignored
   }
 }
 
 /** Day of the year from a `%U`/`%W` week number and a weekday. */
-function julianFromWeek(year: number, week: number, wday: number, startsMon: boolean): number {
+function julianFromWeek(
+  year: number,
+  week: number,
+  wday: number,
+  startsMon: boolean,
+): number {
   let first = weekday(year, 1, 1);
   let day = wday;
   if (!startsMon) {
@@ -198,22 +276,46 @@ function resolveDate(f: Fields): { year: number; month: number; day: number } {
       julian += isLeap(year) ? 366 : 365;
     }
   }
-  const date = julian === null ? { year, month: f.month, day: f.day } : civilFromDays(daysFromCivil(year, 1, 1) + julian - 1);
+  const date =
+    julian === null
+      ? { year, month: f.month, day: f.day }
+      : civilFromDays(daysFromCivil(year, 1, 1) + julian - 1);
   return leapFix ? { ...date, year: 1900 } : date;
 }
 
 function buildDateTime(found: Map<string, string>): DateTime {
   const f: Fields = {
-    year: null, month: 1, day: 1, hour: 0, minute: 0, second: 0, microsecond: 0,
-    offset: null, weekday: null, julian: null, week: null, weekStartsMon: false,
+    year: null,
+    month: 1,
+    day: 1,
+    hour: 0,
+    minute: 0,
+    second: 0,
+    microsecond: 0,
+    offset: null,
+    weekday: null,
+    julian: null,
+    week: null,
+    weekStartsMon: false,
   };
   for (const [code, text] of found) applyDirective(f, code, text, found);
   const { year, month, day } = resolveDate(f);
   const { hour, minute, second, microsecond, offset } = f;
   try {
-    return new DateTime({ year, month, day, hour, minute, second, microsecond, offsetMinutes: offset });
+    return new DateTime({
+      year,
+      month,
+      day,
+      hour,
+      minute,
+      second,
+      microsecond,
+      offsetMinutes: offset,
+    });
   } catch (err) {
-    throw new PatternError(`invalid date or time: ${err instanceof Error ? err.message : String(err)}`);
+    throw new PatternError(
+      `invalid date or time: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
 }
 
@@ -226,9 +328,14 @@ function buildDateTime(found: Map<string, string>): DateTime {
 export function strptime(text: string, fmt: string): DateTime {
   const { re, codes } = compileFormat(fmt);
   const m = re.exec(text);
-  if (m === null) throw new PatternError(`time data '${text}' does not match format '${fmt}'`);
+  if (m === null)
+    throw new PatternError(
+      `time data '${text}' does not match format '${fmt}'`,
+    );
   if (m[0].length !== text.length) {
-    throw new PatternError(`unconverted data remains: ${text.slice(m[0].length)}`);
+    throw new PatternError(
+      `unconverted data remains: ${text.slice(m[0].length)}`,
+    );
   }
   const found = new Map<string, string>();
   codes.forEach((code, i) => found.set(code, m[i + 1] ?? ""));

@@ -11,7 +11,10 @@ import type { ServerStats } from "./stats.js";
 /** Default interval of the activity line, ms. */
 export const ACTIVITY_EVERY_MS = 60_000;
 
-type Snapshot = Pick<ServerStats, "announced" | "pushes" | "pushesFailed" | "bytesSent">;
+type Snapshot = Pick<
+  ServerStats,
+  "announced" | "pushes" | "pushesFailed" | "bytesSent"
+>;
 
 export class ActivityLog {
   private last: Snapshot;
@@ -44,7 +47,16 @@ export class ActivityLog {
     const failed = now.pushesFailed - this.last.pushesFailed;
     if (announced > 0 || pushes > 0 || failed > 0) {
       const seconds = Math.round((Date.now() - this.since) / 1000);
-      this.log.info({ announced, pushes, failedPushes: failed, bytesSent: now.bytesSent - this.last.bytesSent, seconds }, "activity");
+      this.log.info(
+        {
+          announced,
+          pushes,
+          failedPushes: failed,
+          bytesSent: now.bytesSent - this.last.bytesSent,
+          seconds,
+        },
+        "activity",
+      );
     }
     this.last = now;
     this.since = Date.now();
@@ -52,5 +64,10 @@ export class ActivityLog {
 }
 
 function snapshot(s: ServerStats): Snapshot {
-  return { announced: s.announced, pushes: s.pushes, pushesFailed: s.pushesFailed, bytesSent: s.bytesSent };
+  return {
+    announced: s.announced,
+    pushes: s.pushes,
+    pushesFailed: s.pushesFailed,
+    bytesSent: s.bytesSent,
+  };
 }

@@ -29,7 +29,8 @@ export function announcement(input: AnnounceInput): Message {
   for (const [k, v] of Object.entries(fields)) data[k] = v;
   data["uri"] = input.servedPath;
   data["uid"] = basename(input.servedPath);
-  if (input.requestAddress !== undefined) data["request_address"] = input.requestAddress;
+  if (input.requestAddress !== undefined)
+    data["request_address"] = input.requestAddress;
   for (const [k, v] of input.extra ?? []) data[k] = v;
   return new Message(input.topic, "file", data);
 }

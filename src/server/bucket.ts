@@ -63,18 +63,29 @@ export class BucketChain {
    */
   async start(): Promise<void> {
     const { config, log } = this.opts;
-    if (this.resumedFrom !== undefined) log.info({ origin: config.origin, after: this.resumedFrom }, "bucket listing resumed");
+    if (this.resumedFrom !== undefined)
+      log.info(
+        { origin: config.origin, after: this.resumedFrom },
+        "bucket listing resumed",
+      );
     await this.source.start();
     // The backlog skipped (or nothing matched): keep where the listing got to.
     const first = this.source.lastKey;
-    if (first !== undefined && first !== this.resumedFrom && !this.opts.backlog) this.keep(first, true);
+    if (first !== undefined && first !== this.resumedFrom && !this.opts.backlog)
+      this.keep(first, true);
     this.loop = (async () => {
-      if (this.opts.backlog && this.opts.backlogDelayMs > 0) await sleep(this.opts.backlogDelayMs, this.abort.signal).catch(() => undefined);
+      if (this.opts.backlog && this.opts.backlogDelayMs > 0)
+        await sleep(this.opts.backlogDelayMs, this.abort.signal).catch(
+          () => undefined,
+        );
       for await (const obj of this.source) {
         if (obj.matches) {
           const ok = await this.opts.announce(obj).then(
             () => true,
-            (err: unknown) => (log.error({ err, uri: obj.uri }, "announce failed"), false),
+            (err: unknown) => (
+              log.error({ err, uri: obj.uri }, "announce failed"),
+              false
+            ),
           );
           // Not announced: not passed over either; the next start lists it again.
           if (!ok) continue;
@@ -86,7 +97,9 @@ export class BucketChain {
 
   private keep(key: string, now: boolean): void {
     const { config, ledger, log } = this.opts;
-    void ledger.setBucketMarker(config.name, config.origin, key).catch(() => undefined);
+    void ledger
+      .setBucketMarker(config.name, config.origin, key)
+      .catch(() => undefined);
     if (!now) return;
     try {
       ledger.flush();
@@ -99,7 +112,10 @@ export class BucketChain {
   /** The push handlers' source hook: an object matching the origin, streamed to the destination; undefined for other uris. */
   readonly hook: SourceHook = async (_req, uri, signal) => {
     if (typeof uri !== "string" || !isBucketOrigin(uri)) return undefined;
-    if (!validate(this.opts.config.origin, uri)) throw new RefusedError(`${uri} was not announced here: it does not match ${this.opts.config.origin}`);
+    if (!validate(this.opts.config.origin, uri))
+      throw new RefusedError(
+        `${uri} was not announced here: it does not match ${this.opts.config.origin}`,
+      );
     return this.fetcher.source(uri, signal);
   };
 

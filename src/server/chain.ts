@@ -9,7 +9,12 @@ import { stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import type { ServerChainConfig } from "../config/index.js";
-import { BindError, ChecksumError, ClosedError, errorMessage } from "../errors.js";
+import {
+  BindError,
+  ChecksumError,
+  ClosedError,
+  errorMessage,
+} from "../errors.js";
 import type { Logger } from "../log.js";
 import type { JsonValue, Message } from "../message/index.js";
 import type { MoverRegistry } from "../movers/registry.js";
@@ -26,7 +31,13 @@ import { Deleter } from "./deleter.js";
 import type { ServerLedger } from "./ledger.js";
 import type { RemoteTemporaries } from "./temporaries.js";
 import { RunningPushes } from "./instance.js";
-import { ListenSource, localPathOf, reannouncement, uidsOf, urisOf } from "./listen.js";
+import {
+  ListenSource,
+  localPathOf,
+  reannouncement,
+  uidsOf,
+  urisOf,
+} from "./listen.js";
 import { TransferJoiner } from "./joiner.js";
 import { AnnouncedRegistry } from "./registry.js";
 import { createRequestServer } from "./request-server.js";
@@ -94,8 +105,20 @@ export class ServerChain {
   readonly closed: Promise<Error | undefined> = this.done.promise;
 
   constructor(private readonly opts: ServerChainOptions) {
-    const legacyStateFile = opts.stateDir === undefined ? undefined : join(opts.stateDir, `${encodeURIComponent(opts.config.name)}.deletions.json`);
-    this.deleter = new Deleter({ chain: opts.config.name, ledger: opts.ledger, legacyStateFile, log: opts.log, busy: (path) => this.running.has(path) });
+    const legacyStateFile =
+      opts.stateDir === undefined
+        ? undefined
+        : join(
+            opts.stateDir,
+            `${encodeURIComponent(opts.config.name)}.deletions.json`,
+          );
+    this.deleter = new Deleter({
+      chain: opts.config.name,
+      ledger: opts.ledger,
+      legacyStateFile,
+      log: opts.log,
+      busy: (path) => this.running.has(path),
+    });
     this.activity = new ActivityLog(this.stats, opts.log);
   }
 
@@ -114,7 +137,8 @@ export class ServerChain {
    * section (and the port, when binding it failed).
    */
   async start(): Promise<void> {
-    if (this.closing !== undefined) throw new ClosedError(`chain [${this.opts.config.name}] closed`);
+    if (this.closing !== undefined)
+      throw new ClosedError(`chain [${this.opts.config.name}] closed`);
     try {
       await this.startParts();
     } catch (err) {
@@ -128,7 +152,10 @@ export class ServerChain {
     await this.deleter.start();
     if (!this.opts.backlog) this.rescanFloor = Date.now();
     this.prune();
-    this.pruneTimer = setInterval(() => this.prune(), pruneEveryMs(config.ledgerRetention));
+    this.pruneTimer = setInterval(
+      () => this.prune(),
+      pruneEveryMs(config.ledgerRetention),
+    );
     this.pruneTimer.unref();
     this.activity.start();
     if (this.opts.watch !== false && isBucketOrigin(config.origin)) {
@@ -147,24 +174,49 @@ export class ServerChain {
       try {
         await this.router.start();
       } catch (err) {
-        throw new BindError(`section [${config.name}], request_port ${config.requestPort}`, bind, err);
+        throw new BindError(
+          `section [${config.name}], request_port ${config.requestPort}`,
+          bind,
+          err,
+        );
       }
       this.requestAddress = `${config.requestAddress ?? localAddress()}:${this.router.port}`;
     }
     if (this.opts.watch === false) {
       this.relayFrom = Date.now() + this.opts.backlogDelayMs;
-      log.info({ topic: config.topic, requestAddress: this.requestAddress }, "chain started");
+      log.info(
+        { topic: config.topic, requestAddress: this.requestAddress },
+        "chain started",
+      );
       return;
     }
     if (config.listen !== undefined) {
-      this.listener = new ListenSource({ config: config.listen, log, onMessage: (msg) => this.reannounce(msg) });
+      this.listener = new ListenSource({
+        config: config.listen,
+        log,
+        onMessage: (msg) => this.reannounce(msg),
+      });
       this.listener.start();
-      log.info({ listen: config.listen.topics, topic: config.topic, requestAddress: this.requestAddress }, "chain started");
+      log.info(
+        {
+          listen: config.listen.topics,
+          topic: config.topic,
+          requestAddress: this.requestAddress,
+        },
+        "chain started",
+      );
       return;
     }
     if (this.bucket !== undefined) {
       await this.bucket.start();
-      log.info({ origin: config.origin, topic: config.topic, requestAddress: this.requestAddress }, "chain started");
+      log.info(
+        {
+          origin: config.origin,
+          topic: config.topic,
+          requestAddress: this.requestAddress,
+        },
+        "chain started",
+      );
       return;
     }
     this.watcher = new Watcher({
@@ -178,7 +230,14 @@ export class ServerChain {
     });
     await this.watcher.start();
     this.loop = this.consume(this.watcher);
-    log.info({ origin: config.origin, topic: config.topic, requestAddress: this.requestAddress }, "chain started");
+    log.info(
+      {
+        origin: config.origin,
+        topic: config.topic,
+        requestAddress: this.requestAddress,
+      },
+      "chain started",
+    );
   }
 
   private context(): ChainContext {
@@ -214,7 +273,8 @@ export class ServerChain {
 
   /** The request address a client may send `catchup` to for this chain's files: watched directories, bucket and listen sections (they are in the ledger); not the mirror's relays. */
   get catchupAddress(): string | undefined {
-    if (this.opts.watch === false || this.closing !== undefined) return undefined;
+    if (this.opts.watch === false || this.closing !== undefined)
+      return undefined;
     return this.requestAddress;
   }
 
@@ -252,7 +312,14 @@ export class ServerChain {
     if (typeof uid === "string") this.registry.remember(config.topic, uid);
     const wait = this.relayFrom - Date.now();
     // Closed meanwhile: recorded, and offered by catch-up after the next start.
-    if (wait > 0 && !(await sleep(wait, this.abort.signal).then(() => true, () => false))) return;
+    if (
+      wait > 0 &&
+      !(await sleep(wait, this.abort.signal).then(
+        () => true,
+        () => false,
+      ))
+    )
+      return;
     await this.opts.publisher.publish(msg);
     this.stats.announced++;
     this.emit({ type: "announced" });
@@ -265,9 +332,12 @@ export class ServerChain {
   private async consume(watcher: Watcher): Promise<void> {
     const inflight = new Set<Promise<void>>();
     // A restarted server's subscribers need a moment to reconnect: announcing the backlog at once loses it.
-    if (this.opts.backlog && this.opts.backlogDelayMs > 0) await this.pause(this.opts.backlogDelayMs);
+    if (this.opts.backlog && this.opts.backlogDelayMs > 0)
+      await this.pause(this.opts.backlogDelayMs);
     for await (const ev of watcher) {
-      const p = this.process(ev).catch((err: unknown) => this.opts.log.error({ err, path: ev.path }, "announce failed"));
+      const p = this.process(ev).catch((err: unknown) =>
+        this.opts.log.error({ err, path: ev.path }, "announce failed"),
+      );
       inflight.add(p);
       void p.finally(() => inflight.delete(p));
     }
@@ -277,9 +347,16 @@ export class ServerChain {
   /** Forget ledger rows older than `ledger_retention`. */
   private prune(): void {
     try {
-      const n = this.opts.ledger.prune(this.opts.config.name, Date.now() - this.opts.config.ledgerRetention * 1000);
+      const n = this.opts.ledger.prune(
+        this.opts.config.name,
+        Date.now() - this.opts.config.ledgerRetention * 1000,
+      );
       this.stats.pruned += n;
-      if (n > 0) this.opts.log.info({ rows: n, retentionSeconds: this.opts.config.ledgerRetention }, "ledger pruned");
+      if (n > 0)
+        this.opts.log.info(
+          { rows: n, retentionSeconds: this.opts.config.ledgerRetention },
+          "ledger pruned",
+        );
     } catch (err) {
       this.opts.log.warn({ err }, "ledger prune failed");
     }
@@ -305,7 +382,13 @@ export class ServerChain {
       return at !== undefined && at >= Number(ev.mtimeNs / 1_000_000n);
     }
     const row = this.opts.ledger.lookup(this.opts.config.name, ev.path);
-    return row !== undefined && row.deletedAt === null && row.size === ev.size && row.mtimeNs === String(ev.mtimeNs) && row.inode === String(ev.ino);
+    return (
+      row !== undefined &&
+      row.deletedAt === null &&
+      row.size === ev.size &&
+      row.mtimeNs === String(ev.mtimeNs) &&
+      row.inode === String(ev.ino)
+    );
   }
 
   /** Unpack if configured, then announce. */
@@ -317,7 +400,11 @@ export class ServerChain {
       // Older than the ledger keeps rows: announced long ago and pruned, not missed.
       // There before a start with the backlog disabled: left out on purpose.
       const mtimeMs = Number(ev.mtimeNs / 1_000_000n);
-      if (mtimeMs < Date.now() - config.ledgerRetention * 1000 || mtimeMs < this.rescanFloor) return;
+      if (
+        mtimeMs < Date.now() - config.ledgerRetention * 1000 ||
+        mtimeMs < this.rescanFloor
+      )
+        return;
       this.stats.rescanFound++;
       this.opts.log.warn({ path: ev.path }, "file found by rescan, announcing");
     }
@@ -326,7 +413,14 @@ export class ServerChain {
     if (config.compression !== undefined && this.needsUnpacking(ev.path)) {
       const workdir = config.workingDirectory ?? tmpdir();
       const out = await this.unpackSlots.use(async () =>
-        this.stopping ? undefined : unpack(config.compression!, ev.path, { workingDirectory: workdir, prog: config.prog, signal: this.abort.signal, deleteSource: config.delete }),
+        this.stopping
+          ? undefined
+          : unpack(config.compression!, ev.path, {
+              workingDirectory: workdir,
+              prog: config.prog,
+              signal: this.abort.signal,
+              deleteSource: config.delete,
+            }),
       );
       if (out === undefined) {
         // Shutting down: the packed original stays and is the backlog of the next start.
@@ -336,14 +430,41 @@ export class ServerChain {
       served = out[0] ?? ev.path;
       root = workdir;
     }
-    const extra: [string, JsonValue][] = config.checksum === "sha256" ? [["checksum", `sha256:${await sha256File(served)}`]] : [];
-    const msg = announcement({ topic: config.topic, origin: config.origin, info: config.info, originalPath: ev.path, servedPath: served, requestAddress: this.requestAddress, extra });
+    const extra: [string, JsonValue][] =
+      config.checksum === "sha256"
+        ? [["checksum", `sha256:${await sha256File(served)}`]]
+        : [];
+    const msg = announcement({
+      topic: config.topic,
+      origin: config.origin,
+      info: config.info,
+      originalPath: ev.path,
+      servedPath: served,
+      requestAddress: this.requestAddress,
+      extra,
+    });
     // The watcher's stat still describes a file served as it was found; an unpacked one is new.
-    const st = served === ev.path ? { size: BigInt(ev.size), mtimeNs: ev.mtimeNs, ino: ev.ino } : await stat(served, { bigint: true });
+    const st =
+      served === ev.path
+        ? { size: BigInt(ev.size), mtimeNs: ev.mtimeNs, ino: ev.ino }
+        : await stat(served, { bigint: true });
     const uid = basename(served);
     const checksum = extra.length > 0 ? String(extra[0]![1]) : undefined;
     void this.opts.ledger
-      .announced({ chain: config.name, uid, topic: config.topic, path: served, root, originalPath: ev.path, size: Number(st.size), mtimeNs: st.mtimeNs, inode: st.ino, checksum, message: msg.encode(), announcedAt: Date.now() })
+      .announced({
+        chain: config.name,
+        uid,
+        topic: config.topic,
+        path: served,
+        root,
+        originalPath: ev.path,
+        size: Number(st.size),
+        mtimeNs: st.mtimeNs,
+        inode: st.ino,
+        checksum,
+        message: msg.encode(),
+        announcedAt: Date.now(),
+      })
       .catch(() => undefined);
     this.registry.remember(config.topic, uid);
     await this.opts.publisher.publish(msg);
@@ -361,36 +482,67 @@ export class ServerChain {
     const { config, log } = this.opts;
     const uris = urisOf(received.data);
     if (uris.length === 0) {
-      log.warn({ subject: received.subject, type: received.type }, "file message without a uri: ignored");
+      log.warn(
+        { subject: received.subject, type: received.type },
+        "file message without a uri: ignored",
+      );
       return;
     }
     const paths: string[] = [];
     for (const uri of uris) {
       const path = await localPathOf(uri);
       if (path === undefined) {
-        log.warn({ uri, subject: received.subject }, "message names a file on another host: not re-announced");
+        log.warn(
+          { uri, subject: received.subject },
+          "message names a file on another host: not re-announced",
+        );
         return;
       }
       paths.push(path);
     }
-    const msg = reannouncement(received, config.topic, config.info, this.requestAddress);
+    const msg = reannouncement(
+      received,
+      config.topic,
+      config.info,
+      this.requestAddress,
+    );
     const encoded = msg.encode();
     const now = Date.now();
     for (const path of paths) {
       const st = await stat(path, { bigint: true }).catch(() => undefined);
       if (st === undefined || !st.isFile()) {
         // Announced all the same, as the reference does; a push of it is answered with the error.
-        log.warn({ path, subject: received.subject }, "a file the message names is not here");
+        log.warn(
+          { path, subject: received.subject },
+          "a file the message names is not here",
+        );
         continue;
       }
       void this.opts.ledger
-        .announced({ chain: config.name, uid: basename(path), topic: config.topic, path, root: dirname(path), originalPath: path, size: Number(st.size), mtimeNs: st.mtimeNs, inode: st.ino, checksum: undefined, message: encoded, announcedAt: now })
+        .announced({
+          chain: config.name,
+          uid: basename(path),
+          topic: config.topic,
+          path,
+          root: dirname(path),
+          originalPath: path,
+          size: Number(st.size),
+          mtimeNs: st.mtimeNs,
+          inode: st.ino,
+          checksum: undefined,
+          message: encoded,
+          announcedAt: now,
+        })
         .catch(() => undefined);
     }
-    for (const uid of uidsOf(msg.data)) this.registry.remember(config.topic, uid);
+    for (const uid of uidsOf(msg.data))
+      this.registry.remember(config.topic, uid);
     await this.opts.publisher.publish(msg);
     this.stats.announced++;
-    log.info({ uids: uidsOf(msg.data), from: received.sender, type: msg.type }, "re-announced");
+    log.info(
+      { uids: uidsOf(msg.data), from: received.sender, type: msg.type },
+      "re-announced",
+    );
   }
 
   /**
@@ -398,13 +550,36 @@ export class ServerChain {
    * the ledger (path = the object's uri) like a watched file, so `catchup`
    * offers it to a client that was away.
    */
-  private async announceObject(obj: { uri: string; size: number }): Promise<void> {
+  private async announceObject(obj: {
+    uri: string;
+    size: number;
+  }): Promise<void> {
     const { config } = this.opts;
     const { uri } = obj;
-    const msg = announcement({ topic: config.topic, origin: config.origin, info: config.info, originalPath: uri, servedPath: uri, requestAddress: this.requestAddress });
+    const msg = announcement({
+      topic: config.topic,
+      origin: config.origin,
+      info: config.info,
+      originalPath: uri,
+      servedPath: uri,
+      requestAddress: this.requestAddress,
+    });
     const uid = basename(uri);
     void this.opts.ledger
-      .announced({ chain: config.name, uid, topic: config.topic, path: uri, root: uri.slice(0, uri.indexOf("/", "s3://".length) + 1), originalPath: uri, size: obj.size, mtimeNs: 0n, inode: 0n, checksum: undefined, message: msg.encode(), announcedAt: Date.now() })
+      .announced({
+        chain: config.name,
+        uid,
+        topic: config.topic,
+        path: uri,
+        root: uri.slice(0, uri.indexOf("/", "s3://".length) + 1),
+        originalPath: uri,
+        size: obj.size,
+        mtimeNs: 0n,
+        inode: 0n,
+        checksum: undefined,
+        message: msg.encode(),
+        announcedAt: Date.now(),
+      })
       .catch(() => undefined);
     this.registry.remember(config.topic, uid);
     await this.opts.publisher.publish(msg);
@@ -428,7 +603,10 @@ export class ServerChain {
     this.closing ??= (async () => {
       this.stopping = true;
       clearInterval(this.pruneTimer);
-      const timer = setTimeout(() => this.abort.abort(new ClosedError("chain closed")), drainMs);
+      const timer = setTimeout(
+        () => this.abort.abort(new ClosedError("chain closed")),
+        drainMs,
+      );
       try {
         await this.watcher?.close();
         await this.listener?.close();
@@ -442,7 +620,11 @@ export class ServerChain {
       }
       this.abort.abort(new ClosedError("chain closed"));
       this.activity.stop();
-      await this.deleter.close().catch((err: unknown) => this.opts.log.error({ err }, "deletion schedule not saved"));
+      await this.deleter
+        .close()
+        .catch((err: unknown) =>
+          this.opts.log.error({ err }, "deletion schedule not saved"),
+        );
       this.opts.log.info({}, "chain stopped");
       this.done.resolve(this.failure);
     })();
@@ -452,7 +634,8 @@ export class ServerChain {
   /** Abort everything in flight now, then close. */
   destroy(err?: Error): Promise<void> {
     this.failure ??= err;
-    if (!this.abort.signal.aborted) this.abort.abort(err ?? new ClosedError("chain destroyed"));
+    if (!this.abort.signal.aborted)
+      this.abort.abort(err ?? new ClosedError("chain destroyed"));
     return this.close(0);
   }
 }
@@ -465,11 +648,18 @@ function pruneEveryMs(retentionSeconds: number): number {
 async function sha256File(path: string): Promise<string> {
   const hash = createHash("sha256");
   try {
-    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+    for await (const chunk of createReadStream(path))
+      hash.update(chunk as Buffer);
   } catch (err) {
-    throw new ChecksumError(`checksum of ${path} failed: ${errorMessage(err)}`, path, { cause: err });
+    throw new ChecksumError(
+      `checksum of ${path} failed: ${errorMessage(err)}`,
+      path,
+      { cause: err },
+    );
   }
   return hash.digest("hex");
 }
 
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown
+  ? Omit<T, K>
+  : never;

@@ -55,7 +55,11 @@ export interface ChainContext {
 export type StagedPath = (req: Message, uri: unknown) => string | undefined;
 
 /** See ChainContext.sourceHook: a local path, or bytes streamed from elsewhere (a bucket's object). */
-export type SourceHook = (req: Message, uri: unknown, signal: AbortSignal) => Promise<string | StreamSource | undefined>;
+export type SourceHook = (
+  req: Message,
+  uri: unknown,
+  signal: AbortSignal,
+) => Promise<string | StreamSource | undefined>;
 
 /** Files are deleted after serving when `delete` or compression is set (the reference's rule). */
 export function deletesAfterServing(config: ServerChainConfig): boolean {
@@ -65,6 +69,11 @@ export function deletesAfterServing(config: ServerChainConfig): boolean {
 /** What the path checks need from a chain. */
 export function guardOf(ctx: ChainContext): GuardContext {
   // A listen section serves only what it re-announced: it has no origin to match.
-  return { origin: ctx.config.listen === undefined ? ctx.config.origin : undefined, announced: (path) => ctx.ledger.lookup(ctx.config.name, path) };
+  return {
+    origin: ctx.config.listen === undefined ? ctx.config.origin : undefined,
+    announced: (path) => ctx.ledger.lookup(ctx.config.name, path),
+  };
 }
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown
+  ? Omit<T, K>
+  : never;

@@ -46,7 +46,8 @@ export class Deleter {
   async start(): Promise<void> {
     await this.migrate();
     const pending = this.pending;
-    if (pending > 0) this.opts.log.info({ pending }, "deletion schedule restored");
+    if (pending > 0)
+      this.opts.log.info({ pending }, "deletion schedule restored");
     this.arm(this.opts.ledger.nextDue(this.opts.chain));
   }
 
@@ -58,19 +59,26 @@ export class Deleter {
       saved = JSON.parse(await readFile(file, "utf8"));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
-      this.opts.log.warn({ err, file }, "old deletion schedule unreadable, left in place");
+      this.opts.log.warn(
+        { err, file },
+        "old deletion schedule unreadable, left in place",
+      );
       return;
     }
     let moved = 0;
     for (const e of Array.isArray(saved) ? (saved as unknown[]) : []) {
       const entry = e as { path?: unknown; due?: unknown } | null;
-      if (typeof entry?.path !== "string" || typeof entry.due !== "number") continue;
+      if (typeof entry?.path !== "string" || typeof entry.due !== "number")
+        continue;
       void this.opts.ledger.schedule(this.opts.chain, entry.path, entry.due);
       moved++;
     }
     this.opts.ledger.flush();
     await unlink(file);
-    this.opts.log.info({ file, moved }, "deletion schedule moved into the ledger");
+    this.opts.log.info(
+      { file, moved },
+      "deletion schedule moved into the ledger",
+    );
   }
 
   /**
@@ -80,7 +88,9 @@ export class Deleter {
   schedule(path: string, delaySeconds: number): Promise<void> {
     if (this.closed) throw new ClosedError("deleter closed");
     const due = this.now() + delaySeconds * 1000;
-    const committed = this.opts.ledger.schedule(this.opts.chain, path, due).catch(() => undefined);
+    const committed = this.opts.ledger
+      .schedule(this.opts.chain, path, due)
+      .catch(() => undefined);
     this.arm(due);
     return committed;
   }
@@ -88,7 +98,9 @@ export class Deleter {
   /** A client still wants `path`: keep it at least `delaySeconds` more if its deletion is scheduled. */
   postpone(path: string, delaySeconds: number): void {
     if (this.closed) return;
-    void this.opts.ledger.postpone(this.opts.chain, path, this.now() + delaySeconds * 1000).catch(() => undefined);
+    void this.opts.ledger
+      .postpone(this.opts.chain, path, this.now() + delaySeconds * 1000)
+      .catch(() => undefined);
   }
 
   /** Deletions scheduled (committed). */
@@ -110,10 +122,16 @@ export class Deleter {
     this.armedFor = Infinity;
     if (this.closed || this.running !== undefined) return;
     this.running = this.sweep()
-      .catch((err: unknown) => this.opts.log.error({ err }, "deletion sweep failed"))
+      .catch((err: unknown) =>
+        this.opts.log.error({ err }, "deletion sweep failed"),
+      )
       .finally(() => {
         this.running = undefined;
-        if (!this.closed) this.arm(this.opts.ledger.nextDue(this.opts.chain) ?? this.now() + MAX_WAIT_MS);
+        if (!this.closed)
+          this.arm(
+            this.opts.ledger.nextDue(this.opts.chain) ??
+              this.now() + MAX_WAIT_MS,
+          );
       });
   }
 

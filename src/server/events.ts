@@ -7,13 +7,24 @@ export type ServerEvent =
   /** A file was announced (or a relayed announcement republished). */
   | { readonly type: "announced"; readonly chain: string }
   /** A request arrived (any type, `unknown` ones included). */
-  | { readonly type: "request"; readonly chain: string; readonly request: string }
+  | {
+      readonly type: "request";
+      readonly chain: string;
+      readonly request: string;
+    }
   /** A frame that is not a message. */
   | { readonly type: "malformed"; readonly chain: string }
   /** A request refused (path outside origin, bad destination). */
   | { readonly type: "refused"; readonly chain: string }
   /** One file delivered by a push; `joined` when it rode on a transfer already running. */
-  | { readonly type: "pushed"; readonly chain: string; readonly scheme: string; readonly bytes: number; readonly seconds: number; readonly joined: boolean }
+  | {
+      readonly type: "pushed";
+      readonly chain: string;
+      readonly scheme: string;
+      readonly bytes: number;
+      readonly seconds: number;
+      readonly joined: boolean;
+    }
   /** A push request answered `err`. */
   | { readonly type: "push_failed"; readonly chain: string };
 

@@ -16,7 +16,9 @@ let available: boolean | undefined;
 
 /** True if `inotifywait` can be run here (checked once). */
 export function inotifyAvailable(): boolean {
-  available ??= process.platform === "linux" && spawnSync(INOTIFYWAIT, ["--help"], { stdio: "ignore" }).error === undefined;
+  available ??=
+    process.platform === "linux" &&
+    spawnSync(INOTIFYWAIT, ["--help"], { stdio: "ignore" }).error === undefined;
   return available;
 }
 
@@ -30,7 +32,9 @@ let setpriv: boolean | undefined;
  */
 function inotifyCommand(args: string[]): [string, string[]] {
   setpriv ??= process.platform === "linux" && canRun(SETPRIV);
-  return setpriv ? [SETPRIV, ["--pdeathsig", "KILL", "--", INOTIFYWAIT, ...args]] : [INOTIFYWAIT, args];
+  return setpriv
+    ? [SETPRIV, ["--pdeathsig", "KILL", "--", INOTIFYWAIT, ...args]]
+    : [INOTIFYWAIT, args];
 }
 
 function canRun(path: string): boolean {
@@ -60,8 +64,21 @@ export class InotifySource {
   /** Resolves once the watches are established, so nothing after it is missed. */
   start(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const args = ["-m", "-r", "--no-newline", "--format", "%w%f%0", "-e", "close_write", "-e", "moved_to", this.opts.root];
-      const child = spawn(...inotifyCommand(args), { stdio: ["ignore", "pipe", "pipe"] });
+      const args = [
+        "-m",
+        "-r",
+        "--no-newline",
+        "--format",
+        "%w%f%0",
+        "-e",
+        "close_write",
+        "-e",
+        "moved_to",
+        this.opts.root,
+      ];
+      const child = spawn(...inotifyCommand(args), {
+        stdio: ["ignore", "pipe", "pipe"],
+      });
       this.child = child;
       let pending = "";
       let ready = false;
@@ -76,12 +93,24 @@ export class InotifySource {
           this.restarts = 0;
           resolve();
         } else if (!text.includes("Setting up watches")) {
-          this.opts.log.warn({ root: this.opts.root, stderr: text.trim() }, "inotifywait says");
+          this.opts.log.warn(
+            { root: this.opts.root, stderr: text.trim() },
+            "inotifywait says",
+          );
         }
       });
-      child.once("error", (err) => (ready ? this.opts.log.error({ err }, "inotifywait failed") : reject(err)));
+      child.once("error", (err) =>
+        ready
+          ? this.opts.log.error({ err }, "inotifywait failed")
+          : reject(err),
+      );
       child.once("exit", (code) => {
-        if (!ready) reject(new Error(`inotifywait exited with code ${code} watching ${this.opts.root}`));
+        if (!ready)
+          reject(
+            new Error(
+              `inotifywait exited with code ${code} watching ${this.opts.root}`,
+            ),
+          );
         else if (!this.closed) this.restart(code);
       });
     });
@@ -89,9 +118,15 @@ export class InotifySource {
 
   private restart(code: number | null): void {
     const wait = backoff(this.restarts++);
-    this.opts.log.error({ root: this.opts.root, code, retryInMs: wait }, "watcher died, restarting");
+    this.opts.log.error(
+      { root: this.opts.root, code, retryInMs: wait },
+      "watcher died, restarting",
+    );
     setTimeout(() => {
-      if (!this.closed) this.start().catch((err: unknown) => this.opts.log.error({ err }, "watcher restart failed"));
+      if (!this.closed)
+        this.start().catch((err: unknown) =>
+          this.opts.log.error({ err }, "watcher restart failed"),
+        );
     }, wait).unref();
   }
 

@@ -7,7 +7,11 @@ export class TransferJoiner {
   private readonly inflight = new Map<string, Promise<unknown>>();
 
   /** Run `task` unless the same key is running; `joined` tells which. `onJoin` runs the moment a call joins. */
-  async run<T>(key: string, task: () => Promise<T>, onJoin?: () => void): Promise<{ result: T; joined: boolean }> {
+  async run<T>(
+    key: string,
+    task: () => Promise<T>,
+    onJoin?: () => void,
+  ): Promise<{ result: T; joined: boolean }> {
     const running = this.inflight.get(key) as Promise<T> | undefined;
     if (running !== undefined) {
       onJoin?.();

@@ -10,7 +10,12 @@
  * right after an announcement already sees it. A failed commit (disk full)
  * is retried by the base; transfers go on meanwhile.
  */
-import { Ledger, ledgerPath, type Database, type LedgerSchema } from "../ledger/sqlite.js";
+import {
+  Ledger,
+  ledgerPath,
+  type Database,
+  type LedgerSchema,
+} from "../ledger/sqlite.js";
 import type { Logger } from "../log.js";
 import type { RemoteTemporary } from "../movers/mover.js";
 
@@ -127,7 +132,11 @@ export interface NotedTemporary extends RemoteTemporary {
 }
 
 /** A prepared statement taking any parameters (better-sqlite3's type, reached through the base). */
-type Statement = { run(...args: unknown[]): { changes: number }; get(...args: unknown[]): unknown; all(...args: unknown[]): unknown[] };
+type Statement = {
+  run(...args: unknown[]): { changes: number };
+  get(...args: unknown[]): unknown;
+  all(...args: unknown[]): unknown[];
+};
 
 interface Statements {
   insert: Statement;
@@ -155,7 +164,10 @@ interface Statements {
 
 export class ServerLedger {
   /** Rows announced but not committed yet, by `chain\npath`. */
-  private readonly uncommitted = new Map<string, LedgerEntry & { chain: string }>();
+  private readonly uncommitted = new Map<
+    string,
+    LedgerEntry & { chain: string }
+  >();
   private readonly st: Statements;
   private nextPendingId = -1;
 
@@ -171,11 +183,21 @@ export class ServerLedger {
    * there is none (library use). Throws the base's LedgerError for a corrupt,
    * unreadable or newer-schema file: the daemon must not start without it.
    */
-  static open(stateDir: string | undefined, log: Logger, onWriteError?: (err: Error, pending: number) => void): ServerLedger {
-    const path = stateDir === undefined ? ":memory:" : ledgerPath(stateDir, SERVER_LEDGER_NAME);
+  static open(
+    stateDir: string | undefined,
+    log: Logger,
+    onWriteError?: (err: Error, pending: number) => void,
+  ): ServerLedger {
+    const path =
+      stateDir === undefined
+        ? ":memory:"
+        : ledgerPath(stateDir, SERVER_LEDGER_NAME);
     const ledger = Ledger.open(path, SERVER_LEDGER_SCHEMA, {
       onWriteError: (err, pending) => {
-        log.error({ err, pending, file: path }, "ledger write failed, retrying");
+        log.error(
+          { err, pending, file: path },
+          "ledger write failed, retrying",
+        );
         onWriteError?.(err, pending);
       },
     });
@@ -193,11 +215,33 @@ export class ServerLedger {
   /** Record an announcement; older rows of the same path stop being current. */
   announced(f: AnnouncedFile): Promise<void> {
     const key = `${f.chain}\n${f.path}`;
-    const entry = { chain: f.chain, id: this.nextPendingId--, uid: f.uid, root: f.root, size: f.size, mtimeNs: String(f.mtimeNs), inode: String(f.inode), deletedAt: null };
+    const entry = {
+      chain: f.chain,
+      id: this.nextPendingId--,
+      uid: f.uid,
+      root: f.root,
+      size: f.size,
+      mtimeNs: String(f.mtimeNs),
+      inode: String(f.inode),
+      deletedAt: null,
+    };
     this.uncommitted.set(key, entry);
     const done = this.ledger.write(() => {
       this.st.supersede.run(f.chain, f.path);
-      this.st.insert.run(f.chain, f.uid, f.topic, f.path, f.root, f.originalPath, f.size, String(f.mtimeNs), String(f.inode), f.checksum ?? null, f.message, f.announcedAt);
+      this.st.insert.run(
+        f.chain,
+        f.uid,
+        f.topic,
+        f.path,
+        f.root,
+        f.originalPath,
+        f.size,
+        String(f.mtimeNs),
+        String(f.inode),
+        f.checksum ?? null,
+        f.message,
+        f.announcedAt,
+      );
     });
     return done.finally(() => {
       if (this.uncommitted.get(key) === entry) this.uncommitted.delete(key);
@@ -208,22 +252,45 @@ export class ServerLedger {
   lookup(chain: string, path: string): LedgerEntry | undefined {
     const pending = this.uncommitted.get(`${chain}\n${path}`);
     if (pending !== undefined) return pending;
-    const row = this.ledger.read(() => this.st.byPath.get(chain, path)) as RawEntry | undefined;
-    return row === undefined ? undefined : { id: row.id, uid: row.uid, root: row.root, size: row.size, mtimeNs: row.mtime_ns, inode: row.inode, deletedAt: row.deleted_at };
+    const row = this.ledger.read(() => this.st.byPath.get(chain, path)) as
+      RawEntry | undefined;
+    return row === undefined
+      ? undefined
+      : {
+          id: row.id,
+          uid: row.uid,
+          root: row.root,
+          size: row.size,
+          mtimeNs: row.mtime_ns,
+          inode: row.inode,
+          deletedAt: row.deleted_at,
+        };
   }
 
   /** When a file unpacked from `originalPath` was last announced (and not deleted since), if ever. */
   announcedFrom(chain: string, originalPath: string): number | undefined {
-    const row = this.ledger.read(() => this.st.byOriginal.get(chain, originalPath)) as { at: number | null } | undefined;
+    const row = this.ledger.read(() =>
+      this.st.byOriginal.get(chain, originalPath),
+    ) as { at: number | null } | undefined;
     return row?.at ?? undefined;
   }
 
-  pushed(chain: string, path: string, by: string, to: string, at = Date.now()): void {
-    void this.ledger.write(() => this.st.pushed.run(at, by, to, chain, path)).catch(() => undefined);
+  pushed(
+    chain: string,
+    path: string,
+    by: string,
+    to: string,
+    at = Date.now(),
+  ): void {
+    void this.ledger
+      .write(() => this.st.pushed.run(at, by, to, chain, path))
+      .catch(() => undefined);
   }
 
   acked(chain: string, path: string, by: string, at = Date.now()): void {
-    void this.ledger.write(() => this.st.acked.run(at, by, chain, path)).catch(() => undefined);
+    void this.ledger
+      .write(() => this.st.acked.run(at, by, chain, path))
+      .catch(() => undefined);
   }
 
   /** The file is gone (deleted on schedule, or found missing). */
@@ -250,19 +317,28 @@ export class ServerLedger {
   }
 
   /** Scheduled deletions of `chain` due by `now`, oldest first. */
-  dueDeletions(chain: string, now: number, limit = 500): Array<{ path: string; due: number }> {
-    return this.ledger.read(() => this.st.due.all(chain, now, limit)) as Array<{ path: string; due: number }>;
+  dueDeletions(
+    chain: string,
+    now: number,
+    limit = 500,
+  ): Array<{ path: string; due: number }> {
+    return this.ledger.read(() => this.st.due.all(chain, now, limit)) as Array<{
+      path: string;
+      due: number;
+    }>;
   }
 
   /** When the next deletion of `chain` is due, if any. */
   nextDue(chain: string): number | undefined {
-    const row = this.ledger.read(() => this.st.nextDue.get(chain)) as { due: number | null } | undefined;
+    const row = this.ledger.read(() => this.st.nextDue.get(chain)) as
+      { due: number | null } | undefined;
     return row?.due ?? undefined;
   }
 
   /** How many deletions `chain` has scheduled. */
   scheduledCount(chain: string): number {
-    return (this.ledger.read(() => this.st.count.get(chain)) as { n: number }).n;
+    return (this.ledger.read(() => this.st.count.get(chain)) as { n: number })
+      .n;
   }
 
   /**
@@ -270,8 +346,15 @@ export class ServerLedger {
    * (posttroll's prefix rule), announced at or after `since` (ms), with id
    * above `after`, oldest first, at most `limit`.
    */
-  catchup(topic: string, since: number, after: number, limit: number): CatchupRow[] {
-    return this.ledger.read(() => this.st.catchup.all(since, after, topic.length, topic, limit)) as CatchupRow[];
+  catchup(
+    topic: string,
+    since: number,
+    after: number,
+    limit: number,
+  ): CatchupRow[] {
+    return this.ledger.read(() =>
+      this.st.catchup.all(since, after, topic.length, topic, limit),
+    ) as CatchupRow[];
   }
 
   /** Forget rows of `chain` announced before `before` (ms) whose file is deleted or replaced, or that are past it anyway. */
@@ -283,7 +366,8 @@ export class ServerLedger {
   /** A bucket section's start-after marker, if one was kept for this very origin (a changed origin starts afresh). */
   bucketMarker(chain: string, origin: string): string | undefined {
     this.ledger.flush();
-    const row = this.st.marker.get(chain) as { origin: string; marker: string } | undefined;
+    const row = this.st.marker.get(chain) as
+      { origin: string; marker: string } | undefined;
     return row !== undefined && row.origin === origin ? row.marker : undefined;
   }
 
@@ -291,28 +375,57 @@ export class ServerLedger {
    * Keep a bucket section's marker: every key up to it was announced (or did
    * not match). Queued like any write; `flush()` commits it now.
    */
-  setBucketMarker(chain: string, origin: string, marker: string, at = Date.now()): Promise<void> {
-    return this.ledger.write(() => this.st.setMarker.run(chain, origin, marker, at));
+  setBucketMarker(
+    chain: string,
+    origin: string,
+    marker: string,
+    at = Date.now(),
+  ): Promise<void> {
+    return this.ledger.write(() =>
+      this.st.setMarker.run(chain, origin, marker, at),
+    );
   }
 
   /** Note a remote temporary before its upload starts; resolves once committed. */
   noteTemporary(t: NotedTemporary): Promise<void> {
-    return this.ledger.write(() => this.st.noteTemporary.run(t.scheme, t.host, t.port, t.user, t.path, t.final, t.chain, t.destination, t.notedAt));
+    return this.ledger.write(() =>
+      this.st.noteTemporary.run(
+        t.scheme,
+        t.host,
+        t.port,
+        t.user,
+        t.path,
+        t.final,
+        t.chain,
+        t.destination,
+        t.notedAt,
+      ),
+    );
   }
 
   /** Strike off a remote temporary: renamed into place, or removed. */
-  dropTemporary(t: Pick<RemoteTemporary, "scheme" | "host" | "port" | "path">): void {
-    void this.ledger.write(() => this.st.dropTemporary.run(t.scheme, t.host, t.port, t.path)).catch(() => undefined);
+  dropTemporary(
+    t: Pick<RemoteTemporary, "scheme" | "host" | "port" | "path">,
+  ): void {
+    void this.ledger
+      .write(() => this.st.dropTemporary.run(t.scheme, t.host, t.port, t.path))
+      .catch(() => undefined);
   }
 
   /** The temporaries noted on one remote (committed), oldest first. */
   temporariesOn(scheme: string, host: string, port: number): NotedTemporary[] {
-    return this.ledger.read(() => this.st.temporariesOn.all(scheme, host, port)) as NotedTemporary[];
+    return this.ledger.read(() =>
+      this.st.temporariesOn.all(scheme, host, port),
+    ) as NotedTemporary[];
   }
 
   /** The remotes (scheme, host, port) with temporaries noted. */
   temporaryRemotes(): Array<{ scheme: string; host: string; port: number }> {
-    return this.ledger.read(() => this.st.temporaryRemotes.all()) as Array<{ scheme: string; host: string; port: number }>;
+    return this.ledger.read(() => this.st.temporaryRemotes.all()) as Array<{
+      scheme: string;
+      host: string;
+      port: number;
+    }>;
   }
 
   /** Commit what is queued now (throws if the commit fails). */
@@ -345,16 +458,34 @@ function prepare(db: Database): Statements {
     insert: p(
       "INSERT INTO files (chain, uid, topic, path, root, original_path, size, mtime_ns, inode, checksum, message, announced_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     ),
-    supersede: p("UPDATE files SET current = 0 WHERE chain = ? AND path = ? AND current = 1"),
-    byPath: p("SELECT id, uid, root, size, mtime_ns, inode, deleted_at FROM files WHERE chain = ? AND path = ? AND current = 1 ORDER BY id DESC LIMIT 1"),
-    byOriginal: p("SELECT max(announced_at) AS at FROM files WHERE chain = ? AND original_path = ? AND current = 1 AND deleted_at IS NULL"),
-    pushed: p("UPDATE files SET pushes = pushes + 1, pushed_at = ?, pushed_by = ?, pushed_to = ? WHERE chain = ? AND path = ? AND current = 1"),
-    acked: p("UPDATE files SET acked_at = ?, acked_by = ? WHERE chain = ? AND path = ? AND current = 1"),
-    deleted: p("UPDATE files SET deleted_at = ? WHERE chain = ? AND path = ? AND deleted_at IS NULL"),
-    schedule: p("INSERT INTO deletions (chain, path, due) VALUES (?, ?, ?) ON CONFLICT (chain, path) DO UPDATE SET due = excluded.due"),
-    postpone: p("UPDATE deletions SET due = max(due, ?) WHERE chain = ? AND path = ?"),
+    supersede: p(
+      "UPDATE files SET current = 0 WHERE chain = ? AND path = ? AND current = 1",
+    ),
+    byPath: p(
+      "SELECT id, uid, root, size, mtime_ns, inode, deleted_at FROM files WHERE chain = ? AND path = ? AND current = 1 ORDER BY id DESC LIMIT 1",
+    ),
+    byOriginal: p(
+      "SELECT max(announced_at) AS at FROM files WHERE chain = ? AND original_path = ? AND current = 1 AND deleted_at IS NULL",
+    ),
+    pushed: p(
+      "UPDATE files SET pushes = pushes + 1, pushed_at = ?, pushed_by = ?, pushed_to = ? WHERE chain = ? AND path = ? AND current = 1",
+    ),
+    acked: p(
+      "UPDATE files SET acked_at = ?, acked_by = ? WHERE chain = ? AND path = ? AND current = 1",
+    ),
+    deleted: p(
+      "UPDATE files SET deleted_at = ? WHERE chain = ? AND path = ? AND deleted_at IS NULL",
+    ),
+    schedule: p(
+      "INSERT INTO deletions (chain, path, due) VALUES (?, ?, ?) ON CONFLICT (chain, path) DO UPDATE SET due = excluded.due",
+    ),
+    postpone: p(
+      "UPDATE deletions SET due = max(due, ?) WHERE chain = ? AND path = ?",
+    ),
     unschedule: p("DELETE FROM deletions WHERE chain = ? AND path = ?"),
-    due: p("SELECT path, due FROM deletions WHERE chain = ? AND due <= ? ORDER BY due LIMIT ?"),
+    due: p(
+      "SELECT path, due FROM deletions WHERE chain = ? AND due <= ? ORDER BY due LIMIT ?",
+    ),
     nextDue: p("SELECT min(due) AS due FROM deletions WHERE chain = ?"),
     count: p("SELECT count(*) AS n FROM deletions WHERE chain = ?"),
     catchup: p(
@@ -368,10 +499,14 @@ function prepare(db: Database): Statements {
     noteTemporary: p(
       "INSERT OR REPLACE INTO remote_temporaries (scheme, host, port, user, path, final, chain, destination, noted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     ),
-    dropTemporary: p("DELETE FROM remote_temporaries WHERE scheme = ? AND host = ? AND port = ? AND path = ?"),
+    dropTemporary: p(
+      "DELETE FROM remote_temporaries WHERE scheme = ? AND host = ? AND port = ? AND path = ?",
+    ),
     temporariesOn: p(
       "SELECT scheme, host, port, user, path, final, chain, destination, noted_at AS notedAt FROM remote_temporaries WHERE scheme = ? AND host = ? AND port = ? ORDER BY noted_at",
     ),
-    temporaryRemotes: p("SELECT DISTINCT scheme, host, port FROM remote_temporaries"),
+    temporaryRemotes: p(
+      "SELECT DISTINCT scheme, host, port FROM remote_temporaries",
+    ),
   };
 }

@@ -15,11 +15,21 @@ import { hostname, networkInterfaces } from "node:os";
 import type { ListenConfig } from "../config/index.js";
 import { rateLimitedLogger, type LimitedLogger, type Logger } from "../log.js";
 import { Message, type JsonValue } from "../message/index.js";
-import { addressRecords, lookUp, lookupEndpoint, newsEndpoint, offersService } from "../transport/ns-lookup.js";
+import {
+  addressRecords,
+  lookUp,
+  lookupEndpoint,
+  newsEndpoint,
+  offersService,
+} from "../transport/ns-lookup.js";
 import { Subscriber } from "../transport/subscriber.js";
 
 /** The message types that name files. */
-export const FILE_MESSAGE_TYPES: ReadonlySet<string> = new Set(["file", "dataset", "collection"]);
+export const FILE_MESSAGE_TYPES: ReadonlySet<string> = new Set([
+  "file",
+  "dataset",
+  "collection",
+]);
 
 /** Between two look-ups of the same services, ms. */
 const RELOOKUP_MS = 60_000;
@@ -36,7 +46,11 @@ export function urisOf(data: JsonValue | undefined): string[] {
   const out: string[] = [];
   const walk = (v: JsonValue | undefined): void => {
     if (Array.isArray(v)) for (const item of v) walk(item);
-    else if (v !== null && typeof v === "object" && (v as object).constructor === Object) {
+    else if (
+      v !== null &&
+      typeof v === "object" &&
+      (v as object).constructor === Object
+    ) {
       for (const [k, item] of Object.entries(v as Record<string, JsonValue>)) {
         if (k === "uri" && typeof item === "string") out.push(item);
         else walk(item);
@@ -52,7 +66,11 @@ export function uidsOf(data: JsonValue | undefined): string[] {
   const out: string[] = [];
   const walk = (v: JsonValue | undefined): void => {
     if (Array.isArray(v)) for (const item of v) walk(item);
-    else if (v !== null && typeof v === "object" && (v as object).constructor === Object) {
+    else if (
+      v !== null &&
+      typeof v === "object" &&
+      (v as object).constructor === Object
+    ) {
       for (const [k, item] of Object.entries(v as Record<string, JsonValue>)) {
         if (k === "uid" && typeof item === "string") out.push(item);
         else walk(item);
@@ -68,7 +86,10 @@ export async function localPathOf(uri: string): Promise<string | undefined> {
   const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/]*)(\/.*)?$/.exec(uri);
   if (m === null) return uri.startsWith("/") ? uri : undefined;
   const scheme = m[1]!.toLowerCase();
-  const host = m[2]!.replace(/^.*@/, "").replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
+  const host = m[2]!
+    .replace(/^.*@/, "")
+    .replace(/:\d+$/, "")
+    .replace(/^\[|\]$/g, "");
   const path = decodeURIComponent(m[3] ?? "");
   if (!path.startsWith("/")) return undefined;
   if (scheme === "file" || host === "") return path;
@@ -78,11 +99,15 @@ export async function localPathOf(uri: string): Promise<string | undefined> {
 /** True when `host` is this machine (an address of one of its interfaces, or resolving to one). */
 async function isLocalHost(host: string): Promise<boolean> {
   const mine = new Set<string>();
-  for (const list of Object.values(networkInterfaces())) for (const ni of list ?? []) mine.add(ni.address);
-  if (host === "localhost" || host === hostname() || mine.has(host)) return true;
+  for (const list of Object.values(networkInterfaces()))
+    for (const ni of list ?? []) mine.add(ni.address);
+  if (host === "localhost" || host === hostname() || mine.has(host))
+    return true;
   try {
     const found = await dnsLookup(host, { all: true });
-    return found.some((a) => mine.has(a.address) || a.address.startsWith("127."));
+    return found.some(
+      (a) => mine.has(a.address) || a.address.startsWith("127."),
+    );
   } catch {
     return false;
   }
@@ -93,7 +118,12 @@ async function isLocalHost(host: string): Promise<boolean> {
  * first, the received data over it (keys already there keep their place),
  * then `request_address`; the received type, the section's topic.
  */
-export function reannouncement(received: Message, topic: string, info: ReadonlyArray<readonly [string, JsonValue]>, requestAddress: string | undefined): Message {
+export function reannouncement(
+  received: Message,
+  topic: string,
+  info: ReadonlyArray<readonly [string, JsonValue]>,
+  requestAddress: string | undefined,
+): Message {
   const data: Record<string, JsonValue> = {};
   for (const [k, v] of info) data[k] = Array.isArray(v) ? [...v] : v;
   for (const [k, v] of Object.entries(received.dataObject)) data[k] = v;
@@ -125,12 +155,20 @@ export class ListenSource {
   /** Subscribe; look-ups go on in the background (a missing nameserver delays nothing). */
   start(): void {
     const { config, log } = this.opts;
-    this.sub = new Subscriber({ endpoints: config.addresses, subjects: config.topics.map(subjectOf), log });
+    this.sub = new Subscriber({
+      endpoints: config.addresses,
+      subjects: config.topics.map(subjectOf),
+      log,
+    });
     this.loop = this.consume(this.sub);
     if (config.nameserver !== false) {
       const nameserver = config.nameserver;
       if (config.addrListener) {
-        this.news = new Subscriber({ endpoints: [newsEndpoint(nameserver)], subjects: ["/address"], log });
+        this.news = new Subscriber({
+          endpoints: [newsEndpoint(nameserver)],
+          subjects: ["/address"],
+          log,
+        });
         this.newsLoop = this.follow(this.news);
       }
       const round = (): void => void this.lookUpAll(nameserver);
@@ -138,17 +176,36 @@ export class ListenSource {
       this.timer = setInterval(round, RELOOKUP_MS);
       this.timer.unref();
     }
-    log.info({ topics: config.topics, addresses: config.addresses, nameserver: config.nameserver, services: config.services }, "listening");
+    log.info(
+      {
+        topics: config.topics,
+        addresses: config.addresses,
+        nameserver: config.nameserver,
+        services: config.services,
+      },
+      "listening",
+    );
   }
 
   private async consume(sub: Subscriber): Promise<void> {
     try {
       for await (const msg of sub) {
         if (!FILE_MESSAGE_TYPES.has(msg.type)) {
-          this.opts.log.debug({ subject: msg.subject, type: msg.type }, "not a file message: ignored");
+          this.opts.log.debug(
+            { subject: msg.subject, type: msg.type },
+            "not a file message: ignored",
+          );
           continue;
         }
-        await this.opts.onMessage(msg).catch((err: unknown) => this.limited.error("listen message failed", { err, subject: msg.subject }, "message not re-announced"));
+        await this.opts
+          .onMessage(msg)
+          .catch((err: unknown) =>
+            this.limited.error(
+              "listen message failed",
+              { err, subject: msg.subject },
+              "message not re-announced",
+            ),
+          );
       }
     } catch (err) {
       if (!this.closed) this.opts.log.error({ err }, "listening stopped");
@@ -159,7 +216,10 @@ export class ListenSource {
     try {
       for await (const msg of news) {
         for (const r of addressRecords(msg.data)) {
-          if (!this.opts.config.services.some((s) => offersService(r.service, s))) continue;
+          if (
+            !this.opts.config.services.some((s) => offersService(r.service, s))
+          )
+            continue;
           if (r.status) this.add(r.uri, "address news");
           else this.remove(r.uri);
         }
@@ -174,17 +234,36 @@ export class ListenSource {
     for (const service of this.opts.config.services) {
       if (this.closed) return;
       try {
-        const records = await lookUp(endpoint, service, this.opts.config.timeout * 1000);
-        if (records.length === 0) this.limited.warn(`no publisher:${service}`, { service, nameserver: endpoint }, "the nameserver knows no publisher of this service yet");
+        const records = await lookUp(
+          endpoint,
+          service,
+          this.opts.config.timeout * 1000,
+        );
+        if (records.length === 0)
+          this.limited.warn(
+            `no publisher:${service}`,
+            { service, nameserver: endpoint },
+            "the nameserver knows no publisher of this service yet",
+          );
         for (const r of records) if (r.status) this.add(r.uri, "look-up");
       } catch (err) {
-        if (!this.closed) this.limited.warn(`lookup:${endpoint}`, { err: (err as Error).message, nameserver: endpoint, service }, "nameserver look-up failed; tried again in a minute");
+        if (!this.closed)
+          this.limited.warn(
+            `lookup:${endpoint}`,
+            { err: (err as Error).message, nameserver: endpoint, service },
+            "nameserver look-up failed; tried again in a minute",
+          );
       }
     }
   }
 
   private add(uri: string, how: string): void {
-    if (this.closed || this.found.has(uri) || this.opts.config.addresses.includes(uri)) return;
+    if (
+      this.closed ||
+      this.found.has(uri) ||
+      this.opts.config.addresses.includes(uri)
+    )
+      return;
     this.found.add(uri);
     this.sub?.connect(uri);
     this.opts.log.info({ uri, how }, "subscribed to a publisher");

@@ -36,7 +36,9 @@ async function realRootOf(root: string): Promise<string> {
 }
 
 function inside(root: string, path: string): boolean {
-  return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
+  return (
+    path === root || path.startsWith(root.endsWith(sep) ? root : root + sep)
+  );
 }
 
 /**
@@ -44,26 +46,37 @@ function inside(root: string, path: string): boolean {
  * reply text (`<uri> not reachable`, or Python's errno text for a missing file)
  * and whose `cause` says why, for the log.
  */
-export async function resolveServable(uri: unknown, ctx: GuardContext): Promise<string> {
-  if (typeof uri !== "string" || uri === "") throw new RefusedError("missing uri");
+export async function resolveServable(
+  uri: unknown,
+  ctx: GuardContext,
+): Promise<string> {
+  if (typeof uri !== "string" || uri === "")
+    throw new RefusedError("missing uri");
   const path = uriPath(uri);
-  const notReachable = (why: string): RefusedError => new RefusedError(`${uri} not reachable`, { cause: new Error(why) });
-  if (!path.startsWith("/") || path.includes("\0")) throw notReachable("not an absolute path");
+  const notReachable = (why: string): RefusedError =>
+    new RefusedError(`${uri} not reachable`, { cause: new Error(why) });
+  if (!path.startsWith("/") || path.includes("\0"))
+    throw notReachable("not an absolute path");
   if (path.split("/").includes("..")) throw notReachable("path contains '..'");
   const announced = ctx.announced(path);
   let root: string;
   if (announced !== undefined) root = announced.root;
-  else if (ctx.origin !== undefined && validate(ctx.origin, path)) root = watchRoot(ctx.origin);
+  else if (ctx.origin !== undefined && validate(ctx.origin, path))
+    root = watchRoot(ctx.origin);
   else throw notReachable("neither announced nor matching origin");
   let real: string;
   try {
     real = await realpathOf(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new RefusedError(`[Errno 2] No such file or directory: '${path}'`, { cause: err });
+    if (code === "ENOENT")
+      throw new RefusedError(`[Errno 2] No such file or directory: '${path}'`, {
+        cause: err,
+      });
     throw notReachable(`cannot resolve: ${code ?? String(err)}`);
   }
   const realRoot = await realRootOf(root);
-  if (!inside(realRoot, real)) throw notReachable(`resolves outside ${realRoot} through a link`);
+  if (!inside(realRoot, real))
+    throw notReachable(`resolves outside ${realRoot} through a link`);
   return real;
 }

@@ -15,7 +15,8 @@ export class AnnouncedRegistry {
   /** Record an announcement in the `info` history. */
   remember(topic: string, uid: string): void {
     this.recent.push(`${topic}/${uid}`);
-    if (this.recent.length > this.infoLimit * 2) this.recent.splice(0, this.recent.length - this.infoLimit);
+    if (this.recent.length > this.infoLimit * 2)
+      this.recent.splice(0, this.recent.length - this.infoLimit);
   }
 
   /** Newest first, those starting with `prefix`, at most `max`. */

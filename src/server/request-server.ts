@@ -4,7 +4,13 @@
  * A frame that is not a message is answered `error` (the reference stays
  * silent and leaves the REQ peer hanging).
  */
-import { MessageDecodeError, RefusedError, TransferError, errorMessage, isAbortError } from "../errors.js";
+import {
+  MessageDecodeError,
+  RefusedError,
+  TransferError,
+  errorMessage,
+  isAbortError,
+} from "../errors.js";
 import { rateLimitedLogger, type LimitedLogger } from "../log.js";
 import { Message } from "../message/index.js";
 import { RouterSocket, type IncomingRequest } from "../transport/router.js";
@@ -34,7 +40,11 @@ function dispatch(ctx: ChainContext, req: Message): Promise<Message> {
 }
 
 /** Handle one raw request; never throws. `limited` rate-limits the warnings a flood of bad frames makes. */
-export async function answer(ctx: ChainContext, incoming: IncomingRequest, limited?: LimitedLogger): Promise<string> {
+export async function answer(
+  ctx: ChainContext,
+  incoming: IncomingRequest,
+  limited?: LimitedLogger,
+): Promise<string> {
   let req: Message;
   try {
     req = Message.decode(incoming.payload);
@@ -42,9 +52,11 @@ export async function answer(ctx: ChainContext, incoming: IncomingRequest, limit
     ctx.stats.malformed++;
     ctx.emit({ type: "malformed" });
     const fields = { err, peer: incoming.peer, bytes: incoming.payload.length };
-    if (limited !== undefined) limited.warn("malformed request", fields, "malformed request");
+    if (limited !== undefined)
+      limited.warn("malformed request", fields, "malformed request");
     else ctx.log.warn(fields, "malformed request");
-    const reason = err instanceof MessageDecodeError ? err.message : "malformed request";
+    const reason =
+      err instanceof MessageDecodeError ? err.message : "malformed request";
     return new Message(ctx.config.topic, "error", reason).encode();
   }
   ctx.stats.requests[req.type] = (ctx.stats.requests[req.type] ?? 0) + 1;
@@ -65,10 +77,17 @@ export async function answer(ctx: ChainContext, incoming: IncomingRequest, limit
  * the log serializer), not where errors are made.
  */
 export function errorReplyText(err: unknown): string {
-  return redactText(isAbortError(err) ? "server shutting down" : errorMessage(err));
+  return redactText(
+    isAbortError(err) ? "server shutting down" : errorMessage(err),
+  );
 }
 
-function failure(ctx: ChainContext, log: ChainContext["log"], req: Message, err: unknown): Message {
+function failure(
+  ctx: ChainContext,
+  log: ChainContext["log"],
+  req: Message,
+  err: unknown,
+): Message {
   if (req.type === "push") {
     ctx.stats.pushesFailed++;
     ctx.emit({ type: "push_failed" });
@@ -77,7 +96,10 @@ function failure(ctx: ChainContext, log: ChainContext["log"], req: Message, err:
   if (err instanceof RefusedError) {
     ctx.stats.refused++;
     ctx.emit({ type: "refused" });
-    log.warn({ err, why: err.cause instanceof Error ? err.cause.message : undefined }, "request refused");
+    log.warn(
+      { err, why: err.cause instanceof Error ? err.cause.message : undefined },
+      "request refused",
+    );
   } else if (err instanceof TransferError || isAbortError(err)) {
     log.error({ err }, "push failed");
   } else {
@@ -91,8 +113,15 @@ function failure(ctx: ChainContext, log: ChainContext["log"], req: Message, err:
  * at most 5 a minute (peers' routing ids change with every connection, so the
  * chain is the key), with a summary of how many more there were.
  */
-export function createRequestServer(ctx: ChainContext, bind: string): RouterSocket {
+export function createRequestServer(
+  ctx: ChainContext,
+  bind: string,
+): RouterSocket {
   const limited = rateLimitedLogger(ctx.log);
   ctx.signal.addEventListener("abort", () => limited.close(), { once: true });
-  return new RouterSocket({ bind, log: ctx.log, handler: (incoming) => answer(ctx, incoming, limited) });
+  return new RouterSocket({
+    bind,
+    log: ctx.log,
+    handler: (incoming) => answer(ctx, incoming, limited),
+  });
 }

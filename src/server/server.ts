@@ -90,7 +90,12 @@ export class MoveItServer {
     if (this.closing !== undefined) throw new ClosedError("server closed");
     this.ledgerDb = ServerLedger.open(this.opts.stateDir, this.opts.log);
     this.opts.log.info({ file: this.ledgerDb.path }, "ledger opened");
-    this.temporaries = new RemoteTemporaries({ ledger: this.ledgerDb, movers: this.movers, chain: (name) => this.config.chains.find((c) => c.name === name), log: this.opts.log });
+    this.temporaries = new RemoteTemporaries({
+      ledger: this.ledgerDb,
+      movers: this.movers,
+      chain: (name) => this.config.chains.find((c) => c.name === name),
+      log: this.opts.log,
+    });
     // What a killed predecessor left on remotes is removed in the background; a push to such a remote waits for it.
     this.temporaries.start();
     const bind = this.opts.publishBind ?? "tcp://*:9010";
@@ -98,14 +103,22 @@ export class MoveItServer {
       try {
         await this.publisher.start();
       } catch (err) {
-        throw new BindError(`publish port ${bind.replace(/^.*:/, "")} (-p)`, bind, err);
+        throw new BindError(
+          `publish port ${bind.replace(/^.*:/, "")} (-p)`,
+          bind,
+          err,
+        );
       }
-      for (const c of this.config.chains) await this.startChain(c, !(this.opts.disableBacklog ?? false));
+      for (const c of this.config.chains)
+        await this.startChain(c, !(this.opts.disableBacklog ?? false));
     } catch (err) {
       await this.destroy(err instanceof Error ? err : new Error(String(err)));
       throw err;
     }
-    this.opts.log.info({ publishPort: this.publisher.port, chains: [...this.chains.keys()] }, "server started");
+    this.opts.log.info(
+      { publishPort: this.publisher.port, chains: [...this.chains.keys()] },
+      "server started",
+    );
   }
 
   /**
@@ -118,7 +131,8 @@ export class MoveItServer {
     const offer: JsonValue[] = [];
     for (const c of this.chains.values()) {
       const address = c.catchupAddress;
-      if (address !== undefined) offer.push({ topic: c.config.topic, request_address: address });
+      if (address !== undefined)
+        offer.push({ topic: c.config.topic, request_address: address });
     }
     return offer.length === 0 ? {} : { catchup: offer };
   }
@@ -144,8 +158,20 @@ export class MoveItServer {
   }
 
   /** The ledger's counters. */
-  ledgerStats(): { writeErrors: number; pendingWrites: number; commits: number; changesCommitted: number } {
-    return this.ledgerDb?.ledger.counters() ?? { writeErrors: 0, pendingWrites: 0, commits: 0, changesCommitted: 0 };
+  ledgerStats(): {
+    writeErrors: number;
+    pendingWrites: number;
+    commits: number;
+    changesCommitted: number;
+  } {
+    return (
+      this.ledgerDb?.ledger.counters() ?? {
+        writeErrors: 0,
+        pendingWrites: 0,
+        commits: 0,
+        changesCommitted: 0,
+      }
+    );
   }
 
   /** The daemon's ledger, once started. */
@@ -158,7 +184,10 @@ export class MoveItServer {
     return Object.fromEntries([...this.chains].map(([n, c]) => [n, c.stats]));
   }
 
-  private async startChain(config: ServerChainConfig, backlog: boolean): Promise<void> {
+  private async startChain(
+    config: ServerChainConfig,
+    backlog: boolean,
+  ): Promise<void> {
     const log = this.opts.log.child({ chain: config.name });
     const chain = new ServerChain({
       config,
@@ -198,7 +227,9 @@ export class MoveItServer {
       this.chains.delete(name);
       await chain.close();
     }
-    for (const c of next.chains) if (!this.chains.has(c.name)) await this.startChain(c, !(this.opts.disableBacklog ?? false));
+    for (const c of next.chains)
+      if (!this.chains.has(c.name))
+        await this.startChain(c, !(this.opts.disableBacklog ?? false));
     this.config = next;
     this.opts.log.info({ chains: [...this.chains.keys()] }, "config reloaded");
   }
@@ -210,10 +241,16 @@ export class MoveItServer {
    */
   close(drainMs = 5000): Promise<void> {
     this.closing ??= (async () => {
-      await Promise.allSettled([...this.chains.values()].map((c) => c.close(drainMs)));
+      await Promise.allSettled(
+        [...this.chains.values()].map((c) => c.close(drainMs)),
+      );
       this.chains.clear();
       await this.temporaries?.close();
-      await this.movers.close().catch((err: unknown) => this.opts.log.error({ err }, "closing connections failed"));
+      await this.movers
+        .close()
+        .catch((err: unknown) =>
+          this.opts.log.error({ err }, "closing connections failed"),
+        );
       await this.publisher.close();
       this.ledgerDb?.close();
       this.opts.log.info({}, "server stopped");

@@ -15,5 +15,16 @@ export interface ServerStats {
 }
 
 export function newServerStats(): ServerStats {
-  return { announced: 0, requests: {}, pushes: 0, pushesJoined: 0, pushesFailed: 0, bytesSent: 0, refused: 0, malformed: 0, rescanFound: 0, pruned: 0 };
+  return {
+    announced: 0,
+    requests: {},
+    pushes: 0,
+    pushesJoined: 0,
+    pushesFailed: 0,
+    bytesSent: 0,
+    refused: 0,
+    malformed: 0,
+    rescanFound: 0,
+    pruned: 0,
+  };
 }

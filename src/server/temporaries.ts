@@ -19,7 +19,11 @@ import { formatUrl, type ParsedUrl } from "../util/url.js";
 import type { NotedTemporary, ServerLedger } from "./ledger.js";
 
 /** The schemes whose uploads go through a remote temporary, with their default ports. */
-const DEFAULT_PORT: Readonly<Record<string, number>> = { ftp: 21, sftp: 22, scp: 22 };
+const DEFAULT_PORT: Readonly<Record<string, number>> = {
+  ftp: 21,
+  sftp: 22,
+  scp: 22,
+};
 /** How long an upload waits for its note to be committed (a full state disk must not stop pushes), ms. */
 const NOTE_WAIT_MS = 1000;
 /** A clean-up of one remote gives up after this long, ms (its rows stay). */
@@ -76,9 +80,26 @@ export class RemoteTemporaries {
         const key = temporaryKey(tmp);
         this.#live.add(key);
         mine.set(key, tmp);
-        const destination = formatUrl({ scheme: tmp.scheme, username: tmp.user, password: undefined, hostname: tmp.host, port: tmp.port, path: tmp.final });
-        const noted = this.opts.ledger.noteTemporary({ ...tmp, chain, destination, notedAt: Date.now() });
-        noted.catch((err: unknown) => this.opts.log.warn({ err, path: tmp.path }, "remote temporary not noted"));
+        const destination = formatUrl({
+          scheme: tmp.scheme,
+          username: tmp.user,
+          password: undefined,
+          hostname: tmp.host,
+          port: tmp.port,
+          path: tmp.final,
+        });
+        const noted = this.opts.ledger.noteTemporary({
+          ...tmp,
+          chain,
+          destination,
+          notedAt: Date.now(),
+        });
+        noted.catch((err: unknown) =>
+          this.opts.log.warn(
+            { err, path: tmp.path },
+            "remote temporary not noted",
+          ),
+        );
         await settlesWithin(noted, NOTE_WAIT_MS);
       },
       gone: (tmp) => {
@@ -90,7 +111,8 @@ export class RemoteTemporaries {
       settled: () => {
         for (const [key, tmp] of mine) {
           this.#live.delete(key);
-          if (!this.#leftovers.has(remoteKey(tmp))) this.#leftovers.set(remoteKey(tmp), 0);
+          if (!this.#leftovers.has(remoteKey(tmp)))
+            this.#leftovers.set(remoteKey(tmp), 0);
         }
       },
     };
@@ -100,7 +122,11 @@ export class RemoteTemporaries {
   async beforePush(dest: ParsedUrl): Promise<void> {
     const port = DEFAULT_PORT[dest.scheme];
     if (port === undefined) return;
-    const remote = { scheme: dest.scheme, host: dest.hostname, port: dest.port ?? port };
+    const remote = {
+      scheme: dest.scheme,
+      host: dest.hostname,
+      port: dest.port ?? port,
+    };
     const key = remoteKey(remote);
     const running = this.#sweeps.get(key);
     if (running !== undefined) return running;
@@ -118,7 +144,9 @@ export class RemoteTemporaries {
     const key = remoteKey(remote);
     const running = this.#sweeps.get(key);
     if (running !== undefined) return running;
-    const sweep = this.#clean(remote, pushed).finally(() => this.#sweeps.delete(key));
+    const sweep = this.#clean(remote, pushed).finally(() =>
+      this.#sweeps.delete(key),
+    );
     this.#sweeps.set(key, sweep);
     return sweep;
   }
@@ -126,37 +154,93 @@ export class RemoteTemporaries {
   /** Remove the leftovers on one remote, one login (user and chain) at a time. */
   async #clean(remote: Remote, pushed: ParsedUrl | undefined): Promise<void> {
     const key = remoteKey(remote);
-    const rows = this.opts.ledger.temporariesOn(remote.scheme, remote.host, remote.port).filter((r) => !this.#live.has(temporaryKey(r)));
+    const rows = this.opts.ledger
+      .temporariesOn(remote.scheme, remote.host, remote.port)
+      .filter((r) => !this.#live.has(temporaryKey(r)));
     const logins = new Map<string, NotedTemporary[]>();
-    for (const r of rows) logins.set(`${r.user}\n${r.chain}`, [...(logins.get(`${r.user}\n${r.chain}`) ?? []), r]);
+    for (const r of rows)
+      logins.set(`${r.user}\n${r.chain}`, [
+        ...(logins.get(`${r.user}\n${r.chain}`) ?? []),
+        r,
+      ]);
     let left = 0;
-    for (const group of logins.values()) left += await this.#cleanLogin(remote, group, pushed);
+    for (const group of logins.values())
+      left += await this.#cleanLogin(remote, group, pushed);
     if (left === 0) this.#leftovers.delete(key);
     // What the start could not remove (no password without a pushed URL, say) the next push tries at once.
-    else this.#leftovers.set(key, pushed === undefined ? 0 : Date.now() + RETRY_MS);
+    else
+      this.#leftovers.set(
+        key,
+        pushed === undefined ? 0 : Date.now() + RETRY_MS,
+      );
   }
 
   /** Remove one login's leftovers; returns how many are still there. */
-  async #cleanLogin(remote: Remote, rows: NotedTemporary[], pushed: ParsedUrl | undefined): Promise<number> {
+  async #cleanLogin(
+    remote: Remote,
+    rows: NotedTemporary[],
+    pushed: ParsedUrl | undefined,
+  ): Promise<number> {
     const { user, chain } = rows[0]!;
-    const mover = this.opts.movers.has(remote.scheme) ? this.opts.movers.get(remote.scheme) : undefined;
+    const mover = this.opts.movers.has(remote.scheme)
+      ? this.opts.movers.get(remote.scheme)
+      : undefined;
     if (mover?.removeTemporaries === undefined) return rows.length;
     // The pushed URL's password serves a clean-up for the very login it names.
-    const password = pushed !== undefined && pushed.username === user && pushed.hostname === remote.host ? pushed.password : undefined;
-    const destination: ParsedUrl = { scheme: remote.scheme, username: user, password, hostname: remote.host, port: remote.port, path: "/" };
+    const password =
+      pushed !== undefined &&
+      pushed.username === user &&
+      pushed.hostname === remote.host
+        ? pushed.password
+        : undefined;
+    const destination: ParsedUrl = {
+      scheme: remote.scheme,
+      username: user,
+      password,
+      hostname: remote.host,
+      port: remote.port,
+      path: "/",
+    };
     const label = formatUrl({ ...destination, password: undefined });
     const config = this.opts.chain(chain);
     const log = this.opts.log.child({ chain });
     const op = childController(this.#abort.signal);
-    const timer = setTimeout(() => op.done(new Error(`clean-up of ${label} took more than ${SWEEP_TIMEOUT_MS / 1000} s`)), SWEEP_TIMEOUT_MS);
+    const timer = setTimeout(
+      () =>
+        op.done(
+          new Error(
+            `clean-up of ${label} took more than ${SWEEP_TIMEOUT_MS / 1000} s`,
+          ),
+        ),
+      SWEEP_TIMEOUT_MS,
+    );
     try {
       const paths = rows.map((r) => r.path);
-      const gone = await mover.removeTemporaries({ destination, paths, connectionParameters: config?.connectionParameters ?? {}, network: config?.network, signal: op.signal, log });
-      for (const path of gone) this.opts.ledger.dropTemporary({ ...remote, path });
-      log.info({ remote: label, removed: gone.length, left: paths.length - gone.length }, "remote temporaries removed");
+      const gone = await mover.removeTemporaries({
+        destination,
+        paths,
+        connectionParameters: config?.connectionParameters ?? {},
+        network: config?.network,
+        signal: op.signal,
+        log,
+      });
+      for (const path of gone)
+        this.opts.ledger.dropTemporary({ ...remote, path });
+      log.info(
+        {
+          remote: label,
+          removed: gone.length,
+          left: paths.length - gone.length,
+        },
+        "remote temporaries removed",
+      );
       return paths.length - gone.length;
     } catch (err) {
-      if (!this.#abort.signal.aborted) log.warn({ err, remote: label, temporaries: rows.length }, "remote temporaries not removed, kept for the next try");
+      if (!this.#abort.signal.aborted)
+        log.warn(
+          { err, remote: label, temporaries: rows.length },
+          "remote temporaries not removed, kept for the next try",
+        );
       return rows.length;
     } finally {
       clearTimeout(timer);

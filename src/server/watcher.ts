@@ -110,9 +110,16 @@ export class Watcher implements AsyncIterable<FileEvent> {
   async start(): Promise<void> {
     const root = watchRoot(this.opts.origin);
     const id = await identity(root);
-    if (id === undefined) this.opts.log.warn({ root, origin: this.opts.origin }, "origin directory missing, waiting for it");
+    if (id === undefined)
+      this.opts.log.warn(
+        { root, origin: this.opts.origin },
+        "origin directory missing, waiting for it",
+      );
     else await this.attach(id, this.opts.backlog ? "backlog" : undefined);
-    this.health = setInterval(() => void this.checkHealth(), this.opts.healthIntervalMs ?? 1000);
+    this.health = setInterval(
+      () => void this.checkHealth(),
+      this.opts.healthIntervalMs ?? 1000,
+    );
     this.health.unref();
     const every = this.opts.rescanInterval ?? 0;
     if (every > 0) {
@@ -122,16 +129,29 @@ export class Watcher implements AsyncIterable<FileEvent> {
   }
 
   /** Watch the root (identity `id`); yield what is there already as `initial` events, if given. */
-  private async attach(id: string, initial: FileEventReason | undefined): Promise<void> {
+  private async attach(
+    id: string,
+    initial: FileEventReason | undefined,
+  ): Promise<void> {
     const root = watchRoot(this.opts.origin);
     const depth = this.depth();
     this.rootId = id;
-    if (!this.opts.polling && this.opts.inotify !== false && inotifyAvailable()) {
-      const source = new InotifySource({ root, log: this.opts.log, onFile: (p) => this.complete(p) });
+    if (
+      !this.opts.polling &&
+      this.opts.inotify !== false &&
+      inotifyAvailable()
+    ) {
+      const source = new InotifySource({
+        root,
+        log: this.opts.log,
+        onFile: (p) => this.complete(p),
+      });
       this.inotify = source;
       await source.start();
       if (this.closed) return this.detach();
-      if (initial !== undefined) for (const p of await walk(root, depth)) this.consider(p, true, initial);
+      if (initial !== undefined)
+        for (const p of await walk(root, depth))
+          this.consider(p, true, initial);
       this.opts.log.debug({ root, depth, using: "inotify" }, "watching");
       return;
     }
@@ -145,14 +165,25 @@ export class Watcher implements AsyncIterable<FileEvent> {
       persistent: true,
     });
     this.fsw = fsw;
-    fsw.on("add", (p: string) => this.consider(p, true, scanning && initial !== undefined ? initial : "live"));
+    fsw.on("add", (p: string) =>
+      this.consider(
+        p,
+        true,
+        scanning && initial !== undefined ? initial : "live",
+      ),
+    );
     fsw.on("change", (p: string) => this.consider(p, false, "live"));
     fsw.on("unlink", (p: string) => this.forget(p));
-    fsw.on("error", (err: unknown) => this.opts.log.warn({ err, root }, "watch error"));
+    fsw.on("error", (err: unknown) =>
+      this.opts.log.warn({ err, root }, "watch error"),
+    );
     await new Promise<void>((resolve) => fsw.once("ready", () => resolve()));
     scanning = false;
     if (this.closed) return this.detach();
-    this.opts.log.debug({ root, depth, using: this.opts.polling ? "polling" : "chokidar" }, "watching");
+    this.opts.log.debug(
+      { root, depth, using: this.opts.polling ? "polling" : "chokidar" },
+      "watching",
+    );
   }
 
   private async detach(): Promise<void> {
@@ -183,7 +214,12 @@ export class Watcher implements AsyncIterable<FileEvent> {
         this.opts.log.warn({ root }, "origin directory gone, waiting for it");
         return;
       }
-      this.opts.log.info({ root, replaced: was !== undefined }, was === undefined ? "origin directory appeared, watching" : "origin directory replaced, watching again");
+      this.opts.log.info(
+        { root, replaced: was !== undefined },
+        was === undefined
+          ? "origin directory appeared, watching"
+          : "origin directory replaced, watching again",
+      );
       await this.attach(id, "rescan");
     } catch (err) {
       this.rootId = undefined;
@@ -212,19 +248,31 @@ export class Watcher implements AsyncIterable<FileEvent> {
     this.forgetPending(path);
     void statBig(path)
       .then((st) => st.isFile() && st.size > 0n && this.emit(path, st, "live"))
-      .catch((err: unknown) => this.opts.log.debug({ err, path }, "file vanished"));
+      .catch((err: unknown) =>
+        this.opts.log.debug({ err, path }, "file vanished"),
+      );
   }
 
   [Symbol.asyncIterator](): AsyncIterator<FileEvent> {
     return this.queue[Symbol.asyncIterator]();
   }
 
-  private consider(path: string, added: boolean, reason: FileEventReason): void {
+  private consider(
+    path: string,
+    added: boolean,
+    reason: FileEventReason,
+  ): void {
     if (this.closed || !validate(this.opts.origin, path)) return;
-    void this.check(path, added, reason).catch((err: unknown) => this.opts.log.debug({ err, path }, "file vanished"));
+    void this.check(path, added, reason).catch((err: unknown) =>
+      this.opts.log.debug({ err, path }, "file vanished"),
+    );
   }
 
-  private async check(path: string, added: boolean, reason: FileEventReason): Promise<void> {
+  private async check(
+    path: string,
+    added: boolean,
+    reason: FileEventReason,
+  ): Promise<void> {
     const st = await statBig(path);
     const old = this.pending.get(path);
     // A scan never overrides a live event already waiting for the file to settle.
@@ -237,7 +285,10 @@ export class Watcher implements AsyncIterable<FileEvent> {
       this.emit(path, st, reason);
       return;
     }
-    const timer = setTimeout(() => void this.settled(path).catch(() => this.pending.delete(path)), this.opts.settleMs);
+    const timer = setTimeout(
+      () => void this.settled(path).catch(() => this.pending.delete(path)),
+      this.opts.settleMs,
+    );
     this.pending.set(path, { timer, size: st.size, mtime: st.mtimeNs, reason });
   }
 
@@ -253,16 +304,30 @@ export class Watcher implements AsyncIterable<FileEvent> {
     }
     before.size = st.size;
     before.mtime = st.mtimeNs;
-    before.timer = setTimeout(() => void this.settled(path).catch(() => this.pending.delete(path)), this.opts.settleMs);
+    before.timer = setTimeout(
+      () => void this.settled(path).catch(() => this.pending.delete(path)),
+      this.opts.settleMs,
+    );
   }
 
-  private emit(path: string, st: { size: bigint; mtimeNs: bigint; ino: bigint }, reason: FileEventReason): void {
+  private emit(
+    path: string,
+    st: { size: bigint; mtimeNs: bigint; ino: bigint },
+    reason: FileEventReason,
+  ): void {
     const signature = `${st.ino}:${st.size}:${st.mtimeNs}`;
     if (this.closed || this.emitted.get(path) === signature) return;
     this.emitted.delete(path);
     this.emitted.set(path, signature);
-    if (this.emitted.size > EMITTED_LIMIT) this.emitted.delete(this.emitted.keys().next().value!);
-    this.queue.push({ path, size: Number(st.size), mtimeNs: st.mtimeNs, ino: st.ino, reason });
+    if (this.emitted.size > EMITTED_LIMIT)
+      this.emitted.delete(this.emitted.keys().next().value!);
+    this.queue.push({
+      path,
+      size: Number(st.size),
+      mtimeNs: st.mtimeNs,
+      ino: st.ino,
+      reason,
+    });
   }
 
   private forget(path: string): void {

@@ -45,7 +45,9 @@ export function bindSocket(sock: zmq.Socket, endpoint: string): string {
     sock.bindSync(bind);
   } catch (err) {
     const e = err as Error & { code?: string };
-    const wrapped = new Error(`${e.message}: ${endpoint}`, { cause: err }) as Error & { code?: string; endpoint?: string };
+    const wrapped = new Error(`${e.message}: ${endpoint}`, {
+      cause: err,
+    }) as Error & { code?: string; endpoint?: string };
     wrapped.code = e.code;
     wrapped.endpoint = endpoint;
     throw wrapped;
@@ -65,8 +67,12 @@ function listenHost(endpoint: string): string | undefined {
 function portFree(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const probe = createServer();
-    probe.once("error", (err: NodeJS.ErrnoException) => resolve(err.code !== "EADDRINUSE"));
-    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve(true)));
+    probe.once("error", (err: NodeJS.ErrnoException) =>
+      resolve(err.code !== "EADDRINUSE"),
+    );
+    probe.listen({ host, port, exclusive: true }, () =>
+      probe.close(() => resolve(true)),
+    );
   });
 }
 
@@ -74,7 +80,11 @@ function portFree(host: string, port: number): Promise<boolean> {
  * Close a bound socket and resolve once its listening port is released (at
  * most `waitMs` later; closing itself never fails).
  */
-export async function releaseSocket(sock: zmq.Socket, boundEndpoint: string, waitMs = 2000): Promise<void> {
+export async function releaseSocket(
+  sock: zmq.Socket,
+  boundEndpoint: string,
+  waitMs = 2000,
+): Promise<void> {
   if (!sock.closed) sock.close();
   const host = listenHost(boundEndpoint);
   const port = endpointPort(boundEndpoint);

@@ -14,12 +14,19 @@ export const DEFAULT_LOOKUP_PORT = 5557;
 export const DEFAULT_NEWS_PORT = 16543;
 
 /** A port from posttroll's environment variables, or `fallback`. */
-export function posttrollPort(names: readonly string[], fallback: number, env: NodeJS.ProcessEnv = process.env): number {
+export function posttrollPort(
+  names: readonly string[],
+  fallback: number,
+  env: NodeJS.ProcessEnv = process.env,
+): number {
   for (const name of names) {
     const v = env[name];
     if (v === undefined || v === "") continue;
     const n = Number(v);
-    if (!Number.isInteger(n) || n <= 0 || n > 65535) throw new Error(`environment variable ${name}: ${JSON.stringify(v)} is not a port number`);
+    if (!Number.isInteger(n) || n <= 0 || n > 65535)
+      throw new Error(
+        `environment variable ${name}: ${JSON.stringify(v)} is not a port number`,
+      );
     return n;
   }
   return fallback;
@@ -30,13 +37,24 @@ export function posttrollPort(names: readonly string[], fallback: number, env: N
  * a bare host gets `tcp://` and the port; `tcp://host` gets the port;
  * `tcp://host:port` is used as it is.
  */
-export function lookupEndpoint(nameserver: string, port = posttrollPort(["POSTTROLL_NAMESERVER_PORT", "NAMESERVER_PORT"], DEFAULT_LOOKUP_PORT)): string {
+export function lookupEndpoint(
+  nameserver: string,
+  port = posttrollPort(
+    ["POSTTROLL_NAMESERVER_PORT", "NAMESERVER_PORT"],
+    DEFAULT_LOOKUP_PORT,
+  ),
+): string {
   if (!nameserver.includes("://")) return `tcp://${nameserver}:${port}`;
-  return /:\d+$/.test(nameserver.slice("tcp://".length)) ? nameserver : `${nameserver}:${port}`;
+  return /:\d+$/.test(nameserver.slice("tcp://".length))
+    ? nameserver
+    : `${nameserver}:${port}`;
 }
 
 /** The news endpoint of a nameserver host (posttroll: `tcp://` + host + `:` + address_publish_port). */
-export function newsEndpoint(nameserver: string, port = posttrollPort(["POSTTROLL_ADDRESS_PUBLISH_PORT"], DEFAULT_NEWS_PORT)): string {
+export function newsEndpoint(
+  nameserver: string,
+  port = posttrollPort(["POSTTROLL_ADDRESS_PUBLISH_PORT"], DEFAULT_NEWS_PORT),
+): string {
   const host = nameserver.replace(/^tcp:\/\//, "").replace(/:\d+$/, "");
   return `tcp://${host}:${port}`;
 }
@@ -50,13 +68,22 @@ export interface AddressRecord {
 
 /** The records of a look-up answer or a news message (anything without a string `URI` is left out). */
 export function addressRecords(data: unknown): AddressRecord[] {
-  const list = Array.isArray(data) ? data : data !== null && typeof data === "object" ? [data] : [];
+  const list = Array.isArray(data)
+    ? data
+    : data !== null && typeof data === "object"
+      ? [data]
+      : [];
   const out: AddressRecord[] = [];
   for (const item of list) {
-    if (item === null || typeof item !== "object" || Array.isArray(item)) continue;
+    if (item === null || typeof item !== "object" || Array.isArray(item))
+      continue;
     const r = item as Record<string, unknown>;
     if (typeof r["URI"] !== "string") continue;
-    out.push({ uri: r["URI"], service: r["service"], status: r["status"] !== false });
+    out.push({
+      uri: r["URI"],
+      service: r["service"],
+      status: r["status"] !== false,
+    });
   }
   return out;
 }
@@ -72,15 +99,27 @@ export function offersService(service: unknown, name: string): boolean {
  * Ask the nameserver at `endpoint` for the publishers of `service` ("" for
  * all). Rejects when there is no answer within `timeoutMs`.
  */
-export async function lookUp(endpoint: string, service: string, timeoutMs: number): Promise<AddressRecord[]> {
-  const sock = new zmq.Request({ linger: 0, sendTimeout: timeoutMs, receiveTimeout: timeoutMs });
+export async function lookUp(
+  endpoint: string,
+  service: string,
+  timeoutMs: number,
+): Promise<AddressRecord[]> {
+  const sock = new zmq.Request({
+    linger: 0,
+    sendTimeout: timeoutMs,
+    receiveTimeout: timeoutMs,
+  });
   try {
     sock.connect(endpoint);
     await sock.send(new Message("/oper/ns", "request", { service }).encode());
     const [frame] = await sock.receive();
     return addressRecords(Message.decode(frame ?? Buffer.alloc(0)).data);
   } catch (err) {
-    if ((err as { code?: string }).code === "EAGAIN") throw new Error(`no answer from the nameserver at ${endpoint} within ${timeoutMs} ms`, { cause: err });
+    if ((err as { code?: string }).code === "EAGAIN")
+      throw new Error(
+        `no answer from the nameserver at ${endpoint} within ${timeoutMs} ms`,
+        { cause: err },
+      );
     throw err;
   } finally {
     sock.close();

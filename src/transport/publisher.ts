@@ -27,7 +27,11 @@ export interface PublisherOptions {
 export class Publisher {
   // sendTimeout 0: a PUB socket never blocks (past the high-water mark it drops), so zeromq.js may skip
   // its writability check (a getsockopt, two system calls in libzmq) before each send.
-  private readonly sock = new zmq.Publisher({ linger: 500, sendHighWaterMark: 100_000, sendTimeout: 0 });
+  private readonly sock = new zmq.Publisher({
+    linger: 500,
+    sendHighWaterMark: 100_000,
+    sendTimeout: 0,
+  });
   private readonly queue = new SerialQueue();
   private timer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
@@ -42,7 +46,8 @@ export class Publisher {
   /** Bind and start heartbeats; returns the bound endpoint (with the real port). */
   async start(): Promise<string> {
     this.boundEndpoint = bindSocket(this.sock, this.opts.bind);
-    if (this.opts.heartbeatName !== undefined) this.startHeartbeat(this.opts.heartbeatName);
+    if (this.opts.heartbeatName !== undefined)
+      this.startHeartbeat(this.opts.heartbeatName);
     this.opts.log.debug({ endpoint: this.boundEndpoint }, "publisher bound");
     return this.boundEndpoint;
   }
@@ -59,7 +64,8 @@ export class Publisher {
 
   /** Queue a message; PUB never blocks, so this resolves quickly. Rejects with ClosedError once closing. */
   publish(msg: Message): Promise<void> {
-    if (this.closing !== undefined) return Promise.reject(new ClosedError("publisher closed"));
+    if (this.closing !== undefined)
+      return Promise.reject(new ClosedError("publisher closed"));
     const frame = msg.encode();
     return this.queue
       .run(() => this.sock.send(frame))
@@ -75,14 +81,22 @@ export class Publisher {
   private startHeartbeat(name: string): void {
     const intervalS = this.opts.heartbeatInterval ?? HEARTBEAT_INTERVAL_S;
     const beat = (): void => {
-      this.publish(new Message(`/heartbeat/${name}`, "beat", { min_interval: intervalS, ...this.opts.heartbeatData?.() })).catch(() => undefined);
+      this.publish(
+        new Message(`/heartbeat/${name}`, "beat", {
+          min_interval: intervalS,
+          ...this.opts.heartbeatData?.(),
+        }),
+      ).catch(() => undefined);
     };
     // The reference sends its first beat about a second after start.
-    this.timer = setTimeout(() => {
-      beat();
-      this.timer = setInterval(beat, intervalS * 1000);
-      this.timer.unref();
-    }, Math.min(1000, intervalS * 1000));
+    this.timer = setTimeout(
+      () => {
+        beat();
+        this.timer = setInterval(beat, intervalS * 1000);
+        this.timer.unref();
+      },
+      Math.min(1000, intervalS * 1000),
+    );
     this.timer.unref();
   }
 

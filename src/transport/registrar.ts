@@ -39,13 +39,21 @@ export interface RegistrarOptions {
 }
 
 /** The endpoint a nameserver entry designates. */
-export function registrationEndpoint(entry: string, defaultPort = DEFAULT_REGISTRATION_PORT): string {
+export function registrationEndpoint(
+  entry: string,
+  defaultPort = DEFAULT_REGISTRATION_PORT,
+): string {
   const bare = entry.replace(/^tcp:\/\//, "");
   return /:\d+$/.test(bare) ? `tcp://${bare}` : `tcp://${bare}:${defaultPort}`;
 }
 
 /** The registration message, as NoisyPublisher builds it. */
-export function registrationMessage(name: string, uri: string, services: readonly string[], backend: string): Message {
+export function registrationMessage(
+  name: string,
+  uri: string,
+  services: readonly string[],
+  backend: string,
+): Message {
   return new Message(`/address/${name}`, "info", {
     URI: uri,
     service: [...services],
@@ -67,34 +75,62 @@ export class Registrar {
   /** Register now, then every interval. */
   start(): void {
     // Encoded once, as posttroll does: the same bytes every round.
-    const frame = registrationMessage(this.opts.name, this.opts.uri, this.opts.services, this.opts.backend).encode();
+    const frame = registrationMessage(
+      this.opts.name,
+      this.opts.uri,
+      this.opts.services,
+      this.opts.backend,
+    ).encode();
     const round = (): void => {
-      for (const ns of this.opts.nameservers) void this.send(registrationEndpoint(ns, this.opts.port), frame);
+      for (const ns of this.opts.nameservers)
+        void this.send(registrationEndpoint(ns, this.opts.port), frame);
     };
     round();
     this.timer = setInterval(round, this.opts.intervalMs ?? 2000);
     this.timer.unref();
-    this.opts.log.info({ nameservers: this.opts.nameservers, uri: this.opts.uri, name: this.opts.name }, "registering with nameservers");
+    this.opts.log.info(
+      {
+        nameservers: this.opts.nameservers,
+        uri: this.opts.uri,
+        name: this.opts.name,
+      },
+      "registering with nameservers",
+    );
   }
 
   private async send(endpoint: string, frame: string): Promise<void> {
     if (this.closed) return;
     const timeoutMs = this.opts.timeoutMs ?? 10_000;
-    const sock = new zmq.Request({ linger: 0, sendTimeout: timeoutMs, receiveTimeout: timeoutMs });
+    const sock = new zmq.Request({
+      linger: 0,
+      sendTimeout: timeoutMs,
+      receiveTimeout: timeoutMs,
+    });
     this.open.add(sock);
     try {
       sock.connect(endpoint);
       await sock.send(frame);
       const [reply] = await sock.receive();
       const text = reply?.toString("utf8") ?? "";
-      if (text !== "ok") this.opts.log.warn({ endpoint, reply: text.slice(0, 200) }, "nameserver answered something else than ok");
-      this.acknowledged.set(endpoint, (this.acknowledged.get(endpoint) ?? 0) + 1);
-      if (this.warned.delete(endpoint)) this.opts.log.info({ endpoint }, "nameserver answers again");
+      if (text !== "ok")
+        this.opts.log.warn(
+          { endpoint, reply: text.slice(0, 200) },
+          "nameserver answered something else than ok",
+        );
+      this.acknowledged.set(
+        endpoint,
+        (this.acknowledged.get(endpoint) ?? 0) + 1,
+      );
+      if (this.warned.delete(endpoint))
+        this.opts.log.info({ endpoint }, "nameserver answers again");
     } catch (err) {
       if (this.closed) return;
       if (!this.warned.has(endpoint)) {
         this.warned.add(endpoint);
-        this.opts.log.warn({ endpoint, err: (err as Error).message }, "nameserver does not answer; registration retried every round");
+        this.opts.log.warn(
+          { endpoint, err: (err as Error).message },
+          "nameserver does not answer; registration retried every round",
+        );
       }
     } finally {
       this.open.delete(sock);
@@ -116,10 +152,15 @@ export class Registrar {
  * (what posttroll's get_own_ip finds on a host with one interface), else
  * 127.0.0.1.
  */
-export function advertisedHost(bindHost: string, interfaces: NodeJS.Dict<os.NetworkInterfaceInfo[]> = os.networkInterfaces()): string {
-  if (bindHost !== "*" && bindHost !== "0.0.0.0" && bindHost !== "") return bindHost;
+export function advertisedHost(
+  bindHost: string,
+  interfaces: NodeJS.Dict<os.NetworkInterfaceInfo[]> = os.networkInterfaces(),
+): string {
+  if (bindHost !== "*" && bindHost !== "0.0.0.0" && bindHost !== "")
+    return bindHost;
   for (const list of Object.values(interfaces)) {
-    for (const info of list ?? []) if (info.family === "IPv4" && !info.internal) return info.address;
+    for (const info of list ?? [])
+      if (info.family === "IPv4" && !info.internal) return info.address;
   }
   return "127.0.0.1";
 }

@@ -29,7 +29,11 @@ export interface ZmqRequesterOptions {
 
 /** Sends one request and resolves with the reply. Narrow, so tests can fake it. */
 export interface Requester {
-  request(address: string, msg: Message, opts: RequestOptions): Promise<Message>;
+  request(
+    address: string,
+    msg: Message,
+    opts: RequestOptions,
+  ): Promise<Message>;
   close(): void;
 }
 
@@ -48,7 +52,11 @@ export class ZmqRequester implements Requester {
 
   constructor(private readonly opts: ZmqRequesterOptions = {}) {}
 
-  async request(address: string, msg: Message, opts: RequestOptions): Promise<Message> {
+  async request(
+    address: string,
+    msg: Message,
+    opts: RequestOptions,
+  ): Promise<Message> {
     if (this.closed) throw new ClosedError("requester closed");
     const endpoint = toEndpoint(address);
     const sock = this.take(endpoint);
@@ -70,7 +78,10 @@ export class ZmqRequester implements Requester {
     } catch (err) {
       opts.signal?.throwIfAborted();
       if ((err as { code?: string }).code === "EAGAIN") {
-        throw new RequestTimeoutError(`no reply from ${address} within ${opts.timeoutMs} ms`, { cause: err });
+        throw new RequestTimeoutError(
+          `no reply from ${address} within ${opts.timeoutMs} ms`,
+          { cause: err },
+        );
       }
       throw err;
     } finally {
@@ -91,8 +102,14 @@ export class ZmqRequester implements Requester {
     // sendTimeout 0: with `immediate: false` the connection's pipe exists from connect() on, so a REQ's
     // one message never waits to be queued; zeromq.js then skips its writability check (two system
     // calls in libzmq) before each send. The request's time bound is the receive timeout.
-    const sock = new zmq.Request({ linger: 0, maxMessageSize: MAX_FRAME_BYTES, immediate: false, sendTimeout: 0 });
-    if (this.opts.maxRetransmitMs !== undefined) sock.tcpMaxRetransmitTimeout = this.opts.maxRetransmitMs;
+    const sock = new zmq.Request({
+      linger: 0,
+      maxMessageSize: MAX_FRAME_BYTES,
+      immediate: false,
+      sendTimeout: 0,
+    });
+    if (this.opts.maxRetransmitMs !== undefined)
+      sock.tcpMaxRetransmitTimeout = this.opts.maxRetransmitMs;
     secureConnecting(sock, "request");
     sock.connect(endpoint);
     return sock;
@@ -100,7 +117,12 @@ export class ZmqRequester implements Requester {
 
   private give(endpoint: string, sock: zmq.Request, reusable: boolean): void {
     const pool = this.idle.get(endpoint) ?? [];
-    if (!reusable || this.closed || sock.closed || pool.length >= MAX_IDLE_PER_ADDRESS) {
+    if (
+      !reusable ||
+      this.closed ||
+      sock.closed ||
+      pool.length >= MAX_IDLE_PER_ADDRESS
+    ) {
       if (!sock.closed) sock.close();
       return;
     }
@@ -111,7 +133,8 @@ export class ZmqRequester implements Requester {
   /** Close idle sockets and abort nothing in flight (their callers own those). */
   close(): void {
     this.closed = true;
-    for (const pool of this.idle.values()) for (const s of pool) if (!s.closed) s.close();
+    for (const pool of this.idle.values())
+      for (const s of pool) if (!s.closed) s.close();
     this.idle.clear();
     for (const s of this.busy) if (!s.closed) s.close();
   }

@@ -30,7 +30,11 @@ export interface RouterOptions {
 export class RouterSocket {
   // sendTimeout 0: a ROUTER (not mandatory) never blocks a reply, it drops one to a vanished peer; so
   // zeromq.js may skip its writability check (two system calls in libzmq) before each send.
-  private readonly sock = new zmq.Router({ linger: 1000, maxMessageSize: MAX_FRAME_BYTES, sendTimeout: 0 });
+  private readonly sock = new zmq.Router({
+    linger: 1000,
+    maxMessageSize: MAX_FRAME_BYTES,
+    sendTimeout: 0,
+  });
   private readonly replies = new SerialQueue();
   private readonly inflight = new Set<Promise<void>>();
   private loop: Promise<void> | undefined;
@@ -67,7 +71,11 @@ export class RouterSocket {
       try {
         frames = await this.sock.receive();
       } catch (err) {
-        if (this.closing !== undefined || (err as { code?: string }).code === "EAGAIN") return;
+        if (
+          this.closing !== undefined ||
+          (err as { code?: string }).code === "EAGAIN"
+        )
+          return;
         this.opts.log.error({ err }, "request socket failed");
         return;
       }
@@ -85,8 +93,12 @@ export class RouterSocket {
     const peer = identity.toString("hex");
     const work = this.opts
       .handler({ payload, peer })
-      .then((reply) => this.replies.run(() => this.sock.send([...envelope, reply])))
-      .catch((err: unknown) => this.opts.log.error({ err, peer }, "reply failed"));
+      .then((reply) =>
+        this.replies.run(() => this.sock.send([...envelope, reply])),
+      )
+      .catch((err: unknown) =>
+        this.opts.log.error({ err, peer }, "reply failed"),
+      );
     this.inflight.add(work);
     void work.finally(() => this.inflight.delete(work));
   }
@@ -99,7 +111,9 @@ export class RouterSocket {
     this.closing ??= (async () => {
       const all = Promise.allSettled([...this.inflight]);
       let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs)));
+      const deadline = new Promise<void>(
+        (resolve) => (timer = setTimeout(resolve, drainMs)),
+      );
       await Promise.race([all, deadline]);
       clearTimeout(timer);
       await Promise.race([this.replies.idle(), deadline]);

@@ -55,22 +55,33 @@ export function securityBackend(): string {
 
 /** Whether sockets of this role use CURVE. */
 export function isSecure(role: SocketRole): boolean {
-  return current.backend === "secure_zmq" && (role === "pubsub" || current.secureRequests === true);
+  return (
+    current.backend === "secure_zmq" &&
+    (role === "pubsub" || current.secureRequests === true)
+  );
 }
 
 /**
  * Use these settings for every socket created from now on. With
  * `secure_zmq` the key material must be complete; the ZAP handler starts.
  */
-export function configureSecurity(settings: TransportSecurity, log?: Logger): void {
+export function configureSecurity(
+  settings: TransportSecurity,
+  log?: Logger,
+): void {
   if (settings.backend === "secure_zmq") {
     const missing = [
       settings.server === undefined ? "server_secret_key_file" : "",
       settings.client === undefined ? "client_secret_key_file" : "",
       settings.serverPublicKey === undefined ? "server_public_key_file" : "",
-      settings.allowedClientKeys === undefined ? "clients_public_keys_directory" : "",
+      settings.allowedClientKeys === undefined
+        ? "clients_public_keys_directory"
+        : "",
     ].filter(Boolean);
-    if (missing.length > 0) throw new Error(`backend secure_zmq needs ${missing.join(", ")} (posttroll config or POSTTROLL_* environment)`);
+    if (missing.length > 0)
+      throw new Error(
+        `backend secure_zmq needs ${missing.join(", ")} (posttroll config or POSTTROLL_* environment)`,
+      );
   }
   current = settings;
   allowed = new Set(settings.allowedClientKeys ?? []);
@@ -88,7 +99,12 @@ export function secureBinding(sock: zmq.Socket, role: SocketRole): void {
 
 /** Set CURVE client options on a socket that will connect, if its role is secured. */
 export function secureConnecting(sock: zmq.Socket, role: SocketRole): void {
-  if (!isSecure(role) || current.client === undefined || current.serverPublicKey === undefined) return;
+  if (
+    !isSecure(role) ||
+    current.client === undefined ||
+    current.serverPublicKey === undefined
+  )
+    return;
   sock.curvePublicKey = current.client.publicKey;
   sock.curveSecretKey = current.client.secretKey;
   sock.curveServerKey = current.serverPublicKey;
@@ -124,10 +140,20 @@ function startZap(log: Logger | undefined): void {
       if (ok && mech === "CURVE") zapStats.allowed++;
       if (!ok) {
         zapStats.refused++;
-        log?.warn({ peer: address?.toString(), mechanism: mechanism?.toString(), key }, "CURVE client refused: its public key is not in clients_public_keys_directory");
+        log?.warn(
+          { peer: address?.toString(), mechanism: mechanism?.toString(), key },
+          "CURVE client refused: its public key is not in clients_public_keys_directory",
+        );
       }
       try {
-        await sock.send([version ?? "1.0", requestId ?? "", ok ? "200" : "400", ok ? "OK" : "key not allowed", "", ""]);
+        await sock.send([
+          version ?? "1.0",
+          requestId ?? "",
+          ok ? "200" : "400",
+          ok ? "OK" : "key not allowed",
+          "",
+          "",
+        ]);
       } catch {
         return;
       }

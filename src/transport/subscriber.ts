@@ -25,7 +25,12 @@ export interface SubscriberOptions {
 }
 
 export class Subscriber implements AsyncIterable<Message> {
-  private readonly sock = new zmq.Subscriber({ linger: 0, maxMessageSize: MAX_FRAME_BYTES, reconnectInterval: 200, reconnectMaxInterval: 5000 });
+  private readonly sock = new zmq.Subscriber({
+    linger: 0,
+    maxMessageSize: MAX_FRAME_BYTES,
+    reconnectInterval: 200,
+    reconnectMaxInterval: 5000,
+  });
   private closed = false;
   private limited: ReturnType<typeof rateLimitedLogger> | undefined;
 
@@ -33,12 +38,16 @@ export class Subscriber implements AsyncIterable<Message> {
     secureConnecting(this.sock, "pubsub");
     for (const ep of opts.endpoints) this.sock.connect(ep);
     if (opts.subjects.length === 0) this.sock.subscribe();
-    for (const subject of opts.subjects) this.sock.subscribe(Message.topicPrefix(subject));
-    if (opts.onReconnect !== undefined) void this.watchReconnects(opts.onReconnect);
+    for (const subject of opts.subjects)
+      this.sock.subscribe(Message.topicPrefix(subject));
+    if (opts.onReconnect !== undefined)
+      void this.watchReconnects(opts.onReconnect);
   }
 
   /** Read the socket's events until it closes: a connect after a disconnect is a reconnection. */
-  private async watchReconnects(onReconnect: (lostAt: number) => void): Promise<void> {
+  private async watchReconnects(
+    onReconnect: (lostAt: number) => void,
+  ): Promise<void> {
     const events = this.sock.events;
     let lostAt: number | undefined;
     try {
@@ -73,7 +82,11 @@ export class Subscriber implements AsyncIterable<Message> {
       } catch (err) {
         if (!(err instanceof MessageDecodeError)) throw err;
         this.limited ??= rateLimitedLogger(this.opts.log);
-        this.limited.warn("malformed frame", { err, bytes: frame.length }, "malformed frame dropped");
+        this.limited.warn(
+          "malformed frame",
+          { err, bytes: frame.length },
+          "malformed frame dropped",
+        );
       }
     }
   }

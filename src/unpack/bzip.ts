@@ -15,12 +15,19 @@ export function bunzipName(file: string): string {
 }
 
 /** Decompress `file` into `dir`; returns the output path. */
-export async function bunzip(file: string, dir: string, signal: AbortSignal): Promise<string> {
+export async function bunzip(
+  file: string,
+  dir: string,
+  signal: AbortSignal,
+): Promise<string> {
   const out = join(dir, bunzipName(file));
   const tmp = join(dir, `.${basename(out)}.${process.pid}.${Date.now()}.part`);
   const sink = createWriteStream(tmp);
   try {
-    await Promise.all([run("bzip2", ["-dc", "--", file], { signal, stdout: sink }), finished(sink)]);
+    await Promise.all([
+      run("bzip2", ["-dc", "--", file], { signal, stdout: sink }),
+      finished(sink),
+    ]);
     await rename(tmp, out);
     return out;
   } catch (err) {
@@ -29,4 +36,3 @@ export async function bunzip(file: string, dir: string, signal: AbortSignal): Pr
     throw err;
   }
 }
-

@@ -20,7 +20,11 @@ export interface UnpackOptions {
 }
 
 /** Unpack `file`; returns the absolute paths of what came out. */
-export async function unpack(kind: UnpackKind, file: string, opts: UnpackOptions): Promise<string[]> {
+export async function unpack(
+  kind: UnpackKind,
+  file: string,
+  opts: UnpackOptions,
+): Promise<string[]> {
   const dir = opts.workingDirectory ?? dirname(file);
   await mkdir(dir, { recursive: true });
   let out: string[];
@@ -29,7 +33,14 @@ export async function unpack(kind: UnpackKind, file: string, opts: UnpackOptions
       out = [await bunzip(file, dir, opts.signal)];
       break;
     case "xrit":
-      out = [await xritDecompress(file, dir, opts.prog ?? "xRITDecompress", opts.signal)];
+      out = [
+        await xritDecompress(
+          file,
+          dir,
+          opts.prog ?? "xRITDecompress",
+          opts.signal,
+        ),
+      ];
       break;
     case "tar":
       out = await untar(file, dir, opts.signal);

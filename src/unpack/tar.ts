@@ -25,12 +25,18 @@ function escapes(dir: string, member: string): boolean {
 function open(file: string, signal: AbortSignal): Readable {
   if (!/\.(tar\.bz2|tbz2?)$/.test(file)) return createReadStream(file);
   const out = new PassThrough();
-  run("bzip2", ["-dc", "--", file], { signal, stdout: out }).catch((err: unknown) => out.destroy(err as Error));
+  run("bzip2", ["-dc", "--", file], { signal, stdout: out }).catch(
+    (err: unknown) => out.destroy(err as Error),
+  );
   return out;
 }
 
 /** List members, refusing the archive if one escapes `dir`. Returns the regular files. */
-async function scan(file: string, dir: string, signal: AbortSignal): Promise<string[]> {
+async function scan(
+  file: string,
+  dir: string,
+  signal: AbortSignal,
+): Promise<string[]> {
   const files: string[] = [];
   let bad: string | undefined;
   const parser = new tar.Parser({
@@ -38,28 +44,45 @@ async function scan(file: string, dir: string, signal: AbortSignal): Promise<str
       const p = entry.path;
       const linkEscapes =
         (entry.type === "SymbolicLink" || entry.type === "Link") &&
-        escapes(dir, entry.type === "Link" ? entry.linkpath ?? "" : join(p, "..", entry.linkpath ?? ""));
+        escapes(
+          dir,
+          entry.type === "Link"
+            ? (entry.linkpath ?? "")
+            : join(p, "..", entry.linkpath ?? ""),
+        );
       if (bad === undefined && (escapes(dir, p) || linkEscapes)) bad = p;
-      if (entry.type === "File" || entry.type === "OldFile") files.push(join(dir, normalize(p)));
+      if (entry.type === "File" || entry.type === "OldFile")
+        files.push(join(dir, normalize(p)));
       entry.resume();
     },
   });
   await pipeline(open(file, signal), parser, { signal });
-  if (bad !== undefined) throw new UnpackError(`tar member escapes the target directory: ${bad}`);
+  if (bad !== undefined)
+    throw new UnpackError(`tar member escapes the target directory: ${bad}`);
   return files;
 }
 
 /** Extract into `dir` (created beforehand); returns the extracted regular files. */
-export async function untar(file: string, dir: string, signal: AbortSignal): Promise<string[]> {
+export async function untar(
+  file: string,
+  dir: string,
+  signal: AbortSignal,
+): Promise<string[]> {
   const target = resolve(dir);
   let files: string[];
   try {
     files = await scan(file, target, signal);
-    await pipeline(open(file, signal), tar.x({ cwd: target, strict: true, preservePaths: false }), { signal });
+    await pipeline(
+      open(file, signal),
+      tar.x({ cwd: target, strict: true, preservePaths: false }),
+      { signal },
+    );
   } catch (err) {
     if (signal.aborted) throw signal.reason;
     if (err instanceof UnpackError) throw err;
-    throw new UnpackError(`cannot unpack ${file}: ${(err as Error).message}`, { cause: err });
+    throw new UnpackError(`cannot unpack ${file}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   return files;
 }

@@ -19,7 +19,12 @@ export function isCompressedXrit(file: string): boolean {
   return basename(file).endsWith("C_");
 }
 
-export async function xritDecompress(file: string, dir: string, prog: string, signal: AbortSignal): Promise<string> {
+export async function xritDecompress(
+  file: string,
+  dir: string,
+  prog: string,
+  signal: AbortSignal,
+): Promise<string> {
   await run(prog, [file], { cwd: dir, signal });
   const out = join(dir, xritOutputName(file));
   try {

@@ -35,7 +35,12 @@ export function onAbort(signal: AbortSignal, fn: () => void): () => void {
   const entry = (): void => fn();
   mine.fns.add(entry);
   return () => {
-    if (!mine.fns.delete(entry) || mine.fns.size > 0 || fanouts.get(signal) !== mine) return;
+    if (
+      !mine.fns.delete(entry) ||
+      mine.fns.size > 0 ||
+      fanouts.get(signal) !== mine
+    )
+      return;
     fanouts.delete(signal);
     signal.removeEventListener("abort", mine.listener);
   };
@@ -46,7 +51,11 @@ export function onAbort(signal: AbortSignal, fn: () => void): () => void {
  * settle, e.g. by closing its socket) and throw the signal's reason. For
  * library calls that take no AbortSignal (ftp, sftp).
  */
-export async function abortable<T>(signal: AbortSignal, op: () => Promise<T>, stop: () => void): Promise<T> {
+export async function abortable<T>(
+  signal: AbortSignal,
+  op: () => Promise<T>,
+  stop: () => void,
+): Promise<T> {
   signal.throwIfAborted();
   const onAbort = (): void => stop();
   signal.addEventListener("abort", onAbort, { once: true });
@@ -86,7 +95,11 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * rejects. One timer and one (shared) listener, both removed when it
  * resolves: this runs on every push.
  */
-export function settlesWithin(p: Promise<unknown>, ms: number, signal?: AbortSignal): Promise<boolean> {
+export function settlesWithin(
+  p: Promise<unknown>,
+  ms: number,
+  signal?: AbortSignal,
+): Promise<boolean> {
   if (signal?.aborted === true) return Promise.resolve(true);
   return new Promise((resolve) => {
     let off = (): void => undefined;
@@ -113,9 +126,16 @@ export function settlesWithin(p: Promise<unknown>, ms: number, signal?: AbortSig
  * (see `onAbort`). `release()` instead of `done()` when nothing listens on
  * the signal any more: it skips dispatching an abort no one hears.
  */
-export function childController(parent: AbortSignal | undefined): { signal: AbortSignal; done(reason?: unknown): void; release(): void } {
+export function childController(parent: AbortSignal | undefined): {
+  signal: AbortSignal;
+  done(reason?: unknown): void;
+  release(): void;
+} {
   const local = new AbortController();
-  const off = parent === undefined ? () => undefined : onAbort(parent, () => local.abort(parent.reason));
+  const off =
+    parent === undefined
+      ? () => undefined
+      : onAbort(parent, () => local.abort(parent.reason));
   return {
     signal: local.signal,
     done: (reason?: unknown) => {

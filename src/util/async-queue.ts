@@ -46,6 +46,12 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
   }
 
   [Symbol.asyncIterator](): AsyncIterator<T> {
-    return { next: () => this.next(), return: () => (this.close(), Promise.resolve({ value: undefined, done: true })) };
+    return {
+      next: () => this.next(),
+      return: () => (
+        this.close(),
+        Promise.resolve({ value: undefined, done: true })
+      ),
+    };
   }
 }

@@ -17,10 +17,30 @@ function pad(n: number, width: number): string {
 // with it, strftime and strptime compute weekdays and day numbers with it.
 
 /** English day names, Monday first (Python's `weekday()` order), C locale. */
-export const DAY_NAMES: readonly string[] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+export const DAY_NAMES: readonly string[] = [
+  "Monday",
+  "Tuesday",
+  "Wednesday",
+  "Thursday",
+  "Friday",
+  "Saturday",
+  "Sunday",
+];
 /** English month names, January first, C locale. */
-export const MONTH_NAMES: readonly string[] = ["January", "February", "March", "April", "May", "June", "July", "August",
-  "September", "October", "November", "December"];
+export const MONTH_NAMES: readonly string[] = [
+  "January",
+  "February",
+  "March",
+  "April",
+  "May",
+  "June",
+  "July",
+  "August",
+  "September",
+  "October",
+  "November",
+  "December",
+];
 
 const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
@@ -35,7 +55,11 @@ export function daysInMonth(year: number, month: number): number {
 }
 
 /** Days since 1970-01-01 of a proleptic Gregorian date. */
-export function daysFromCivil(year: number, month: number, day: number): number {
+export function daysFromCivil(
+  year: number,
+  month: number,
+  day: number,
+): number {
   const y = month <= 2 ? year - 1 : year;
   const era = Math.floor(y / 400);
   const yoe = y - era * 400;
@@ -46,15 +70,29 @@ export function daysFromCivil(year: number, month: number, day: number): number 
 }
 
 /** The proleptic Gregorian date of a day number from `daysFromCivil`. */
-export function civilFromDays(days: number): { year: number; month: number; day: number } {
+export function civilFromDays(days: number): {
+  year: number;
+  month: number;
+  day: number;
+} {
   const z = days + 719468;
   const era = Math.floor(z / 146097);
   const doe = z - era * 146097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const yoe = Math.floor(
+    (doe -
+      Math.floor(doe / 1460) +
+      Math.floor(doe / 36524) -
+      Math.floor(doe / 146096)) /
+      365,
+  );
   const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
   const mp = Math.floor((5 * doy + 2) / 153);
   const month = mp < 10 ? mp + 3 : mp - 9;
-  return { year: yoe + era * 400 + (month <= 2 ? 1 : 0), month, day: doy - Math.floor((153 * mp + 2) / 5) + 1 };
+  return {
+    year: yoe + era * 400 + (month <= 2 ? 1 : 0),
+    month,
+    day: doy - Math.floor((153 * mp + 2) / 5) + 1,
+  };
 }
 
 /** Python's `weekday()`: Monday is 0. */
@@ -102,18 +140,28 @@ export class DateTime {
     this.microsecond = fields.microsecond ?? 0;
     this.offsetMinutes = fields.offsetMinutes ?? null;
     this.sourceText = sourceText;
-    if (!DateTime.valid(this)) throw new RangeError(`invalid datetime ${this.isoformat()}`);
+    if (!DateTime.valid(this))
+      throw new RangeError(`invalid datetime ${this.isoformat()}`);
     Object.freeze(this);
   }
 
   private static valid(d: DateTime): boolean {
     return (
-      Number.isInteger(d.year) && d.year >= 1 && d.year <= 9999 &&
-      d.month >= 1 && d.month <= 12 &&
-      d.day >= 1 && d.day <= daysInMonth(d.year, d.month) &&
-      d.hour >= 0 && d.hour <= 23 && d.minute >= 0 && d.minute <= 59 &&
-      d.second >= 0 && d.second <= 59 &&
-      d.microsecond >= 0 && d.microsecond <= 999_999 &&
+      Number.isInteger(d.year) &&
+      d.year >= 1 &&
+      d.year <= 9999 &&
+      d.month >= 1 &&
+      d.month <= 12 &&
+      d.day >= 1 &&
+      d.day <= daysInMonth(d.year, d.month) &&
+      d.hour >= 0 &&
+      d.hour <= 23 &&
+      d.minute >= 0 &&
+      d.minute <= 59 &&
+      d.second >= 0 &&
+      d.second <= 59 &&
+      d.microsecond >= 0 &&
+      d.microsecond <= 999_999 &&
       (d.offsetMinutes === null || Math.abs(d.offsetMinutes) < 24 * 60)
     );
   }
@@ -128,7 +176,10 @@ export class DateTime {
       if (tz === "Z") offset = 0;
       else {
         const digits = tz.slice(1).replace(/:/g, "");
-        offset = (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || "0")) * (tz[0] === "-" ? -1 : 1);
+        offset =
+          (Number(digits.slice(0, 2)) * 60 +
+            Number(digits.slice(2, 4) || "0")) *
+          (tz[0] === "-" ? -1 : 1);
       }
     }
     const frac = m[7];
@@ -152,7 +203,10 @@ export class DateTime {
   }
 
   /** From a JS Date: naive UTC by default (posttroll v1.01), or aware UTC. */
-  static fromDate(date: Date, opts: { aware?: boolean; microsecond?: number } = {}): DateTime {
+  static fromDate(
+    date: Date,
+    opts: { aware?: boolean; microsecond?: number } = {},
+  ): DateTime {
     return new DateTime({
       year: date.getUTCFullYear(),
       month: date.getUTCMonth() + 1,
@@ -168,8 +222,12 @@ export class DateTime {
   /** Now, with microseconds from the high-resolution clock. */
   static now(opts: { aware?: boolean } = {}): DateTime {
     const ms = Date.now();
-    const micro = Math.floor((performance.timeOrigin + performance.now()) * 1000) % 1000;
-    return DateTime.fromDate(new Date(ms), { aware: opts.aware, microsecond: (ms % 1000) * 1000 + micro });
+    const micro =
+      Math.floor((performance.timeOrigin + performance.now()) * 1000) % 1000;
+    return DateTime.fromDate(new Date(ms), {
+      aware: opts.aware,
+      microsecond: (ms % 1000) * 1000 + micro,
+    });
   }
 
   get naive(): boolean {
@@ -178,8 +236,19 @@ export class DateTime {
 
   /** Milliseconds since the epoch; naive values are taken as UTC. */
   valueOf(): number {
-    const local = Date.UTC(this.year, this.month - 1, this.day, this.hour, this.minute, this.second);
-    return local - (this.offsetMinutes ?? 0) * 60_000 + Math.floor(this.microsecond / 1000);
+    const local = Date.UTC(
+      this.year,
+      this.month - 1,
+      this.day,
+      this.hour,
+      this.minute,
+      this.second,
+    );
+    return (
+      local -
+      (this.offsetMinutes ?? 0) * 60_000 +
+      Math.floor(this.microsecond / 1000)
+    );
   }
 
   toDate(): Date {
@@ -210,6 +279,10 @@ export class DateTime {
 
   /** Same instant and same naivety. */
   equals(other: DateTime): boolean {
-    return this.valueOf() === other.valueOf() && this.microsecond === other.microsecond && this.naive === other.naive;
+    return (
+      this.valueOf() === other.valueOf() &&
+      this.microsecond === other.microsecond &&
+      this.naive === other.naive
+    );
   }
 }

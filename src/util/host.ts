@@ -29,7 +29,8 @@ export function localHostname(): string {
  */
 export function localAddress(): string {
   for (const list of Object.values(networkInterfaces())) {
-    for (const ni of list ?? []) if (ni.family === "IPv4" && !ni.internal) return ni.address;
+    for (const ni of list ?? [])
+      if (ni.family === "IPv4" && !ni.internal) return ni.address;
   }
   return hostname();
 }
@@ -46,7 +47,12 @@ export function isThisHost(host: string): Promise<boolean> {
   let known = thisHost.get(host);
   if (known === undefined) {
     known = lookup(host, { family: 4 }).then(
-      ({ address }) => Object.values(networkInterfaces()).some((list) => (list ?? []).some((ni) => ni.family === "IPv4" && ni.address === address)),
+      ({ address }) =>
+        Object.values(networkInterfaces()).some((list) =>
+          (list ?? []).some(
+            (ni) => ni.family === "IPv4" && ni.address === address,
+          ),
+        ),
       () => false,
     );
     if (thisHost.size < 256) thisHost.set(host, known);

@@ -29,7 +29,8 @@ export class BatchedLines {
     if (this.scheduled !== undefined) clearImmediate(this.scheduled);
     this.scheduled = undefined;
     if (this.queued.length === 0) return;
-    const text = this.queued.length === 1 ? this.queued[0]! : this.queued.join("");
+    const text =
+      this.queued.length === 1 ? this.queued[0]! : this.queued.join("");
     this.queued = [];
     this.out.write(text);
   }

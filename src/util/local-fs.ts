@@ -17,8 +17,25 @@
  * first time a directory is seen (until the answer is in, calls go through
  * the pool) and asked again after a minute, so a remount is noticed.
  */
-import { linkSync, lstatSync, realpathSync, renameSync, statSync, unlinkSync, type BigIntStats, type Stats } from "node:fs";
-import { link, lstat, realpath, rename, statfs, stat, unlink } from "node:fs/promises";
+import {
+  linkSync,
+  lstatSync,
+  realpathSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  type BigIntStats,
+  type Stats,
+} from "node:fs";
+import {
+  link,
+  lstat,
+  realpath,
+  rename,
+  statfs,
+  stat,
+  unlink,
+} from "node:fs/promises";
 import { dirname } from "node:path";
 
 /**
@@ -81,7 +98,8 @@ export function isLocalDir(dir: string): boolean {
     ask(dir, fresh);
     return false;
   }
-  if (!known.checking && Date.now() - known.checkedAt > RECHECK_MS) ask(dir, known);
+  if (!known.checking && Date.now() - known.checkedAt > RECHECK_MS)
+    ask(dir, known);
   return known.local;
 }
 
@@ -94,7 +112,11 @@ export async function learnDir(dir: string): Promise<boolean> {
 }
 
 /** Run `now` on the spot (its throw becomes a rejection) when local, else `later`. */
-function either<T>(local: boolean, now: () => T, later: () => Promise<T>): Promise<T> {
+function either<T>(
+  local: boolean,
+  now: () => T,
+  later: () => Promise<T>,
+): Promise<T> {
   if (!local) return later();
   try {
     return Promise.resolve(now());

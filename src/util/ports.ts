@@ -12,6 +12,7 @@ export async function freePort(host = "127.0.0.1"): Promise<number> {
   });
   const address = server.address();
   await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no free port");
+  if (address === null || typeof address === "string")
+    throw new Error("no free port");
   return address.port;
 }

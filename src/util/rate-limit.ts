@@ -16,7 +16,11 @@ export interface RateLimitOptions {
 }
 
 /** Called when a window ends with events suppressed in it. */
-export type SummaryHandler<T> = (key: string, suppressed: number, last: T) => void;
+export type SummaryHandler<T> = (
+  key: string,
+  suppressed: number,
+  last: T,
+) => void;
 
 interface Window<T> {
   passed: number;
@@ -45,8 +49,14 @@ export class RateLimiter<T = unknown> {
   allow(key: string, item: T): boolean {
     let w = this.windows.get(key);
     if (w === undefined) {
-      if (this.windows.size >= this.maxKeys) this.end(this.windows.keys().next().value!);
-      w = { passed: 0, suppressed: 0, last: undefined, timer: setTimeout(() => this.end(key), this.windowMs) };
+      if (this.windows.size >= this.maxKeys)
+        this.end(this.windows.keys().next().value!);
+      w = {
+        passed: 0,
+        suppressed: 0,
+        last: undefined,
+        timer: setTimeout(() => this.end(key), this.windowMs),
+      };
       w.timer.unref();
       this.windows.set(key, w);
     }
@@ -85,6 +95,9 @@ export class RateLimiter<T = unknown> {
 }
 
 function positive(name: string, v: number): number {
-  if (!Number.isFinite(v) || v <= 0) throw new RangeError(`rate limit ${name} must be a positive number, got ${v}`);
+  if (!Number.isFinite(v) || v <= 0)
+    throw new RangeError(
+      `rate limit ${name} must be a positive number, got ${v}`,
+    );
   return v;
 }

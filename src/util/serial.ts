@@ -47,7 +47,8 @@ export class Semaphore {
 
   async use<T>(task: () => Promise<T>): Promise<T> {
     // A waiter woken by a release holds the slot the release freed: no check again, no overtaking.
-    if (this.active >= this.limit || this.waiters.length > 0) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    if (this.active >= this.limit || this.waiters.length > 0)
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
     else this.active++;
     try {
       return await task();

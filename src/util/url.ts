@@ -19,7 +19,14 @@ const URL_RE = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/([^/]*)(.*)$/;
 export function parseUrl(text: string): ParsedUrl {
   const m = URL_RE.exec(text);
   if (m === null) {
-    return { scheme: "file", username: undefined, password: undefined, hostname: "", port: undefined, path: text };
+    return {
+      scheme: "file",
+      username: undefined,
+      password: undefined,
+      hostname: "",
+      port: undefined,
+      path: text,
+    };
   }
   const [, scheme = "", netloc = "", path = ""] = m;
   const at = netloc.lastIndexOf("@");
@@ -28,8 +35,10 @@ export function parseUrl(text: string): ParsedUrl {
   const hp = /^(\[[^\]]*\]|[^:]*)(?::(\d*))?$/.exec(hostport);
   if (hp === null) throw new TypeError(`malformed host in URL`);
   const portText = hp[2];
-  const port = portText === undefined || portText === "" ? undefined : Number(portText);
-  if (port !== undefined && (port < 1 || port > 65535)) throw new TypeError(`port out of range in URL`);
+  const port =
+    portText === undefined || portText === "" ? undefined : Number(portText);
+  if (port !== undefined && (port < 1 || port > 65535))
+    throw new TypeError(`port out of range in URL`);
   let username: string | undefined;
   let password: string | undefined;
   if (userinfo !== undefined) {
@@ -37,7 +46,14 @@ export function parseUrl(text: string): ParsedUrl {
     username = safeDecode(colon >= 0 ? userinfo.slice(0, colon) : userinfo);
     password = colon >= 0 ? safeDecode(userinfo.slice(colon + 1)) : undefined;
   }
-  return { scheme: scheme.toLowerCase(), username, password, hostname: (hp[1] ?? "").replace(/^\[|\]$/g, ""), port, path };
+  return {
+    scheme: scheme.toLowerCase(),
+    username,
+    password,
+    hostname: (hp[1] ?? "").replace(/^\[|\]$/g, ""),
+    port,
+    path,
+  };
 }
 
 function safeDecode(s: string): string {
@@ -58,7 +74,8 @@ export function formatUrl(u: ParsedUrl, withCredentials = false): string {
   let userinfo = "";
   if (withCredentials && u.username !== undefined) {
     userinfo = encodeURIComponent(u.username);
-    if (u.password !== undefined) userinfo += `:${encodeURIComponent(u.password)}`;
+    if (u.password !== undefined)
+      userinfo += `:${encodeURIComponent(u.password)}`;
     userinfo += "@";
   }
   return `${u.scheme}://${userinfo}${hostPart(u)}${u.path}`;

@@ -1,14 +1,20 @@
 /**
  * Z85 (ZeroMQ RFC 32), the text form of CURVE keys: 4 bytes ↔ 5 characters.
  */
-const ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+const ALPHABET =
+  "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
 
 /** Encode bytes (length a multiple of 4). */
 export function z85Encode(data: Uint8Array): string {
-  if (data.length % 4 !== 0) throw new RangeError(`z85: ${data.length} bytes is not a multiple of 4`);
+  if (data.length % 4 !== 0)
+    throw new RangeError(`z85: ${data.length} bytes is not a multiple of 4`);
   let out = "";
   for (let i = 0; i < data.length; i += 4) {
-    let value = ((data[i]! << 24) >>> 0) + (data[i + 1]! << 16) + (data[i + 2]! << 8) + data[i + 3]!;
+    let value =
+      ((data[i]! << 24) >>> 0) +
+      (data[i + 1]! << 16) +
+      (data[i + 2]! << 8) +
+      data[i + 3]!;
     const chunk: string[] = [];
     for (let j = 0; j < 5; j++) {
       chunk.unshift(ALPHABET[value % 85]!);

@@ -17,24 +17,37 @@ import { delay, waitFor } from "../helpers/wait.js";
 import { seededRandom } from "../helpers/seeded.js";
 
 function seedOf(t: TestContext): number {
-  const seed = process.env["FUZZ_SEED"] !== undefined ? Number(process.env["FUZZ_SEED"]) : Math.floor(Math.random() * 2 ** 31);
+  const seed =
+    process.env["FUZZ_SEED"] !== undefined
+      ? Number(process.env["FUZZ_SEED"])
+      : Math.floor(Math.random() * 2 ** 31);
   t.diagnostic(`FUZZ_SEED=${seed}`);
   return seed;
 }
 
 /** One malformed posttroll frame starting with `prefix`: broken headers, broken JSON, junk bytes. */
 function junk(rand: () => number, prefix: string): Buffer {
-  const bytes = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => Math.floor(rand() * 256)));
+  const bytes = (n: number): Buffer =>
+    Buffer.from(Array.from({ length: n }, () => Math.floor(rand() * 256)));
   const stamp = "2026-12-01T00:00:00.000000";
   switch (Math.floor(rand() * 7)) {
     case 0:
-      return Buffer.concat([Buffer.from(prefix), bytes(Math.floor(rand() * 300))]);
+      return Buffer.concat([
+        Buffer.from(prefix),
+        bytes(Math.floor(rand() * 300)),
+      ]);
     case 1:
-      return Buffer.from(`${prefix} push user@host ${stamp} v1.01 application/json {"uri": "/x`);
+      return Buffer.from(
+        `${prefix} push user@host ${stamp} v1.01 application/json {"uri": "/x`,
+      );
     case 2:
-      return Buffer.from(`${prefix} file user@host not-a-date v1.01 application/json {}`);
+      return Buffer.from(
+        `${prefix} file user@host not-a-date v1.01 application/json {}`,
+      );
     case 3:
-      return Buffer.from(`${prefix} file user@host ${stamp} v9.99 text/ascii ${"x".repeat(Math.floor(rand() * 4000))}`);
+      return Buffer.from(
+        `${prefix} file user@host ${stamp} v9.99 text/ascii ${"x".repeat(Math.floor(rand() * 4000))}`,
+      );
     case 4:
       return Buffer.from(`${prefix}\0\0\0 ack`);
     case 5:
@@ -98,12 +111,18 @@ test("e2e/hostile - a storm of malformed requests: every good request served, fi
     const frame = junk(rand, "pytroll://nl/data");
     // REQ-style envelopes, bare frames and extra frames.
     const shape = i % 3;
-    await bad.send(shape === 0 ? ["", frame] : shape === 1 ? [frame] : ["", frame, frame]);
+    await bad.send(
+      shape === 0 ? ["", frame] : shape === 1 ? [frame] : ["", frame, frame],
+    );
   }
   await dropping;
   await fleet.waitAllDelivered(120_000);
   // Replies beyond the sockets' queues are dropped (ZeroMQ's high-water marks): most must come.
-  await waitFor(() => replies >= STORM / 2, `most of the storm answered (${STORM / 2} of ${STORM})`, 120_000).catch((err: unknown) => {
+  await waitFor(
+    () => replies >= STORM / 2,
+    `most of the storm answered (${STORM / 2} of ${STORM})`,
+    120_000,
+  ).catch((err: unknown) => {
     throw new Error(`${(err as Error).message}: ${replies} replies`);
   });
   storming = false;
@@ -111,14 +130,30 @@ test("e2e/hostile - a storm of malformed requests: every good request served, fi
   void reading;
 
   assert.ok(pongs > 0, "the good peer was answered during the storm");
-  assert.deepEqual([...replyTypes], ["error"], "every malformed request answered error");
+  assert.deepEqual(
+    [...replyTypes],
+    ["error"],
+    "every malformed request answered error",
+  );
   await assertExactlyOnce(fleet, counter);
   assert.equal(server.child.exitCode, null, "the server still runs");
-  const malformed = (await logRecords(fleet.serverLog)).filter((r) => r["msg"] === "malformed request");
-  assert.ok(malformed.length <= 20, `malformed requests rate-limited in the log (${malformed.length} records)`);
-  assert.ok((await stat(fleet.serverLog)).size < 1024 * 1024, "the log stays small");
+  const malformed = (await logRecords(fleet.serverLog)).filter(
+    (r) => r["msg"] === "malformed request",
+  );
+  assert.ok(
+    malformed.length <= 20,
+    `malformed requests rate-limited in the log (${malformed.length} records)`,
+  );
+  assert.ok(
+    (await stat(fleet.serverLog)).size < 1024 * 1024,
+    "the log stays small",
+  );
   // The storm's buffers are garbage once answered: memory comes back near its start.
-  await waitFor(async () => (await rssMiB(pid)) < before + 48, `server RSS back near ${before.toFixed(0)} MiB`, 90_000);
+  await waitFor(
+    async () => (await rssMiB(pid)) < before + 48,
+    `server RSS back near ${before.toFixed(0)} MiB`,
+    90_000,
+  );
 });
 
 test("e2e/hostile - a publisher sending junk to the client: dropped, logged a few times, real files still delivered once", async (t) => {
@@ -131,10 +166,17 @@ test("e2e/hostile - a publisher sending junk to the client: dropped, logged a fe
   const subscribed = (async () => {
     for (;;) {
       const [sub] = await pub.receive();
-      if (sub !== undefined && sub[0] === 1 && "pytroll://nl/data".startsWith(sub.subarray(1).toString())) return;
+      if (
+        sub !== undefined &&
+        sub[0] === 1 &&
+        "pytroll://nl/data".startsWith(sub.subarray(1).toString())
+      )
+        return;
     }
   })();
-  const { fleet, counter } = await runningFleet(t, { extraProviders: [`127.0.0.1:${junkPort}`] });
+  const { fleet, counter } = await runningFleet(t, {
+    extraProviders: [`127.0.0.1:${junkPort}`],
+  });
   const client = fleet.proc("client");
   await subscribed;
   const dropping = (async () => {
@@ -144,15 +186,33 @@ test("e2e/hostile - a publisher sending junk to the client: dropped, logged a fe
     }
   })();
   for (let i = 0; i < STORM; i++) {
-    await pub.send(i % 2 === 0 ? junk(rand, "pytroll://nl/data") : [junk(rand, "pytroll://nl"), Buffer.from("extra frame")]);
+    await pub.send(
+      i % 2 === 0
+        ? junk(rand, "pytroll://nl/data")
+        : [junk(rand, "pytroll://nl"), Buffer.from("extra frame")],
+    );
     if (i % 1000 === 0) await delay(1); // pacing: let the client read between bursts
   }
   await dropping;
   await fleet.waitAllDelivered(120_000);
   await assertExactlyOnce(fleet, counter);
   assert.equal(client.child.exitCode, null, "the client still runs");
-  await waitFor(async () => (await logRecords(fleet.clientLog)).some((r) => r["msg"] === "malformed frame dropped"), "the junk was seen");
-  const dropped = (await logRecords(fleet.clientLog)).filter((r) => r["msg"] === "malformed frame dropped");
-  assert.ok(dropped.length <= 20, `malformed frames rate-limited in the log (${dropped.length} records)`);
-  assert.ok((await stat(fleet.clientLog)).size < 1024 * 1024, "the log stays small");
+  await waitFor(
+    async () =>
+      (await logRecords(fleet.clientLog)).some(
+        (r) => r["msg"] === "malformed frame dropped",
+      ),
+    "the junk was seen",
+  );
+  const dropped = (await logRecords(fleet.clientLog)).filter(
+    (r) => r["msg"] === "malformed frame dropped",
+  );
+  assert.ok(
+    dropped.length <= 20,
+    `malformed frames rate-limited in the log (${dropped.length} records)`,
+  );
+  assert.ok(
+    (await stat(fleet.clientLog)).size < 1024 * 1024,
+    "the log stays small",
+  );
 });

@@ -14,10 +14,20 @@ test("e2e/nothing-lost - server and client each kill -9'd three times during a s
   t.diagnostic(`kill times seeded with FUZZ_SEED=${seed}`);
   const random = seededRandom(seed);
   const total = 400;
-  const kills = ["server", "client", "server", "client", "server", "client"] as const;
+  const kills = [
+    "server",
+    "client",
+    "server",
+    "client",
+    "server",
+    "client",
+  ] as const;
   const dropping = (async () => {
     for (let i = 0; i < total; i++) {
-      await fleet.drop(`s${String(i).padStart(4, "0")}.dat`, 4096 + ((i * 7919) % 65536));
+      await fleet.drop(
+        `s${String(i).padStart(4, "0")}.dat`,
+        4096 + ((i * 7919) % 65536),
+      );
       await delay(20); // pacing: a stream, so that the kills land while files are in flight
     }
   })();

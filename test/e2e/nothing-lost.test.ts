@@ -24,7 +24,8 @@ test("e2e/nothing-lost - client stopped while 200 files are announced: all arriv
   await fleet.drop("before.dat");
   await fleet.waitAllDelivered(20_000);
   await fleet.stop("client");
-  for (let i = 0; i < 200; i++) await fleet.drop(`down${String(i).padStart(3, "0")}.dat`);
+  for (let i = 0; i < 200; i++)
+    await fleet.drop(`down${String(i).padStart(3, "0")}.dat`);
   await fleet.startClient();
   await fleet.waitAllDelivered(60_000);
   await assertExactlyOnce(fleet, counter);
@@ -51,19 +52,36 @@ test("e2e/nothing-lost - one-off --catch-up pass fetches what was missed and pri
   assert.deepEqual(await fleet.corrupted(), []);
 });
 
-test("e2e/nothing-lost - destination full: files refused for lack of space arrive once space is freed", { skip: NEED_ROOT }, async (t) => {
-  const out = await tmpfs(t, "4m");
-  const { fleet, counter } = await runningFleet(t, { out });
-  for (let i = 0; i < 10; i++) await fleet.drop(`big${i}.dat`, 1024 * 1024);
-  await waitFor(async () => (await fleet.delivered()).length >= 2, "a few files fit", 20_000);
-  // A push refused for lack of space must have happened before space is freed, else nothing is tested.
-  await waitFor(async () => (await logRecords(fleet.clientLog)).some((r) => r["msg"] === "push failed" && JSON.stringify(r).includes("no space left")), "a push refused for lack of space", 30_000);
-  const fitted = (await fleet.delivered()).length;
-  assert.ok(fitted < 10, `the tmpfs is full after ${fitted}`);
-  await run("mount", ["-o", "remount,size=64m", out]);
-  await fleet.waitAllDelivered(60_000);
-  await assertExactlyOnce(fleet, counter);
-});
+test(
+  "e2e/nothing-lost - destination full: files refused for lack of space arrive once space is freed",
+  { skip: NEED_ROOT },
+  async (t) => {
+    const out = await tmpfs(t, "4m");
+    const { fleet, counter } = await runningFleet(t, { out });
+    for (let i = 0; i < 10; i++) await fleet.drop(`big${i}.dat`, 1024 * 1024);
+    await waitFor(
+      async () => (await fleet.delivered()).length >= 2,
+      "a few files fit",
+      20_000,
+    );
+    // A push refused for lack of space must have happened before space is freed, else nothing is tested.
+    await waitFor(
+      async () =>
+        (await logRecords(fleet.clientLog)).some(
+          (r) =>
+            r["msg"] === "push failed" &&
+            JSON.stringify(r).includes("no space left"),
+        ),
+      "a push refused for lack of space",
+      30_000,
+    );
+    const fitted = (await fleet.delivered()).length;
+    assert.ok(fitted < 10, `the tmpfs is full after ${fitted}`);
+    await run("mount", ["-o", "remount,size=64m", out]);
+    await fleet.waitAllDelivered(60_000);
+    await assertExactlyOnce(fleet, counter);
+  },
+);
 
 test("e2e/nothing-lost - 8 announcements with a dead request address do not hold up 20 good files", async (t) => {
   // Chain "dead" announces a request address nothing listens on (127.0.0.2), from the same publisher.
@@ -72,11 +90,11 @@ test("e2e/nothing-lost - 8 announcements with a dead request address do not hold
   const dead = `[dead]\norigin = ${deadIn}/{name}.dat\ntopic = /nl/dead\nrequest_port = 0\nrequest_address = 127.0.0.2\n`;
   const { fleet } = await runningFleet(t, { serverSections: dead });
   const deadNames = Array.from({ length: 8 }, (_, i) => `dead${i}.dat`);
-  for (const name of deadNames) await writeFile(join(deadIn, name), "never fetched");
+  for (const name of deadNames)
+    await writeFile(join(deadIn, name), "never fetched");
   // Announced (and so published to the client) before the good ones.
   await fleet.waitAnnounced(deadNames, 20_000);
   for (let i = 0; i < 20; i++) await fleet.drop(`good${i}.dat`);
   await fleet.waitAllDelivered(60_000);
   assert.deepEqual(await fleet.corrupted(), []);
 });
-

@@ -17,13 +17,27 @@ export function skipWithoutChromium(): string | undefined {
   return skipUnless(CHROMIUM, "chromium");
 }
 
-const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 
 /** A page in a fresh headless Chromium, closed (with its profile removed) after the test. */
 export async function openPage(t: TestContext): Promise<Page> {
   requireBinary(CHROMIUM, "chromium");
   const profile = await mkdtemp(join(tmpdir(), "move_it-chromium-"));
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, timeout: 60_000 });
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: FLAGS,
+    timeout: 60_000,
+  });
   t.after(async () => {
     await context.close().catch(() => undefined);
     await rm(profile, { recursive: true, force: true });

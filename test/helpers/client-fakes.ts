@@ -3,12 +3,21 @@
  * hooks recording what the coordinator publishes, and a clock for mock timers.
  */
 import type { TestContext } from "node:test";
-import type { Announcement, TransferHooks } from "../../src/client/coordinator.js";
-import { buildDestination, type Destination } from "../../src/client/destination.js";
+import type {
+  Announcement,
+  TransferHooks,
+} from "../../src/client/coordinator.js";
+import {
+  buildDestination,
+  type Destination,
+} from "../../src/client/destination.js";
 import type { MessageSource } from "../../src/client/listener.js";
 import { RequestTimeoutError } from "../../src/errors.js";
 import { Message } from "../../src/message/index.js";
-import type { RequestOptions, Requester } from "../../src/transport/requester.js";
+import type {
+  RequestOptions,
+  Requester,
+} from "../../src/transport/requester.js";
 import type { SubscriberOptions } from "../../src/transport/subscriber.js";
 import { redactUrl } from "../../src/util/url.js";
 
@@ -20,7 +29,10 @@ export interface Call {
   timeoutMs: number;
 }
 
-export type Responder = (call: Call, opts: RequestOptions) => Message | Promise<Message>;
+export type Responder = (
+  call: Call,
+  opts: RequestOptions,
+) => Message | Promise<Message>;
 
 /** A Requester answering with `respond`; records every call; honours the abort signal. */
 export class FakeRequester implements Requester {
@@ -29,8 +41,17 @@ export class FakeRequester implements Requester {
 
   constructor(public respond: Responder = serverReply) {}
 
-  request(address: string, msg: Message, opts: RequestOptions): Promise<Message> {
-    const call = { address, msg, frame: msg.encode(), timeoutMs: opts.timeoutMs };
+  request(
+    address: string,
+    msg: Message,
+    opts: RequestOptions,
+  ): Promise<Message> {
+    const call = {
+      address,
+      msg,
+      frame: msg.encode(),
+      timeoutMs: opts.timeoutMs,
+    };
     this.calls.push(call);
     const reply = Promise.resolve().then(() => this.respond(call, opts));
     const signal = opts.signal;
@@ -39,13 +60,18 @@ export class FakeRequester implements Requester {
       const onAbort = (): void => reject(signal.reason as Error);
       if (signal.aborted) return onAbort();
       signal.addEventListener("abort", onAbort, { once: true });
-      reply.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+      reply
+        .then(resolve, reject)
+        .finally(() => signal.removeEventListener("abort", onAbort));
     });
   }
 
   /** Calls of one type, optionally to one address. */
   of(type: string, address?: string): Call[] {
-    return this.calls.filter((c) => c.msg.type === type && (address === undefined || c.address === address));
+    return this.calls.filter(
+      (c) =>
+        c.msg.type === type && (address === undefined || c.address === address),
+    );
   }
 
   close(): void {
@@ -64,13 +90,19 @@ export function serverReply(call: Call): Message {
   switch (msg.type) {
     case "push": {
       const data = { ...msg.dataObject };
-      if (typeof data["destination"] === "string") data["destination"] = redactUrl(data["destination"]);
+      if (typeof data["destination"] === "string")
+        data["destination"] = redactUrl(data["destination"]);
       return new Message(msg.subject, "file", data, opts);
     }
     case "ack":
       return new Message(msg.subject, "ack", msg.dataObject, opts);
     case "ping":
-      return new Message(msg.subject, "pong", { station: "test", move_it: { max_concurrent_pushes: 32 } }, opts);
+      return new Message(
+        msg.subject,
+        "pong",
+        { station: "test", move_it: { max_concurrent_pushes: 32 } },
+        opts,
+      );
     default:
       return new Message(msg.subject, "unknown", undefined, opts);
   }
@@ -78,14 +110,28 @@ export function serverReply(call: Call): Message {
 
 /** As `serverReply`, with the reference server's plain pong (`{"station": ...}`, nothing about concurrency). */
 export function pythonReply(call: Call): Message {
-  if (call.msg.type === "ping") return new Message(call.msg.subject, "pong", { station: "test" }, { sender: "root@vm" });
+  if (call.msg.type === "ping")
+    return new Message(
+      call.msg.subject,
+      "pong",
+      { station: "test" },
+      { sender: "root@vm" },
+    );
   return serverReply(call);
 }
 
 /** A reply that never comes: fails like the real requester once `timeoutMs` passes. */
 export function noReply(call: Call): Promise<Message> {
   return new Promise((_, reject) =>
-    setTimeout(() => reject(new RequestTimeoutError(`no reply from ${call.address} within ${call.timeoutMs} ms`)), call.timeoutMs),
+    setTimeout(
+      () =>
+        reject(
+          new RequestTimeoutError(
+            `no reply from ${call.address} within ${call.timeoutMs} ms`,
+          ),
+        ),
+      call.timeoutMs,
+    ),
   );
 }
 
@@ -111,7 +157,10 @@ export class RecordingHooks implements TransferHooks {
   readonly presentAsked: string[] = [];
   readonly cleaned: string[] = [];
 
-  constructor(private readonly url = "file:///out/", private readonly login?: string) {}
+  constructor(
+    private readonly url = "file:///out/",
+    private readonly login?: string,
+  ) {}
 
   async prepare(): Promise<Destination> {
     return buildDestination(this.url, { hostname: "vm", login: this.login });
@@ -147,8 +196,17 @@ export class RecordingHooks implements TransferHooks {
 }
 
 /** An announcement as a server sends it (capture A2 shape). */
-export function announce(uid: string, address: string, subject = "/ref/test"): Message {
-  return new Message(subject, "file", { name: uid, uri: `/data/in/${uid}`, uid, request_address: address }, { sender: "root@vm" });
+export function announce(
+  uid: string,
+  address: string,
+  subject = "/ref/test",
+): Message {
+  return new Message(
+    subject,
+    "file",
+    { name: uid, uri: `/data/in/${uid}`, uid, request_address: address },
+    { sender: "root@vm" },
+  );
 }
 
 /** Let pending promise chains run (setImmediate is never mocked here). */
@@ -158,11 +216,18 @@ export async function flush(rounds = 20): Promise<void> {
 
 /** Mock setTimeout and Date for this test. */
 export function mockTime(t: TestContext): void {
-  t.mock.timers.enable({ apis: ["setTimeout", "setInterval", "Date"], now: 1_000_000 });
+  t.mock.timers.enable({
+    apis: ["setTimeout", "setInterval", "Date"],
+    now: 1_000_000,
+  });
 }
 
 /** Advance mocked time by `ms` in steps, letting promises run between steps. */
-export async function advance(t: TestContext, ms: number, stepMs = 100): Promise<void> {
+export async function advance(
+  t: TestContext,
+  ms: number,
+  stepMs = 100,
+): Promise<void> {
   await flush();
   for (let done = 0; done < ms; done += stepMs) {
     t.mock.timers.tick(Math.min(stepMs, ms - done));
@@ -212,7 +277,13 @@ export class FakeSource implements MessageSource {
 }
 
 /** A `connect` function recording every FakeSource it makes. */
-export function fakeConnect(): { connect: (opts: SubscriberOptions) => FakeSource; sources: FakeSource[] } {
+export function fakeConnect(): {
+  connect: (opts: SubscriberOptions) => FakeSource;
+  sources: FakeSource[];
+} {
   const sources: FakeSource[] = [];
-  return { connect: (opts) => (sources.push(new FakeSource(opts)), sources.at(-1)!), sources };
+  return {
+    connect: (opts) => (sources.push(new FakeSource(opts)), sources.at(-1)!),
+    sources,
+  };
 }

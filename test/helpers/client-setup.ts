@@ -5,7 +5,10 @@
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
-import { MoveItClient, type MoveItClientOptions } from "../../src/client/client.js";
+import {
+  MoveItClient,
+  type MoveItClientOptions,
+} from "../../src/client/client.js";
 import { loadConfig } from "../../src/config/index.js";
 import { nullLogger } from "../../src/log.js";
 import type { Message } from "../../src/message/index.js";
@@ -21,7 +24,11 @@ export interface TestServer extends StartedServer {
 }
 
 /** A server with one chain `[name]` watching `<tmp>/in/{name}.dat` on `topic`. */
-export async function testServer(t: TestContext, topic: string, opts: { movers?: MoverRegistry; extra?: string } = {}): Promise<TestServer> {
+export async function testServer(
+  t: TestContext,
+  topic: string,
+  opts: { movers?: MoverRegistry; extra?: string } = {},
+): Promise<TestServer> {
   const dir = await tempDir(t, "move_it-srv-");
   const inDir = join(dir, "in");
   await mkdir(inDir);
@@ -31,7 +38,11 @@ export async function testServer(t: TestContext, topic: string, opts: { movers?:
 }
 
 /** Put a file into place atomically (written aside, then renamed), as a reception system does. */
-export async function dropFile(dir: string, name: string, content: string): Promise<string> {
+export async function dropFile(
+  dir: string,
+  name: string,
+  content: string,
+): Promise<string> {
   const tmp = join(dir, `.${name}.tmp`);
   await writeFile(tmp, content);
   const path = join(dir, name);
@@ -46,13 +57,18 @@ export interface TestClient {
 }
 
 /** Start a client from ini text, publishers on 127.0.0.1, closed after the test. */
-export async function startClient(t: TestContext, ini: string, opts: Partial<MoveItClientOptions> = {}): Promise<TestClient> {
+export async function startClient(
+  t: TestContext,
+  ini: string,
+  opts: Partial<MoveItClientOptions> = {},
+): Promise<TestClient> {
   const received: TestClient["received"] = [];
   const client = new MoveItClient({
     config: loadConfig(ini, "client", "client.ini"),
     log: nullLogger,
     publishHost: "127.0.0.1",
-    onReceived: (chain, message) => received.push({ chain, message, at: Date.now() }),
+    onReceived: (chain, message) =>
+      received.push({ chain, message, at: Date.now() }),
     drainMs: 1000,
     ...opts,
   });
@@ -62,15 +78,29 @@ export async function startClient(t: TestContext, ini: string, opts: Partial<Mov
 }
 
 /** A client section listening to `providers` (`host:port` list). */
-export function clientIni(name: string, providers: string[], topic: string, destination: string, extra = ""): string {
+export function clientIni(
+  name: string,
+  providers: string[],
+  topic: string,
+  destination: string,
+  extra = "",
+): string {
   return `[${name}]\nproviders = ${providers.join(" ")}\ndestination = ${destination}\ntopic = ${topic}\npublish_port = 0\nnameservers = false\n${extra}`;
 }
 
 /** Wait until every listener of `chain` has heard at least one heartbeat (so it is connected). */
-export async function waitConnected(client: MoveItClient, chain: string, providers: number): Promise<void> {
+export async function waitConnected(
+  client: MoveItClient,
+  chain: string,
+  providers: number,
+): Promise<void> {
   await waitFor(() => {
-    const listeners = Object.values(client.stats().chains[chain]?.listeners ?? {});
-    return listeners.length === providers && listeners.every((l) => l.heartbeats > 0);
+    const listeners = Object.values(
+      client.stats().chains[chain]?.listeners ?? {},
+    );
+    return (
+      listeners.length === providers && listeners.every((l) => l.heartbeats > 0)
+    );
   }, `listeners of ${chain} connected`);
 }
 

@@ -33,14 +33,18 @@ function executable(path: string): boolean {
  * a missing binary is not a reason to skip: the test runs and its helper
  * throws, so the run fails.
  */
-export function skipUnless(binary: string, aptPackages: string): string | undefined {
+export function skipUnless(
+  binary: string,
+  aptPackages: string,
+): string | undefined {
   if (executable(binary) || inCi()) return undefined;
   return `${binary} not found: apt-get install -y ${aptPackages}`;
 }
 
 /** Throw (the CI case) when `binary` is missing. */
 export function requireBinary(binary: string, aptPackages: string): void {
-  if (!executable(binary)) throw new Error(`${binary} not found: apt-get install -y ${aptPackages}`);
+  if (!executable(binary))
+    throw new Error(`${binary} not found: apt-get install -y ${aptPackages}`);
 }
 
 export { freePort };
@@ -51,7 +55,10 @@ export async function closedPort(): Promise<number> {
 }
 
 /** A server on 127.0.0.1 that accepts connections and never says a word (for connect timeouts). */
-export async function silentServer(): Promise<{ port: number; close(): Promise<void> }> {
+export async function silentServer(): Promise<{
+  port: number;
+  close(): Promise<void>;
+}> {
   const sockets = new Set<Socket>();
   const server: Server = createServer((s) => {
     sockets.add(s);
@@ -70,7 +77,11 @@ export async function silentServer(): Promise<{ port: number; close(): Promise<v
 }
 
 /** Resolve once `port` on 127.0.0.1 sends something starting with `greeting`. */
-export async function waitForGreeting(port: number, greeting: string, timeoutMs = 10_000): Promise<void> {
+export async function waitForGreeting(
+  port: number,
+  greeting: string,
+  timeoutMs = 10_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
@@ -84,7 +95,10 @@ export async function waitForGreeting(port: number, greeting: string, timeoutMs 
       s.once("close", () => resolve(false));
     });
     if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing answered on ${LOCALHOST}:${port} within ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `nothing answered on ${LOCALHOST}:${port} within ${timeoutMs} ms`,
+      );
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -116,7 +130,9 @@ export async function startOnFreePort<T extends { daemon: Daemon }>(
     } catch (err) {
       void gone.catch(() => undefined);
       await started.daemon.stop();
-      failures.push(`port ${port}: ${err instanceof Error ? err.message : String(err)}: ${started.daemon.lines.join(" | ")}`);
+      failures.push(
+        `port ${port}: ${err instanceof Error ? err.message : String(err)}: ${started.daemon.lines.join(" | ")}`,
+      );
     }
   }
   throw new Error(`${what} did not start: ${failures.join("; ")}`);
@@ -143,16 +159,29 @@ const haveSetpriv = executable(SETPRIV);
  * `after` hook): util-linux's `setpriv --pdeathsig` sets PR_SET_PDEATHSIG,
  * which survives the exec. Without setpriv, the plain command.
  */
-export function dieWithParent(binary: string, args: readonly string[]): [string, string[]] {
-  return haveSetpriv ? [SETPRIV, ["--pdeathsig", "KILL", "--", binary, ...args]] : [binary, [...args]];
+export function dieWithParent(
+  binary: string,
+  args: readonly string[],
+): [string, string[]] {
+  return haveSetpriv
+    ? [SETPRIV, ["--pdeathsig", "KILL", "--", binary, ...args]]
+    : [binary, [...args]];
 }
 
 /** Start `binary args` in its own process group, collecting its output. */
 export function startDaemon(binary: string, args: string[]): Daemon {
-  const child = spawn(...dieWithParent(binary, args), { stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const child = spawn(...dieWithParent(binary, args), {
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
   const lines: string[] = [];
   const collect = (chunk: Buffer): void => {
-    lines.push(...chunk.toString("utf8").split("\n").filter((l) => l !== ""));
+    lines.push(
+      ...chunk
+        .toString("utf8")
+        .split("\n")
+        .filter((l) => l !== ""),
+    );
   };
   child.stdout?.on("data", collect);
   child.stderr?.on("data", collect);

@@ -3,7 +3,14 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The repo's test/fixtures directory (tests run from dist/test/...). */
-export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "test", "fixtures");
+export const FIXTURES = join(
+  dirname(fileURLToPath(import.meta.url)),
+  "..",
+  "..",
+  "..",
+  "test",
+  "fixtures",
+);
 
 export function fixturePath(name: string): string {
   return join(FIXTURES, name);

@@ -74,7 +74,11 @@ export class Fleet {
   static async create(t: TestContext, opts: FleetOptions = {}): Promise<Fleet> {
     const dir = await tempDir(t, "move_it-fleet-");
     const out = opts.out ?? join(dir, "out");
-    await Promise.all([mkdir(join(dir, "in")), mkdir(join(dir, "stage")), mkdir(out, { recursive: true })]);
+    await Promise.all([
+      mkdir(join(dir, "in")),
+      mkdir(join(dir, "stage")),
+      mkdir(out, { recursive: true }),
+    ]);
     const fleet = new Fleet(t, dir, opts, out);
     await fleet.writeServerIni(0);
     // Registered before any process starts, so it runs before their own SIGKILL hooks.
@@ -92,22 +96,34 @@ export class Fleet {
   }
 
   private bound(): { pub: number; req: number } {
-    if (this.ports === undefined) throw new Error("the fleet's ports are known once its server started");
+    if (this.ports === undefined)
+      throw new Error("the fleet's ports are known once its server started");
     return this.ports;
   }
 
   private writeServerIni(req: number): Promise<void> {
     const { serverExtra = "", serverSections = "" } = this.opts;
-    return writeFile(this.srvIni, `[nl]\norigin = ${this.dir}/in/{name}.dat\ntopic = /nl/data\nrequest_port = ${req}\nrequest_address = 127.0.0.1\n${serverExtra}\n${serverSections}`);
+    return writeFile(
+      this.srvIni,
+      `[nl]\norigin = ${this.dir}/in/{name}.dat\ntopic = /nl/data\nrequest_port = ${req}\nrequest_address = 127.0.0.1\n${serverExtra}\n${serverSections}`,
+    );
   }
 
   /** After the server's first start: the ports it bound kept, the client's config naming its publisher. */
   private async keepPorts(log: string): Promise<void> {
     const bound = boundPorts(await logRecords(log));
     const req = bound.ports["nl"];
-    if (req === undefined) throw new Error(`no "chain started" record with the request port of [nl] in ${log}`);
+    if (req === undefined)
+      throw new Error(
+        `no "chain started" record with the request port of [nl] in ${log}`,
+      );
     this.ports = { pub: bound.publishPort, req };
-    const { extraProviders = [], topic = "/nl", clientExtra = "", destination = `file://${this.out}/` } = this.opts;
+    const {
+      extraProviders = [],
+      topic = "/nl",
+      clientExtra = "",
+      destination = `file://${this.out}/`,
+    } = this.opts;
     await writeFile(
       this.cliIni,
       `[c]\nproviders = ${[`127.0.0.1:${bound.publishPort}`, ...extraProviders].join(" ")}\ndestination = ${destination}\ntopic = ${topic}\npublish_port = 0\nnameservers = false\n` +
@@ -118,7 +134,12 @@ export class Fleet {
   /** Stop both (SIGTERM, then SIGKILL) and whatever they forked (the server's inotifywait). */
   private async close(): Promise<void> {
     for (const p of [this.server, this.client]) {
-      if (p === undefined || p.child.exitCode !== null || p.child.signalCode !== null) continue;
+      if (
+        p === undefined ||
+        p.child.exitCode !== null ||
+        p.child.signalCode !== null
+      )
+        continue;
       const kids = await descendants(p.child.pid);
       p.child.kill("SIGTERM");
       const timer = setTimeout(() => p.child.kill("SIGKILL"), 5000);
@@ -142,24 +163,62 @@ export class Fleet {
     const pub = this.ports?.pub ?? 0;
     // The request port of the first start, written before a restart (never while it runs: the server reloads a changed config).
     if (this.ports !== undefined) await this.writeServerIni(this.ports.req);
-    this.server = await startServerProc(this.t, [this.srvIni, "-p", String(pub), "--host", "127.0.0.1", "-l", log, "--state-dir", join(this.dir, "server-state"), "-v"], log, "fleet server start");
+    this.server = await startServerProc(
+      this.t,
+      [
+        this.srvIni,
+        "-p",
+        String(pub),
+        "--host",
+        "127.0.0.1",
+        "-l",
+        log,
+        "--state-dir",
+        join(this.dir, "server-state"),
+        "-v",
+      ],
+      log,
+      "fleet server start",
+    );
     if (this.ports === undefined) await this.keepPorts(log);
     return this.server;
   }
 
   /** Start the client (same state dir each time); resolves once its chain runs. */
   async startClient(extraArgs: string[] = []): Promise<Proc> {
-    if (this.ports === undefined) throw new Error("start the fleet's server first: the client's config names the port it bound");
+    if (this.ports === undefined)
+      throw new Error(
+        "start the fleet's server first: the client's config names the port it bound",
+      );
     const log = join(this.dir, `client-${++this.starts}.log`);
     this.clientLog = log;
-    this.client = runCommand(this.t, "move_it_client", [this.cliIni, "--host", "127.0.0.1", "-l", log, "--state-dir", join(this.dir, "client-state"), ...extraArgs]);
+    this.client = runCommand(this.t, "move_it_client", [
+      this.cliIni,
+      "--host",
+      "127.0.0.1",
+      "-l",
+      log,
+      "--state-dir",
+      join(this.dir, "client-state"),
+      ...extraArgs,
+    ]);
     await waitForLog(log, "chain started");
     return this.client;
   }
 
   /** Run the one-off catch-up pass and return its summary. */
   async catchUpPass(since: string): Promise<Record<string, number | string>> {
-    const p = runCommand(this.t, "move_it_client", [this.cliIni, "--host", "127.0.0.1", "-l", join(this.dir, `catchup-${++this.starts}.log`), "--state-dir", join(this.dir, "client-state"), "--catch-up", since]);
+    const p = runCommand(this.t, "move_it_client", [
+      this.cliIni,
+      "--host",
+      "127.0.0.1",
+      "-l",
+      join(this.dir, `catchup-${++this.starts}.log`),
+      "--state-dir",
+      join(this.dir, "client-state"),
+      "--catch-up",
+      since,
+    ]);
     let out = "";
     p.child.stdout?.removeAllListeners("data");
     p.child.stdout?.on("data", (c: Buffer) => (out += c.toString()));
@@ -169,7 +228,12 @@ export class Fleet {
 
   async kill9(which: "server" | "client"): Promise<void> {
     const p = which === "server" ? this.server : this.client;
-    if (p === undefined || p.child.exitCode !== null || p.child.signalCode !== null) return;
+    if (
+      p === undefined ||
+      p.child.exitCode !== null ||
+      p.child.signalCode !== null
+    )
+      return;
     const kids = await descendants(p.child.pid);
     p.child.kill("SIGKILL");
     await p.exited;
@@ -179,7 +243,12 @@ export class Fleet {
 
   async stop(which: "server" | "client"): Promise<void> {
     const p = which === "server" ? this.server : this.client;
-    if (p === undefined || p.child.exitCode !== null || p.child.signalCode !== null) return;
+    if (
+      p === undefined ||
+      p.child.exitCode !== null ||
+      p.child.signalCode !== null
+    )
+      return;
     p.child.kill("SIGTERM");
     await p.exited;
   }
@@ -195,7 +264,9 @@ export class Fleet {
 
   /** Names delivered so far (final names only, probes apart). */
   async delivered(): Promise<string[]> {
-    return (await readdir(this.out)).filter((n) => !n.startsWith(".") && !this.probes.has(n));
+    return (await readdir(this.out)).filter(
+      (n) => !n.startsWith(".") && !this.probes.has(n),
+    );
   }
 
   /** Probes delivered so far. */
@@ -215,31 +286,54 @@ export class Fleet {
       const name = `probe-${this.probes.size}.dat`;
       this.probes.add(name);
       await this.drop(name, 64, true);
-      for (const until = Date.now() + 1000; Date.now() < until; await delay(50)) {
+      for (
+        const until = Date.now() + 1000;
+        Date.now() < until;
+        await delay(50)
+      ) {
         const got = (await this.probesDelivered())[0];
         if (got !== undefined) return got;
       }
     }
-    throw new Error(`no probe delivered within ${timeoutMs} ms (${this.probes.size} dropped); logs: ${this.serverLog} ${this.clientLog}`);
+    throw new Error(
+      `no probe delivered within ${timeoutMs} ms (${this.probes.size} dropped); logs: ${this.serverLog} ${this.clientLog}`,
+    );
   }
 
   /** Wait until the server (this run's log) has announced every one of `names`. */
-  async waitAnnounced(names: readonly string[], timeoutMs: number): Promise<void> {
-    await waitFor(async () => {
-      const seen = new Set((await logRecords(this.serverLog)).filter((r) => r["msg"] === "announced").map((r) => r["uid"]));
-      return names.every((n) => seen.has(n));
-    }, `${names.length} files announced`, timeoutMs);
+  async waitAnnounced(
+    names: readonly string[],
+    timeoutMs: number,
+  ): Promise<void> {
+    await waitFor(
+      async () => {
+        const seen = new Set(
+          (await logRecords(this.serverLog))
+            .filter((r) => r["msg"] === "announced")
+            .map((r) => r["uid"]),
+        );
+        return names.every((n) => seen.has(n));
+      },
+      `${names.length} files announced`,
+      timeoutMs,
+    );
   }
 
   /** Wait until every dropped file is in the destination. */
   async waitAllDelivered(timeoutMs: number): Promise<void> {
-    await waitFor(async () => {
-      const got = new Set(await this.delivered());
-      return [...this.dropped.keys()].every((n) => got.has(n));
-    }, `all ${this.dropped.size} files delivered`, timeoutMs).catch(async (err: unknown) => {
+    await waitFor(
+      async () => {
+        const got = new Set(await this.delivered());
+        return [...this.dropped.keys()].every((n) => got.has(n));
+      },
+      `all ${this.dropped.size} files delivered`,
+      timeoutMs,
+    ).catch(async (err: unknown) => {
       const got = new Set(await this.delivered());
       const missing = [...this.dropped.keys()].filter((n) => !got.has(n));
-      throw new Error(`${(err as Error).message}: ${missing.length} missing, e.g. ${missing.slice(0, 5).join(", ")}`);
+      throw new Error(
+        `${(err as Error).message}: ${missing.length} missing, e.g. ${missing.slice(0, 5).join(", ")}`,
+      );
     });
   }
 
@@ -271,13 +365,19 @@ export class DeliveryCounter {
 
   constructor(t: TestContext, dir: string) {
     // A delivery is a name appearing: renamed into place (moved_to), or hard-linked straight in (create).
-    this.child = spawn("inotifywait", ["-m", "-e", "moved_to", "-e", "create", "--format", "%f", dir], { stdio: ["ignore", "pipe", "pipe"] });
+    this.child = spawn(
+      "inotifywait",
+      ["-m", "-e", "moved_to", "-e", "create", "--format", "%f", dir],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
     let rest = "";
     this.child.stdout?.on("data", (c: Buffer) => {
       rest += c.toString();
       const lines = rest.split("\n");
       rest = lines.pop() ?? "";
-      for (const name of lines) if (name !== "" && !name.endsWith(".part")) this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
+      for (const name of lines)
+        if (name !== "" && !name.endsWith(".part"))
+          this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
     });
     this.ready = new Promise((resolve, reject) => {
       let err = "";
@@ -286,7 +386,9 @@ export class DeliveryCounter {
         if (err.includes("Watches established")) resolve();
       });
       this.child.once("error", reject);
-      this.child.once("exit", () => reject(new Error(`inotifywait exited: ${err}`)));
+      this.child.once("exit", () =>
+        reject(new Error(`inotifywait exited: ${err}`)),
+      );
     });
     t.after(() => {
       this.child.kill("SIGKILL");
@@ -307,8 +409,15 @@ export class DeliveryCounter {
 /** Live descendants of `root`. */
 async function descendants(root: number | undefined): Promise<number[]> {
   if (root === undefined) return [];
-  const { stdout } = await promisify(execFile)("ps", ["-e", "-o", "pid=,ppid="]);
-  const rows = stdout.split("\n").map((l) => l.trim().split(/\s+/).map(Number)).filter((r) => r.length === 2);
+  const { stdout } = await promisify(execFile)("ps", [
+    "-e",
+    "-o",
+    "pid=,ppid=",
+  ]);
+  const rows = stdout
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/).map(Number))
+    .filter((r) => r.length === 2);
   const out: number[] = [];
   const walk = (parent: number): void => {
     for (const [pid, ppid] of rows) {
@@ -336,7 +445,10 @@ function killAll(pids: readonly number[]): void {
  * destination, the server and the client started, and a probe delivered
  * (the client's subscriber hears the server).
  */
-export async function runningFleet(t: TestContext, opts: FleetOptions = {}): Promise<{ fleet: Fleet; counter: DeliveryCounter }> {
+export async function runningFleet(
+  t: TestContext,
+  opts: FleetOptions = {},
+): Promise<{ fleet: Fleet; counter: DeliveryCounter }> {
   const fleet = await Fleet.create(t, opts);
   const counter = new DeliveryCounter(t, fleet.out);
   await counter.started();
@@ -347,7 +459,10 @@ export async function runningFleet(t: TestContext, opts: FleetOptions = {}): Pro
 }
 
 /** Every dropped file delivered intact, none renamed into place twice, no `.part` left, nothing extra. */
-export async function assertExactlyOnce(fleet: Fleet, counter: DeliveryCounter): Promise<void> {
+export async function assertExactlyOnce(
+  fleet: Fleet,
+  counter: DeliveryCounter,
+): Promise<void> {
   assert.deepEqual(await fleet.corrupted(), [], "every file intact (sha256)");
   assert.deepEqual(counter.twice(), [], "no file renamed into place twice");
   assert.deepEqual(await fleet.leftovers(), [], "no .part file left");

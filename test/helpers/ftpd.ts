@@ -8,11 +8,25 @@
  * small range on 127.0.0.1. Sessions are logged to a file in the temp dir.
  */
 import { execFile } from "node:child_process";
-import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import {
+  chmod,
+  chown,
+  mkdir,
+  mkdtemp,
+  readFile,
+  rm,
+  writeFile,
+} from "node:fs/promises";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { LOCALHOST, requireBinary, skipUnless, startDaemon, startOnFreePort } from "./daemon.js";
+import {
+  LOCALHOST,
+  requireBinary,
+  skipUnless,
+  startDaemon,
+  startOnFreePort,
+} from "./daemon.js";
 
 const run = promisify(execFile);
 
@@ -45,9 +59,14 @@ export function ftpdSkip(): string | undefined {
 }
 
 async function ftpAccount(): Promise<{ uid: number; gid: number }> {
-  const { stdout } = await run("getent", ["passwd", "ftp"]).catch(() => ({ stdout: "" }));
+  const { stdout } = await run("getent", ["passwd", "ftp"]).catch(() => ({
+    stdout: "",
+  }));
   const fields = stdout.trim().split(":");
-  if (fields.length < 4) throw new Error("no `ftp` account (the vsftpd package creates it): apt-get install -y vsftpd");
+  if (fields.length < 4)
+    throw new Error(
+      "no `ftp` account (the vsftpd package creates it): apt-get install -y vsftpd",
+    );
   return { uid: Number(fields[2]), gid: Number(fields[3]) };
 }
 
@@ -97,9 +116,12 @@ export interface FtpdTree {
 }
 
 /** Make the directories, account-owned `pub` and password list a vsftpd needs. Root only. */
-export async function ftpdTree(opts: { passwords?: string[] } = {}): Promise<FtpdTree> {
+export async function ftpdTree(
+  opts: { passwords?: string[] } = {},
+): Promise<FtpdTree> {
   requireBinary(VSFTPD, APT);
-  if (userInfo().uid !== 0) throw new Error("vsftpd must be started as root for these tests");
+  if (userInfo().uid !== 0)
+    throw new Error("vsftpd must be started as root for these tests");
   const ftp = await ftpAccount();
   await mkdir("/var/run/vsftpd/empty", { recursive: true, mode: 0o755 });
   const dir = await mkdtemp(join(tmpdir(), "move_it-ftpd-"));
@@ -125,18 +147,28 @@ export async function ftpdTree(opts: { passwords?: string[] } = {}): Promise<Ftp
 }
 
 /** Start vsftpd; stop it with `stop()` (in `after`). Throws when vsftpd is missing. */
-export async function startFtpd(opts: { passwords?: string[] } = {}): Promise<FtpdServer> {
+export async function startFtpd(
+  opts: { passwords?: string[] } = {},
+): Promise<FtpdServer> {
   const tree = await ftpdTree(opts);
   const { dir, root, pub, passwords } = tree;
-  const { daemon, port } = await startOnFreePort("vsftpd", "220", async (port) => {
-    const pasv = 20_000 + Math.floor(Math.random() * 40_000);
-    return { daemon: startDaemon(VSFTPD, [await tree.configure(port, pasv)]) };
-  }).catch(async (err: unknown) => {
+  const { daemon, port } = await startOnFreePort(
+    "vsftpd",
+    "220",
+    async (port) => {
+      const pasv = 20_000 + Math.floor(Math.random() * 40_000);
+      return {
+        daemon: startDaemon(VSFTPD, [await tree.configure(port, pasv)]),
+      };
+    },
+  ).catch(async (err: unknown) => {
     await rm(dir, { recursive: true, force: true });
     throw err;
   });
-  const log = (): Promise<string> => readFile(join(dir, "vsftpd.log"), "utf8").catch(() => "");
-  const count = async (re: RegExp): Promise<number> => (await log()).split("\n").filter((l) => re.test(l)).length;
+  const log = (): Promise<string> =>
+    readFile(join(dir, "vsftpd.log"), "utf8").catch(() => "");
+  const count = async (re: RegExp): Promise<number> =>
+    (await log()).split("\n").filter((l) => re.test(l)).length;
   return {
     host: LOCALHOST,
     port,

@@ -9,7 +9,14 @@
  */
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
-import { access, mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
+import {
+  access,
+  mkdir,
+  readdir,
+  readFile,
+  rename,
+  writeFile,
+} from "node:fs/promises";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
 import { Message } from "../../src/message/index.js";
@@ -29,18 +36,22 @@ export async function runLab<L>(
   netLab: (lab: L) => NetLab,
   body: (lab: L) => Promise<void>,
 ): Promise<void> {
-  if (unavailable !== undefined) assert.fail(`CI=true and the lab cannot run: ${unavailable}`);
+  if (unavailable !== undefined)
+    assert.fail(`CI=true and the lab cannot run: ${unavailable}`);
   const started = Date.now();
   const lab = await create();
   let failed = false;
   t.after(async () => {
-    for (const p of await netLab(lab).teardown(failed)) t.diagnostic(`teardown: ${p}`);
+    for (const p of await netLab(lab).teardown(failed))
+      t.diagnostic(`teardown: ${p}`);
   });
   try {
     await body(lab);
   } catch (err) {
     failed = true;
-    process.stderr.write(`\n===== ${t.name}: lab ${tag} failed after ${Date.now() - started} ms; process logs follow\n${await netLab(lab).tails(60)}\n=====\n`);
+    process.stderr.write(
+      `\n===== ${t.name}: lab ${tag} failed after ${Date.now() - started} ms; process logs follow\n${await netLab(lab).tails(60)}\n=====\n`,
+    );
     throw err;
   }
   t.diagnostic(`${tag}: ${Date.now() - started} ms`);
@@ -52,16 +63,27 @@ export async function runLab<L>(
  * place (a subscriber that connects after a message never sees it). Probes
  * sent earlier may still arrive later. Returns the one that made it.
  */
-export async function probeUntil(send: (i: number) => Promise<string>, through: (key: string) => boolean | Promise<boolean>, everyMs = 1000, timeoutMs = 45_000): Promise<string> {
+export async function probeUntil(
+  send: (i: number) => Promise<string>,
+  through: (key: string) => boolean | Promise<boolean>,
+  everyMs = 1000,
+  timeoutMs = 45_000,
+): Promise<string> {
   const sent: string[] = [];
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     sent.push(await send(sent.length));
-    for (const until = Date.now() + everyMs; Date.now() < until; await delay(50)) {
+    for (
+      const until = Date.now() + everyMs;
+      Date.now() < until;
+      await delay(50)
+    ) {
       for (const key of sent) if (await through(key)) return key;
     }
   }
-  throw new Error(`no probe got through within ${timeoutMs} ms (${sent.length} tried)`);
+  throw new Error(
+    `no probe got through within ${timeoutMs} ms (${sent.length} tried)`,
+  );
 }
 
 /** Decoded messages of one type a subscriber received. */
@@ -85,8 +107,13 @@ export function uidOf(msg: Message): string {
   return uid as string;
 }
 
-export const sha256 = (data: Buffer): string => createHash("sha256").update(data).digest("hex");
-export const exists = (p: string): Promise<boolean> => access(p).then(() => true, () => false);
+export const sha256 = (data: Buffer): string =>
+  createHash("sha256").update(data).digest("hex");
+export const exists = (p: string): Promise<boolean> =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
 
 /** A watched directory and the directory beside it where files are written before being moved in. */
 export interface Site {
@@ -102,55 +129,119 @@ export async function makeSite(root: string): Promise<Site> {
 }
 
 /** Files of random content and the given sizes, by name. */
-export function makeFiles(prefix: string, sizes: readonly number[]): Map<string, Buffer> {
-  return new Map(sizes.map((size, i) => [`${prefix}-${String(i).padStart(2, "0")}.dat`, randomBytes(size)]));
+export function makeFiles(
+  prefix: string,
+  sizes: readonly number[],
+): Map<string, Buffer> {
+  return new Map(
+    sizes.map((size, i) => [
+      `${prefix}-${String(i).padStart(2, "0")}.dat`,
+      randomBytes(size),
+    ]),
+  );
 }
 
 /** Write every file aside at every site, then rename them all into the watched directories. */
-export async function drop(sites: readonly Site[], files: ReadonlyMap<string, Buffer>): Promise<void> {
-  await Promise.all(sites.flatMap((s) => [...files].map(([name, data]) => writeFile(join(s.aside, name), data))));
-  await Promise.all(sites.flatMap((s) => [...files.keys()].map((name) => rename(join(s.aside, name), join(s.inDir, name)))));
+export async function drop(
+  sites: readonly Site[],
+  files: ReadonlyMap<string, Buffer>,
+): Promise<void> {
+  await Promise.all(
+    sites.flatMap((s) =>
+      [...files].map(([name, data]) => writeFile(join(s.aside, name), data)),
+    ),
+  );
+  await Promise.all(
+    sites.flatMap((s) =>
+      [...files.keys()].map((name) =>
+        rename(join(s.aside, name), join(s.inDir, name)),
+      ),
+    ),
+  );
 }
 
 /** Wait until a `file` message was published for every name. */
-export async function waitPublished(sub: NsSubscriber, names: Iterable<string>, what: string, timeoutMs = 60_000): Promise<void> {
+export async function waitPublished(
+  sub: NsSubscriber,
+  names: Iterable<string>,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<void> {
   const wanted = [...names];
-  await waitFor(() => {
-    const got = new Set(published(sub, "file").map(uidOf));
-    return wanted.every((n) => got.has(n));
-  }, what, timeoutMs);
+  await waitFor(
+    () => {
+      const got = new Set(published(sub, "file").map(uidOf));
+      return wanted.every((n) => got.has(n));
+    },
+    what,
+    timeoutMs,
+  );
 }
 
 /** Wait until every name is in `dir`. */
-export async function waitArrived(dir: string, names: Iterable<string>, what: string, timeoutMs = 60_000): Promise<void> {
+export async function waitArrived(
+  dir: string,
+  names: Iterable<string>,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<void> {
   const wanted = [...names];
-  await waitFor(async () => {
-    const have = new Set(await readdir(dir).catch(() => []));
-    return wanted.every((n) => have.has(n));
-  }, what, timeoutMs);
+  await waitFor(
+    async () => {
+      const have = new Set(await readdir(dir).catch(() => []));
+      return wanted.every((n) => have.has(n));
+    },
+    what,
+    timeoutMs,
+  );
 }
 
 /** Wait until none of `names` is left in `dir`. */
-export async function waitGone(dir: string, names: Iterable<string>, what: string, timeoutMs = 30_000): Promise<void> {
+export async function waitGone(
+  dir: string,
+  names: Iterable<string>,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<void> {
   const wanted = [...names];
-  await waitFor(async () => {
-    const left = new Set(await readdir(dir));
-    return wanted.every((n) => !left.has(n));
-  }, what, timeoutMs);
+  await waitFor(
+    async () => {
+      const left = new Set(await readdir(dir));
+      return wanted.every((n) => !left.has(n));
+    },
+    what,
+    timeoutMs,
+  );
 }
 
 /** Every file in `dir` has the sha256 of its source. */
-export async function assertIntact(dir: string, files: ReadonlyMap<string, Buffer>): Promise<void> {
+export async function assertIntact(
+  dir: string,
+  files: ReadonlyMap<string, Buffer>,
+): Promise<void> {
   for (const [name, data] of files) {
     const got = await readFile(join(dir, name));
-    assert.equal(sha256(got), sha256(data), `${name}: sha256 differs from the source (${got.length} vs ${data.length} bytes)`);
+    assert.equal(
+      sha256(got),
+      sha256(data),
+      `${name}: sha256 differs from the source (${got.length} vs ${data.length} bytes)`,
+    );
   }
 }
 
 /** `dir` holds exactly `names` (probes aside): nothing extra, no `.part` left. */
-export async function assertDirHolds(dir: string, names: Iterable<string>): Promise<void> {
-  const present = (await readdir(dir)).filter((n) => !/^probe-\d+\.dat$/.test(n));
-  assert.deepEqual(present.sort(), [...new Set(names)].sort(), `contents of ${dir}`);
+export async function assertDirHolds(
+  dir: string,
+  names: Iterable<string>,
+): Promise<void> {
+  const present = (await readdir(dir)).filter(
+    (n) => !/^probe-\d+\.dat$/.test(n),
+  );
+  assert.deepEqual(
+    present.sort(),
+    [...new Set(names)].sort(),
+    `contents of ${dir}`,
+  );
 }
 
 /** How many times each value occurs. */
@@ -164,7 +255,12 @@ export function tally(values: readonly string[]): Map<string, number> {
  * Drop a probe every `everyMs` until `through(name)` holds for one: every
  * subscription on the way is then in place. Returns that probe.
  */
-export function warmUp(sites: readonly Site[], through: (name: string) => Promise<boolean>, everyMs = 1000, timeoutMs = 45_000): Promise<string> {
+export function warmUp(
+  sites: readonly Site[],
+  through: (name: string) => Promise<boolean>,
+  everyMs = 1000,
+  timeoutMs = 45_000,
+): Promise<string> {
   const send = async (i: number): Promise<string> => {
     const name = `probe-${i}.dat`;
     await drop(sites, new Map([[name, Buffer.from(`${name}\n`)]]));

@@ -57,22 +57,52 @@ export class MirrorRelay {
   }
 
   /** Work dirs, the delivery counter and the upstream server (started); `staging` says where the mirror stages. */
-  static async create(t: TestContext, prefix: string, staging: (work: string) => Promise<Staging>): Promise<MirrorRelay> {
+  static async create(
+    t: TestContext,
+    prefix: string,
+    staging: (work: string) => Promise<Staging>,
+  ): Promise<MirrorRelay> {
     const work = await tempDir(t, prefix);
     for (const d of ["in", "aside", "out"]) await mkdir(join(work, d));
     const stage = await staging(work);
     const sIni = join(work, "s.ini");
-    await writeFile(sIni, `[up]\norigin = ${join(work, "in")}/{name}.dat\ntopic = /up/data\nrequest_port = 0\nrequest_address = 127.0.0.1\n${stage.serverExtra}`);
+    await writeFile(
+      sIni,
+      `[up]\norigin = ${join(work, "in")}/{name}.dat\ntopic = /up/data\nrequest_port = 0\nrequest_address = 127.0.0.1\n${stage.serverExtra}`,
+    );
     const sLog = join(work, "move_it_server.log");
-    await startServerProc(t, [sIni, "-p", "0", "--host", "127.0.0.1", "-v", "-l", sLog, "--state-dir", join(work, "s-state")], sLog, "upstream server start");
+    await startServerProc(
+      t,
+      [
+        sIni,
+        "-p",
+        "0",
+        "--host",
+        "127.0.0.1",
+        "-v",
+        "-l",
+        sLog,
+        "--state-dir",
+        join(work, "s-state"),
+      ],
+      sLog,
+      "upstream server start",
+    );
     const counter = new DeliveryCounter(t, join(work, "out"));
     await counter.started();
-    return new MirrorRelay(t, work, stage, boundPorts(await logRecords(sLog)).publishPort, counter);
+    return new MirrorRelay(
+      t,
+      work,
+      stage,
+      boundPorts(await logRecords(sLog)).publishPort,
+      counter,
+    );
   }
 
   /** The mirror's request address (`host:port`); known once it started. */
   get mirrorReq(): string {
-    if (this.mirrorPorts === undefined) throw new Error("the mirror's ports are known once it started");
+    if (this.mirrorPorts === undefined)
+      throw new Error("the mirror's ports are known once it started");
     return `127.0.0.1:${this.mirrorPorts.req}`;
   }
 
@@ -86,12 +116,32 @@ export class MirrorRelay {
         `origin = ${dir}/{name}.dat\ntopic = /gw/data\nrequest_port = ${this.mirrorPorts?.req ?? 0}\nrequest_address = 127.0.0.1\npublish_port = 0\nnameservers = false\nremove_delay = 1\n`,
     );
     const log = join(this.work, `move_it_mirror-${++this.runs}.log`);
-    const args = [ini, "-p", String(this.mirrorPorts?.pub ?? 0), "--host", "127.0.0.1", "-v", "-l", log, "--state-dir", join(this.work, "m-state")];
-    const proc = await startServerProc(this.t, args, log, `mirror start #${this.runs}`, "move_it_mirror");
+    const args = [
+      ini,
+      "-p",
+      String(this.mirrorPorts?.pub ?? 0),
+      "--host",
+      "127.0.0.1",
+      "-v",
+      "-l",
+      log,
+      "--state-dir",
+      join(this.work, "m-state"),
+    ];
+    const proc = await startServerProc(
+      this.t,
+      args,
+      log,
+      `mirror start #${this.runs}`,
+      "move_it_mirror",
+    );
     if (this.mirrorPorts === undefined) {
       const bound = boundPorts(await logRecords(log));
       const req = bound.ports["gw"];
-      if (req === undefined) throw new Error(`no "chain started" record with the mirror's request port in ${log}`);
+      if (req === undefined)
+        throw new Error(
+          `no "chain started" record with the mirror's request port in ${log}`,
+        );
       this.mirrorPorts = { pub: bound.publishPort, req };
     }
     return proc;
@@ -99,13 +149,28 @@ export class MirrorRelay {
 
   /** Start the downstream client (same state dir each time); resolves once its chain runs. */
   async startClient(): Promise<Proc> {
-    if (this.mirrorPorts === undefined) throw new Error("start the mirror first: the client's config names the port it bound");
+    if (this.mirrorPorts === undefined)
+      throw new Error(
+        "start the mirror first: the client's config names the port it bound",
+      );
     if (this.clientIni === "") {
       this.clientIni = join(this.work, "c.ini");
-      await writeFile(this.clientIni, `[down]\nproviders = 127.0.0.1:${this.mirrorPorts.pub}\ndestination = file://${this.out}/\ntopic = /gw/data\npublish_port = 0\nnameservers = false\ntransfer_req_timeout = 20\n`);
+      await writeFile(
+        this.clientIni,
+        `[down]\nproviders = 127.0.0.1:${this.mirrorPorts.pub}\ndestination = file://${this.out}/\ntopic = /gw/data\npublish_port = 0\nnameservers = false\ntransfer_req_timeout = 20\n`,
+      );
     }
     const log = join(this.work, `move_it_client-${++this.runs}.log`);
-    const proc = runCommand(this.t, "move_it_client", [this.clientIni, "--host", "127.0.0.1", "-v", "-l", log, "--state-dir", join(this.work, "c-state")]);
+    const proc = runCommand(this.t, "move_it_client", [
+      this.clientIni,
+      "--host",
+      "127.0.0.1",
+      "-v",
+      "-l",
+      log,
+      "--state-dir",
+      join(this.work, "c-state"),
+    ]);
     await waitForLog(log, "chain started", 60_000);
     return proc;
   }
@@ -120,31 +185,59 @@ export class MirrorRelay {
 
   /** Names delivered so far (final names only). */
   async delivered(): Promise<string[]> {
-    return (await readdir(this.out)).filter((n) => !n.startsWith(".") && !n.endsWith(".part"));
+    return (await readdir(this.out)).filter(
+      (n) => !n.startsWith(".") && !n.endsWith(".part"),
+    );
   }
 
   /** Drop a probe every second until one is delivered: the subscriptions on both hops are in place. */
   async warmUp(): Promise<void> {
-    for (let i = 0; !(await this.delivered()).some((n) => n.startsWith("probe-")); i++) {
+    for (
+      let i = 0;
+      !(await this.delivered()).some((n) => n.startsWith("probe-"));
+      i++
+    ) {
       assert.ok(i < 60, "no probe got through the mirror");
       await this.drop(`probe-${i}.dat`, 10, true);
-      await waitFor(async () => (await this.delivered()).some((n) => n.startsWith("probe-")), "probe", 1000).catch(() => undefined);
+      await waitFor(
+        async () =>
+          (await this.delivered()).some((n) => n.startsWith("probe-")),
+        "probe",
+        1000,
+      ).catch(() => undefined);
     }
   }
 
   /** Wait until every dropped file is delivered; on a timeout, say which are missing and what the logs said of them. */
   async waitAllDelivered(what: string, timeoutMs: number): Promise<void> {
-    await waitFor(async () => {
-      const have = new Set(await this.delivered());
-      return [...this.dropped.keys()].every((n) => have.has(n));
-    }, what, timeoutMs).catch(async (err: unknown) => {
+    await waitFor(
+      async () => {
+        const have = new Set(await this.delivered());
+        return [...this.dropped.keys()].every((n) => have.has(n));
+      },
+      what,
+      timeoutMs,
+    ).catch(async (err: unknown) => {
       const have = new Set(await this.delivered());
       const missing = [...this.dropped.keys()].filter((n) => !have.has(n));
-      for (const f of (await readdir(this.work)).filter((n) => n.endsWith(".log"))) {
-        const lines = (await readFile(join(this.work, f), "utf8")).split("\n").filter((l) => missing.some((m) => l.includes(m)) || /"level":50/.test(l));
-        this.t.diagnostic(`${f}: ${lines.slice(-12).map((l) => l.replace(/"stack":"[^"]*",?/g, "")).join("\n")}`);
+      for (const f of (await readdir(this.work)).filter((n) =>
+        n.endsWith(".log"),
+      )) {
+        const lines = (await readFile(join(this.work, f), "utf8"))
+          .split("\n")
+          .filter(
+            (l) => missing.some((m) => l.includes(m)) || /"level":50/.test(l),
+          );
+        this.t.diagnostic(
+          `${f}: ${lines
+            .slice(-12)
+            .map((l) => l.replace(/"stack":"[^"]*",?/g, ""))
+            .join("\n")}`,
+        );
       }
-      throw new Error(`${(err as Error).message}: missing ${missing.join(", ")}`);
+      throw new Error(
+        `${(err as Error).message}: missing ${missing.join(", ")}`,
+      );
     });
   }
 
@@ -155,20 +248,36 @@ export class MirrorRelay {
    */
   async assertExactlyOnce(): Promise<void> {
     await this.waitAllDelivered("every file delivered", 120_000);
-    for (const [name, sum] of this.dropped) assert.equal(sha256(await readFile(join(this.out, name))), sum, `${name} intact`);
+    for (const [name, sum] of this.dropped)
+      assert.equal(
+        sha256(await readFile(join(this.out, name))),
+        sum,
+        `${name} intact`,
+      );
     if (!this.dropped.has(SENTINEL)) {
       await this.drop(SENTINEL, 1000);
       await this.waitAllDelivered("the sentinel delivered", 60_000);
     }
-    await waitFor(() => [...this.dropped.keys()].every((n) => this.counter.counts.has(n)), "every rename seen", 10_000);
+    await waitFor(
+      () => [...this.dropped.keys()].every((n) => this.counter.counts.has(n)),
+      "every rename seen",
+      10_000,
+    );
     assert.deepEqual(this.counter.twice(), [], "delivered more than once");
   }
 
   /** Wait until the mirror deleted every staged copy (remove_delay 1 s after its push). */
   async waitStagingEmpty(): Promise<void> {
-    const staged = async (): Promise<string[]> => (await readdir(this.staging.dir)).filter((n) => !n.startsWith("."));
-    await waitFor(async () => (await staged()).length === 0, "every staged copy deleted after its push", 30_000).catch(async (err: unknown) => {
-      throw new Error(`${(err as Error).message}: left ${(await staged()).join(", ")}`);
+    const staged = async (): Promise<string[]> =>
+      (await readdir(this.staging.dir)).filter((n) => !n.startsWith("."));
+    await waitFor(
+      async () => (await staged()).length === 0,
+      "every staged copy deleted after its push",
+      30_000,
+    ).catch(async (err: unknown) => {
+      throw new Error(
+        `${(err as Error).message}: left ${(await staged()).join(", ")}`,
+      );
     });
   }
 }

@@ -22,12 +22,17 @@ export function tempDir(prefix: string): Promise<string> {
 /** sha256 of a file, streamed. */
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  for await (const chunk of createReadStream(path))
+    hash.update(chunk as Buffer);
   return hash.digest("hex");
 }
 
 /** Write `bytes` random bytes to `dir/name` (in 1 MiB chunks); returns the path and its sha256. */
-export async function randomFile(dir: string, name: string, bytes: number): Promise<{ path: string; sha256: string }> {
+export async function randomFile(
+  dir: string,
+  name: string,
+  bytes: number,
+): Promise<{ path: string; sha256: string }> {
   const path = join(dir, name);
   const hash = createHash("sha256");
   const fh = await open(path, "w");
@@ -44,14 +49,31 @@ export async function randomFile(dir: string, name: string, bytes: number): Prom
 }
 
 /** A bunyan logger whose records land in `records`; `text()` is all of them as JSON. */
-export function captureLog(): { log: Logger; records: LogRecord[]; text: () => string } {
+export function captureLog(): {
+  log: Logger;
+  records: LogRecord[];
+  text: () => string;
+} {
   const records: LogRecord[] = [];
-  const log = createLogger({ name: "movers-test", level: "trace", sink: (r) => records.push(r) });
-  return { log, records, text: () => records.map((r) => JSON.stringify(r)).join("\n") };
+  const log = createLogger({
+    name: "movers-test",
+    level: "trace",
+    sink: (r) => records.push(r),
+  });
+  return {
+    log,
+    records,
+    text: () => records.map((r) => JSON.stringify(r)).join("\n"),
+  };
 }
 
 /** A MoveRequest for `source` to `url`. */
-export function request(source: string, url: string, log: Logger, extra: Partial<MoveRequest> = {}): MoveRequest {
+export function request(
+  source: string,
+  url: string,
+  log: Logger,
+  extra: Partial<MoveRequest> = {},
+): MoveRequest {
   return {
     source,
     destination: parseUrl(url),
@@ -76,7 +98,11 @@ export interface PartialReport {
  * Watch `dir` (fs.watch plus a 2 ms poll) while an upload runs; every time
  * `finalName` exists its size must already be `size`.
  */
-export function watchForPartial(dir: string, finalName: string, size: number): { stop(): Promise<PartialReport> } {
+export function watchForPartial(
+  dir: string,
+  finalName: string,
+  size: number,
+): { stop(): Promise<PartialReport> } {
   const report: PartialReport = { partials: [], others: [], checks: 0 };
   const look = async (): Promise<void> => {
     report.checks++;
@@ -86,7 +112,8 @@ export function watchForPartial(dir: string, finalName: string, size: number): {
   let watcher: FSWatcher | undefined;
   try {
     watcher = watch(dir, (_event, name) => {
-      if (name !== null && name !== finalName && !report.others.includes(name)) report.others.push(name);
+      if (name !== null && name !== finalName && !report.others.includes(name))
+        report.others.push(name);
       void look();
     });
   } catch {
@@ -109,7 +136,10 @@ export function watchForPartial(dir: string, finalName: string, size: number): {
  * directory), then fails: an upload that breaks with the connection still
  * up. `broke()` is true once it failed that way (not on a timeout).
  */
-export function failingSource(dir: string): { source: StreamSource; broke: () => boolean } {
+export function failingSource(dir: string): {
+  source: StreamSource;
+  broke: () => boolean;
+} {
   let broke = false;
   const source: StreamSource = {
     uri: "test://failing",
@@ -118,8 +148,17 @@ export function failingSource(dir: string): { source: StreamSource; broke: () =>
       const stream = new PassThrough();
       stream.write(Buffer.alloc(64 * 1024, 1));
       const started = async (): Promise<boolean> => {
-        const parts = (await readdir(dir).catch(() => [])).filter((n) => n.endsWith(".part"));
-        const sizes = await Promise.all(parts.map((n) => stat(join(dir, n)).then((st) => st.size, () => 0)));
+        const parts = (await readdir(dir).catch(() => [])).filter((n) =>
+          n.endsWith(".part"),
+        );
+        const sizes = await Promise.all(
+          parts.map((n) =>
+            stat(join(dir, n)).then(
+              (st) => st.size,
+              () => 0,
+            ),
+          ),
+        );
         return sizes.some((size) => size > 0);
       };
       void waitFor(started, `a temporary holding bytes in ${dir}`, 60_000).then(

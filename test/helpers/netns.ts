@@ -35,7 +35,9 @@ export async function ip(...args: string[]): Promise<string> {
     return stdout;
   } catch (err) {
     const e = err as { stderr?: string; message: string };
-    throw new Error(`ip ${args.join(" ")}: ${(e.stderr ?? "").trim() || e.message}`);
+    throw new Error(
+      `ip ${args.join(" ")}: ${(e.stderr ?? "").trim() || e.message}`,
+    );
   }
 }
 
@@ -45,7 +47,8 @@ export async function ip(...args: string[]): Promise<string> {
  */
 export async function netnsUnavailable(): Promise<string | undefined> {
   if (process.platform !== "linux") return "network namespaces need Linux";
-  if (process.getuid?.() !== 0) return "network namespaces need root (run the tests as root)";
+  if (process.getuid?.() !== 0)
+    return "network namespaces need root (run the tests as root)";
   const probe = `${NS_PREFIX}${process.pid}-probe`;
   try {
     await ip("netns", "add", probe);
@@ -83,7 +86,10 @@ async function removeStale(): Promise<void> {
 }
 
 /** One bunyan record of a process log. */
-export type LogRecord = Record<string, unknown> & { msg?: string; level?: number };
+export type LogRecord = Record<string, unknown> & {
+  msg?: string;
+  level?: number;
+};
 
 /** A command running inside a namespace. */
 export interface NsProcess {
@@ -175,7 +181,9 @@ export class NetLab {
     const here = await stat(this.dir);
     const shm = await stat("/dev/shm").catch(() => undefined);
     if (shm?.isDirectory() === true && shm.dev !== here.dev) {
-      const dir = await mkdtemp(join("/dev/shm", `move_it-netns-${this.tag}-${name}-`));
+      const dir = await mkdtemp(
+        join("/dev/shm", `move_it-netns-${this.tag}-${name}-`),
+      );
       this.extraDirs.push(dir);
       return dir;
     }
@@ -186,13 +194,22 @@ export class NetLab {
 
   /** A new namespace with `lo` up; returns its name. */
   async namespace(key: string): Promise<string> {
-    if (!/^[a-z0-9]{1,8}$/.test(key)) throw new Error(`bad namespace key ${key}`);
+    if (!/^[a-z0-9]{1,8}$/.test(key))
+      throw new Error(`bad namespace key ${key}`);
     const name = `${NS_PREFIX}${process.pid}-${this.tag}${key}`;
     await ip("netns", "add", name);
     this.namespaces.push(name);
     await ip("-n", name, "link", "set", "lo", "up");
     // Explicit, whatever the kernel's default: a namespace never routes between its interfaces.
-    await run("ip", ["netns", "exec", name, "sysctl", "-q", "-w", "net.ipv4.ip_forward=0"]).catch(() => undefined);
+    await run("ip", [
+      "netns",
+      "exec",
+      name,
+      "sysctl",
+      "-q",
+      "-w",
+      "net.ipv4.ip_forward=0",
+    ]).catch(() => undefined);
     return name;
   }
 
@@ -200,12 +217,31 @@ export class NetLab {
    * A veth pair between two namespaces, `a/prefix` on one end and
    * `b/prefix` on the other, both up. Returns the interface names.
    */
-  async link(nsA: string, addrA: string, nsB: string, addrB: string, prefix = 24): Promise<{ a: string; b: string }> {
+  async link(
+    nsA: string,
+    addrA: string,
+    nsB: string,
+    addrB: string,
+    prefix = 24,
+  ): Promise<{ a: string; b: string }> {
     const n = ++this.vethCount;
     const a = `mv${process.pid}v${n}a`;
     const b = `mv${process.pid}v${n}b`;
     if (a.length > 15) throw new Error(`interface name ${a} too long`);
-    await ip("link", "add", a, "netns", nsA, "type", "veth", "peer", "name", b, "netns", nsB);
+    await ip(
+      "link",
+      "add",
+      a,
+      "netns",
+      nsA,
+      "type",
+      "veth",
+      "peer",
+      "name",
+      b,
+      "netns",
+      nsB,
+    );
     await ip("-n", nsA, "addr", "add", `${addrA}/${prefix}`, "dev", a);
     await ip("-n", nsB, "addr", "add", `${addrB}/${prefix}`, "dev", b);
     await ip("-n", nsA, "link", "set", a, "up");
@@ -219,7 +255,12 @@ export class NetLab {
   }
 
   /** Start `node ARGS` inside `ns` (cwd: the repository), stdout and stderr to `<label>.out`. */
-  spawnNode(ns: string, label: string, args: string[], logFile?: string): NsProcess {
+  spawnNode(
+    ns: string,
+    label: string,
+    args: string[],
+    logFile?: string,
+  ): NsProcess {
     const outFile = join(this.dir, `${label}.out`);
     const fd = openSync(outFile, "a");
     let child: ChildProcess;
@@ -240,7 +281,13 @@ export class NetLab {
    * stdout and stderr to `<label>.out`; `logFile` is where its bunyan log
    * goes, if it writes one.
    */
-  spawnProgram(ns: string, label: string, file: string, args: string[], opts: { cwd?: string; logFile?: string; env?: NodeJS.ProcessEnv } = {}): NsProcess {
+  spawnProgram(
+    ns: string,
+    label: string,
+    file: string,
+    args: string[],
+    opts: { cwd?: string; logFile?: string; env?: NodeJS.ProcessEnv } = {},
+  ): NsProcess {
     const outFile = join(this.dir, `${label}.out`);
     const fd = openSync(outFile, "a");
     let child: ChildProcess;
@@ -258,10 +305,21 @@ export class NetLab {
   }
 
   /** Start one of the commands (`server`, `client`, `mirror`) with its bunyan log in the lab dir. */
-  startCommand(ns: string, label: string, command: "server" | "client" | "mirror", config: string, args: string[]): NsProcess {
+  startCommand(
+    ns: string,
+    label: string,
+    command: "server" | "client" | "mirror",
+    config: string,
+    args: string[],
+  ): NsProcess {
     const logFile = join(this.dir, `${label}.log`);
     const bin = join(REPO_ROOT, "bin", `move_it_${command}.js`);
-    return this.spawnNode(ns, label, [bin, config, ...args, "-l", logFile], logFile);
+    return this.spawnNode(
+      ns,
+      label,
+      [bin, config, ...args, "-l", logFile],
+      logFile,
+    );
   }
 
   /** A SUB socket inside `ns` connected to `endpoint` (tcp://host:port), collecting frames; its stderr goes to `<label>.out`. */
@@ -270,11 +328,24 @@ export class NetLab {
     const fd = openSync(outFile, "a");
     let child: ChildProcess;
     try {
-      child = spawn("ip", ["netns", "exec", ns, process.execPath, "--input-type=module", "-e", SUBSCRIBE_SCRIPT, endpoint], {
-        cwd: REPO_ROOT,
-        stdio: ["ignore", "pipe", fd],
-        detached: true,
-      });
+      child = spawn(
+        "ip",
+        [
+          "netns",
+          "exec",
+          ns,
+          process.execPath,
+          "--input-type=module",
+          "-e",
+          SUBSCRIBE_SCRIPT,
+          endpoint,
+        ],
+        {
+          cwd: REPO_ROOT,
+          stdio: ["ignore", "pipe", fd],
+          detached: true,
+        },
+      );
     } finally {
       closeSync(fd);
     }
@@ -285,19 +356,42 @@ export class NetLab {
       pending += chunk;
       const lines = pending.split("\n");
       pending = lines.pop() ?? "";
-      for (const line of lines) if (line !== "") frames.push(JSON.parse(line) as string);
+      for (const line of lines)
+        if (line !== "") frames.push(JSON.parse(line) as string);
     });
-    const sub = { frames, proc: this.track(ns, label, child, outFile, undefined) };
+    const sub = {
+      frames,
+      proc: this.track(ns, label, child, outFile, undefined),
+    };
     this.subscribers.push(sub);
     return sub;
   }
 
   /** Try a TCP connect to host:port from inside `ns`. */
-  async connect(ns: string, host: string, port: number, timeoutMs = 1500): Promise<ConnectResult> {
+  async connect(
+    ns: string,
+    host: string,
+    port: number,
+    timeoutMs = 1500,
+  ): Promise<ConnectResult> {
     try {
-      const { stdout } = await run("ip", ["netns", "exec", ns, process.execPath, "-e", CONNECT_SCRIPT, host, String(port), String(timeoutMs)], {
-        timeout: timeoutMs + 10_000,
-      });
+      const { stdout } = await run(
+        "ip",
+        [
+          "netns",
+          "exec",
+          ns,
+          process.execPath,
+          "-e",
+          CONNECT_SCRIPT,
+          host,
+          String(port),
+          String(timeoutMs),
+        ],
+        {
+          timeout: timeoutMs + 10_000,
+        },
+      );
       return { connected: true, detail: stdout.trim() };
     } catch (err) {
       const e = err as { stdout?: string; message: string };
@@ -305,7 +399,13 @@ export class NetLab {
     }
   }
 
-  private track(ns: string, label: string, child: ChildProcess, outFile: string, logFile: string | undefined): NsProcess {
+  private track(
+    ns: string,
+    label: string,
+    child: ChildProcess,
+    outFile: string,
+    logFile: string | undefined,
+  ): NsProcess {
     const exited = new Promise<string>((resolve) => {
       child.once("exit", (code, signal) => resolve(signal ?? String(code)));
       child.once("error", (err) => resolve(`spawn failed: ${err.message}`));
@@ -317,7 +417,10 @@ export class NetLab {
       logFile,
       outFile,
       exited,
-      records: async () => (logFile === undefined ? [] : parseLog(await readFile(logFile, "utf8").catch(() => ""))),
+      records: async () =>
+        logFile === undefined
+          ? []
+          : parseLog(await readFile(logFile, "utf8").catch(() => "")),
     };
     this.procs.push(proc);
     return proc;
@@ -326,9 +429,17 @@ export class NetLab {
   /** Stop one process: SIGTERM, then SIGKILL of its group after the grace period. */
   async stop(proc: NsProcess): Promise<void> {
     const { child } = proc;
-    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+    if (
+      child.exitCode !== null ||
+      child.signalCode !== null ||
+      child.pid === undefined
+    )
+      return;
     signalGroup(child, "SIGTERM");
-    const timer = setTimeout(() => signalGroup(child, "SIGKILL"), this.opts.killAfterMs ?? 6000);
+    const timer = setTimeout(
+      () => signalGroup(child, "SIGKILL"),
+      this.opts.killAfterMs ?? 6000,
+    );
     await proc.exited;
     clearTimeout(timer);
   }
@@ -338,18 +449,24 @@ export class NetLab {
    * report.
    */
   async tails(lines = 40): Promise<string> {
-    const parts: string[] = [`lab dirs (kept): ${[this.dir, ...this.extraDirs].join(" ")}`];
+    const parts: string[] = [
+      `lab dirs (kept): ${[this.dir, ...this.extraDirs].join(" ")}`,
+    ];
     for (const p of this.procs) {
       for (const file of [p.logFile, p.outFile]) {
         if (file === undefined) continue;
         const text = await readFile(file, "utf8").catch(() => "");
         const all = text.split("\n").filter((l) => l !== "");
-        parts.push(`----- ${p.label} (${p.ns}) ${file}: last ${Math.min(lines, all.length)} of ${all.length} lines`);
+        parts.push(
+          `----- ${p.label} (${p.ns}) ${file}: last ${Math.min(lines, all.length)} of ${all.length} lines`,
+        );
         parts.push(...all.slice(-lines));
       }
     }
     for (const sub of this.subscribers) {
-      parts.push(`----- ${sub.proc.label} (${sub.proc.ns}): ${sub.frames.length} frames received, the last ${Math.min(lines, sub.frames.length)}:`);
+      parts.push(
+        `----- ${sub.proc.label} (${sub.proc.ns}): ${sub.frames.length} frames received, the last ${Math.min(lines, sub.frames.length)}:`,
+      );
       parts.push(...sub.frames.slice(-lines));
     }
     return parts.join("\n");
@@ -363,7 +480,13 @@ export class NetLab {
   teardown(keepDir = false): Promise<string[]> {
     const problems: string[] = [];
     this.torn ??= (async () => {
-      await Promise.all(this.procs.map((p) => this.stop(p).catch((err: unknown) => problems.push(`stop ${p.label}: ${String(err)}`))));
+      await Promise.all(
+        this.procs.map((p) =>
+          this.stop(p).catch((err: unknown) =>
+            problems.push(`stop ${p.label}: ${String(err)}`),
+          ),
+        ),
+      );
       for (const ns of this.namespaces) {
         const pids = await ip("netns", "pids", ns).catch(() => "");
         for (const pid of pids.split(/\s+/).filter(Boolean)) {
@@ -374,9 +497,13 @@ export class NetLab {
             // Gone meanwhile.
           }
         }
-        await ip("netns", "delete", ns).catch((err: unknown) => problems.push(String(err)));
+        await ip("netns", "delete", ns).catch((err: unknown) =>
+          problems.push(String(err)),
+        );
       }
-      if (!keepDir) for (const dir of [this.dir, ...this.extraDirs]) await rm(dir, { recursive: true, force: true });
+      if (!keepDir)
+        for (const dir of [this.dir, ...this.extraDirs])
+          await rm(dir, { recursive: true, force: true });
     })();
     return this.torn.then(() => problems);
   }

@@ -9,10 +9,19 @@ import type { TestContext } from "node:test";
 import { REPO, runCommand } from "./procs.js";
 
 /** The version in package.json. */
-export const VERSION = (JSON.parse(await readFile(join(REPO, "package.json"), "utf8")) as { version: string }).version;
+export const VERSION = (
+  JSON.parse(await readFile(join(REPO, "package.json"), "utf8")) as {
+    version: string;
+  }
+).version;
 
 /** Run a command to its end: exit code, stdout, stderr. */
-export async function exitOf(t: TestContext, cmd: string, args: string[], opts: Parameters<typeof runCommand>[3] = {}): Promise<{ code: number | null; out: string; err: string }> {
+export async function exitOf(
+  t: TestContext,
+  cmd: string,
+  args: string[],
+  opts: Parameters<typeof runCommand>[3] = {},
+): Promise<{ code: number | null; out: string; err: string }> {
   const p = runCommand(t, cmd, args, opts);
   const code = await p.exited;
   return { code, out: p.stdout(), err: p.stderr() };
@@ -30,9 +39,16 @@ export async function occupy(t: TestContext, port: number): Promise<Server> {
 export async function occupied(t: TestContext): Promise<number> {
   const s = await occupy(t, 0);
   const address = s.address();
-  if (address === null || typeof address === "string") throw new Error(`no TCP address: ${String(address)}`);
+  if (address === null || typeof address === "string")
+    throw new Error(`no TCP address: ${String(address)}`);
   return address.port;
 }
 
 /** A server section `[name]` on topic `/ops/<name>`. */
-export const serverSection = (name: string, origin: string, port: number, extra = ""): string => `[${name}]\norigin = ${origin}\ntopic = /ops/${name}\nrequest_port = ${port}\n${extra}`;
+export const serverSection = (
+  name: string,
+  origin: string,
+  port: number,
+  extra = "",
+): string =>
+  `[${name}]\norigin = ${origin}\ntopic = /ops/${name}\nrequest_port = ${port}\n${extra}`;

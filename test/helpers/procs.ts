@@ -6,7 +6,12 @@ import { fileURLToPath } from "node:url";
 import { dieWithParent } from "./daemon.js";
 import { waitFor } from "./wait.js";
 
-export const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+export const REPO = join(
+  dirname(fileURLToPath(import.meta.url)),
+  "..",
+  "..",
+  "..",
+);
 
 export interface Proc {
   child: ChildProcess;
@@ -16,13 +21,26 @@ export interface Proc {
 }
 
 /** Run one of the bin/ commands; killed after the test, and when this process dies. */
-export function runCommand(t: TestContext, cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; uid?: number; gid?: number } = {}): Proc {
-  const child = spawn(...dieWithParent(process.execPath, [join(REPO, "bin", `${cmd}.js`), ...args]), { stdio: ["ignore", "pipe", "pipe"], ...opts });
+export function runCommand(
+  t: TestContext,
+  cmd: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; uid?: number; gid?: number } = {},
+): Proc {
+  const child = spawn(
+    ...dieWithParent(process.execPath, [
+      join(REPO, "bin", `${cmd}.js`),
+      ...args,
+    ]),
+    { stdio: ["ignore", "pipe", "pipe"], ...opts },
+  );
   let err = "";
   child.stderr?.on("data", (c: Buffer) => (err += c.toString()));
   let out = "";
   child.stdout?.on("data", (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  const exited = new Promise<number | null>((r) =>
+    child.once("exit", (code) => r(code)),
+  );
   t.after(async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill("SIGKILL");
@@ -33,7 +51,9 @@ export function runCommand(t: TestContext, cmd: string, args: string[], opts: { 
 }
 
 /** Parsed bunyan records of a log file. */
-export async function logRecords(file: string): Promise<Array<Record<string, unknown>>> {
+export async function logRecords(
+  file: string,
+): Promise<Array<Record<string, unknown>>> {
   const text = await readFile(file, "utf8").catch(() => "");
   return text
     .split("\n")
@@ -42,8 +62,16 @@ export async function logRecords(file: string): Promise<Array<Record<string, unk
 }
 
 /** Wait for a record with this `msg` in a bunyan log file. */
-export async function waitForLog(file: string, msg: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {
-  return waitFor(async () => (await logRecords(file)).find((r) => r["msg"] === msg), `log "${msg}" in ${file}`, timeoutMs);
+export async function waitForLog(
+  file: string,
+  msg: string,
+  timeoutMs = 30_000,
+): Promise<Record<string, unknown>> {
+  return waitFor(
+    async () => (await logRecords(file)).find((r) => r["msg"] === msg),
+    `log "${msg}" in ${file}`,
+    timeoutMs,
+  );
 }
 
 /**
@@ -53,9 +81,18 @@ export async function waitForLog(file: string, msg: string, timeoutMs = 30_000):
  * hears the server's first heartbeat, a second after the server binds;
  * one started later waits for the next (every 30 s).
  */
-export async function waitProvidersHeard(file: string, chains: number, timeoutMs = 45_000): Promise<void> {
+export async function waitProvidersHeard(
+  file: string,
+  chains: number,
+  timeoutMs = 45_000,
+): Promise<void> {
   await waitFor(
-    async () => new Set((await logRecords(file)).filter((r) => r["msg"] === "provider heard").map((r) => r["chain"])).size >= chains,
+    async () =>
+      new Set(
+        (await logRecords(file))
+          .filter((r) => r["msg"] === "provider heard")
+          .map((r) => r["chain"]),
+      ).size >= chains,
     `"provider heard" in ${chains} chains of ${file}`,
     timeoutMs,
   );

@@ -12,7 +12,13 @@ export interface Family {
   help: string;
   /** counter, gauge, histogram, summary, untyped. */
   type: string;
-  samples: Array<{ labels: Record<string, string>; value: number; count?: number; sum?: number; buckets?: Record<string, number> }>;
+  samples: Array<{
+    labels: Record<string, string>;
+    value: number;
+    count?: number;
+    sum?: number;
+    buckets?: Record<string, number>;
+  }>;
 }
 
 const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)(\s+-?\d+)?$/;
@@ -24,7 +30,9 @@ function parseLabels(text: string, line: string): Record<string, string> {
   while (LABEL.lastIndex < text.length) {
     const m = LABEL.exec(text);
     if (m === null) throw new Error(`bad labels in: ${line}`);
-    out[m[1]!] = m[2]!.replace(/\\(.)/g, (_, c: string) => (c === "n" ? "\n" : c));
+    out[m[1]!] = m[2]!.replace(/\\(.)/g, (_, c: string) =>
+      c === "n" ? "\n" : c,
+    );
   }
   return out;
 }
@@ -33,18 +41,29 @@ function parseValue(text: string, line: string): number {
   // As Prometheus reads them (Go's ParseFloat): NaN and Inf in any case.
   const lower = text.toLowerCase();
   if (lower === "nan") return NaN;
-  if (/^[+-]?inf$/.test(lower)) return lower.startsWith("-") ? -Infinity : Infinity;
+  if (/^[+-]?inf$/.test(lower))
+    return lower.startsWith("-") ? -Infinity : Infinity;
   const v = Number(text);
   if (Number.isNaN(v) || text === "") throw new Error(`bad value in: ${line}`);
   return v;
 }
 
-function familyOf(families: Map<string, Family>, name: string, line: string): [Family, string] {
+function familyOf(
+  families: Map<string, Family>,
+  name: string,
+  line: string,
+): [Family, string] {
   const direct = families.get(name);
   if (direct !== undefined) return [direct, ""];
   for (const suffix of ["_bucket", "_count", "_sum"]) {
-    const f = name.endsWith(suffix) ? families.get(name.slice(0, -suffix.length)) : undefined;
-    if (f !== undefined && (f.type === "histogram" || (f.type === "summary" && suffix !== "_bucket"))) return [f, suffix];
+    const f = name.endsWith(suffix)
+      ? families.get(name.slice(0, -suffix.length))
+      : undefined;
+    if (
+      f !== undefined &&
+      (f.type === "histogram" || (f.type === "summary" && suffix !== "_bucket"))
+    )
+      return [f, suffix];
   }
   throw new Error(`sample of an undeclared family: ${line}`);
 }
@@ -57,9 +76,17 @@ export function parseMetrics(text: string): Map<string, Family> {
     if (line.trim() === "") continue;
     const meta = /^# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) ?(.*)$/.exec(line);
     if (meta !== null) {
-      const f = families.get(meta[2]!) ?? { name: meta[2]!, help: "", type: "untyped", samples: [] };
+      const f = families.get(meta[2]!) ?? {
+        name: meta[2]!,
+        help: "",
+        type: "untyped",
+        samples: [],
+      };
       families.set(f.name, f);
-      if (meta[1] === "HELP") f.help = meta[3]!.replace(/\\(.)/g, (_, c: string) => (c === "n" ? "\n" : c));
+      if (meta[1] === "HELP")
+        f.help = meta[3]!.replace(/\\(.)/g, (_, c: string) =>
+          c === "n" ? "\n" : c,
+        );
       else f.type = meta[3]!;
       continue;
     }
@@ -90,19 +117,32 @@ export function parseMetrics(text: string): Map<string, Family> {
     } else s.sum = value;
   }
   for (const s of series.values()) {
-    const counts = Object.entries(s.buckets ?? {}).sort(([a], [b]) => parseValue(a, a) - parseValue(b, b)).map(([, v]) => v);
-    if (counts.some((c, i) => i > 0 && c < counts[i - 1]!)) throw new Error(`buckets not cumulative: ${JSON.stringify(s)}`);
-    if (counts.length > 0 && s.buckets!["+Inf"] !== s.count) throw new Error(`+Inf bucket is not the count: ${JSON.stringify(s)}`);
+    const counts = Object.entries(s.buckets ?? {})
+      .sort(([a], [b]) => parseValue(a, a) - parseValue(b, b))
+      .map(([, v]) => v);
+    if (counts.some((c, i) => i > 0 && c < counts[i - 1]!))
+      throw new Error(`buckets not cumulative: ${JSON.stringify(s)}`);
+    if (counts.length > 0 && s.buckets!["+Inf"] !== s.count)
+      throw new Error(`+Inf bucket is not the count: ${JSON.stringify(s)}`);
   }
   return families;
 }
 
 /** The sample of `name` whose labels include `labels`; throws when there is none. */
-export function sample(families: Map<string, Family>, name: string, labels: Record<string, string> = {}): Family["samples"][number] {
+export function sample(
+  families: Map<string, Family>,
+  name: string,
+  labels: Record<string, string> = {},
+): Family["samples"][number] {
   const f = families.get(name);
   if (f === undefined) throw new Error(`no metric ${name}`);
-  const s = f.samples.find((x) => Object.entries(labels).every(([k, v]) => x.labels[k] === v));
-  if (s === undefined) throw new Error(`no sample of ${name} with ${JSON.stringify(labels)}; have ${JSON.stringify(f.samples.map((x) => x.labels))}`);
+  const s = f.samples.find((x) =>
+    Object.entries(labels).every(([k, v]) => x.labels[k] === v),
+  );
+  if (s === undefined)
+    throw new Error(
+      `no sample of ${name} with ${JSON.stringify(labels)}; have ${JSON.stringify(f.samples.map((x) => x.labels))}`,
+    );
   return s;
 }
 

@@ -13,13 +13,21 @@ import { execFile } from "node:child_process";
 import { access } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import { NetLab, REPO_ROOT, netnsUnavailable, type NsProcess } from "./netns.js";
+import {
+  NetLab,
+  REPO_ROOT,
+  netnsUnavailable,
+  type NsProcess,
+} from "./netns.js";
 
 const run = promisify(execFile);
 
 /** Where the reference lives (whether or not it is there). */
 export function referenceDir(): string {
-  return resolve(process.env["MOVE_IT_REFERENCE"] ?? join(REPO_ROOT, "..", "shared", "reference"));
+  return resolve(
+    process.env["MOVE_IT_REFERENCE"] ??
+      join(REPO_ROOT, "..", "shared", "reference"),
+  );
 }
 
 /** Why the Python suite cannot run here, or undefined when it can. */
@@ -32,7 +40,15 @@ export async function referenceUnavailable(): Promise<string | undefined> {
     return `the Python reference suite is not at ${dir} (set MOVE_IT_REFERENCE)`;
   }
   try {
-    await run(py, ["python", "-c", "import trollmoves.server, trollmoves.client, posttroll.ns, posttroll.message, pyinotify"], { timeout: 60_000 });
+    await run(
+      py,
+      [
+        "python",
+        "-c",
+        "import trollmoves.server, trollmoves.client, posttroll.ns, posttroll.message, pyinotify",
+      ],
+      { timeout: 60_000 },
+    );
   } catch (err) {
     const e = err as { stderr?: string; message: string };
     const last = (e.stderr ?? e.message).trim().split("\n").pop() ?? "";
@@ -41,7 +57,12 @@ export async function referenceUnavailable(): Promise<string | undefined> {
   return netnsUnavailable();
 }
 
-export type PyProgram = "move_it_server" | "move_it_client" | "move_it_mirror" | "nameserver" | "python";
+export type PyProgram =
+  | "move_it_server"
+  | "move_it_client"
+  | "move_it_mirror"
+  | "nameserver"
+  | "python";
 
 /**
  * A lab of one network namespace with only `lo`, where Python and move_it
@@ -69,20 +90,42 @@ export class InteropLab {
   }
 
   /** A Python program of the reference (`py PROGRAM ARGS`), output to `<label>.out`. */
-  py(label: string, program: PyProgram, args: string[], env?: NodeJS.ProcessEnv): NsProcess {
-    return this.lab.spawnProgram(this.ns, label, join(referenceDir(), "py"), [program, ...args], {
-      cwd: this.lab.dir,
-      env: { ...process.env, PYTHONUNBUFFERED: "1", ...env },
-    });
+  py(
+    label: string,
+    program: PyProgram,
+    args: string[],
+    env?: NodeJS.ProcessEnv,
+  ): NsProcess {
+    return this.lab.spawnProgram(
+      this.ns,
+      label,
+      join(referenceDir(), "py"),
+      [program, ...args],
+      {
+        cwd: this.lab.dir,
+        env: { ...process.env, PYTHONUNBUFFERED: "1", ...env },
+      },
+    );
   }
 
   /** One of our commands (bin/move_it_NAME.js), bunyan log to `<label>.log`. */
-  ours(label: string, command: string, args: string[], env?: NodeJS.ProcessEnv): NsProcess {
+  ours(
+    label: string,
+    command: string,
+    args: string[],
+    env?: NodeJS.ProcessEnv,
+  ): NsProcess {
     const logFile = join(this.lab.dir, `${label}.log`);
-    return this.lab.spawnProgram(this.ns, label, process.execPath, [join(REPO_ROOT, "bin", `move_it_${command}.js`), ...args, "-l", logFile], {
-      logFile,
-      env: env === undefined ? process.env : { ...process.env, ...env },
-    });
+    return this.lab.spawnProgram(
+      this.ns,
+      label,
+      process.execPath,
+      [join(REPO_ROOT, "bin", `move_it_${command}.js`), ...args, "-l", logFile],
+      {
+        logFile,
+        env: env === undefined ? process.env : { ...process.env, ...env },
+      },
+    );
   }
 
   /** Wait until 127.0.0.1:port accepts connections inside the namespace. */
@@ -91,7 +134,10 @@ export class InteropLab {
     for (;;) {
       const r = await this.lab.connect(this.ns, "127.0.0.1", port, 1000);
       if (r.connected) return;
-      if (Date.now() > deadline) throw new Error(`127.0.0.1:${port} not reachable in ${this.ns} within ${timeoutMs} ms (${r.detail})`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `127.0.0.1:${port} not reachable in ${this.ns} within ${timeoutMs} ms (${r.detail})`,
+        );
       await new Promise((res) => setTimeout(res, 100));
     }
   }

@@ -14,7 +14,13 @@ import { LOCALHOST, inCi, startDaemon, type Daemon } from "./daemon.js";
 import { REPO } from "./procs.js";
 import { waitFor } from "./wait.js";
 
-export const S3RVER_BIN = join(REPO, "node_modules", "s3rver", "bin", "s3rver.js");
+export const S3RVER_BIN = join(
+  REPO,
+  "node_modules",
+  "s3rver",
+  "bin",
+  "s3rver.js",
+);
 export const S3_KEY = "S3RVER";
 export const S3_SECRET = "S3RVER";
 
@@ -41,27 +47,52 @@ export function s3Skip(): string | undefined {
 /** Object keys under the s3rver directory of `bucket` (it keeps `KEY._S3rver_object` files). */
 async function storedKeys(root: string, prefix = ""): Promise<string[]> {
   const out: string[] = [];
-  for (const e of await readdir(join(root, prefix), { withFileTypes: true }).catch(() => [])) {
+  for (const e of await readdir(join(root, prefix), {
+    withFileTypes: true,
+  }).catch(() => [])) {
     const rel = prefix === "" ? e.name : `${prefix}/${e.name}`;
     if (e.isDirectory()) out.push(...(await storedKeys(root, rel)));
-    else if (e.name.endsWith("._S3rver_object")) out.push(rel.slice(0, -"._S3rver_object".length));
+    else if (e.name.endsWith("._S3rver_object"))
+      out.push(rel.slice(0, -"._S3rver_object".length));
   }
   return out.sort();
 }
 
 /** Start s3rver with `buckets`; stop it with `stop()` (in `after`). Throws when it is missing or does not start. */
-export async function startS3(buckets: readonly string[] = ["incoming"]): Promise<S3Server> {
-  if (!existsSync(S3RVER_BIN)) throw new Error(`${S3RVER_BIN} not found: npm ci installs the s3rver devDependency`);
+export async function startS3(
+  buckets: readonly string[] = ["incoming"],
+): Promise<S3Server> {
+  if (!existsSync(S3RVER_BIN))
+    throw new Error(
+      `${S3RVER_BIN} not found: npm ci installs the s3rver devDependency`,
+    );
   const dir = await mkdtemp(join(tmpdir(), "move_it-s3-"));
-  const args = [S3RVER_BIN, "-d", dir, "-a", LOCALHOST, "-p", "0", "--no-vhost-buckets", ...buckets.flatMap((b) => ["--configure-bucket", b])];
+  const args = [
+    S3RVER_BIN,
+    "-d",
+    dir,
+    "-a",
+    LOCALHOST,
+    "-p",
+    "0",
+    "--no-vhost-buckets",
+    ...buckets.flatMap((b) => ["--configure-bucket", b]),
+  ];
   const daemon: Daemon = startDaemon(process.execPath, args);
   let port: number;
   try {
-    port = await waitFor(() => {
-      if (daemon.child.exitCode !== null) throw new Error(`s3rver exited: ${daemon.lines.join(" | ")}`);
-      const m = daemon.lines.map((l) => /S3rver listening on [^:]+:(\d+)/.exec(l)).find((x) => x !== null);
-      return m === undefined ? undefined : Number(m[1]);
-    }, "s3rver listening", 20_000);
+    port = await waitFor(
+      () => {
+        if (daemon.child.exitCode !== null)
+          throw new Error(`s3rver exited: ${daemon.lines.join(" | ")}`);
+        const m = daemon.lines
+          .map((l) => /S3rver listening on [^:]+:(\d+)/.exec(l))
+          .find((x) => x !== null);
+        return m === undefined ? undefined : Number(m[1]);
+      },
+      "s3rver listening",
+      20_000,
+    );
   } catch (err) {
     await daemon.stop();
     await rm(dir, { recursive: true, force: true });
@@ -74,7 +105,8 @@ export async function startS3(buckets: readonly string[] = ["incoming"]): Promis
     dir,
     keys: (bucket) => storedKeys(join(dir, bucket)),
     kill: () => {
-      if (daemon.child.pid !== undefined) process.kill(-daemon.child.pid, "SIGKILL");
+      if (daemon.child.pid !== undefined)
+        process.kill(-daemon.child.pid, "SIGKILL");
     },
     stop: async () => {
       await daemon.stop();

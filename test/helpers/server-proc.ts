@@ -47,14 +47,25 @@ export interface ServerProc {
 }
 
 /** The bound ports a server logged at its start: the publish port, and each chain's request port. */
-export function boundPorts(records: ReadonlyArray<Record<string, unknown>>): { publishPort: number; ports: Record<string, number> } {
+export function boundPorts(records: ReadonlyArray<Record<string, unknown>>): {
+  publishPort: number;
+  ports: Record<string, number>;
+} {
   const started = records.findLast((r) => r["msg"] === "server started");
   const publishPort = Number(started?.["publishPort"]);
-  if (!(publishPort > 0)) throw new Error(`no publish port in the "server started" record: ${JSON.stringify(started)}`);
+  if (!(publishPort > 0))
+    throw new Error(
+      `no publish port in the "server started" record: ${JSON.stringify(started)}`,
+    );
   const ports: Record<string, number> = {};
   for (const r of records) {
     const address = r["requestAddress"];
-    if (r["msg"] === "chain started" && typeof r["chain"] === "string" && typeof address === "string") ports[r["chain"]] = Number(address.slice(address.lastIndexOf(":") + 1));
+    if (
+      r["msg"] === "chain started" &&
+      typeof r["chain"] === "string" &&
+      typeof address === "string"
+    )
+      ports[r["chain"]] = Number(address.slice(address.lastIndexOf(":") + 1));
   }
   return { publishPort, ports };
 }
@@ -67,28 +78,50 @@ export function boundPorts(records: ReadonlyArray<Record<string, unknown>>): { p
  * already in use" and is started again, for up to 20 s, in case that bind
  * was short-lived. Any other exit fails at once.
  */
-export async function startServerProc(t: TestContext, args: string[], log: string, what: string, cmd: "move_it_server" | "move_it_mirror" = "move_it_server"): Promise<Proc> {
+export async function startServerProc(
+  t: TestContext,
+  args: string[],
+  log: string,
+  what: string,
+  cmd: "move_it_server" | "move_it_mirror" = "move_it_server",
+): Promise<Proc> {
   const ready = cmd === "move_it_mirror" ? "mirror started" : "server started";
   const giveUp = Date.now() + 20_000;
   for (let attempt = 1; ; attempt++) {
-    const before = (await logRecords(log)).filter((r) => r["msg"] === ready).length;
+    const before = (await logRecords(log)).filter(
+      (r) => r["msg"] === ready,
+    ).length;
     const proc = runCommand(t, cmd, args);
     const outcome = await waitFor(
       async () => {
-        if ((await logRecords(log)).filter((r) => r["msg"] === ready).length > before) return "started";
-        return proc.child.exitCode !== null || proc.child.signalCode !== null ? "exited" : undefined;
+        if (
+          (await logRecords(log)).filter((r) => r["msg"] === ready).length >
+          before
+        )
+          return "started";
+        return proc.child.exitCode !== null || proc.child.signalCode !== null
+          ? "exited"
+          : undefined;
       },
       `${what} (attempt ${attempt})`,
       60_000,
     );
     if (outcome === "started") return proc;
     const inUse = /address already in use/i.test(proc.stderr());
-    if (!inUse || Date.now() > giveUp) throw new Error(`${what}: ${cmd} exited ${proc.child.exitCode ?? proc.child.signalCode}: ${proc.stderr()}`);
+    if (!inUse || Date.now() > giveUp)
+      throw new Error(
+        `${what}: ${cmd} exited ${proc.child.exitCode ?? proc.child.signalCode}: ${proc.stderr()}`,
+      );
     await delay(250); // pacing: retries of a start that found its port taken
   }
 }
 
-export async function serverProc(t: TestContext, dir: string, sections: readonly ServerSection[], opts: { args?: string[] } = {}): Promise<ServerProc> {
+export async function serverProc(
+  t: TestContext,
+  dir: string,
+  sections: readonly ServerSection[],
+  opts: { args?: string[] } = {},
+): Promise<ServerProc> {
   const ini = join(dir, "server.ini");
   const log = join(dir, "server.log");
   const stateDir = join(dir, "state");
@@ -99,7 +132,15 @@ export async function serverProc(t: TestContext, dir: string, sections: readonly
   const reserved = await freePort();
   let pinned = false;
   const writeIni = (): Promise<void> =>
-    writeFile(ini, sections.map((s) => `[${s.name}]\norigin = ${s.origin}\ntopic = ${s.topic}\nrequest_port = ${ports[s.name] ?? 0}\nrequest_address = 127.0.0.1\n${s.extra ?? ""}\n`).join(""));
+    writeFile(
+      ini,
+      sections
+        .map(
+          (s) =>
+            `[${s.name}]\norigin = ${s.origin}\ntopic = ${s.topic}\nrequest_port = ${ports[s.name] ?? 0}\nrequest_address = 127.0.0.1\n${s.extra ?? ""}\n`,
+        )
+        .join(""),
+    );
   await writeIni();
   let runs = 0;
   const sp: ServerProc = {
@@ -118,25 +159,47 @@ export async function serverProc(t: TestContext, dir: string, sections: readonly
       // The ports of the first start, written before a restart (never while it runs: the server reloads a changed config).
       if (publishPort !== 0) await writeIni();
       const pub = publishPort !== 0 ? publishPort : pinned ? reserved : 0;
-      sp.proc = await startServerProc(t, [ini, "-p", String(pub), "--host", "127.0.0.1", "-l", log, "--state-dir", stateDir, "-v", ...args], log, `server start #${runs}`);
+      sp.proc = await startServerProc(
+        t,
+        [
+          ini,
+          "-p",
+          String(pub),
+          "--host",
+          "127.0.0.1",
+          "-l",
+          log,
+          "--state-dir",
+          stateDir,
+          "-v",
+          ...args,
+        ],
+        log,
+        `server start #${runs}`,
+      );
       if (publishPort !== 0) return;
       // The first start: the ports it bound are kept for every later start.
       const bound = boundPorts(await logRecords(log));
       publishPort = bound.publishPort;
       for (const s of sections) {
         const port = bound.ports[s.name];
-        if (port === undefined) throw new Error(`no "chain started" record with the request port of [${s.name}] in ${log}`);
+        if (port === undefined)
+          throw new Error(
+            `no "chain started" record with the request port of [${s.name}] in ${log}`,
+          );
         ports[s.name] = port;
       }
     },
     async kill9() {
       const proc = sp.proc;
-      if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill("SIGKILL");
+      if (proc.child.exitCode === null && proc.child.signalCode === null)
+        proc.child.kill("SIGKILL");
       await proc.exited;
     },
     async stop() {
       const proc = sp.proc;
-      if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill("SIGTERM");
+      if (proc.child.exitCode === null && proc.child.signalCode === null)
+        proc.child.kill("SIGTERM");
       return proc.exited;
     },
     records: () => logRecords(log),

@@ -2,7 +2,10 @@ import { loadConfig } from "../../src/config/index.js";
 import type { Logger } from "../../src/log.js";
 import { nullLogger } from "../../src/log.js";
 import type { MoverRegistry } from "../../src/movers/registry.js";
-import { MoveItServer, type MoveItServerOptions } from "../../src/server/server.js";
+import {
+  MoveItServer,
+  type MoveItServerOptions,
+} from "../../src/server/server.js";
 
 export interface StartedServer {
   server: MoveItServer;
@@ -19,7 +22,14 @@ export interface Cleanup {
 export async function startServer(
   t: Cleanup,
   ini: string,
-  opts: { log?: Logger; movers?: MoverRegistry; stateDir?: string; disableBacklog?: boolean; settleMs?: number; extra?: Partial<MoveItServerOptions> } = {},
+  opts: {
+    log?: Logger;
+    movers?: MoverRegistry;
+    stateDir?: string;
+    disableBacklog?: boolean;
+    settleMs?: number;
+    extra?: Partial<MoveItServerOptions>;
+  } = {},
 ): Promise<StartedServer> {
   const server = new MoveItServer({
     config: loadConfig(ini, "server", "test.ini"),
@@ -38,5 +48,9 @@ export async function startServer(
   t.after(() => server.close(1000));
   await server.start();
   const first = loadConfig(ini, "server").chains[0]?.name ?? "";
-  return { server, publishPort: server.publishPort, requestPort: (chain = first) => server.requestPort(chain) };
+  return {
+    server,
+    publishPort: server.publishPort,
+    requestPort: (chain = first) => server.requestPort(chain),
+  };
 }

@@ -34,7 +34,10 @@ export class SlowMover implements Mover {
     this.peak = Math.max(this.peak, this.inFlight);
     try {
       if (!this.opened) await new Promise<void>((go) => this.held.push(go));
-      return await this.file.move({ ...req, destination: { ...req.destination, scheme: "file" } });
+      return await this.file.move({
+        ...req,
+        destination: { ...req.destination, scheme: "file" },
+      });
     } finally {
       this.inFlight--;
     }

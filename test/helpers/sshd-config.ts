@@ -8,7 +8,11 @@ import { join } from "node:path";
  * sshd_config for a server on 127.0.0.1:`port` with everything in `dir`;
  * `extra` lines are appended (the tests raise limits and log more).
  */
-export function sshdConfig(dir: string, port: number, extra: readonly string[] = ["LogLevel ERROR"]): string {
+export function sshdConfig(
+  dir: string,
+  port: number,
+  extra: readonly string[] = ["LogLevel ERROR"],
+): string {
   return [
     `Port ${port}`,
     "ListenAddress 127.0.0.1",

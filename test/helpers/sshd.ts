@@ -6,12 +6,25 @@
  * the in-process internal-sftp.
  */
 import { execFile } from "node:child_process";
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import {
+  chmod,
+  mkdir,
+  mkdtemp,
+  readFile,
+  rm,
+  writeFile,
+} from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { sshdConfig } from "./sshd-config.js";
-import { LOCALHOST, requireBinary, skipUnless, startDaemon, startOnFreePort } from "./daemon.js";
+import {
+  LOCALHOST,
+  requireBinary,
+  skipUnless,
+  startDaemon,
+  startOnFreePort,
+} from "./daemon.js";
 
 const run = promisify(execFile);
 
@@ -49,11 +62,25 @@ export function sshdSkip(): string | undefined {
 
 /** Generate an unencrypted ed25519 key pair at `path` (and `path.pub`). */
 export async function generateKey(path: string): Promise<void> {
-  await run(SSH_KEYGEN, ["-q", "-t", "ed25519", "-N", "", "-C", "move_it-test", "-f", path]);
+  await run(SSH_KEYGEN, [
+    "-q",
+    "-t",
+    "ed25519",
+    "-N",
+    "",
+    "-C",
+    "move_it-test",
+    "-f",
+    path,
+  ]);
 }
 
 function config(dir: string, port: number): string {
-  return sshdConfig(dir, port, ["MaxSessions 20", "MaxStartups 50", "LogLevel VERBOSE"]);
+  return sshdConfig(dir, port, [
+    "MaxSessions 20",
+    "MaxStartups 50",
+    "LogLevel VERBOSE",
+  ]);
 }
 
 /** Start sshd; stop it with `stop()` (in `after`). Throws when sshd is missing. */
@@ -65,13 +92,29 @@ export async function startSshd(): Promise<SshdServer> {
   await chmod(dir, 0o755); // `nobody` must read authorized_keys
   await generateKey(join(dir, "host_key"));
   await generateKey(join(dir, "id_ed25519"));
-  await writeFile(join(dir, "authorized_keys"), await readFile(join(dir, "id_ed25519.pub")), { mode: 0o644 });
-  const hostPublicKey = (await readFile(join(dir, "host_key.pub"), "utf8")).split(" ").slice(0, 2).join(" ");
-  const { daemon, port } = await startOnFreePort("sshd", "SSH-2.0-", async (port) => {
-    await writeFile(join(dir, "sshd_config"), config(dir, port));
-    await writeFile(join(dir, "known_hosts"), `[${LOCALHOST}]:${port} ${hostPublicKey}\n`);
-    return { daemon: startDaemon(SSHD, ["-D", "-e", "-f", join(dir, "sshd_config")]) };
-  }).catch(async (err: unknown) => {
+  await writeFile(
+    join(dir, "authorized_keys"),
+    await readFile(join(dir, "id_ed25519.pub")),
+    { mode: 0o644 },
+  );
+  const hostPublicKey = (await readFile(join(dir, "host_key.pub"), "utf8"))
+    .split(" ")
+    .slice(0, 2)
+    .join(" ");
+  const { daemon, port } = await startOnFreePort(
+    "sshd",
+    "SSH-2.0-",
+    async (port) => {
+      await writeFile(join(dir, "sshd_config"), config(dir, port));
+      await writeFile(
+        join(dir, "known_hosts"),
+        `[${LOCALHOST}]:${port} ${hostPublicKey}\n`,
+      );
+      return {
+        daemon: startDaemon(SSHD, ["-D", "-e", "-f", join(dir, "sshd_config")]),
+      };
+    },
+  ).catch(async (err: unknown) => {
     await rm(dir, { recursive: true, force: true });
     throw err;
   });
@@ -83,7 +126,9 @@ export async function startSshd(): Promise<SshdServer> {
     knownHosts: join(dir, "known_hosts"),
     hostPublicKey,
     lines: () => [...daemon.lines],
-    logins: () => daemon.lines.filter((l) => l.startsWith("Accepted publickey for ")).length,
+    logins: () =>
+      daemon.lines.filter((l) => l.startsWith("Accepted publickey for "))
+        .length,
     killSessions: () => daemon.killSessions(),
     stop: async () => {
       await daemon.stop();

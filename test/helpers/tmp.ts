@@ -8,7 +8,10 @@ import { promisify } from "node:util";
 const run = promisify(execFile);
 
 /** A fresh temp dir removed after the test. */
-export async function tempDir(t: TestContext, prefix = "move_it-"): Promise<string> {
+export async function tempDir(
+  t: TestContext,
+  prefix = "move_it-",
+): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   t.after(() => rm(dir, { recursive: true, force: true }));
   return dir;

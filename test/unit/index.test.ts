@@ -7,7 +7,16 @@ test("index - the package entry exports the server, the client and the mirror", 
   // Resolved the way a user of the package resolves it: package.json's exports.
   const entry = createRequire(`${REPO}/package.json`).resolve("move_it");
   const api = (await import(entry)) as Record<string, unknown>;
-  for (const name of ["MoveItServer", "MoveItClient", "MoveItMirror", "loadConfig", "Message", "createLogger", "MoveItError", "ConfigError"]) {
+  for (const name of [
+    "MoveItServer",
+    "MoveItClient",
+    "MoveItMirror",
+    "loadConfig",
+    "Message",
+    "createLogger",
+    "MoveItError",
+    "ConfigError",
+  ]) {
     assert.equal(typeof api[name], "function", name);
   }
 });

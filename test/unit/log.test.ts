@@ -6,32 +6,65 @@ import { errorReplyText } from "../../src/server/request-server.js";
 
 const SECRET = "pa55-w0rd";
 
-function capture(): { log: ReturnType<typeof createLogger>; records: LogRecord[] } {
+function capture(): {
+  log: ReturnType<typeof createLogger>;
+  records: LogRecord[];
+} {
   const records: LogRecord[] = [];
-  return { log: createLogger({ name: "log-test", level: "trace", sink: (r) => records.push(r) }), records };
+  return {
+    log: createLogger({
+      name: "log-test",
+      level: "trace",
+      sink: (r) => records.push(r),
+    }),
+    records,
+  };
 }
 
 test("log - the serializer takes credentials out of an error's message, stack and causes", () => {
   const { log, records } = capture();
-  const inner = new StepError(`upload to ftp://user:${SECRET}@ftp.example.org/in/ failed`);
-  const err = new TransferError(`cannot write sftp://root:${SECRET}@h/x`, { scheme: "sftp", destination: "sftp://h/x" }, { cause: inner });
+  const inner = new StepError(
+    `upload to ftp://user:${SECRET}@ftp.example.org/in/ failed`,
+  );
+  const err = new TransferError(
+    `cannot write sftp://root:${SECRET}@h/x`,
+    { scheme: "sftp", destination: "sftp://h/x" },
+    { cause: inner },
+  );
   log.error({ err }, "push failed");
   const rec = records[0]!;
   assert.doesNotMatch(JSON.stringify(rec), new RegExp(SECRET));
-  type Serialized = { message: string; name: string; code: string; stack: string; cause?: Serialized };
+  type Serialized = {
+    message: string;
+    name: string;
+    code: string;
+    stack: string;
+    cause?: Serialized;
+  };
   const e = rec["err"] as Serialized;
   assert.equal(e.message, "cannot write sftp://h/x");
   assert.equal(e.name, "TransferError");
   assert.equal(e.code, "EMOVEIT_TRANSFER");
   assert.equal(e.cause?.message, "upload to ftp://ftp.example.org/in/ failed");
   assert.equal(e.cause?.code, "EMOVEIT_STEP");
-  assert.match(e.cause?.stack ?? "", /^StepError: upload to ftp:\/\/ftp\.example\.org\/in\/ failed/);
+  assert.match(
+    e.cause?.stack ?? "",
+    /^StepError: upload to ftp:\/\/ftp\.example\.org\/in\/ failed/,
+  );
 });
 
 test("log - URL fields and plain-text reasons lose their credentials, other fields are left alone", () => {
   const { log, records } = capture();
   const child = log.child({ chain: "c" });
-  child.warn({ destination: `ftp://u:${SECRET}@h/out/`, url: `https://x:${SECRET}@hooks/alert`, reason: `cannot reach scp://u:${SECRET}@h:22/`, uid: "a.dat" }, "something");
+  child.warn(
+    {
+      destination: `ftp://u:${SECRET}@h/out/`,
+      url: `https://x:${SECRET}@hooks/alert`,
+      reason: `cannot reach scp://u:${SECRET}@h:22/`,
+      uid: "a.dat",
+    },
+    "something",
+  );
   child.info({ err: `plain text naming ftp://u:${SECRET}@h/` }, "string err");
   assert.doesNotMatch(JSON.stringify(records), new RegExp(SECRET));
   assert.equal(records[0]!["destination"], "ftp://h/out/");
@@ -40,7 +73,13 @@ test("log - URL fields and plain-text reasons lose their credentials, other fiel
 });
 
 test("log - the request server's err reply is the message without credentials or stack", () => {
-  const err = new ConnectFailure(`cannot connect to ftp://u:${SECRET}@h:21/`, false);
+  const err = new ConnectFailure(
+    `cannot connect to ftp://u:${SECRET}@h:21/`,
+    false,
+  );
   assert.equal(errorReplyText(err), "cannot connect to ftp://h:21/");
-  assert.equal(errorReplyText(new DOMException("aborted", "AbortError")), "server shutting down");
+  assert.equal(
+    errorReplyText(new DOMException("aborted", "AbortError")),
+    "server shutting down",
+  );
 });

@@ -16,7 +16,10 @@ import { deletesAfterServing, guardOf, type ChainContext } from "../context.js";
 import { resolveServable, uriPath } from "../path-guard.js";
 import { cleanedData, requestedUris } from "./push.js";
 
-export async function handleAck(ctx: ChainContext, req: Message): Promise<Message> {
+export async function handleAck(
+  ctx: ChainContext,
+  req: Message,
+): Promise<Message> {
   const data = req.dataObject;
   const servable: string[] = [];
   const staged = ctx.stagedPath;
@@ -32,18 +35,33 @@ export async function handleAck(ctx: ChainContext, req: Message): Promise<Messag
     }
   }
   for (const uri of requestedUris(data)) {
-    if (typeof uri === "string" && isBucketOrigin(ctx.config.origin) && validate(ctx.config.origin, uri)) continue;
+    if (
+      typeof uri === "string" &&
+      isBucketOrigin(ctx.config.origin) &&
+      validate(ctx.config.origin, uri)
+    )
+      continue;
     try {
       servable.push(await resolveServable(uri, guardOf(ctx)));
     } catch (err) {
-      if (err instanceof RefusedError && err.message.endsWith(" not reachable")) {
-        ctx.log.warn({ uri: String(uri) }, "ack for a file outside origin refused");
+      if (
+        err instanceof RefusedError &&
+        err.message.endsWith(" not reachable")
+      ) {
+        ctx.log.warn(
+          { uri: String(uri) },
+          "ack for a file outside origin refused",
+        );
         return new Message(req.subject, "err", err.message);
       }
       ctx.log.debug({ err, uri: String(uri) }, "ack for a file no longer here");
     }
   }
-  for (const uri of requestedUris(data)) if (typeof uri === "string") ctx.ledger.acked(ctx.config.name, uriPath(uri), req.sender);
-  if (deletesAfterServing(ctx.config)) for (const path of servable) void ctx.deleter.schedule(path, ctx.config.removeDelay);
+  for (const uri of requestedUris(data))
+    if (typeof uri === "string")
+      ctx.ledger.acked(ctx.config.name, uriPath(uri), req.sender);
+  if (deletesAfterServing(ctx.config))
+    for (const path of servable)
+      void ctx.deleter.schedule(path, ctx.config.removeDelay);
   return new Message(req.subject, "ack", cleanedData(data));
 }

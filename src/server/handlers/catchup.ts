@@ -40,15 +40,37 @@ function isCount(v: JsonValue | undefined): v is number {
 export function catchupQuery(req: Message): CatchupQuery {
   const data = req.dataObject;
   const topic = data["topic"] ?? req.subject;
-  if (typeof topic !== "string" || topic === "") throw new RefusedError(`catchup: topic must be a non-empty string, got ${JSON.stringify(topic)}`);
+  if (typeof topic !== "string" || topic === "")
+    throw new RefusedError(
+      `catchup: topic must be a non-empty string, got ${JSON.stringify(topic)}`,
+    );
   const sinceText = data["since"];
-  const since = typeof sinceText === "string" ? DateTime.parseIso(sinceText) : sinceText instanceof DateTime ? sinceText : undefined;
-  if (since === undefined) throw new RefusedError(`catchup: since must be an ISO-8601 UTC time such as 2026-12-01T10:00:00, got ${JSON.stringify(String(sinceText))}`);
+  const since =
+    typeof sinceText === "string"
+      ? DateTime.parseIso(sinceText)
+      : sinceText instanceof DateTime
+        ? sinceText
+        : undefined;
+  if (since === undefined)
+    throw new RefusedError(
+      `catchup: since must be an ISO-8601 UTC time such as 2026-12-01T10:00:00, got ${JSON.stringify(String(sinceText))}`,
+    );
   const after = data["after"] ?? 0;
-  if (after !== null && !isCount(after)) throw new RefusedError(`catchup: after must be the non-negative integer 'next' of the previous reply, got ${JSON.stringify(String(after))}`);
+  if (after !== null && !isCount(after))
+    throw new RefusedError(
+      `catchup: after must be the non-negative integer 'next' of the previous reply, got ${JSON.stringify(String(after))}`,
+    );
   const limit = data["limit"] ?? CATCHUP_DEFAULT_LIMIT;
-  if (!isCount(limit) || limit === 0) throw new RefusedError(`catchup: limit must be a positive integer, got ${JSON.stringify(String(limit))}`);
-  return { topic, since: since.valueOf(), after: after ?? 0, limit: Math.min(limit, CATCHUP_MAX_LIMIT) };
+  if (!isCount(limit) || limit === 0)
+    throw new RefusedError(
+      `catchup: limit must be a positive integer, got ${JSON.stringify(String(limit))}`,
+    );
+  return {
+    topic,
+    since: since.valueOf(),
+    after: after ?? 0,
+    limit: Math.min(limit, CATCHUP_MAX_LIMIT),
+  };
 }
 
 async function present(path: string): Promise<boolean> {
@@ -58,7 +80,10 @@ async function present(path: string): Promise<boolean> {
   );
 }
 
-export async function handleCatchup(ctx: ChainContext, req: Message): Promise<Message> {
+export async function handleCatchup(
+  ctx: ChainContext,
+  req: Message,
+): Promise<Message> {
   const q = catchupQuery(req);
   const messages: string[] = [];
   // A dataset announcement is one row per file: offer it once a page.
@@ -73,7 +98,11 @@ export async function handleCatchup(ctx: ChainContext, req: Message): Promise<Me
     for (const row of rows.slice(0, want)) {
       cursor = row.id;
       // A mirror's relayed file is offered before it is staged: the mirror fetches it when asked.
-      if (ctx.stagedPath !== undefined || isBucketOrigin(row.path) || (await present(row.path))) {
+      if (
+        ctx.stagedPath !== undefined ||
+        isBucketOrigin(row.path) ||
+        (await present(row.path))
+      ) {
         if (!offered.has(row.message)) messages.push(row.message);
         offered.add(row.message);
         ctx.keep(row.chain, row.path);
@@ -82,6 +111,12 @@ export async function handleCatchup(ctx: ChainContext, req: Message): Promise<Me
       }
     }
   }
-  ctx.log.debug({ topic: q.topic, since: q.since, after: q.after, count: messages.length }, "catch-up answered");
-  return new Message(req.subject, "catchup", { messages, next: more ? cursor : null });
+  ctx.log.debug(
+    { topic: q.topic, since: q.since, after: q.after, count: messages.length },
+    "catch-up answered",
+  );
+  return new Message(req.subject, "catchup", {
+    messages,
+    next: more ? cursor : null,
+  });
 }

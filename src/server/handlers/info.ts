@@ -24,8 +24,13 @@ export function pyTimedelta(ms: number): string {
 
 export function handleInfo(ctx: ChainContext, req: Message): Promise<Message> {
   const asked = req.dataObject["max_count"];
-  const maxCount = typeof asked === "number" && asked >= 0 ? Math.min(asked, INFO_MAX_COUNT) : INFO_MAX_COUNT;
+  const maxCount =
+    typeof asked === "number" && asked >= 0
+      ? Math.min(asked, INFO_MAX_COUNT)
+      : INFO_MAX_COUNT;
   const files = ctx.registry.list(req.subject, maxCount);
   const uptime = pyTimedelta(performance.now() - ctx.startedAt);
-  return Promise.resolve(new Message(req.subject, "info", { files, max_count: maxCount, uptime }));
+  return Promise.resolve(
+    new Message(req.subject, "info", { files, max_count: maxCount, uptime }),
+  );
 }

@@ -20,7 +20,11 @@ export const MAX_CONCURRENT_PUSHES = 32;
 export function handlePing(ctx: ChainContext, req: Message): Promise<Message> {
   const data: Record<string, JsonValue> = {
     station: ctx.config.station,
-    move_it: { instance: SERVER_INSTANCE, catchup: true, max_concurrent_pushes: MAX_CONCURRENT_PUSHES },
+    move_it: {
+      instance: SERVER_INSTANCE,
+      catchup: true,
+      max_concurrent_pushes: MAX_CONCURRENT_PUSHES,
+    },
   };
   const uid = req.dataObject["push_uid"];
   if (typeof uid === "string") data["push_running"] = ctx.running.has(uid);

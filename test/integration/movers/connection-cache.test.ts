@@ -8,11 +8,20 @@ import { rm } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ClosedError } from "../../../src/errors.js";
-import { ConnectionCache, type AcquireOptions, type PooledConnection } from "../../../src/movers/connection-cache.js";
+import {
+  ConnectionCache,
+  type AcquireOptions,
+  type PooledConnection,
+} from "../../../src/movers/connection-cache.js";
 import { FtpMover } from "../../../src/movers/ftp.js";
 import { SftpMover } from "../../../src/movers/sftp.js";
 import { ftpdSkip, startFtpd, type FtpdServer } from "../../helpers/ftpd.js";
-import { captureLog, randomFile, request, tempDir } from "../../helpers/mover-kit.js";
+import {
+  captureLog,
+  randomFile,
+  request,
+  tempDir,
+} from "../../helpers/mover-kit.js";
 import { sshdSkip, startSshd, type SshdServer } from "../../helpers/sshd.js";
 import { waitFor } from "../../helpers/wait.js";
 
@@ -35,7 +44,9 @@ class FakeConnection implements PooledConnection {
   }
 }
 
-function options(overrides: Partial<AcquireOptions<FakeConnection>> = {}): AcquireOptions<FakeConnection> & { opened: FakeConnection[] } {
+function options(
+  overrides: Partial<AcquireOptions<FakeConnection>> = {},
+): AcquireOptions<FakeConnection> & { opened: FakeConnection[] } {
   const opened: FakeConnection[] = [];
   return {
     key: "k",
@@ -59,7 +70,16 @@ describe("movers/connection-cache - behaviour", () => {
     const opts = options();
     for (let i = 0; i < 5; i++) await cache.use(opts, async () => undefined);
     assert.equal(opts.opened.length, 1);
-    assert.deepEqual(cache.stats(), { opened: 1, reused: 4, dropped: 0, closed: 0, idle: 1, idleDead: 0, busy: 0, waiting: 0 });
+    assert.deepEqual(cache.stats(), {
+      opened: 1,
+      reused: 4,
+      dropped: 0,
+      closed: 0,
+      idle: 1,
+      idleDead: 0,
+      busy: 0,
+      waiting: 0,
+    });
     await cache.close();
     assert.ok(opts.opened[0]!.closed);
   });
@@ -79,7 +99,10 @@ describe("movers/connection-cache - behaviour", () => {
     const opts = options({ uptimeMs: 40 });
     await cache.use(opts, async () => undefined);
     assert.equal(cache.stats().idle, 1);
-    await waitFor(() => cache.stats().closed === 1, "the idle connection closed");
+    await waitFor(
+      () => cache.stats().closed === 1,
+      "the idle connection closed",
+    );
     assert.equal(cache.stats().idle, 0);
     assert.ok(opts.opened[0]!.closed);
     await cache.use(opts, async () => undefined);
@@ -106,7 +129,10 @@ describe("movers/connection-cache - behaviour", () => {
     first.healthy = false;
     const usedOn = await cache.use(opts, async (c) => c.id);
     assert.equal(first.checks.length, 1);
-    assert.ok(first.checks[0]! >= 15, `idle time passed to check: ${first.checks[0]}`);
+    assert.ok(
+      first.checks[0]! >= 15,
+      `idle time passed to check: ${first.checks[0]}`,
+    );
     assert.ok(first.closed);
     assert.equal(usedOn, opts.opened[1]!.id);
     assert.equal(cache.stats().dropped, 1);
@@ -131,7 +157,11 @@ describe("movers/connection-cache - behaviour", () => {
   it("keeps a healthy connection after a failed operation", async () => {
     const cache = new ConnectionCache<FakeConnection>();
     const opts = options();
-    await assert.rejects(cache.use(opts, async () => Promise.reject(new Error("permission denied"))));
+    await assert.rejects(
+      cache.use(opts, async () =>
+        Promise.reject(new Error("permission denied")),
+      ),
+    );
     assert.equal(cache.stats().idle, 1);
     await cache.close();
   });
@@ -150,7 +180,10 @@ describe("movers/connection-cache - behaviour", () => {
         inUse--;
       });
     const running = Promise.all([...Array(9).keys()].map(job));
-    await waitFor(() => inUse === 2 && cache.stats().waiting === 7, "two in use, seven waiting");
+    await waitFor(
+      () => inUse === 2 && cache.stats().waiting === 7,
+      "two in use, seven waiting",
+    );
     open();
     await running;
     assert.equal(peak, 2);
@@ -178,8 +211,17 @@ describe("movers/connection-cache - behaviour", () => {
     const cache = new ConnectionCache<FakeConnection>();
     let attempts = 0;
     const base = options({ maxConnections: 1 });
-    const opts = { ...base, open: async () => (++attempts === 1 ? Promise.reject(new Error("refused")) : base.open(base.signal)) };
-    const results = await Promise.allSettled([cache.use(opts, async () => "a"), cache.use(opts, async () => "b")]);
+    const opts = {
+      ...base,
+      open: async () =>
+        ++attempts === 1
+          ? Promise.reject(new Error("refused"))
+          : base.open(base.signal),
+    };
+    const results = await Promise.allSettled([
+      cache.use(opts, async () => "a"),
+      cache.use(opts, async () => "b"),
+    ]);
     assert.deepEqual(
       results.map((r) => r.status),
       ["rejected", "fulfilled"],
@@ -219,95 +261,134 @@ describe("movers/connection-cache - behaviour", () => {
   });
 });
 
-describe("movers/connection-cache - real sessions", { skip: sshdSkip() ?? ftpdSkip() }, () => {
-  let sshd: SshdServer;
-  let ftpd: FtpdServer;
-  let work: string;
-  const savedAgent = process.env.SSH_AUTH_SOCK;
+describe(
+  "movers/connection-cache - real sessions",
+  { skip: sshdSkip() ?? ftpdSkip() },
+  () => {
+    let sshd: SshdServer;
+    let ftpd: FtpdServer;
+    let work: string;
+    const savedAgent = process.env.SSH_AUTH_SOCK;
 
-  before(async () => {
-    delete process.env.SSH_AUTH_SOCK;
-    sshd = await startSshd();
-    ftpd = await startFtpd();
-    work = await tempDir("cache");
-  });
+    before(async () => {
+      delete process.env.SSH_AUTH_SOCK;
+      sshd = await startSshd();
+      ftpd = await startFtpd();
+      work = await tempDir("cache");
+    });
 
-  after(async () => {
-    if (savedAgent !== undefined) process.env.SSH_AUTH_SOCK = savedAgent;
-    await sshd?.stop();
-    await ftpd?.stop();
-    if (work !== undefined) await rm(work, { recursive: true, force: true });
-  });
+    after(async () => {
+      if (savedAgent !== undefined) process.env.SSH_AUTH_SOCK = savedAgent;
+      await sshd?.stop();
+      await ftpd?.stop();
+      if (work !== undefined) await rm(work, { recursive: true, force: true });
+    });
 
-  const sftpParams = (): Record<string, string> => ({ ssh_key_filename: sshd.clientKey, known_hosts: sshd.knownHosts });
-  const sftpUrl = (): string => `sftp://root@${sshd.host}:${sshd.port}${work}/out/`;
-  const ftpUrl = (): string => `ftp://anonymous:${ftpd.passwords[1]}@${ftpd.host}:${ftpd.port}/pub/cache/`;
+    const sftpParams = (): Record<string, string> => ({
+      ssh_key_filename: sshd.clientKey,
+      known_hosts: sshd.knownHosts,
+    });
+    const sftpUrl = (): string =>
+      `sftp://root@${sshd.host}:${sshd.port}${work}/out/`;
+    const ftpUrl = (): string =>
+      `ftp://anonymous:${ftpd.passwords[1]}@${ftpd.host}:${ftpd.port}/pub/cache/`;
 
-  it("closes an SSH session idle past connection_uptime; the next push logs in again", async () => {
-    const { log } = captureLog();
-    const mover = new SftpMover();
-    const f = await randomFile(work, "uptime.txt", 10);
-    const params = { ...sftpParams(), connection_uptime: "0.2" };
-    const before = sshd.logins();
-    try {
-      await mover.move(request(f.path, sftpUrl(), log, { connectionParameters: params }));
-      await mover.move(request(f.path, sftpUrl(), log, { connectionParameters: params }));
-      assert.equal(sshd.logins() - before, 1);
-      await waitFor(() => mover.stats().closed === 1, "the idle session closed");
-      assert.equal(mover.stats().idle, 0);
-      await mover.move(request(f.path, sftpUrl(), log, { connectionParameters: params }));
-      assert.equal(sshd.logins() - before, 2);
-    } finally {
-      await mover.close();
-    }
-  });
+    it("closes an SSH session idle past connection_uptime; the next push logs in again", async () => {
+      const { log } = captureLog();
+      const mover = new SftpMover();
+      const f = await randomFile(work, "uptime.txt", 10);
+      const params = { ...sftpParams(), connection_uptime: "0.2" };
+      const before = sshd.logins();
+      try {
+        await mover.move(
+          request(f.path, sftpUrl(), log, { connectionParameters: params }),
+        );
+        await mover.move(
+          request(f.path, sftpUrl(), log, { connectionParameters: params }),
+        );
+        assert.equal(sshd.logins() - before, 1);
+        await waitFor(
+          () => mover.stats().closed === 1,
+          "the idle session closed",
+        );
+        assert.equal(mover.stats().idle, 0);
+        await mover.move(
+          request(f.path, sftpUrl(), log, { connectionParameters: params }),
+        );
+        assert.equal(sshd.logins() - before, 2);
+      } finally {
+        await mover.close();
+      }
+    });
 
-  it("drops an SSH session the server killed and opens a new one", async () => {
-    const { log } = captureLog();
-    const mover = new SftpMover();
-    const f = await randomFile(work, "killed.txt", 10);
-    const before = sshd.logins();
-    try {
-      await mover.move(request(f.path, sftpUrl(), log, { connectionParameters: sftpParams() }));
-      assert.ok((await sshd.killSessions()) >= 1);
-      await waitFor(() => mover.stats().idleDead === 1, "the session's end seen");
-      await mover.move(request(f.path, sftpUrl(), log, { connectionParameters: sftpParams() }));
-      assert.equal(sshd.logins() - before, 2);
-      assert.equal(mover.stats().opened, 2);
-      assert.equal(mover.stats().reused, 0);
-    } finally {
-      await mover.close();
-    }
-  });
+    it("drops an SSH session the server killed and opens a new one", async () => {
+      const { log } = captureLog();
+      const mover = new SftpMover();
+      const f = await randomFile(work, "killed.txt", 10);
+      const before = sshd.logins();
+      try {
+        await mover.move(
+          request(f.path, sftpUrl(), log, {
+            connectionParameters: sftpParams(),
+          }),
+        );
+        assert.ok((await sshd.killSessions()) >= 1);
+        await waitFor(
+          () => mover.stats().idleDead === 1,
+          "the session's end seen",
+        );
+        await mover.move(
+          request(f.path, sftpUrl(), log, {
+            connectionParameters: sftpParams(),
+          }),
+        );
+        assert.equal(sshd.logins() - before, 2);
+        assert.equal(mover.stats().opened, 2);
+        assert.equal(mover.stats().reused, 0);
+      } finally {
+        await mover.close();
+      }
+    });
 
-  it("drops an FTP session the server killed and opens a new one", async () => {
-    const { log } = captureLog();
-    const mover = new FtpMover();
-    const f = await randomFile(work, "killed-ftp.txt", 10);
-    const before = await ftpd.logins();
-    try {
-      await mover.move(request(f.path, ftpUrl(), log));
-      assert.ok((await ftpd.killSessions()) >= 1);
-      await waitFor(() => mover.stats().idleDead === 1, "the session's end seen");
-      await mover.move(request(f.path, ftpUrl(), log));
-      assert.equal((await ftpd.logins()) - before, 2);
-      assert.equal(mover.stats().opened, 2);
-    } finally {
-      await mover.close();
-    }
-  });
+    it("drops an FTP session the server killed and opens a new one", async () => {
+      const { log } = captureLog();
+      const mover = new FtpMover();
+      const f = await randomFile(work, "killed-ftp.txt", 10);
+      const before = await ftpd.logins();
+      try {
+        await mover.move(request(f.path, ftpUrl(), log));
+        assert.ok((await ftpd.killSessions()) >= 1);
+        await waitFor(
+          () => mover.stats().idleDead === 1,
+          "the session's end seen",
+        );
+        await mover.move(request(f.path, ftpUrl(), log));
+        assert.equal((await ftpd.logins()) - before, 2);
+        assert.equal(mover.stats().opened, 2);
+      } finally {
+        await mover.close();
+      }
+    });
 
-  it("closes an idle FTP connection after connection_uptime", async () => {
-    const { log } = captureLog();
-    const mover = new FtpMover();
-    const f = await randomFile(work, "uptime-ftp.txt", 10);
-    try {
-      await mover.move(request(f.path, ftpUrl(), log, { connectionParameters: { connection_uptime: "0.2" } }));
-      assert.equal(mover.stats().idle, 1);
-      await waitFor(() => mover.stats().closed === 1, "the idle connection closed");
-      assert.equal(mover.stats().idle, 0);
-    } finally {
-      await mover.close();
-    }
-  });
-});
+    it("closes an idle FTP connection after connection_uptime", async () => {
+      const { log } = captureLog();
+      const mover = new FtpMover();
+      const f = await randomFile(work, "uptime-ftp.txt", 10);
+      try {
+        await mover.move(
+          request(f.path, ftpUrl(), log, {
+            connectionParameters: { connection_uptime: "0.2" },
+          }),
+        );
+        assert.equal(mover.stats().idle, 1);
+        await waitFor(
+          () => mover.stats().closed === 1,
+          "the idle connection closed",
+        );
+        assert.equal(mover.stats().idle, 0);
+      } finally {
+        await mover.close();
+      }
+    });
+  },
+);

@@ -10,7 +10,14 @@ import { TransferError } from "../../../src/errors.js";
 import { FtpMover } from "../../../src/movers/ftp.js";
 import { closedPort, silentServer } from "../../helpers/daemon.js";
 import { ftpdSkip, startFtpd, type FtpdServer } from "../../helpers/ftpd.js";
-import { captureLog, randomFile, request, sha256File, tempDir, watchForPartial } from "../../helpers/mover-kit.js";
+import {
+  captureLog,
+  randomFile,
+  request,
+  sha256File,
+  tempDir,
+  watchForPartial,
+} from "../../helpers/mover-kit.js";
 
 const PASSWORD = "s3cret-Passw0rd";
 
@@ -33,16 +40,23 @@ describe("movers/ftp - behaviour", { skip: ftpdSkip() }, () => {
     if (src !== undefined) await rm(src, { recursive: true, force: true });
   });
 
-  const url = (path: string, creds = `anonymous:${PASSWORD}@`): string => `ftp://${creds}${ftpd.host}:${ftpd.port}${path}`;
+  const url = (path: string, creds = `anonymous:${PASSWORD}@`): string =>
+    `ftp://${creds}${ftpd.host}:${ftpd.port}${path}`;
 
   it("uploads a file into new nested directories with its bytes intact", async () => {
     const { log } = captureLog();
     const f = await randomFile(src, "intact.bin", 3 * 1024 * 1024 + 17);
     const res = await mover.move(request(f.path, url("/pub/a/b/c/"), log));
-    assert.equal(res.uri, `ftp://${ftpd.host}:${ftpd.port}/pub/a/b/c/intact.bin`);
+    assert.equal(
+      res.uri,
+      `ftp://${ftpd.host}:${ftpd.port}/pub/a/b/c/intact.bin`,
+    );
     assert.equal(res.bytes, 3 * 1024 * 1024 + 17);
     assert.equal(res.method, "upload");
-    assert.equal(await sha256File(join(ftpd.pub, "a/b/c/intact.bin")), f.sha256);
+    assert.equal(
+      await sha256File(join(ftpd.pub, "a/b/c/intact.bin")),
+      f.sha256,
+    );
     assert.deepEqual(await readdir(join(ftpd.pub, "a/b/c")), ["intact.bin"]);
   });
 
@@ -52,7 +66,10 @@ describe("movers/ftp - behaviour", { skip: ftpdSkip() }, () => {
     const second = await randomFile(src, "two.bin", 2000);
     await mover.move(request(first.path, url("/pub/named/target.dat"), log));
     await mover.move(request(second.path, url("/pub/named/target.dat"), log));
-    assert.equal(await sha256File(join(ftpd.pub, "named/target.dat")), second.sha256);
+    assert.equal(
+      await sha256File(join(ftpd.pub, "named/target.dat")),
+      second.sha256,
+    );
     assert.deepEqual(await readdir(join(ftpd.pub, "named")), ["target.dat"]);
   });
 
@@ -63,7 +80,12 @@ describe("movers/ftp - behaviour", { skip: ftpdSkip() }, () => {
     await mover.move(request(f.path, url("/pub/"), log));
     const report = await watcher.stop();
     assert.deepEqual(report.partials, []);
-    assert.ok(report.others.some((n) => n.startsWith(".big.bin.") && n.endsWith(".part")), `temporary name seen: ${report.others.join(", ")}`);
+    assert.ok(
+      report.others.some(
+        (n) => n.startsWith(".big.bin.") && n.endsWith(".part"),
+      ),
+      `temporary name seen: ${report.others.join(", ")}`,
+    );
     assert.equal(await sha256File(join(ftpd.pub, "big.bin")), f.sha256);
     assert.ok(!(await readdir(ftpd.pub)).some((n) => n.endsWith(".part")));
   });
@@ -93,12 +115,28 @@ describe("movers/ftp - behaviour", { skip: ftpdSkip() }, () => {
     const local = new FtpMover();
     const before = await ftpd.connections();
     try {
-      const files = await Promise.all([...Array(8).keys()].map((i) => randomFile(src, `conc-${i}.bin`, 200_000)));
+      const files = await Promise.all(
+        [...Array(8).keys()].map((i) =>
+          randomFile(src, `conc-${i}.bin`, 200_000),
+        ),
+      );
       const params = { max_connections: "2" };
-      await Promise.all(files.map((f) => local.move(request(f.path, url("/pub/conc/"), log, { connectionParameters: params }))));
+      await Promise.all(
+        files.map((f) =>
+          local.move(
+            request(f.path, url("/pub/conc/"), log, {
+              connectionParameters: params,
+            }),
+          ),
+        ),
+      );
       assert.ok((await ftpd.connections()) - before <= 2);
       assert.ok(local.stats().opened <= 2);
-      for (const f of files) assert.equal(await sha256File(join(ftpd.pub, "conc", f.path.split("/").pop()!)), f.sha256);
+      for (const f of files)
+        assert.equal(
+          await sha256File(join(ftpd.pub, "conc", f.path.split("/").pop()!)),
+          f.sha256,
+        );
     } finally {
       await local.close();
     }
@@ -107,18 +145,33 @@ describe("movers/ftp - behaviour", { skip: ftpdSkip() }, () => {
   it("takes credentials from ~/.netrc (HOME honoured) when the URL has none", async () => {
     const { log } = captureLog();
     const home = await tempDir("ftp-home");
-    await writeFile(join(home, ".netrc"), `machine ${ftpd.host}\n  login anonymous\n  password ${PASSWORD}\n`, { mode: 0o600 });
+    await writeFile(
+      join(home, ".netrc"),
+      `machine ${ftpd.host}\n  login anonymous\n  password ${PASSWORD}\n`,
+      { mode: 0o600 },
+    );
     process.env.HOME = home;
     const local = new FtpMover();
     try {
       const f = await randomFile(src, "netrc.txt", 10);
-      const res = await local.move(request(f.path, url("/pub/netrc/", ""), log));
-      assert.equal(res.uri, `ftp://${ftpd.host}:${ftpd.port}/pub/netrc/netrc.txt`);
-      await writeFile(join(home, ".netrc"), `default login anonymous password wrong-one\n`);
+      const res = await local.move(
+        request(f.path, url("/pub/netrc/", ""), log),
+      );
+      assert.equal(
+        res.uri,
+        `ftp://${ftpd.host}:${ftpd.port}/pub/netrc/netrc.txt`,
+      );
+      await writeFile(
+        join(home, ".netrc"),
+        `default login anonymous password wrong-one\n`,
+      );
       await local.close();
-      await assert.rejects(new FtpMover().move(request(f.path, url("/pub/netrc/", ""), log)), {
-        message: `authentication failed for anonymous@${ftpd.host}:${ftpd.port}`,
-      });
+      await assert.rejects(
+        new FtpMover().move(request(f.path, url("/pub/netrc/", ""), log)),
+        {
+          message: `authentication failed for anonymous@${ftpd.host}:${ftpd.port}`,
+        },
+      );
     } finally {
       process.env.HOME = savedHome;
       await local.close();
@@ -145,11 +198,25 @@ describe("movers/ftp - behaviour", { skip: ftpdSkip() }, () => {
   it("reports a wrong password as an authentication failure, without the password", async () => {
     const { log, text } = captureLog();
     const f = await randomFile(src, "wrong.txt", 10);
-    const err = await mover.move(request(f.path, url("/pub/", "anonymous:Wr0ng-Secret@"), log)).catch((e: unknown) => e);
+    const err = await mover
+      .move(request(f.path, url("/pub/", "anonymous:Wr0ng-Secret@"), log))
+      .catch((e: unknown) => e);
     assert.ok(err instanceof TransferError);
-    assert.equal(err.message, `authentication failed for anonymous@${ftpd.host}:${ftpd.port}`);
-    assert.equal(err.destination, `ftp://${ftpd.host}:${ftpd.port}/pub/wrong.txt`);
-    assert.ok(!JSON.stringify({ m: err.message, d: err.destination, s: err.stack }).includes("Wr0ng-Secret"));
+    assert.equal(
+      err.message,
+      `authentication failed for anonymous@${ftpd.host}:${ftpd.port}`,
+    );
+    assert.equal(
+      err.destination,
+      `ftp://${ftpd.host}:${ftpd.port}/pub/wrong.txt`,
+    );
+    assert.ok(
+      !JSON.stringify({
+        m: err.message,
+        d: err.destination,
+        s: err.stack,
+      }).includes("Wr0ng-Secret"),
+    );
     assert.ok(!text().includes("Wr0ng-Secret"));
   });
 
@@ -173,8 +240,14 @@ describe("movers/ftp - behaviour", { skip: ftpdSkip() }, () => {
     await mkdir(ro);
     await chmod(ro, 0o555); // owned by root: the anonymous `ftp` account cannot write
     const f = await randomFile(src, "denied.txt", 10);
-    await assert.rejects(mover.move(request(f.path, url("/pub/ro/"), log)), { name: "TransferError", message: "permission denied on /pub/ro" });
-    await assert.rejects(mover.move(request(f.path, url("/pub/ro/sub/"), log)), { message: "permission denied on /pub/ro" });
+    await assert.rejects(mover.move(request(f.path, url("/pub/ro/"), log)), {
+      name: "TransferError",
+      message: "permission denied on /pub/ro",
+    });
+    await assert.rejects(
+      mover.move(request(f.path, url("/pub/ro/sub/"), log)),
+      { message: "permission denied on /pub/ro" },
+    );
     assert.deepEqual(await readdir(ro), []);
   });
 
@@ -183,26 +256,50 @@ describe("movers/ftp - behaviour", { skip: ftpdSkip() }, () => {
     const dead = await closedPort();
     const f = await randomFile(src, "failover.txt", 1234);
     const res = await mover.move(
-      request(f.path, `ftp://anonymous:${PASSWORD}@127.0.0.1:${dead}/pub/failover/`, log, { backupTargets: [`127.0.0.1:${ftpd.port}`] }),
+      request(
+        f.path,
+        `ftp://anonymous:${PASSWORD}@127.0.0.1:${dead}/pub/failover/`,
+        log,
+        { backupTargets: [`127.0.0.1:${ftpd.port}`] },
+      ),
     );
-    assert.equal(res.uri, `ftp://127.0.0.1:${ftpd.port}/pub/failover/failover.txt`);
-    assert.equal(await sha256File(join(ftpd.pub, "failover/failover.txt")), f.sha256);
-    assert.ok(records.some((r) => r.msg === "host unreachable, trying backup target" && r.host === `127.0.0.1:${dead}`));
+    assert.equal(
+      res.uri,
+      `ftp://127.0.0.1:${ftpd.port}/pub/failover/failover.txt`,
+    );
+    assert.equal(
+      await sha256File(join(ftpd.pub, "failover/failover.txt")),
+      f.sha256,
+    );
+    assert.ok(
+      records.some(
+        (r) =>
+          r.msg === "host unreachable, trying backup target" &&
+          r.host === `127.0.0.1:${dead}`,
+      ),
+    );
   });
 
   it("does not fail over on an authentication failure", async () => {
     const { log } = captureLog();
     const other = await closedPort();
     const f = await randomFile(src, "nofailover.txt", 10);
-    const req = request(f.path, url("/pub/", "anonymous:bad@"), log, { backupTargets: [`127.0.0.1:${other}`] });
-    await assert.rejects(mover.move(req), { message: `authentication failed for anonymous@${ftpd.host}:${ftpd.port}` });
+    const req = request(f.path, url("/pub/", "anonymous:bad@"), log, {
+      backupTargets: [`127.0.0.1:${other}`],
+    });
+    await assert.rejects(mover.move(req), {
+      message: `authentication failed for anonymous@${ftpd.host}:${ftpd.port}`,
+    });
   });
 
   it("says connection refused for a closed port", async () => {
     const { log } = captureLog();
     const dead = await closedPort();
     const f = await randomFile(src, "refused.txt", 10);
-    await assert.rejects(mover.move(request(f.path, `ftp://127.0.0.1:${dead}/pub/`, log)), { message: `connection refused to 127.0.0.1:${dead}` });
+    await assert.rejects(
+      mover.move(request(f.path, `ftp://127.0.0.1:${dead}/pub/`, log)),
+      { message: `connection refused to 127.0.0.1:${dead}` },
+    );
   });
 
   it("says timeout when a server never answers", async () => {
@@ -210,9 +307,13 @@ describe("movers/ftp - behaviour", { skip: ftpdSkip() }, () => {
     const silent = await silentServer();
     try {
       const f = await randomFile(src, "timeout.txt", 10);
-      const req = request(f.path, `ftp://127.0.0.1:${silent.port}/pub/`, log, { connectionParameters: { connection_timeout: "0.5" } });
+      const req = request(f.path, `ftp://127.0.0.1:${silent.port}/pub/`, log, {
+        connectionParameters: { connection_timeout: "0.5" },
+      });
       const started = Date.now();
-      await assert.rejects(mover.move(req), { message: `timeout connecting to 127.0.0.1:${silent.port}` });
+      await assert.rejects(mover.move(req), {
+        message: `timeout connecting to 127.0.0.1:${silent.port}`,
+      });
       assert.ok(Date.now() - started < 5000);
     } finally {
       await silent.close();
@@ -230,7 +331,10 @@ describe("movers/ftp - behaviour", { skip: ftpdSkip() }, () => {
       if (name?.startsWith(".aborted.bin.") === true) ac.abort(reason);
     });
     try {
-      await assert.rejects(local.move(request(f.path, url("/pub/"), log, { signal: ac.signal })), (e) => e === reason);
+      await assert.rejects(
+        local.move(request(f.path, url("/pub/"), log, { signal: ac.signal })),
+        (e) => e === reason,
+      );
     } finally {
       watcher.close();
       await local.close();

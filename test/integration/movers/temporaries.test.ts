@@ -11,16 +11,31 @@ import { chmod, mkdir, readdir, rm } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { FtpMover } from "../../../src/movers/ftp.js";
-import type { CleanupRequest, Mover, RemoteTemporary, TemporaryJournal } from "../../../src/movers/mover.js";
+import type {
+  CleanupRequest,
+  Mover,
+  RemoteTemporary,
+  TemporaryJournal,
+} from "../../../src/movers/mover.js";
 import { SftpMover } from "../../../src/movers/sftp.js";
 import { parseUrl } from "../../../src/util/url.js";
 import { closedPort } from "../../helpers/daemon.js";
 import { ftpdSkip, startFtpd, type FtpdServer } from "../../helpers/ftpd.js";
-import { captureLog, randomFile, request, sha256File, tempDir } from "../../helpers/mover-kit.js";
+import {
+  captureLog,
+  randomFile,
+  request,
+  sha256File,
+  tempDir,
+} from "../../helpers/mover-kit.js";
 import { sshdSkip, startSshd, type SshdServer } from "../../helpers/sshd.js";
 
 /** A journal that records its calls; `seen` says what the remote directory held when each note came. */
-function recordingJournal(onDisk: string): TemporaryJournal & { noted: RemoteTemporary[]; struck: RemoteTemporary[]; seen: string[][] } {
+function recordingJournal(onDisk: string): TemporaryJournal & {
+  noted: RemoteTemporary[];
+  struck: RemoteTemporary[];
+  seen: string[][];
+} {
   const j = {
     noted: [] as RemoteTemporary[],
     struck: [] as RemoteTemporary[],
@@ -48,17 +63,30 @@ interface Remote {
 }
 
 /** Upload a 64 MiB file and abort once its temporary shows up on disk; returns the journal. */
-async function abortedUpload(r: Remote, src: string, dir: string): Promise<ReturnType<typeof recordingJournal>> {
+async function abortedUpload(
+  r: Remote,
+  src: string,
+  dir: string,
+): Promise<ReturnType<typeof recordingJournal>> {
   const { log } = captureLog();
   const disk = r.onDisk(dir);
   const journal = recordingJournal(disk);
   const f = await randomFile(src, "crashed.bin", 64 * 1024 * 1024);
   const ac = new AbortController();
   const watcher = watch(disk, (_e, name) => {
-    if (name?.startsWith(".crashed.bin.") === true) ac.abort(new Error("stop now"));
+    if (name?.startsWith(".crashed.bin.") === true)
+      ac.abort(new Error("stop now"));
   });
   try {
-    await assert.rejects(r.mover.move(request(f.path, r.url(dir), log, { connectionParameters: r.connectionParameters, signal: ac.signal, temporaries: journal })));
+    await assert.rejects(
+      r.mover.move(
+        request(f.path, r.url(dir), log, {
+          connectionParameters: r.connectionParameters,
+          signal: ac.signal,
+          temporaries: journal,
+        }),
+      ),
+    );
   } finally {
     watcher.close();
   }
@@ -74,13 +102,25 @@ function behaviour(r: () => Remote, src: () => string): void {
     await chmod(disk, 0o777);
     const journal = recordingJournal(disk);
     const f = await randomFile(src(), "noted.bin", 3 * 1024 * 1024 + 5);
-    await remote.mover.move(request(f.path, remote.url("ok"), log, { connectionParameters: remote.connectionParameters, temporaries: journal }));
+    await remote.mover.move(
+      request(f.path, remote.url("ok"), log, {
+        connectionParameters: remote.connectionParameters,
+        temporaries: journal,
+      }),
+    );
     assert.equal(journal.noted.length, 1);
     const tmp = journal.noted[0]!;
-    assert.deepEqual(journal.seen, [[]], "nothing on the remote when the note came");
+    assert.deepEqual(
+      journal.seen,
+      [[]],
+      "nothing on the remote when the note came",
+    );
     assert.equal(basename(tmp.path).startsWith(".noted.bin."), true);
     assert.equal(tmp.final, `${parseUrl(remote.url("ok")).path}noted.bin`);
-    assert.deepEqual({ scheme: tmp.scheme, host: tmp.host, user: tmp.user }, { scheme: remote.scheme, host: "127.0.0.1", user: remote.user });
+    assert.deepEqual(
+      { scheme: tmp.scheme, host: tmp.host, user: tmp.user },
+      { scheme: remote.scheme, host: "127.0.0.1", user: remote.user },
+    );
     assert.equal(tmp.port, parseUrl(remote.url("ok")).port);
     assert.deepEqual(journal.struck, [tmp]);
     assert.deepEqual(await readdir(disk), ["noted.bin"]);
@@ -94,9 +134,17 @@ function behaviour(r: () => Remote, src: () => string): void {
     await chmod(disk, 0o777);
     const journal = await abortedUpload(remote, src(), "crash");
     assert.equal(journal.noted.length, 1);
-    assert.deepEqual(journal.struck, [], "not struck off: the aborted upload could not remove it");
+    assert.deepEqual(
+      journal.struck,
+      [],
+      "not struck off: the aborted upload could not remove it",
+    );
     const tmp = journal.noted[0]!;
-    assert.deepEqual(await readdir(disk), [basename(tmp.path)], "the temporary is left on the remote");
+    assert.deepEqual(
+      await readdir(disk),
+      [basename(tmp.path)],
+      "the temporary is left on the remote",
+    );
     const { log } = captureLog();
     const missing = `${parseUrl(remote.url("crash")).path}.never-there.part`;
     const cleanup: CleanupRequest = {
@@ -106,7 +154,10 @@ function behaviour(r: () => Remote, src: () => string): void {
       signal: AbortSignal.timeout(30_000),
       log,
     };
-    assert.deepEqual(await remote.mover.removeTemporaries!(cleanup), [tmp.path, missing]);
+    assert.deepEqual(await remote.mover.removeTemporaries!(cleanup), [
+      tmp.path,
+      missing,
+    ]);
     assert.deepEqual(await readdir(disk), []);
   });
 
@@ -115,7 +166,13 @@ function behaviour(r: () => Remote, src: () => string): void {
     const { log } = captureLog();
     const dead = { ...parseUrl(remote.url("")), port: await closedPort() };
     await assert.rejects(
-      remote.mover.removeTemporaries!({ destination: dead, paths: ["/x/.y.part"], connectionParameters: remote.connectionParameters, signal: AbortSignal.timeout(30_000), log }),
+      remote.mover.removeTemporaries!({
+        destination: dead,
+        paths: ["/x/.y.part"],
+        connectionParameters: remote.connectionParameters,
+        signal: AbortSignal.timeout(30_000),
+        log,
+      }),
       /connection refused/,
     );
   });
@@ -134,11 +191,15 @@ describe("movers/temporaries - sftp", { skip: sshdSkip() }, () => {
     await chmod(work, 0o755);
     remote = {
       mover: new SftpMover(),
-      url: (dir) => `sftp://root@${sshd.host}:${sshd.port}${work}/${dir === "" ? "" : `${dir}/`}`,
+      url: (dir) =>
+        `sftp://root@${sshd.host}:${sshd.port}${work}/${dir === "" ? "" : `${dir}/`}`,
       onDisk: (dir) => join(work, dir),
       scheme: "sftp",
       user: "root",
-      connectionParameters: { ssh_key_filename: sshd.clientKey, known_hosts: sshd.knownHosts },
+      connectionParameters: {
+        ssh_key_filename: sshd.clientKey,
+        known_hosts: sshd.knownHosts,
+      },
     };
   });
 
@@ -149,7 +210,10 @@ describe("movers/temporaries - sftp", { skip: sshdSkip() }, () => {
     if (work !== undefined) await rm(work, { recursive: true, force: true });
   });
 
-  behaviour(() => remote, () => work);
+  behaviour(
+    () => remote,
+    () => work,
+  );
 });
 
 describe("movers/temporaries - ftp", { skip: ftpdSkip() }, () => {
@@ -163,7 +227,8 @@ describe("movers/temporaries - ftp", { skip: ftpdSkip() }, () => {
     // Anonymous login with the default password: what a sweep after a restart logs in as, with no URL at hand.
     remote = {
       mover: new FtpMover(),
-      url: (dir) => `ftp://${ftpd.host}:${ftpd.port}/pub/${dir === "" ? "" : `${dir}/`}`,
+      url: (dir) =>
+        `ftp://${ftpd.host}:${ftpd.port}/pub/${dir === "" ? "" : `${dir}/`}`,
       onDisk: (dir) => join(ftpd.pub, dir),
       scheme: "ftp",
       user: "anonymous",
@@ -177,5 +242,8 @@ describe("movers/temporaries - ftp", { skip: ftpdSkip() }, () => {
     if (src !== undefined) await rm(src, { recursive: true, force: true });
   });
 
-  behaviour(() => remote, () => src);
+  behaviour(
+    () => remote,
+    () => src,
+  );
 });

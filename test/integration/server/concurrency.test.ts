@@ -28,14 +28,38 @@ async function setup(t: TestContext) {
 test("server/concurrency - a slow push never stalls other requests or announcements", async (t) => {
   const { dir, inDir, slow, srv, path } = await setup(t);
   const got = await subscribe(t, srv.publishPort);
-  const pending = request(srv.requestPort(), new Message("/c", "push", { uri: path, uid: "big.dat", destination: `slow://h${dir}/out/` }), 20_000);
+  const pending = request(
+    srv.requestPort(),
+    new Message("/c", "push", {
+      uri: path,
+      uid: "big.dat",
+      destination: `slow://h${dir}/out/`,
+    }),
+    20_000,
+  );
   await waitFor(() => slow.calls === 1, "slow push started");
-  const pong = await request(srv.requestPort(), new Message("/c", "ping"), 2000);
+  const pong = await request(
+    srv.requestPort(),
+    new Message("/c", "ping"),
+    2000,
+  );
   assert.equal(pong.type, "pong");
   await writeFile(join(dir, "y"), "y");
   await rename(join(dir, "y"), join(inDir, "other.dat"));
-  await waitFor(() => got.some((m) => m.type === "file" && m.dataObject["uid"] === "other.dat"), "announcement during the push");
-  const fast = await request(srv.requestPort(), new Message("/c", "push", { uri: join(inDir, "other.dat"), uid: "other.dat", destination: `${dir}/fast/` }), 2000);
+  await waitFor(
+    () =>
+      got.some((m) => m.type === "file" && m.dataObject["uid"] === "other.dat"),
+    "announcement during the push",
+  );
+  const fast = await request(
+    srv.requestPort(),
+    new Message("/c", "push", {
+      uri: join(inDir, "other.dat"),
+      uid: "other.dat",
+      destination: `${dir}/fast/`,
+    }),
+    2000,
+  );
   assert.equal(fast.type, "file");
   slow.release();
   assert.equal((await pending).type, "file");
@@ -44,11 +68,22 @@ test("server/concurrency - a slow push never stalls other requests or announceme
 test("server/concurrency - identical pushes in flight join one transfer, both answered", async (t) => {
   const { dir, slow, srv, path } = await setup(t);
   const push = (): Promise<Message> =>
-    request(srv.requestPort(), new Message("/c", "push", { uri: path, uid: "big.dat", destination: `slow://h${dir}/out/` }), 20_000);
+    request(
+      srv.requestPort(),
+      new Message("/c", "push", {
+        uri: path,
+        uid: "big.dat",
+        destination: `slow://h${dir}/out/`,
+      }),
+      20_000,
+    );
   const first = push();
   await waitFor(() => slow.calls === 1, "first push started");
   const second = push();
-  await waitFor(() => srv.server.stats()["c"]?.pushesJoined === 1, "second push joined the first");
+  await waitFor(
+    () => srv.server.stats()["c"]?.pushesJoined === 1,
+    "second push joined the first",
+  );
   slow.release();
   const [a, b] = await Promise.all([first, second]);
   assert.equal(a.type, "file");

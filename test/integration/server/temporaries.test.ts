@@ -10,7 +10,10 @@ import assert from "node:assert/strict";
 import { chmod, mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test, type TestContext } from "node:test";
-import { loadConfig, type ServerChainConfig } from "../../../src/config/index.js";
+import {
+  loadConfig,
+  type ServerChainConfig,
+} from "../../../src/config/index.js";
 import { defaultMovers } from "../../../src/movers/registry.js";
 import { ServerLedger } from "../../../src/server/ledger.js";
 import { RemoteTemporaries } from "../../../src/server/temporaries.js";
@@ -22,13 +25,25 @@ import { tempDir } from "../../helpers/tmp.js";
 import { waitFor } from "../../helpers/wait.js";
 
 /** A journal on a fresh ledger, for chain `up` configured by `extra` lines. */
-async function journal(t: TestContext, extra = ""): Promise<{ temporaries: RemoteTemporaries; ledger: ServerLedger; records: ReturnType<typeof captureLog>["records"]; dir: string }> {
+async function journal(
+  t: TestContext,
+  extra = "",
+): Promise<{
+  temporaries: RemoteTemporaries;
+  ledger: ServerLedger;
+  records: ReturnType<typeof captureLog>["records"];
+  dir: string;
+}> {
   const dir = await tempDir(t, "move_it-rtemp-");
   const { log, records } = captureLog();
   const ledger = ServerLedger.open(join(dir, "state"), log);
   const movers = defaultMovers();
-  const config = loadConfig(`[up]\norigin = ${dir}/in/{name}\ntopic = /up\n${extra}`, "server");
-  const chain = (name: string): ServerChainConfig | undefined => config.chains.find((c) => c.name === name);
+  const config = loadConfig(
+    `[up]\norigin = ${dir}/in/{name}\ntopic = /up\n${extra}`,
+    "server",
+  );
+  const chain = (name: string): ServerChainConfig | undefined =>
+    config.chains.find((c) => c.name === name);
   const temporaries = new RemoteTemporaries({ ledger, movers, chain, log });
   t.after(async () => {
     await temporaries.close();
@@ -42,62 +57,118 @@ function rows(ledger: ServerLedger, port: number, scheme: string): string[] {
   return ledger.temporariesOn(scheme, "127.0.0.1", port).map((r) => r.path);
 }
 
-test("server/temporaries - a remote that refuses the login keeps its rows (warned); the next push there, with the URL's password, removes them", { skip: ftpdSkip() }, async (t) => {
-  // Only the URL's password logs in: the clean-up at start (anonymous@, no URL) is refused.
-  const ftpd = await startFtpd({ passwords: ["only-in-the-url"] });
-  t.after(() => ftpd.stop());
-  const { temporaries, ledger, records } = await journal(t);
-  await writeFile(join(ftpd.pub, ".left.dat.1.x.part"), "partial");
-  const tmp = { scheme: "ftp", host: "127.0.0.1", port: ftpd.port, user: "anonymous", path: "/pub/.left.dat.1.x.part", final: "/pub/left.dat" };
-  await ledger.noteTemporary({ ...tmp, chain: "up", destination: `ftp://anonymous@127.0.0.1:${ftpd.port}/pub/left.dat`, notedAt: Date.now() });
+test(
+  "server/temporaries - a remote that refuses the login keeps its rows (warned); the next push there, with the URL's password, removes them",
+  { skip: ftpdSkip() },
+  async (t) => {
+    // Only the URL's password logs in: the clean-up at start (anonymous@, no URL) is refused.
+    const ftpd = await startFtpd({ passwords: ["only-in-the-url"] });
+    t.after(() => ftpd.stop());
+    const { temporaries, ledger, records } = await journal(t);
+    await writeFile(join(ftpd.pub, ".left.dat.1.x.part"), "partial");
+    const tmp = {
+      scheme: "ftp",
+      host: "127.0.0.1",
+      port: ftpd.port,
+      user: "anonymous",
+      path: "/pub/.left.dat.1.x.part",
+      final: "/pub/left.dat",
+    };
+    await ledger.noteTemporary({
+      ...tmp,
+      chain: "up",
+      destination: `ftp://anonymous@127.0.0.1:${ftpd.port}/pub/left.dat`,
+      notedAt: Date.now(),
+    });
 
-  temporaries.start();
-  const warned = await waitFor(() => records.find((r) => r.msg === "remote temporaries not removed, kept for the next try"), "the refused clean-up warned");
-  assert.match(JSON.stringify(warned["err"]), /authentication failed/);
-  assert.deepEqual(rows(ledger, ftpd.port, "ftp"), [tmp.path], "the row is kept");
-  assert.deepEqual(await readdir(ftpd.pub), [".left.dat.1.x.part"]);
+    temporaries.start();
+    const warned = await waitFor(
+      () =>
+        records.find(
+          (r) =>
+            r.msg === "remote temporaries not removed, kept for the next try",
+        ),
+      "the refused clean-up warned",
+    );
+    assert.match(JSON.stringify(warned["err"]), /authentication failed/);
+    assert.deepEqual(
+      rows(ledger, ftpd.port, "ftp"),
+      [tmp.path],
+      "the row is kept",
+    );
+    assert.deepEqual(await readdir(ftpd.pub), [".left.dat.1.x.part"]);
 
-  await temporaries.beforePush(parseUrl(`ftp://anonymous:only-in-the-url@127.0.0.1:${ftpd.port}/pub/`));
-  assert.deepEqual(await readdir(ftpd.pub), [], "removed with the pushed URL's password");
-  ledger.flush();
-  assert.deepEqual(rows(ledger, ftpd.port, "ftp"), []);
-  assert.ok(!JSON.stringify(records).includes("only-in-the-url"), "no password in the log");
-});
+    await temporaries.beforePush(
+      parseUrl(`ftp://anonymous:only-in-the-url@127.0.0.1:${ftpd.port}/pub/`),
+    );
+    assert.deepEqual(
+      await readdir(ftpd.pub),
+      [],
+      "removed with the pushed URL's password",
+    );
+    ledger.flush();
+    assert.deepEqual(rows(ledger, ftpd.port, "ftp"), []);
+    assert.ok(
+      !JSON.stringify(records).includes("only-in-the-url"),
+      "no password in the log",
+    );
+  },
+);
 
-test("server/temporaries - what an upload of this process left is removed before the next push to that remote; a running upload's temporary is not", { skip: sshdSkip() }, async (t) => {
-  const sshd = await startSshd();
-  t.after(() => sshd.stop());
-  const { temporaries, ledger, dir } = await journal(t, `connection_parameters__ssh_key_filename = ${sshd.clientKey}\nconnection_parameters__known_hosts = ${sshd.knownHosts}\n`);
-  const remote = join(dir, "remote");
-  await mkdir(remote);
-  await chmod(dir, 0o755);
-  const dest = parseUrl(`sftp://root@127.0.0.1:${sshd.port}${remote}/`);
-  const at = (name: string): { scheme: string; host: string; port: number; user: string; path: string; final: string } => ({
-    scheme: "sftp",
-    host: "127.0.0.1",
-    port: sshd.port,
-    user: "root",
-    path: join(remote, `.${name}.1.x.part`),
-    final: join(remote, name),
-  });
+test(
+  "server/temporaries - what an upload of this process left is removed before the next push to that remote; a running upload's temporary is not",
+  { skip: sshdSkip() },
+  async (t) => {
+    const sshd = await startSshd();
+    t.after(() => sshd.stop());
+    const { temporaries, ledger, dir } = await journal(
+      t,
+      `connection_parameters__ssh_key_filename = ${sshd.clientKey}\nconnection_parameters__known_hosts = ${sshd.knownHosts}\n`,
+    );
+    const remote = join(dir, "remote");
+    await mkdir(remote);
+    await chmod(dir, 0o755);
+    const dest = parseUrl(`sftp://root@127.0.0.1:${sshd.port}${remote}/`);
+    const at = (
+      name: string,
+    ): {
+      scheme: string;
+      host: string;
+      port: number;
+      user: string;
+      path: string;
+      final: string;
+    } => ({
+      scheme: "sftp",
+      host: "127.0.0.1",
+      port: sshd.port,
+      user: "root",
+      path: join(remote, `.${name}.1.x.part`),
+      final: join(remote, name),
+    });
 
-  // One push whose upload died (its temporary stays, never struck off), one still uploading.
-  const dead = temporaries.forPush("up", dest)!;
-  const running = temporaries.forPush("up", dest)!;
-  await dead.note(at("dead.dat"));
-  await running.note(at("running.dat"));
-  await writeFile(at("dead.dat").path, "partial");
-  await writeFile(at("running.dat").path, "growing");
-  dead.settled();
+    // One push whose upload died (its temporary stays, never struck off), one still uploading.
+    const dead = temporaries.forPush("up", dest)!;
+    const running = temporaries.forPush("up", dest)!;
+    await dead.note(at("dead.dat"));
+    await running.note(at("running.dat"));
+    await writeFile(at("dead.dat").path, "partial");
+    await writeFile(at("running.dat").path, "growing");
+    dead.settled();
 
-  await temporaries.beforePush(dest);
-  assert.deepEqual(await readdir(remote), [".running.dat.1.x.part"], "the dead upload's temporary removed, the running one's kept");
-  ledger.flush();
-  assert.deepEqual(rows(ledger, sshd.port, "sftp"), [at("running.dat").path]);
+    await temporaries.beforePush(dest);
+    assert.deepEqual(
+      await readdir(remote),
+      [".running.dat.1.x.part"],
+      "the dead upload's temporary removed, the running one's kept",
+    );
+    ledger.flush();
+    assert.deepEqual(rows(ledger, sshd.port, "sftp"), [at("running.dat").path]);
 
-  // The running upload renames its temporary into place: struck off, nothing left to clean.
-  running.gone(at("running.dat"));
-  running.settled();
-  ledger.flush();
-  assert.deepEqual(rows(ledger, sshd.port, "sftp"), []);
-});
+    // The running upload renames its temporary into place: struck off, nothing left to clean.
+    running.gone(at("running.dat"));
+    running.settled();
+    ledger.flush();
+    assert.deepEqual(rows(ledger, sshd.port, "sftp"), []);
+  },
+);

@@ -37,7 +37,10 @@ test(`socket churn - open/close with traffic in flight never aborts (seed ${SEED
   while (rounds < ROUNDS && performance.now() - started < BUDGET_MS) {
     rounds++;
     // A request socket, rebinding the previous round's port now and then (a reload).
-    const bind = reboundPort !== 0 ? `tcp://127.0.0.1:${reboundPort}` : "tcp://127.0.0.1:0";
+    const bind =
+      reboundPort !== 0
+        ? `tcp://127.0.0.1:${reboundPort}`
+        : "tcp://127.0.0.1:0";
     const router = new RouterSocket({
       bind,
       log,
@@ -47,11 +50,21 @@ test(`socket churn - open/close with traffic in flight never aborts (seed ${SEED
       },
     });
     await router.start();
-    const publisher = new Publisher({ bind: "tcp://127.0.0.1:0", log, heartbeatName: "churn", heartbeatInterval: 0.001 });
+    const publisher = new Publisher({
+      bind: "tcp://127.0.0.1:0",
+      log,
+      heartbeatName: "churn",
+      heartbeatInterval: 0.001,
+    });
     await publisher.start();
-    const subscriber = new Subscriber({ endpoints: [publisher.endpoint], subjects: [], log });
+    const subscriber = new Subscriber({
+      endpoints: [publisher.endpoint],
+      subjects: [],
+      log,
+    });
     const reading = (async () => {
-      for await (const msg of subscriber) if (msg.subject.length > 0) received++;
+      for await (const msg of subscriber)
+        if (msg.subject.length > 0) received++;
     })();
     const requester = new ZmqRequester({ maxRetransmitMs: 2000 });
     sockets += 4;
@@ -63,18 +76,30 @@ test(`socket churn - open/close with traffic in flight never aborts (seed ${SEED
       const ac = new AbortController();
       work.push(
         requester
-          .request(address, new Message("/churn", "ping", `r${rounds}.${i}`), { timeoutMs: 2000, signal: ac.signal })
-          .then(() => replies++, () => undefined),
+          .request(address, new Message("/churn", "ping", `r${rounds}.${i}`), {
+            timeoutMs: 2000,
+            signal: ac.signal,
+          })
+          .then(
+            () => replies++,
+            () => undefined,
+          ),
       );
       if (random() < 0.2) ac.abort(new Error("caller gave up"));
       work.push(publisher.publish(new Message("/churn/data", "file", { i })));
     }
     // Peers that connect, send half a conversation and vanish.
     for (let i = 0; i < 1 + Math.floor(random() * 3); i++) {
-      const peer = random() < 0.5 ? new zmq.Request({ linger: 0 }) : new zmq.Dealer({ linger: 0 });
+      const peer =
+        random() < 0.5
+          ? new zmq.Request({ linger: 0 })
+          : new zmq.Dealer({ linger: 0 });
       sockets++;
       peer.connect(`tcp://${address}`);
-      const sent = peer instanceof zmq.Dealer ? peer.send(["", "garbage"]) : peer.send(`vanishing ${i}`);
+      const sent =
+        peer instanceof zmq.Dealer
+          ? peer.send(["", "garbage"])
+          : peer.send(`vanishing ${i}`);
       work.push(sent.catch(() => undefined));
       if (random() < 0.5) await tick();
       peer.close();
@@ -102,7 +127,12 @@ test(`socket churn - open/close with traffic in flight never aborts (seed ${SEED
     if (rounds % 50 === 0) await new Promise((r) => setTimeout(r, 20));
   }
   const seconds = (performance.now() - started) / 1000;
-  console.log(`socket churn: ${rounds} rounds, ${sockets} sockets, ${replies} replies, ${received} messages in ${seconds.toFixed(1)} s`);
+  console.log(
+    `socket churn: ${rounds} rounds, ${sockets} sockets, ${replies} replies, ${received} messages in ${seconds.toFixed(1)} s`,
+  );
   assert.ok(rounds >= 50, `only ${rounds} rounds ran`);
-  assert.ok(replies > 0, "no request was ever answered: the churn tested nothing");
+  assert.ok(
+    replies > 0,
+    "no request was ever answered: the churn tested nothing",
+  );
 });

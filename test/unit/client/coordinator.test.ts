@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { test, type TestContext } from "node:test";
-import { Coordinator, type CoordinatorOptions } from "../../../src/client/coordinator.js";
+import {
+  Coordinator,
+  type CoordinatorOptions,
+} from "../../../src/client/coordinator.js";
 import { Message } from "../../../src/message/index.js";
 import { deferred } from "../../../src/util/abort.js";
 import { nullLogger } from "../../../src/log.js";
@@ -23,7 +26,11 @@ const A = "10.0.0.1:9201";
 const B = "10.0.0.2:9211";
 const C = "10.0.0.3:9221";
 
-function setup(t: TestContext, requester: FakeRequester, extra: Partial<CoordinatorOptions> = {}) {
+function setup(
+  t: TestContext,
+  requester: FakeRequester,
+  extra: Partial<CoordinatorOptions> = {},
+) {
   const hooks = new RecordingHooks();
   const coordinator = new Coordinator({
     requester,
@@ -40,7 +47,10 @@ function setup(t: TestContext, requester: FakeRequester, extra: Partial<Coordina
 }
 
 /** A requester whose pushes are each held until the test resolves their gate (by uid); other requests answered at once. */
-function gatedPushes(): { gates: Map<string, ReturnType<typeof deferred<void>>>; requester: FakeRequester } {
+function gatedPushes(): {
+  gates: Map<string, ReturnType<typeof deferred<void>>>;
+  requester: FakeRequester;
+} {
   const gates = new Map<string, ReturnType<typeof deferred<void>>>();
   const requester = new FakeRequester(async (call) => {
     if (call.msg.type !== "push") return serverReply(call);
@@ -60,9 +70,18 @@ test("client/coordinator - the first announcement wins; the other provider is ac
   await flush();
   assert.equal(requester.of("push").length, 1);
   assert.equal(requester.of("push")[0]!.address, A);
-  assert.deepEqual(requester.of("push")[0]!.msg.dataObject["destination"], "file://vm/out/");
-  assert.deepEqual(requester.of("ack").map((c) => c.address), [B]);
-  assert.deepEqual(requester.of("ack")[0]!.msg.dataObject, announce("dup.dat", B).dataObject);
+  assert.deepEqual(
+    requester.of("push")[0]!.msg.dataObject["destination"],
+    "file://vm/out/",
+  );
+  assert.deepEqual(
+    requester.of("ack").map((c) => c.address),
+    [B],
+  );
+  assert.deepEqual(
+    requester.of("ack")[0]!.msg.dataObject,
+    announce("dup.dat", B).dataObject,
+  );
   assert.deepEqual(hooks.types(), ["push", "ack"]);
   assert.equal(hooks.completed.length, 1);
   assert.equal(coordinator.stats.received, 1);
@@ -83,13 +102,24 @@ test("client/coordinator - a uid already received is acked, not fetched again", 
 });
 
 test("client/coordinator - an err reply fails over to the next provider, which then wins", async (t) => {
-  const requester = new FakeRequester((call) => (call.address === A && call.msg.type === "push" ? errReply(call) : serverReply(call)));
+  const requester = new FakeRequester((call) =>
+    call.address === A && call.msg.type === "push"
+      ? errReply(call)
+      : serverReply(call),
+  );
   const { hooks, coordinator } = setup(t, requester);
   coordinator.handle(announce("f.dat", A), "p1");
   coordinator.handle(announce("f.dat", B), "p2");
   await flush();
-  assert.deepEqual(requester.of("push").map((c) => c.address), [A, B]);
-  assert.deepEqual(requester.of("ack").map((c) => c.address), [A], "the refusing server still answers: it is acked");
+  assert.deepEqual(
+    requester.of("push").map((c) => c.address),
+    [A, B],
+  );
+  assert.deepEqual(
+    requester.of("ack").map((c) => c.address),
+    [A],
+    "the refusing server still answers: it is acked",
+  );
   assert.equal(coordinator.stats.failovers, 1);
   assert.equal(coordinator.stats.received, 1);
   assert.equal(hooks.completed[0]!.address, B);
@@ -98,7 +128,9 @@ test("client/coordinator - an err reply fails over to the next provider, which t
 test("client/coordinator - a slow push is never resent while its server answers ping", async (t) => {
   mockTime(t);
   const reply = deferred<Message>();
-  const requester = new FakeRequester((call) => (call.msg.type === "push" ? reply.promise : serverReply(call)));
+  const requester = new FakeRequester((call) =>
+    call.msg.type === "push" ? reply.promise : serverReply(call),
+  );
   const { coordinator } = setup(t, requester);
   coordinator.handle(announce("big.dat", A), "p1");
   await advance(t, 35_000, 500);
@@ -121,7 +153,10 @@ test("client/coordinator - a server that stops answering ping is abandoned for t
   coordinator.handle(announce("f.dat", A), "p1");
   coordinator.handle(announce("f.dat", B), "p2");
   await advance(t, 11_500, 250);
-  assert.deepEqual(requester.of("push").map((c) => c.address), [A, B]);
+  assert.deepEqual(
+    requester.of("push").map((c) => c.address),
+    [A, B],
+  );
   assert.equal(requester.of("ping", A).length, 1);
   assert.equal(requester.of("ack").length, 0);
   assert.equal(coordinator.stats.received, 1);
@@ -133,15 +168,27 @@ test("client/coordinator - a busy server (no pong, heartbeats still heard) is wa
   const reply = deferred<Message>();
   const requester = new FakeRequester((call) => {
     if (call.msg.type !== "push") return noReply(call);
-    return call.msg.dataObject["uid"] === "dead.dat" ? pending() : reply.promise;
+    return call.msg.dataObject["uid"] === "dead.dat"
+      ? pending()
+      : reply.promise;
   });
   let heard = true;
-  const { coordinator } = setup(t, requester, { providerAlive: (p) => p === "p1" && heard });
+  const { coordinator } = setup(t, requester, {
+    providerAlive: (p) => p === "p1" && heard,
+  });
   coordinator.handle(announce("busy.dat", A), "p1");
   await advance(t, 35_000, 500);
   assert.equal(requester.of("push").length, 1);
-  assert.equal(requester.of("ping", A).length, 3, "pinged each transfer_req_timeout");
-  assert.equal(coordinator.stats.failed, 0, "given up on a busy server: the file would be lost");
+  assert.equal(
+    requester.of("ping", A).length,
+    3,
+    "pinged each transfer_req_timeout",
+  );
+  assert.equal(
+    coordinator.stats.failed,
+    0,
+    "given up on a busy server: the file would be lost",
+  );
   reply.resolve(serverReply(requester.of("push")[0]!));
   await flush();
   assert.equal(coordinator.stats.received, 1);
@@ -149,7 +196,10 @@ test("client/coordinator - a busy server (no pong, heartbeats still heard) is wa
   heard = false;
   coordinator.handle(announce("dead.dat", A), "p1");
   await advance(t, 12_000, 500);
-  assert.ok(coordinator.stats.failed >= 1, "a dead server is left (and its file retried later)");
+  assert.ok(
+    coordinator.stats.failed >= 1,
+    "a dead server is left (and its file retried later)",
+  );
   assert.equal(coordinator.stats.received, 1);
 });
 
@@ -163,13 +213,18 @@ test("client/coordinator - with another provider to try, a server without pong i
   coordinator.handle(announce("f.dat", A), "p1");
   coordinator.handle(announce("f.dat", B), "p2");
   await advance(t, 11_500, 250);
-  assert.deepEqual(requester.of("push").map((c) => c.address), [A, B]);
+  assert.deepEqual(
+    requester.of("push").map((c) => c.address),
+    [A, B],
+  );
   assert.equal(coordinator.stats.received, 1);
 });
 
 test("client/coordinator - a push is given up after the cap even when pings answer", async (t) => {
   mockTime(t);
-  const requester = new FakeRequester((call) => (call.msg.type === "push" ? pending() : serverReply(call)));
+  const requester = new FakeRequester((call) =>
+    call.msg.type === "push" ? pending() : serverReply(call),
+  );
   const { coordinator } = setup(t, requester, { maxWaitMs: 30_000 });
   coordinator.handle(announce("f.dat", A), "p1");
   await advance(t, 31_000, 500);
@@ -182,9 +237,22 @@ test("client/coordinator - a push is given up after the cap even when pings answ
 test("client/coordinator - file messages without request_address (other clients) and other types are ignored", async (t) => {
   const requester = new FakeRequester();
   const { coordinator } = setup(t, requester);
-  coordinator.handle(new Message("/ref/test", "file", { uri: "/data/out/x", uid: "x", origin: A }), "p1");
-  coordinator.handle(new Message("/ref/test", "del", { uid: "x", request_address: A }), "p1");
-  coordinator.handle(new Message("/ref/test", "file", { uri: "/x", request_address: A }), "p1");
+  coordinator.handle(
+    new Message("/ref/test", "file", {
+      uri: "/data/out/x",
+      uid: "x",
+      origin: A,
+    }),
+    "p1",
+  );
+  coordinator.handle(
+    new Message("/ref/test", "del", { uid: "x", request_address: A }),
+    "p1",
+  );
+  coordinator.handle(
+    new Message("/ref/test", "file", { uri: "/x", request_address: A }),
+    "p1",
+  );
   await flush();
   assert.equal(requester.calls.length, 0);
   assert.equal(coordinator.stats.announcements, 0);
@@ -197,10 +265,17 @@ test("client/coordinator - a hot spare stands down when the primary's push is he
   coordinator.handle(announce("a.dat", A), "server");
   coordinator.handle(announce("b.dat", A), "server");
   await advance(t, 1000);
-  const primaryPush = new Message("/ref/test", "push", { ...announce("a.dat", A).dataObject, destination: "file://other/out/" });
+  const primaryPush = new Message("/ref/test", "push", {
+    ...announce("a.dat", A).dataObject,
+    destination: "file://other/out/",
+  });
   coordinator.handle(primaryPush, "primary");
   await advance(t, 5000);
-  assert.deepEqual(requester.of("push").map((c) => c.msg.dataObject["uid"]), ["b.dat"], "only the unclaimed file is fetched");
+  assert.deepEqual(
+    requester.of("push").map((c) => c.msg.dataObject["uid"]),
+    ["b.dat"],
+    "only the unclaimed file is fetched",
+  );
   assert.equal(coordinator.stats.stoodDown, 1);
   assert.equal(requester.of("ack").length, 0);
 });
@@ -209,7 +284,10 @@ test("client/coordinator - a hot spare also stands down on the primary's ack, he
   mockTime(t);
   const requester = new FakeRequester();
   const { coordinator } = setup(t, requester, { processingDelayMs: 2000 });
-  coordinator.handle(new Message("/ref/test", "ack", announce("a.dat", A).dataObject), "primary");
+  coordinator.handle(
+    new Message("/ref/test", "ack", announce("a.dat", A).dataObject),
+    "primary",
+  );
   coordinator.handle(announce("a.dat", B), "server");
   await advance(t, 3000);
   assert.equal(requester.calls.length, 0);
@@ -219,7 +297,8 @@ test("client/coordinator - a hot spare also stands down on the primary's ack, he
 test("client/coordinator - transfers run concurrently up to the bound while announcements keep coming", async (t) => {
   const { gates, requester } = gatedPushes();
   const { coordinator } = setup(t, requester, { maxConcurrent: 3 });
-  for (let i = 0; i < 7; i++) coordinator.handle(announce(`f${i}.dat`, A), "p1");
+  for (let i = 0; i < 7; i++)
+    coordinator.handle(announce(`f${i}.dat`, A), "p1");
   await flush();
   assert.equal(coordinator.stats.announcements, 7);
   assert.equal(coordinator.stats.active, 3);
@@ -238,16 +317,29 @@ test("client/coordinator - transfers run concurrently up to the bound while anno
 test("client/coordinator - a reload resizes the transfer bound in place: more start at once when it grows, never more than it allows", async (t) => {
   const { gates, requester } = gatedPushes();
   const settings = { reqTimeoutMs: 1000, transferReqTimeoutMs: 10_000 };
-  const { coordinator } = setup(t, requester, { ...settings, maxConcurrent: 2 });
-  for (let i = 0; i < 4; i++) coordinator.handle(announce(`f${i}.dat`, A), "p1");
+  const { coordinator } = setup(t, requester, {
+    ...settings,
+    maxConcurrent: 2,
+  });
+  for (let i = 0; i < 4; i++)
+    coordinator.handle(announce(`f${i}.dat`, A), "p1");
   await flush();
   assert.equal(coordinator.stats.active, 2);
   coordinator.update({ ...settings, maxConcurrent: 3 });
   await flush();
-  assert.equal(coordinator.stats.active, 3, "a waiting transfer starts when the bound grows");
-  for (let i = 4; i < 8; i++) coordinator.handle(announce(`f${i}.dat`, A), "p1");
+  assert.equal(
+    coordinator.stats.active,
+    3,
+    "a waiting transfer starts when the bound grows",
+  );
+  for (let i = 4; i < 8; i++)
+    coordinator.handle(announce(`f${i}.dat`, A), "p1");
   await flush();
-  assert.equal(coordinator.stats.active, 3, "files announced after the reload share the same bound");
+  assert.equal(
+    coordinator.stats.active,
+    3,
+    "files announced after the reload share the same bound",
+  );
   assert.equal(coordinator.stats.peakActive, 3);
   coordinator.update({ ...settings, maxConcurrent: 1 });
   const running = [...gates.keys()];
@@ -255,7 +347,11 @@ test("client/coordinator - a reload resizes the transfer bound in place: more st
     gates.get(uid)!.resolve();
     await flush();
   }
-  assert.equal(coordinator.stats.active, 1, "running transfers finish; then one at a time");
+  assert.equal(
+    coordinator.stats.active,
+    1,
+    "running transfers finish; then one at a time",
+  );
   for (let i = 0; i < 8; i++) {
     for (const gate of gates.values()) gate.resolve();
     await flush();
@@ -273,14 +369,19 @@ test("client/coordinator - a server whose pong says nothing (Python) gets one pu
     const reply = call.address === A ? pythonReply : serverReply;
     if (call.msg.type !== "push") return reply(call);
     running.set(call.address, (running.get(call.address) ?? 0) + 1);
-    peak.set(call.address, Math.max(peak.get(call.address) ?? 0, running.get(call.address)!));
+    peak.set(
+      call.address,
+      Math.max(peak.get(call.address) ?? 0, running.get(call.address)!),
+    );
     await new Promise<void>((resolve) => held.push(resolve));
     running.set(call.address, running.get(call.address)! - 1);
     return reply(call);
   });
   const { coordinator } = setup(t, requester, { maxConcurrent: 8 });
-  for (let i = 0; i < 3; i++) coordinator.handle(announce(`py${i}.dat`, A), "p1");
-  for (let i = 0; i < 3; i++) coordinator.handle(announce(`ts${i}.dat`, B), "p2");
+  for (let i = 0; i < 3; i++)
+    coordinator.handle(announce(`py${i}.dat`, A), "p1");
+  for (let i = 0; i < 3; i++)
+    coordinator.handle(announce(`ts${i}.dat`, B), "p2");
   await flush();
   // Python's lane: one push out; ours: all three (its pong advertises 32).
   assert.equal(running.get(A), 1);
@@ -289,13 +390,19 @@ test("client/coordinator - a server whose pong says nothing (Python) gets one pu
     held.splice(0).forEach((r) => r());
     await flush();
   }
-  assert.equal(peak.get(A), 1, "never two pushes at once toward the Python server");
+  assert.equal(
+    peak.get(A),
+    1,
+    "never two pushes at once toward the Python server",
+  );
   assert.equal(peak.get(B), 3);
 });
 
 test("client/coordinator - when every provider fails the file is counted failed and a later announcement retries", async (t) => {
   let refuse = true;
-  const requester = new FakeRequester((call) => (refuse && call.msg.type === "push" ? errReply(call) : serverReply(call)));
+  const requester = new FakeRequester((call) =>
+    refuse && call.msg.type === "push" ? errReply(call) : serverReply(call),
+  );
   const { coordinator } = setup(t, requester);
   coordinator.handle(announce("f.dat", A), "p1");
   await flush();
@@ -314,36 +421,71 @@ test("client/coordinator - a delivery rejected by verify (checksum) fails over",
   coordinator.handle(announce("f.dat", A), "p1");
   coordinator.handle(announce("f.dat", C), "p3");
   await flush();
-  assert.deepEqual(requester.of("push").map((c) => c.address), [A, C]);
+  assert.deepEqual(
+    requester.of("push").map((c) => c.address),
+    [A, C],
+  );
   assert.equal(coordinator.stats.received, 1);
 });
 
 test("client/coordinator - datasets are identified by their sorted item uids", async (t) => {
   const requester = new FakeRequester();
   const { coordinator } = setup(t, requester);
-  const items = (order: string[]) => order.map((uid) => ({ uri: `/in/${uid}`, uid }));
-  coordinator.handle(new Message("/ref/test", "dataset", { dataset: items(["a", "b"]), request_address: A }), "p1");
-  coordinator.handle(new Message("/ref/test", "dataset", { dataset: items(["b", "a"]), request_address: B }), "p2");
+  const items = (order: string[]) =>
+    order.map((uid) => ({ uri: `/in/${uid}`, uid }));
+  coordinator.handle(
+    new Message("/ref/test", "dataset", {
+      dataset: items(["a", "b"]),
+      request_address: A,
+    }),
+    "p1",
+  );
+  coordinator.handle(
+    new Message("/ref/test", "dataset", {
+      dataset: items(["b", "a"]),
+      request_address: B,
+    }),
+    "p2",
+  );
   await flush();
   assert.equal(requester.of("push").length, 1);
-  assert.deepEqual(requester.of("ack").map((c) => c.address), [B]);
+  assert.deepEqual(
+    requester.of("ack").map((c) => c.address),
+    [B],
+  );
 });
 
 test("client/coordinator - no password reaches a log record or a publication", async (t) => {
   const { log, records } = captureLogger();
   const requester = new FakeRequester((call) =>
-    call.msg.type === "push" ? errReply(call, `cannot write to ftp://user:secret@vm/out/`) : serverReply(call),
+    call.msg.type === "push"
+      ? errReply(call, `cannot write to ftp://user:secret@vm/out/`)
+      : serverReply(call),
   );
   const hooks = new RecordingHooks("ftp://vm/out/", "user:secret");
-  const coordinator = new Coordinator({ requester, hooks, log, reqTimeoutMs: 1000, transferReqTimeoutMs: 10_000, maxConcurrent: 2, drainMs: 0 });
+  const coordinator = new Coordinator({
+    requester,
+    hooks,
+    log,
+    reqTimeoutMs: 1000,
+    transferReqTimeoutMs: 10_000,
+    maxConcurrent: 2,
+    drainMs: 0,
+  });
   t.after(() => coordinator.destroy());
   coordinator.handle(announce("f.dat", A), "p1");
   await flush();
-  assert.equal(requester.of("push")[0]!.msg.dataObject["destination"], "ftp://user:secret@vm/out/");
+  assert.equal(
+    requester.of("push")[0]!.msg.dataObject["destination"],
+    "ftp://user:secret@vm/out/",
+  );
   assert.ok(records.some((r) => r.msg === "push failed"));
   assert.ok(records.some((r) => r.msg === "transfer failed"));
   assert.doesNotMatch(JSON.stringify(records), /secret/);
-  assert.doesNotMatch(hooks.published.map((m) => m.encode()).join("\n"), /secret/);
+  assert.doesNotMatch(
+    hooks.published.map((m) => m.encode()).join("\n"),
+    /secret/,
+  );
 });
 
 test("client/coordinator - close lets a transfer in flight finish, then takes nothing more", async (t) => {

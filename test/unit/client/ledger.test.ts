@@ -20,7 +20,11 @@ test("client/ledger - a file and its offers survive closing and reopening the fi
   void book.sent("f.dat", A);
   void book.offer("g.dat", announce("g.dat", A), A, "p1:9010");
   void book.sent("g.dat", A);
-  void book.delivered("g.dat", { from: A, destination: "/out/g.dat", checksum: "sha256:00" });
+  void book.delivered("g.dat", {
+    from: A,
+    destination: "/out/g.dat",
+    checksum: "sha256:00",
+  });
   ledger.close();
 
   ledger = ClientLedger.open(path);
@@ -30,11 +34,27 @@ test("client/ledger - a file and its offers survive closing and reopening the fi
   assert.equal(again.get("f.dat")?.attempts, 1);
   assert.equal(again.get("f.dat")?.deliveredFrom, A);
   assert.equal(again.get("g.dat")?.state, "delivered");
-  assert.deepEqual(again.offers("f.dat").map((o) => o.address), [A, B]);
+  assert.deepEqual(
+    again.offers("f.dat").map((o) => o.address),
+    [A, B],
+  );
   assert.equal(again.offers("f.dat")[1]!.msg.encode(), fromB.encode());
-  assert.equal(ledger.book("other").get("f.dat"), undefined, "chains do not see each other's rows");
-  assert.deepEqual(again.due(Date.now() + 1, 10, () => false).map((r) => r.key), ["f.dat"]);
-  assert.deepEqual(again.servers().map((s) => [s.provider, s.address]), [["p1:9010", A], ["p2:9010", B]]);
+  assert.equal(
+    ledger.book("other").get("f.dat"),
+    undefined,
+    "chains do not see each other's rows",
+  );
+  assert.deepEqual(
+    again.due(Date.now() + 1, 10, () => false).map((r) => r.key),
+    ["f.dat"],
+  );
+  assert.deepEqual(
+    again.servers().map((s) => [s.provider, s.address]),
+    [
+      ["p1:9010", A],
+      ["p2:9010", B],
+    ],
+  );
 });
 
 test("client/ledger - a failed file is due at its retry time; a provider coming back wakes it", async (t) => {
@@ -45,20 +65,36 @@ test("client/ledger - a failed file is due at its retry time; a provider coming 
   void book.offer("f.dat", announce("f.dat", A), A, "p1:9010");
   void book.failed("f.dat", "disk full", now + 60_000);
   await ledger.ledger.write(() => undefined);
-  assert.deepEqual(book.due(now, 10, () => false), []);
+  assert.deepEqual(
+    book.due(now, 10, () => false),
+    [],
+  );
   assert.equal(book.nextDue(), now + 60_000);
-  assert.deepEqual(book.due(now + 60_000, 10, () => false).map((r) => r.key), ["f.dat"]);
+  assert.deepEqual(
+    book.due(now + 60_000, 10, () => false).map((r) => r.key),
+    ["f.dat"],
+  );
   await book.wake("p2:9010");
-  assert.deepEqual(book.due(now, 10, () => false), [], "another provider's return does not wake it");
+  assert.deepEqual(
+    book.due(now, 10, () => false),
+    [],
+    "another provider's return does not wake it",
+  );
   await book.wake("p1:9010");
-  assert.deepEqual(book.due(now, 10, () => false).map((r) => r.key), ["f.dat"]);
+  assert.deepEqual(
+    book.due(now, 10, () => false).map((r) => r.key),
+    ["f.dat"],
+  );
   // a new announcement of a failed file makes it pending again, due now
   void book.failed("f.dat", "disk full", now + 60_000);
   now += 10;
   void book.offer("f.dat", announce("f.dat", A), A, "p1:9010");
   await ledger.ledger.write(() => undefined);
   assert.equal(book.get("f.dat")?.state, "pending");
-  assert.deepEqual(book.due(now, 10, () => false).map((r) => r.key), ["f.dat"]);
+  assert.deepEqual(
+    book.due(now, 10, () => false).map((r) => r.key),
+    ["f.dat"],
+  );
 });
 
 test("client/ledger - delivered and given-up rows are pruned after the retention, others kept", async (t) => {
@@ -66,7 +102,8 @@ test("client/ledger - delivered and given-up rows are pruned after the retention
   t.after(() => ledger.close());
   let now = 1_000_000;
   const book = ledger.book("c", () => now);
-  for (const uid of ["d.dat", "g.dat", "p.dat"]) void book.offer(uid, announce(uid, A), A, "p1:9010");
+  for (const uid of ["d.dat", "g.dat", "p.dat"])
+    void book.offer(uid, announce(uid, A), A, "p1:9010");
   void book.delivered("d.dat", { from: A, destination: "/out/d.dat" });
   void book.givenUp("g.dat", "too old");
   now += 10_000;
@@ -79,6 +116,14 @@ test("client/ledger - delivered and given-up rows are pruned after the retention
 
 test("client/ledger - a file that is not a ledger is refused with an error naming it", async (t) => {
   const path = join(await tempDir(t), "client.ledger.sqlite");
-  await writeFile(path, "this is not a database, just some text that is long enough to be read as a header".repeat(20));
-  assert.throws(() => ClientLedger.open(path), (err: unknown) => err instanceof LedgerError && err.message.includes(path));
+  await writeFile(
+    path,
+    "this is not a database, just some text that is long enough to be read as a header".repeat(
+      20,
+    ),
+  );
+  assert.throws(
+    () => ClientLedger.open(path),
+    (err: unknown) => err instanceof LedgerError && err.message.includes(path),
+  );
 });

@@ -1,12 +1,26 @@
 import assert from "node:assert/strict";
 import { test, type TestContext } from "node:test";
-import { Listener, listenerSubjects, type ListenerOptions } from "../../../src/client/listener.js";
+import {
+  Listener,
+  listenerSubjects,
+  type ListenerOptions,
+} from "../../../src/client/listener.js";
 import { Message } from "../../../src/message/index.js";
-import { advance, fakeConnect, flush, mockTime } from "../../helpers/client-fakes.js";
+import {
+  advance,
+  fakeConnect,
+  flush,
+  mockTime,
+} from "../../helpers/client-fakes.js";
 import { captureLogger } from "../../helpers/log.js";
 
 function beat(name: string, minInterval = 30): Message {
-  return new Message(`/heartbeat/${name}`, "beat", { min_interval: minInterval }, { sender: "root@vm" });
+  return new Message(
+    `/heartbeat/${name}`,
+    "beat",
+    { min_interval: minInterval },
+    { sender: "root@vm" },
+  );
 }
 
 function setup(t: TestContext, extra: Partial<ListenerOptions> = {}) {
@@ -42,9 +56,17 @@ test("client/listener - forwards announcements with the provider address, keeps 
   listener.start();
   assert.equal(sources.length, 1);
   assert.deepEqual(sources[0]!.opts.endpoints, ["tcp://127.0.0.1:9010"]);
-  assert.deepEqual(sources[0]!.opts.subjects, listenerSubjects("/ref/test", "ref", true));
+  assert.deepEqual(
+    sources[0]!.opts.subjects,
+    listenerSubjects("/ref/test", "ref", true),
+  );
   sources[0]!.push(beat("move_it_server"));
-  sources[0]!.push(new Message("/ref/test", "file", { uid: "a", request_address: "127.0.0.1:9201" }));
+  sources[0]!.push(
+    new Message("/ref/test", "file", {
+      uid: "a",
+      request_address: "127.0.0.1:9201",
+    }),
+  );
   await flush();
   assert.equal(got.length, 1);
   assert.equal(got[0]![0].type, "file");
@@ -75,7 +97,12 @@ test("client/listener - any message (not only beats) keeps the provider alive", 
   const { listener, sources } = setup(t, { heartbeatAlarmScale: 1 });
   listener.start();
   for (let i = 0; i < 10; i++) {
-    sources[0]!.push(new Message("/ref/test", "file", { uid: `f${i}`, request_address: "h:1" }));
+    sources[0]!.push(
+      new Message("/ref/test", "file", {
+        uid: `f${i}`,
+        request_address: "h:1",
+      }),
+    );
     await advance(t, 20_000, 1000);
   }
   assert.equal(sources.length, 1);

@@ -8,7 +8,11 @@ import { deferred } from "../../../src/util/abort.js";
 const ac = new AbortController();
 
 /** Start `n` tasks on one address, each held until released; the peak of tasks running at once. */
-async function peak(lanes: PushLanes, n: number, address = "h:1"): Promise<number> {
+async function peak(
+  lanes: PushLanes,
+  n: number,
+  address = "h:1",
+): Promise<number> {
   let running = 0;
   let top = 0;
   const release = deferred<void>();
@@ -27,9 +31,20 @@ async function peak(lanes: PushLanes, n: number, address = "h:1"): Promise<numbe
 }
 
 test("push-lanes - what a pong advertises", () => {
-  const pong = (data: Record<string, unknown>) => pongInfo(new Message("/t", "pong", data as never)).maxPushes;
+  const pong = (data: Record<string, unknown>) =>
+    pongInfo(new Message("/t", "pong", data as never)).maxPushes;
   assert.equal(pong({ station: "python" }), undefined);
-  assert.equal(pong({ station: "x", move_it: { instance: "0123456789abcdef", catchup: true, max_concurrent_pushes: 8 } }), 8);
+  assert.equal(
+    pong({
+      station: "x",
+      move_it: {
+        instance: "0123456789abcdef",
+        catchup: true,
+        max_concurrent_pushes: 8,
+      },
+    }),
+    8,
+  );
   assert.equal(pong({ move_it: { max_concurrent_pushes: 0 } }), undefined);
   assert.equal(pong({ move_it: { max_concurrent_pushes: 2.5 } }), undefined);
   assert.equal(pong({ move_it: "yes" }), undefined);
@@ -37,22 +52,34 @@ test("push-lanes - what a pong advertises", () => {
 
 test("push-lanes - a server advertising nothing (Python) gets one push at a time; it was asked once", async () => {
   const asked: string[] = [];
-  const lanes = new PushLanes({ signal: ac.signal, ask: async (a) => (asked.push(a), undefined) });
+  const lanes = new PushLanes({
+    signal: ac.signal,
+    ask: async (a) => (asked.push(a), undefined),
+  });
   assert.equal(await peak(lanes, 6), 1);
   assert.deepEqual(asked, ["h:1"]);
   assert.equal(lanes.limit("h:1"), 1);
 });
 
 test("push-lanes - a server advertising 3 gets up to 3 at once, never more; another address has its own lane", async () => {
-  const lanes = new PushLanes({ signal: ac.signal, ask: async (a) => (a === "h:1" ? 3 : undefined) });
-  const [a, b] = await Promise.all([peak(lanes, 10, "h:1"), peak(lanes, 4, "h:2")]);
+  const lanes = new PushLanes({
+    signal: ac.signal,
+    ask: async (a) => (a === "h:1" ? 3 : undefined),
+  });
+  const [a, b] = await Promise.all([
+    peak(lanes, 10, "h:1"),
+    peak(lanes, 4, "h:2"),
+  ]);
   assert.equal(a, 3);
   assert.equal(b, 1);
 });
 
 test("push-lanes - a limit told by any pong applies at once; a Python pong later brings it back to one", async () => {
   const asked: string[] = [];
-  const lanes = new PushLanes({ signal: ac.signal, ask: async (a) => (asked.push(a), undefined) });
+  const lanes = new PushLanes({
+    signal: ac.signal,
+    ask: async (a) => (asked.push(a), undefined),
+  });
   lanes.told("h:1", 5);
   assert.equal(await peak(lanes, 8), 5);
   assert.deepEqual(asked, [], "fresh limit: nothing asked");
@@ -62,7 +89,10 @@ test("push-lanes - a limit told by any pong applies at once; a Python pong later
 
 test("push-lanes - an unanswered ask keeps one at a time, and is not repeated within retryMs", async () => {
   let asks = 0;
-  const lanes = new PushLanes({ signal: ac.signal, ask: async () => (asks++, Promise.reject(new Error("timeout"))) });
+  const lanes = new PushLanes({
+    signal: ac.signal,
+    ask: async () => (asks++, Promise.reject(new Error("timeout"))),
+  });
   assert.equal(await peak(lanes, 4), 1);
   assert.equal(asks, 1);
 });
@@ -72,7 +102,13 @@ test("push-lanes - a stale limit is asked again when a push starts", async () =>
   let answer: number | undefined = 4;
   let asks = 0;
   const limits: number[] = [];
-  const lanes = new PushLanes({ signal: ac.signal, ask: async () => (asks++, answer), now: () => now, ttlMs: 60_000, onLimit: (_, l) => limits.push(l) });
+  const lanes = new PushLanes({
+    signal: ac.signal,
+    ask: async () => (asks++, answer),
+    now: () => now,
+    ttlMs: 60_000,
+    onLimit: (_, l) => limits.push(l),
+  });
   lanes.told("h:1", 4);
   await lanes.use("h:1", "/t", async () => undefined);
   assert.equal(asks, 0);
@@ -88,7 +124,10 @@ test("push-lanes - a stale limit is asked again when a push starts", async () =>
 test("push-lanes - a waiter leaves with the signal's reason", async () => {
   const hold = deferred<void>();
   const mine = new AbortController();
-  const lanes = new PushLanes({ signal: mine.signal, ask: async () => undefined });
+  const lanes = new PushLanes({
+    signal: mine.signal,
+    ask: async () => undefined,
+  });
   const first = lanes.use("h:1", "/t", () => hold.promise);
   const second = lanes.use("h:1", "/t", async () => "ran");
   mine.abort(new Error("closing"));
@@ -131,7 +170,11 @@ test("push-lanes - waiters start in the order they came, a newcomer does not jum
 test("push-lanes - a push that ends wakes one waiter, not all of them: 200 queued pushes cost linear work, not quadratic", async () => {
   let checks = 0;
   // Every waiter that wakes and looks for a slot reads the clock once (to decide whether to ask): count those.
-  const lanes = new PushLanes({ signal: ac.signal, ask: async () => 1, now: () => (checks++, 1_000) });
+  const lanes = new PushLanes({
+    signal: ac.signal,
+    ask: async () => 1,
+    now: () => (checks++, 1_000),
+  });
   lanes.told("h:1", 1);
   checks = 0;
   assert.equal(await peak(lanes, 200), 1);

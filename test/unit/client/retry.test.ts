@@ -1,15 +1,35 @@
 import assert from "node:assert/strict";
 import { test, type TestContext } from "node:test";
-import { Coordinator, type CoordinatorOptions } from "../../../src/client/coordinator.js";
+import {
+  Coordinator,
+  type CoordinatorOptions,
+} from "../../../src/client/coordinator.js";
 import { ClientLedger } from "../../../src/client/ledger.js";
 import { nullLogger } from "../../../src/log.js";
 import { Message } from "../../../src/message/index.js";
-import { FakeRequester, RecordingHooks, advance, announce, errReply, flush, mockTime, noReply, pending, serverReply, type Call } from "../../helpers/client-fakes.js";
+import {
+  FakeRequester,
+  RecordingHooks,
+  advance,
+  announce,
+  errReply,
+  flush,
+  mockTime,
+  noReply,
+  pending,
+  serverReply,
+  type Call,
+} from "../../helpers/client-fakes.js";
 
 const A = "10.0.0.1:9201";
 const D = "10.0.0.9:9201";
 
-function setup(t: TestContext, requester: FakeRequester, extra: Partial<CoordinatorOptions> = {}, ledger = ClientLedger.open(":memory:")) {
+function setup(
+  t: TestContext,
+  requester: FakeRequester,
+  extra: Partial<CoordinatorOptions> = {},
+  ledger = ClientLedger.open(":memory:"),
+) {
   const hooks = new RecordingHooks();
   const coordinator = new Coordinator({
     requester,
@@ -30,13 +50,22 @@ function setup(t: TestContext, requester: FakeRequester, extra: Partial<Coordina
 }
 
 function pong(call: Call, extra: Record<string, unknown>): Message {
-  return new Message(call.msg.subject, "pong", { station: "test", ...extra }, { sender: "root@vm" });
+  return new Message(
+    call.msg.subject,
+    "pong",
+    { station: "test", ...extra },
+    { sender: "root@vm" },
+  );
 }
 
 test("client/coordinator retry - a file every provider refused is retried with backoff until delivered", async (t) => {
   mockTime(t);
   let refusals = 2;
-  const requester = new FakeRequester((call) => (call.msg.type === "push" && refusals-- > 0 ? errReply(call, "no space left on device") : serverReply(call)));
+  const requester = new FakeRequester((call) =>
+    call.msg.type === "push" && refusals-- > 0
+      ? errReply(call, "no space left on device")
+      : serverReply(call),
+  );
   const { coordinator, book } = setup(t, requester);
   coordinator.handle(announce("f.dat", A), "p1");
   await flush();
@@ -53,7 +82,9 @@ test("client/coordinator retry - a file every provider refused is retried with b
 
 test("client/coordinator retry - past max_retry_age a file is given up, counted, and left alone", async (t) => {
   mockTime(t);
-  const requester = new FakeRequester((call) => (call.msg.type === "push" ? errReply(call) : serverReply(call)));
+  const requester = new FakeRequester((call) =>
+    call.msg.type === "push" ? errReply(call) : serverReply(call),
+  );
   const { coordinator, book } = setup(t, requester, { maxRetryAgeMs: 20_000 });
   coordinator.handle(announce("f.dat", A), "p1");
   await advance(t, 60_000, 250);
@@ -67,8 +98,21 @@ test("client/coordinator retry - past max_retry_age a file is given up, counted,
 
 test("client/coordinator retry - after a restart a delivered file is acked, not fetched; a pending one is resumed", async (t) => {
   const ledger = ClientLedger.open(":memory:");
-  const requester = new FakeRequester((call) => (call.msg.type === "push" && call.msg.dataObject["uid"] === "p.dat" ? pending() : serverReply(call)));
-  const first = new Coordinator({ requester, hooks: new RecordingHooks(), log: nullLogger, reqTimeoutMs: 1000, transferReqTimeoutMs: 10_000, maxConcurrent: 8, drainMs: 0, book: ledger.book("c") });
+  const requester = new FakeRequester((call) =>
+    call.msg.type === "push" && call.msg.dataObject["uid"] === "p.dat"
+      ? pending()
+      : serverReply(call),
+  );
+  const first = new Coordinator({
+    requester,
+    hooks: new RecordingHooks(),
+    log: nullLogger,
+    reqTimeoutMs: 1000,
+    transferReqTimeoutMs: 10_000,
+    maxConcurrent: 8,
+    drainMs: 0,
+    book: ledger.book("c"),
+  });
   first.handle(announce("d.dat", A), "p1");
   first.handle(announce("p.dat", A), "p1");
   await flush();
@@ -78,9 +122,20 @@ test("client/coordinator retry - after a restart a delivered file is acked, not 
   const { coordinator, hooks } = setup(t, second, {}, ledger);
   coordinator.resume();
   await flush();
-  assert.deepEqual(second.of("ping").map((c) => c.msg.dataObject["push_uid"]), ["p.dat"], "asks whether the earlier push still runs");
-  assert.deepEqual(second.of("push").map((c) => c.msg.dataObject["uid"]), ["p.dat"]);
-  assert.deepEqual(hooks.cleaned, ["p.dat"], "leftovers of the crashed push are removed first");
+  assert.deepEqual(
+    second.of("ping").map((c) => c.msg.dataObject["push_uid"]),
+    ["p.dat"],
+    "asks whether the earlier push still runs",
+  );
+  assert.deepEqual(
+    second.of("push").map((c) => c.msg.dataObject["uid"]),
+    ["p.dat"],
+  );
+  assert.deepEqual(
+    hooks.cleaned,
+    ["p.dat"],
+    "leftovers of the crashed push are removed first",
+  );
   coordinator.handle(announce("d.dat", A), "p1");
   await flush();
   assert.equal(second.of("push").length, 1, "d.dat is not fetched again");
@@ -96,7 +151,11 @@ test("client/coordinator retry - a resumed file its server still pushes is waite
   void book.sent("f.dat", A);
   await ledger.ledger.write(() => undefined);
   let running = 2;
-  const requester = new FakeRequester((call) => (call.msg.type === "ping" ? pong(call, { push_running: running-- > 0 }) : serverReply(call)));
+  const requester = new FakeRequester((call) =>
+    call.msg.type === "ping"
+      ? pong(call, { push_running: running-- > 0 })
+      : serverReply(call),
+  );
   const { coordinator, hooks } = setup(t, requester, {}, ledger);
   hooks.isPresent = true;
   coordinator.resume();
@@ -109,15 +168,25 @@ test("client/coordinator retry - a resumed file its server still pushes is waite
 });
 
 for (const [what, answer] of [
-  ["says push_running false", { push_running: false, move_it: { instance: "aaa" } }],
-  ["restarted (another instance)", { push_running: true, move_it: { instance: "bbb" } }],
+  [
+    "says push_running false",
+    { push_running: false, move_it: { instance: "aaa" } },
+  ],
+  [
+    "restarted (another instance)",
+    { push_running: true, move_it: { instance: "bbb" } },
+  ],
 ] as const) {
   test(`client/coordinator retry - a push is abandoned at once when its server ${what}, and sent again`, async (t) => {
     mockTime(t);
     let pushes = 0;
     let pings = 0;
     const requester = new FakeRequester((call) => {
-      if (call.msg.type === "ping") return pong(call, pings++ === 0 ? { move_it: { instance: "aaa" } } : answer);
+      if (call.msg.type === "ping")
+        return pong(
+          call,
+          pings++ === 0 ? { move_it: { instance: "aaa" } } : answer,
+        );
       if (call.msg.type === "push" && pushes++ === 1) return pending();
       return serverReply(call);
     });
@@ -130,7 +199,11 @@ for (const [what, answer] of [
     await advance(t, 12_000, 500);
     assert.equal(coordinator.stats.lostPushes, 1);
     assert.equal(coordinator.stats.received, 2);
-    assert.equal(requester.of("push").filter((c) => c.msg.dataObject["uid"] === "big.dat").length, 2);
+    assert.equal(
+      requester.of("push").filter((c) => c.msg.dataObject["uid"] === "big.dat")
+        .length,
+      2,
+    );
   });
 }
 
@@ -140,13 +213,26 @@ test("client/coordinator retry - files of a request address that never answers d
     if (call.address !== D) return serverReply(call);
     return call.msg.type === "push" ? pending() : noReply(call);
   });
-  const { coordinator } = setup(t, requester, { maxConcurrent: 3, providerAlive: () => true });
-  for (let i = 0; i < 8; i++) coordinator.handle(announce(`dead${i}.dat`, D), "p1");
-  for (let i = 0; i < 20; i++) coordinator.handle(announce(`good${i}.dat`, A), "p1");
+  const { coordinator } = setup(t, requester, {
+    maxConcurrent: 3,
+    providerAlive: () => true,
+  });
+  for (let i = 0; i < 8; i++)
+    coordinator.handle(announce(`dead${i}.dat`, D), "p1");
+  for (let i = 0; i < 20; i++)
+    coordinator.handle(announce(`good${i}.dat`, A), "p1");
   await advance(t, 2_000, 100);
   assert.equal(coordinator.stats.received, 20);
-  assert.equal(requester.of("push", D).length, 1, "one push at a time to an address that never answered");
+  assert.equal(
+    requester.of("push", D).length,
+    1,
+    "one push at a time to an address that never answered",
+  );
   assert.ok(requester.of("ping", D).length >= 1);
   await advance(t, 60_000, 1000);
-  assert.equal(requester.of("push", D).length, 1, "a dead address gets pings, not more pushes");
+  assert.equal(
+    requester.of("push", D).length,
+    1,
+    "a dead address gets pings, not more pushes",
+  );
 });

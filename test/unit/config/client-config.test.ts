@@ -5,7 +5,8 @@ import { ConfigError } from "../../../src/errors.js";
 import { loadConfig } from "../../../src/config/index.js";
 import type { ClientChainConfig } from "../../../src/config/index.js";
 
-const MINIMAL = "providers = rx1:9010\ndestination = file:///data/out/\ntopic = /t\n";
+const MINIMAL =
+  "providers = rx1:9010\ndestination = file:///data/out/\ntopic = /t\n";
 
 function chain(body: string): ClientChainConfig {
   const [only] = loadConfig(`[hrit]\n${body}`, "client", "c.ini").chains;
@@ -14,18 +15,23 @@ function chain(body: string): ClientChainConfig {
 }
 
 function rejects(body: string, pattern: RegExp): void {
-  assert.throws(() => loadConfig(`[hrit]\n${body}`, "client", "c.ini"), (err: unknown) => {
-    assert.ok(err instanceof ConfigError, String(err));
-    assert.match(err.message, pattern);
-    return true;
-  });
+  assert.throws(
+    () => loadConfig(`[hrit]\n${body}`, "client", "c.ini"),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError, String(err));
+      assert.match(err.message, pattern);
+      return true;
+    },
+  );
 }
 
 test("config/client-config - defaults (docs/client.md)", () => {
   assert.deepEqual(chain(MINIMAL), {
     kind: "client",
     name: "hrit",
-    providers: [{ host: "rx1", port: 9010, topic: undefined, address: "rx1:9010" }],
+    providers: [
+      { host: "rx1", port: 9010, topic: undefined, address: "rx1:9010" },
+    ],
     destination: "file:///data/out/",
     login: undefined,
     topic: "/t",
@@ -49,7 +55,11 @@ test("config/client-config - defaults (docs/client.md)", () => {
     expected: undefined,
     alerts: undefined,
     metadataRewrites: [],
-    raw: { providers: "rx1:9010", destination: "file:///data/out/", topic: "/t" },
+    raw: {
+      providers: "rx1:9010",
+      destination: "file:///data/out/",
+      topic: "/t",
+    },
   });
 });
 
@@ -79,9 +89,19 @@ test("config/client-config - every option read", () => {
     ].join("\n"),
   );
   assert.deepEqual(c.providers, [
-    { host: "rx1.example.org", port: 9010, topic: undefined, address: "rx1.example.org:9010" },
+    {
+      host: "rx1.example.org",
+      port: 9010,
+      topic: undefined,
+      address: "rx1.example.org:9010",
+    },
     { host: "::1", port: 9011, topic: "/1b/hrit", address: "[::1]:9011" },
-    { host: "10.0.0.3", port: 9012, topic: undefined, address: "10.0.0.3:9012" },
+    {
+      host: "10.0.0.3",
+      port: 9012,
+      topic: undefined,
+      address: "10.0.0.3:9012",
+    },
   ]);
   assert.equal(c.destination, "scp://proc01/data/{platform_name}/");
   assert.equal(c.login, "satman:secret");
@@ -110,7 +130,10 @@ test("config/client-config - unknown options are metadata rewrites, in order, va
       "ssh_key_filename = /k\n",
   );
   assert.deepEqual(c.metadataRewrites, [
-    ["platform_name", "MSG1:Meteosat-8|MSG2:Meteosat-9|MSG3:Meteosat-10|MSG4:Meteosat-11"],
+    [
+      "platform_name",
+      "MSG1:Meteosat-8|MSG2:Meteosat-9|MSG3:Meteosat-10|MSG4:Meteosat-11",
+    ],
     ["sensor", "seviri"],
     ["ssh_key_filename", "/k"],
   ]);
@@ -124,27 +147,63 @@ test("config/client-config - nameservers = false (any case) is false", () => {
 });
 
 test("config/client-config - an empty topic subscribes to everything", () => {
-  assert.equal(chain("providers = rx1:9010\ndestination = /data/out/\ntopic =\n").topic, "");
+  assert.equal(
+    chain("providers = rx1:9010\ndestination = /data/out/\ntopic =\n").topic,
+    "",
+  );
 });
 
 test("config/client-config - missing and bad options", () => {
-  rejects("destination = /d/\ntopic = /t\n", /section \[hrit\], option providers: missing required option/);
-  rejects("providers = rx1:9010\ntopic = /t\n", /option destination: missing required option/);
-  rejects("providers = rx1:9010\ndestination = /d/\n", /option topic: missing required option/);
-  rejects(MINIMAL.replace("rx1:9010", "rx1"), /option providers, value "rx1": not host:port/);
-  rejects(MINIMAL.replace("rx1:9010", "rx1:9010 rx1:9010"), /provider rx1:9010 is listed twice/);
+  rejects(
+    "destination = /d/\ntopic = /t\n",
+    /section \[hrit\], option providers: missing required option/,
+  );
+  rejects(
+    "providers = rx1:9010\ntopic = /t\n",
+    /option destination: missing required option/,
+  );
+  rejects(
+    "providers = rx1:9010\ndestination = /d/\n",
+    /option topic: missing required option/,
+  );
+  rejects(
+    MINIMAL.replace("rx1:9010", "rx1"),
+    /option providers, value "rx1": not host:port/,
+  );
+  rejects(
+    MINIMAL.replace("rx1:9010", "rx1:9010 rx1:9010"),
+    /provider rx1:9010 is listed twice/,
+  );
   rejects(
     MINIMAL.replace("file:///data/out/", "data/out"),
     /option destination, value "data\/out": not an absolute path nor a URL/,
   );
-  rejects(`${MINIMAL}publish_port = -1\n`, /option publish_port, value "-1": not a port number \(0\.\.65535\)/);
-  rejects(`${MINIMAL}heartbeat = sometimes\n`, /option heartbeat, value "sometimes": not a boolean/);
-  rejects(`${MINIMAL}compression = zip\n`, /option compression, value "zip": not one of xrit, tar, bzip/);
-  rejects(`${MINIMAL}req_timeout = 0\n`, /option req_timeout, value "0": must be more than 0 seconds/);
+  rejects(
+    `${MINIMAL}publish_port = -1\n`,
+    /option publish_port, value "-1": not a port number \(0\.\.65535\)/,
+  );
+  rejects(
+    `${MINIMAL}heartbeat = sometimes\n`,
+    /option heartbeat, value "sometimes": not a boolean/,
+  );
+  rejects(
+    `${MINIMAL}compression = zip\n`,
+    /option compression, value "zip": not one of xrit, tar, bzip/,
+  );
+  rejects(
+    `${MINIMAL}req_timeout = 0\n`,
+    /option req_timeout, value "0": must be more than 0 seconds/,
+  );
   rejects(`${MINIMAL}transfer_req_timeout = ten\n`, /not a number of seconds/);
-  rejects(`${MINIMAL}max_concurrent_transfers = 0\n`, /option max_concurrent_transfers, value "0": must be at least 1/);
+  rejects(
+    `${MINIMAL}max_concurrent_transfers = 0\n`,
+    /option max_concurrent_transfers, value "0": must be at least 1/,
+  );
   rejects(`${MINIMAL}heartbeat_alarm_scale = 0\n`, /must be more than 0/);
-  rejects(`${MINIMAL}processing_delay = later\n`, /option processing_delay, value "later": not a number of seconds/);
+  rejects(
+    `${MINIMAL}processing_delay = later\n`,
+    /option processing_delay, value "later": not a number of seconds/,
+  );
 });
 
 test("config/client-config - the same non-zero publish_port twice is an error, 0 twice is fine", () => {
@@ -159,6 +218,14 @@ test("config/client-config - the same non-zero publish_port twice is an error, 0
 
 test("config/client-config - the result is deeply frozen", () => {
   const c = chain(`${MINIMAL}backup_targets = a b\nx = y\n`);
-  const parts = [c, c.providers, c.providers[0], c.backupTargets, c.metadataRewrites, c.metadataRewrites[0], c.raw];
+  const parts = [
+    c,
+    c.providers,
+    c.providers[0],
+    c.backupTargets,
+    c.metadataRewrites,
+    c.metadataRewrites[0],
+    c.raw,
+  ];
   for (const part of parts) assert.ok(Object.isFrozen(part));
 });

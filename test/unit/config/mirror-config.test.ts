@@ -26,11 +26,14 @@ function chain(body: string): MirrorChainConfig {
 }
 
 function rejects(body: string, pattern: RegExp): void {
-  assert.throws(() => loadConfig(`[gw]\n${body}`, "mirror", "m.ini"), (err: unknown) => {
-    assert.ok(err instanceof ConfigError, String(err));
-    assert.match(err.message, pattern);
-    return true;
-  });
+  assert.throws(
+    () => loadConfig(`[gw]\n${body}`, "mirror", "m.ini"),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError, String(err));
+      assert.match(err.message, pattern);
+      return true;
+    },
+  );
 }
 
 test("config/mirror-config - splits a section into its client and server sides", () => {
@@ -60,14 +63,21 @@ test("config/mirror-config - splits a section into its client and server sides",
 });
 
 test("config/mirror-config - server and mirror options are not metadata rewrites of the client side", () => {
-  const m = chain(`${MIRROR}station = gw\ndelay = 2\nprefetch = yes\nplatform_name = MSG4:Meteosat-11\n`);
-  assert.deepEqual(m.client.metadataRewrites, [["platform_name", "MSG4:Meteosat-11"]]);
+  const m = chain(
+    `${MIRROR}station = gw\ndelay = 2\nprefetch = yes\nplatform_name = MSG4:Meteosat-11\n`,
+  );
+  assert.deepEqual(m.client.metadataRewrites, [
+    ["platform_name", "MSG4:Meteosat-11"],
+  ]);
   assert.equal(m.prefetch, true);
   assert.equal(m.server.station, "gw");
 });
 
 test("config/mirror-config - client_topic defaults to topic", () => {
-  assert.equal(chain(MIRROR.replace("client_topic = /1b/hrit\n", "")).client.topic, "/gw/hrit");
+  assert.equal(
+    chain(MIRROR.replace("client_topic = /1b/hrit\n", "")).client.topic,
+    "/gw/hrit",
+  );
 });
 
 test("config/mirror-config - compression belongs to the fetching side", () => {
@@ -77,14 +87,26 @@ test("config/mirror-config - compression belongs to the fetching side", () => {
 });
 
 test("config/mirror-config - request_port is required, staging through a path, file, ftp, scp or sftp", () => {
-  rejects(MIRROR.replace("request_port = 9203\n", ""), /section \[gw\], option request_port: missing required option/);
+  rejects(
+    MIRROR.replace("request_port = 9203\n", ""),
+    /section \[gw\], option request_port: missing required option/,
+  );
   rejects(
     MIRROR.replace("file:///data/staging/", "s3://bucket/staging/"),
     /option destination, value "s3:\/\/bucket\/staging\/": a mirror stages into a directory given as a path or a file:\/\/, ftp:\/\/, scp:\/\/ or sftp:\/\/ URL/,
   );
-  rejects(`${MIRROR}staging_directory = staging\n`, /option staging_directory, value "staging": must be an absolute path/);
-  rejects(MIRROR.replace("origin = /data/staging/{name}.dat\n", ""), /option origin: missing required option/);
-  rejects(`${MIRROR}prefetch = later\n`, /option prefetch, value "later": not a boolean/);
+  rejects(
+    `${MIRROR}staging_directory = staging\n`,
+    /option staging_directory, value "staging": must be an absolute path/,
+  );
+  rejects(
+    MIRROR.replace("origin = /data/staging/{name}.dat\n", ""),
+    /option origin: missing required option/,
+  );
+  rejects(
+    `${MIRROR}prefetch = later\n`,
+    /option prefetch, value "later": not a boolean/,
+  );
 });
 
 test("config/mirror-config - the same request_port in two sections is an error", () => {
@@ -96,22 +118,54 @@ test("config/mirror-config - the same request_port in two sections is an error",
 
 test("config/mirror-config - the result is deeply frozen", () => {
   const m = chain(MIRROR);
-  for (const part of [m, m.client, m.client.providers, m.server, m.server.info, m.raw]) {
+  for (const part of [
+    m,
+    m.client,
+    m.client.providers,
+    m.server,
+    m.server.info,
+    m.raw,
+  ]) {
     assert.ok(Object.isFrozen(part));
   }
 });
 
 test("config/mirror-config - a mirror section cannot listen", () => {
-  rejects(`${MIRROR}listen = /1b/hrit\n`, /section \[gw\], option listen, value "\/1b\/hrit": a mirror section cannot listen/);
+  rejects(
+    `${MIRROR}listen = /1b/hrit\n`,
+    /section \[gw\], option listen, value "\/1b\/hrit": a mirror section cannot listen/,
+  );
 });
 
 test("config/mirror-config - the staging directory served from: the destination's path, or staging_directory", () => {
   assert.equal(chain(MIRROR).stagingDirectory, "/data/staging/");
-  assert.equal(chain(MIRROR.replace("file:///data/staging/", "/data/st2/")).stagingDirectory, "/data/st2/");
-  assert.equal(chain(MIRROR.replace("file:///data/staging/", "ftp://user:pw@gw.example.org:2121/data/in%20coming/")).stagingDirectory, "/data/in coming/");
-  assert.equal(chain(MIRROR.replace("file:///data/staging/", "sftp://gw/data/s/")).stagingDirectory, "/data/s/");
-  assert.equal(chain(MIRROR.replace("file:///data/staging/", "scp://gw/data/s/")).stagingDirectory, "/data/s/");
-  const ftp = chain(`${MIRROR.replace("file:///data/staging/", "ftp://gw/pub/in/")}staging_directory = /srv/ftp/pub/in\n`);
+  assert.equal(
+    chain(MIRROR.replace("file:///data/staging/", "/data/st2/"))
+      .stagingDirectory,
+    "/data/st2/",
+  );
+  assert.equal(
+    chain(
+      MIRROR.replace(
+        "file:///data/staging/",
+        "ftp://user:pw@gw.example.org:2121/data/in%20coming/",
+      ),
+    ).stagingDirectory,
+    "/data/in coming/",
+  );
+  assert.equal(
+    chain(MIRROR.replace("file:///data/staging/", "sftp://gw/data/s/"))
+      .stagingDirectory,
+    "/data/s/",
+  );
+  assert.equal(
+    chain(MIRROR.replace("file:///data/staging/", "scp://gw/data/s/"))
+      .stagingDirectory,
+    "/data/s/",
+  );
+  const ftp = chain(
+    `${MIRROR.replace("file:///data/staging/", "ftp://gw/pub/in/")}staging_directory = /srv/ftp/pub/in\n`,
+  );
   assert.equal(ftp.stagingDirectory, "/srv/ftp/pub/in");
   assert.equal(ftp.client.destination, "ftp://gw/pub/in/");
 });

@@ -2,14 +2,21 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { test } from "node:test";
 import { MessageDecodeError } from "../../../src/errors.js";
-import { Message, VERSION_AWARE, VERSION_NAIVE } from "../../../src/message/index.js";
+import {
+  Message,
+  VERSION_AWARE,
+  VERSION_NAIVE,
+} from "../../../src/message/index.js";
 import { DateTime } from "../../../src/util/datetime.js";
 import { PyFloat } from "../../../src/util/pyfloat.js";
 import { capture, captureFrames } from "../../helpers/fixtures.js";
 
 test("message - every captured frame round-trips byte for byte", () => {
   const frames = captureFrames();
-  assert.ok(frames.length >= 40, `expected the capture file's frames, got ${frames.length}`);
+  assert.ok(
+    frames.length >= 40,
+    `expected the capture file's frames, got ${frames.length}`,
+  );
   for (const { id, line } of frames) {
     const msg = Message.decode(Buffer.from(line, "utf8"));
     assert.equal(msg.encode(), line, `capture ${id}`);
@@ -27,7 +34,14 @@ test("message - decodes the header fields of A2", () => {
   assert.equal(msg.version, "v1.01");
   assert.equal(msg.time.isoformat(), "2026-11-22T03:18:07.284115");
   assert.equal(msg.time.naive, true);
-  assert.deepEqual(Object.keys(msg.dataObject), ["sensor", "variant", "name", "uri", "uid", "request_address"]);
+  assert.deepEqual(Object.keys(msg.dataObject), [
+    "sensor",
+    "variant",
+    "name",
+    "uri",
+    "uid",
+    "request_address",
+  ]);
 });
 
 test("message - a datetime in data stays naive and the header is aware (A3)", () => {
@@ -43,17 +57,40 @@ test("message - a datetime in data stays naive and the header is aware (A3)", ()
 test("message - a new message picks v1.2 only when its data holds a datetime", () => {
   const plain = new Message("/a", "file", { uid: "x" }, { sender: "u@h" });
   assert.equal(plain.version, VERSION_NAIVE);
-  assert.match(plain.encode(), /^pytroll:\/\/a file u@h \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})? v1\.01 application\/json \{"uid": "x"\}$/);
-  const dt = new DateTime({ year: 2024, month: 1, day: 2, hour: 3, minute: 4, second: 5 });
-  const aware = new Message("/a", "file", { start_time: dt }, { sender: "u@h" });
+  assert.match(
+    plain.encode(),
+    /^pytroll:\/\/a file u@h \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})? v1\.01 application\/json \{"uid": "x"\}$/,
+  );
+  const dt = new DateTime({
+    year: 2024,
+    month: 1,
+    day: 2,
+    hour: 3,
+    minute: 4,
+    second: 5,
+  });
+  const aware = new Message(
+    "/a",
+    "file",
+    { start_time: dt },
+    { sender: "u@h" },
+  );
   assert.equal(aware.version, VERSION_AWARE);
-  assert.match(aware.encode(), /\+00:00 v1\.2 application\/json \{"start_time": "2024-01-02T03:04:05"\}$/);
+  assert.match(
+    aware.encode(),
+    /\+00:00 v1\.2 application\/json \{"start_time": "2024-01-02T03:04:05"\}$/,
+  );
 });
 
 test("message - re-encoding a decoded message rebuilt from its parts gives the capture (C6 pong)", () => {
   const [, pong] = capture("C6");
   const orig = Message.decode(pong!);
-  const rebuilt = new Message(orig.subject, "pong", { station: "refstation" }, { sender: "root@vm", time: orig.time });
+  const rebuilt = new Message(
+    orig.subject,
+    "pong",
+    { station: "refstation" },
+    { sender: "root@vm", time: orig.time },
+  );
   assert.equal(rebuilt.encode(), pong);
 });
 
@@ -82,10 +119,15 @@ test("message - Python's JSON forms: floats, big ints, NaN, non-ASCII, integer k
 });
 
 test("message - builds python-identical JSON for new data", () => {
-  const msg = new Message("/t", "file", { a: 1.5, b: new PyFloat(2), c: [1, "ü", null, true], d: { e: 1e16 } }, {
-    sender: "u@h",
-    time: new DateTime({ year: 2024, month: 1, day: 1 }),
-  });
+  const msg = new Message(
+    "/t",
+    "file",
+    { a: 1.5, b: new PyFloat(2), c: [1, "ü", null, true], d: { e: 1e16 } },
+    {
+      sender: "u@h",
+      time: new DateTime({ year: 2024, month: 1, day: 1 }),
+    },
+  );
   assert.equal(
     msg.encode(),
     'pytroll://t file u@h 2024-01-01T00:00:00 v1.01 application/json {"a": 1.5, "b": 2.0, "c": [1, "\\u00fc", null, true], "d": {"e": 10000000000000000}}',
@@ -93,7 +135,12 @@ test("message - builds python-identical JSON for new data", () => {
 });
 
 test("message - empty data is written as no data, as posttroll does", () => {
-  const msg = new Message("/t", "ping", {}, { sender: "u@h", time: new DateTime({ year: 2024, month: 1, day: 1 }) });
+  const msg = new Message(
+    "/t",
+    "ping",
+    {},
+    { sender: "u@h", time: new DateTime({ year: 2024, month: 1, day: 1 }) },
+  );
   assert.equal(msg.encode(), "pytroll://t ping u@h 2024-01-01T00:00:00 v1.01");
 });
 
@@ -105,9 +152,18 @@ const BAD_FRAMES: [string, string | Uint8Array][] = [
   ["bad version", "pytroll://a b c 2024-01-01T00:00:00 v9.9"],
   ["bad time", "pytroll://a b c yesterday v1.01"],
   ["bad mime", "pytroll://a b c 2024-01-01T00:00:00 v1.01 text/html <b>"],
-  ["bad json", "pytroll://a b c 2024-01-01T00:00:00 v1.01 application/json {\"a\": }"],
-  ["trailing json", "pytroll://a b c 2024-01-01T00:00:00 v1.01 application/json {} {}"],
-  ["deep json", `pytroll://a b c 2024-01-01T00:00:00 v1.01 application/json ${"[".repeat(100000)}`],
+  [
+    "bad json",
+    'pytroll://a b c 2024-01-01T00:00:00 v1.01 application/json {"a": }',
+  ],
+  [
+    "trailing json",
+    "pytroll://a b c 2024-01-01T00:00:00 v1.01 application/json {} {}",
+  ],
+  [
+    "deep json",
+    `pytroll://a b c 2024-01-01T00:00:00 v1.01 application/json ${"[".repeat(100000)}`,
+  ],
   ["not utf-8", new Uint8Array([0xff, 0xfe, 0x00, 0x80])],
 ];
 
@@ -130,11 +186,14 @@ test("message - fuzz: random bytes, truncations and mutations only raise Message
   const seeds = captureFrames().map((c) => c.line);
   for (let i = 0; i < 3000; i++) decodeOrTypedError(randomBytes(i % 300));
   for (const line of seeds) {
-    for (let cut = 0; cut <= line.length; cut += 3) decodeOrTypedError(line.slice(0, cut));
+    for (let cut = 0; cut <= line.length; cut += 3)
+      decodeOrTypedError(line.slice(0, cut));
     const bytes = Buffer.from(line);
     for (let j = 0; j < 200; j++) {
       const copy = Buffer.from(bytes);
-      copy[Math.floor(Math.random() * copy.length)] = Math.floor(Math.random() * 256);
+      copy[Math.floor(Math.random() * copy.length)] = Math.floor(
+        Math.random() * 256,
+      );
       decodeOrTypedError(copy);
     }
   }
@@ -142,9 +201,17 @@ test("message - fuzz: random bytes, truncations and mutations only raise Message
 
 test("message - fuzz: huge frames decode or fail fast with the typed error", () => {
   const big = "x".repeat(32 * 1024 * 1024);
-  decodeOrTypedError(`pytroll://a b c 2024-01-01T00:00:00 v1.01 text/ascii ${big}`);
-  decodeOrTypedError(`pytroll://a b c 2024-01-01T00:00:00 v1.01 application/json "${big}`);
-  decodeOrTypedError(`pytroll://a b c 2024-01-01T00:00:00 v1.01 application/json {"k": "${big}"}`);
-  const msg = Message.decode(`pytroll://a b c 2024-01-01T00:00:00 v1.01 application/json ["${big}"]`);
+  decodeOrTypedError(
+    `pytroll://a b c 2024-01-01T00:00:00 v1.01 text/ascii ${big}`,
+  );
+  decodeOrTypedError(
+    `pytroll://a b c 2024-01-01T00:00:00 v1.01 application/json "${big}`,
+  );
+  decodeOrTypedError(
+    `pytroll://a b c 2024-01-01T00:00:00 v1.01 application/json {"k": "${big}"}`,
+  );
+  const msg = Message.decode(
+    `pytroll://a b c 2024-01-01T00:00:00 v1.01 application/json ["${big}"]`,
+  );
   assert.equal((msg.data as string[])[0]!.length, big.length);
 });

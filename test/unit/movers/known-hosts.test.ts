@@ -9,8 +9,10 @@ import {
   verifyHostKey,
 } from "../../../src/movers/known-hosts.js";
 
-const KEY_A = "AAAAC3NzaC1lZDI1NTE5AAAAILdIfq40eMG6J9NInwNa0pjQKO+0v9aNqDOC0hHFC5B/";
-const KEY_B = "AAAAC3NzaC1lZDI1NTE5AAAAIBqmJ6wXQkq1IxnQm8EWCMtNmuxoMuB5dI7hhZjKSz4p";
+const KEY_A =
+  "AAAAC3NzaC1lZDI1NTE5AAAAILdIfq40eMG6J9NInwNa0pjQKO+0v9aNqDOC0hHFC5B/";
+const KEY_B =
+  "AAAAC3NzaC1lZDI1NTE5AAAAIBqmJ6wXQkq1IxnQm8EWCMtNmuxoMuB5dI7hhZjKSz4p";
 const blob = (b64: string): Buffer => Buffer.from(b64, "base64");
 
 // Produced by `ssh-keygen -H` from "[example.org]:2222 ..." and "host.example ...".
@@ -30,9 +32,16 @@ test("movers/known-hosts - reads the key type from the blob", () => {
 });
 
 test("movers/known-hosts - parses markers and skips comments and junk", () => {
-  const entries = parseKnownHosts(`# comment\n\n@revoked bad.example ssh-ed25519 ${KEY_B}\nonly-two fields\nh1,h2 ssh-ed25519 ${KEY_A} c@x\n`);
+  const entries = parseKnownHosts(
+    `# comment\n\n@revoked bad.example ssh-ed25519 ${KEY_B}\nonly-two fields\nh1,h2 ssh-ed25519 ${KEY_A} c@x\n`,
+  );
   assert.deepEqual(entries, [
-    { marker: "@revoked", patterns: "bad.example", keyType: "ssh-ed25519", key: KEY_B },
+    {
+      marker: "@revoked",
+      patterns: "bad.example",
+      keyType: "ssh-ed25519",
+      key: KEY_B,
+    },
     { marker: "", patterns: "h1,h2", keyType: "ssh-ed25519", key: KEY_A },
   ]);
 });
@@ -49,23 +58,55 @@ test("movers/known-hosts - matches pattern lists, wildcards and negation", () =>
 
 test("movers/known-hosts - matches hashed entries written by ssh-keygen -H", () => {
   const entries = parseKnownHosts(HASHED);
-  assert.equal(verifyHostKey(entries, "example.org", 2222, blob(KEY_A)), "known");
-  assert.equal(verifyHostKey(entries, "host.example", 22, blob(KEY_A)), "known");
-  assert.equal(verifyHostKey(entries, "example.org", 22, blob(KEY_A)), "unknown");
-  assert.equal(verifyHostKey(entries, "host.example", 22, blob(KEY_B)), "mismatch");
+  assert.equal(
+    verifyHostKey(entries, "example.org", 2222, blob(KEY_A)),
+    "known",
+  );
+  assert.equal(
+    verifyHostKey(entries, "host.example", 22, blob(KEY_A)),
+    "known",
+  );
+  assert.equal(
+    verifyHostKey(entries, "example.org", 22, blob(KEY_A)),
+    "unknown",
+  );
+  assert.equal(
+    verifyHostKey(entries, "host.example", 22, blob(KEY_B)),
+    "mismatch",
+  );
 });
 
 test("movers/known-hosts - verdicts: known, unknown, mismatch, revoked", () => {
-  const entries = parseKnownHosts(`[h]:2200 ssh-ed25519 ${KEY_A}\n@revoked * ssh-ed25519 ${KEY_B}\nother ssh-rsa AAAAB3NzaC1yc2E=\n`);
+  const entries = parseKnownHosts(
+    `[h]:2200 ssh-ed25519 ${KEY_A}\n@revoked * ssh-ed25519 ${KEY_B}\nother ssh-rsa AAAAB3NzaC1yc2E=\n`,
+  );
   assert.equal(verifyHostKey(entries, "h", 2200, blob(KEY_A)), "known");
   assert.equal(verifyHostKey(entries, "h", 2201, blob(KEY_A)), "unknown");
   assert.equal(verifyHostKey(entries, "h", 2200, blob(KEY_B)), "revoked");
-  assert.equal(verifyHostKey(parseKnownHosts(`h ssh-ed25519 ${KEY_B}`), "h", 22, blob(KEY_A)), "mismatch");
+  assert.equal(
+    verifyHostKey(
+      parseKnownHosts(`h ssh-ed25519 ${KEY_B}`),
+      "h",
+      22,
+      blob(KEY_A),
+    ),
+    "mismatch",
+  );
   // A key of another type than the ones on file is new, not a mismatch.
-  assert.equal(verifyHostKey(parseKnownHosts("h ssh-rsa AAAAB3NzaC1yc2E="), "h", 22, blob(KEY_A)), "unknown");
+  assert.equal(
+    verifyHostKey(
+      parseKnownHosts("h ssh-rsa AAAAB3NzaC1yc2E="),
+      "h",
+      22,
+      blob(KEY_A),
+    ),
+    "unknown",
+  );
 });
 
 test("movers/known-hosts - lists the key types on file for a host", () => {
-  const entries = parseKnownHosts(`h ssh-rsa AAAA\nh ssh-ed25519 ${KEY_A}\nh ssh-rsa BBBB\nx ecdsa-sha2-nistp256 CCCC\n`);
+  const entries = parseKnownHosts(
+    `h ssh-rsa AAAA\nh ssh-ed25519 ${KEY_A}\nh ssh-rsa BBBB\nx ecdsa-sha2-nistp256 CCCC\n`,
+  );
   assert.deepEqual(knownKeyTypes(entries, "h", 22), ["ssh-rsa", "ssh-ed25519"]);
 });

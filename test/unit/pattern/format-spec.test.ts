@@ -10,8 +10,15 @@ import {
 } from "../../../src/pattern/format-spec.js";
 
 /** Tokens as Python's `string.Formatter.parse` tuples. */
-function tuples(pattern: string): Array<[string, string | null, string | null, string | null]> {
-  return tokenize(pattern).map((t) => [t.literal, t.field?.name ?? null, t.field?.spec ?? null, t.field?.conversion ?? null]);
+function tuples(
+  pattern: string,
+): Array<[string, string | null, string | null, string | null]> {
+  return tokenize(pattern).map((t) => [
+    t.literal,
+    t.field?.name ?? null,
+    t.field?.spec ?? null,
+    t.field?.conversion ?? null,
+  ]);
 }
 
 test("pattern/format-spec - tokenize splits literals and fields like Formatter.parse", () => {
@@ -51,18 +58,39 @@ test("pattern/format-spec - tokenize rejects unbalanced braces", () => {
   assert.throws(() => tokenize("{a"), /expected '}' before end of string/);
   assert.throws(() => tokenize("{a{b}}"), /unexpected '{' in field name/);
   assert.throws(() => tokenize("{a!}"), /conversion specifier/);
-  assert.throws(() => tokenize("{a!rx}"), /expected ':' after conversion specifier/);
+  assert.throws(
+    () => tokenize("{a!rx}"),
+    /expected ':' after conversion specifier/,
+  );
 });
 
 test("pattern/format-spec - parseFieldText without a spec or conversion", () => {
-  assert.deepEqual(parseFieldText("name"), { name: "name", conversion: null, spec: "", raw: "name" });
-  assert.deepEqual(parseFieldText(""), { name: "", conversion: null, spec: "", raw: "" });
+  assert.deepEqual(parseFieldText("name"), {
+    name: "name",
+    conversion: null,
+    spec: "",
+    raw: "name",
+  });
+  assert.deepEqual(parseFieldText(""), {
+    name: "",
+    conversion: null,
+    spec: "",
+    raw: "",
+  });
 });
 
 test("pattern/format-spec - parseFormatSpec reads every part", () => {
   assert.deepEqual(parseFormatSpec("*^+#012,.3f"), {
-    fill: "*", align: "^", sign: "+", coerceZero: false, alternate: true, zeroPad: false,
-    width: 12, grouping: ",", precision: 3, type: "f",
+    fill: "*",
+    align: "^",
+    sign: "+",
+    coerceZero: false,
+    alternate: true,
+    zeroPad: false,
+    width: 12,
+    grouping: ",",
+    precision: 3,
+    type: "f",
   });
   const zero = parseFormatSpec("05d");
   assert.equal(zero.zeroPad, true);
@@ -72,7 +100,11 @@ test("pattern/format-spec - parseFormatSpec reads every part", () => {
   assert.equal(aligned.zeroPad, true);
   assert.equal(aligned.align, "<");
   const filled = parseFormatSpec("x<05d");
-  assert.equal(filled.zeroPad, false, "after an explicit fill the 0 is part of the width");
+  assert.equal(
+    filled.zeroPad,
+    false,
+    "after an explicit fill the 0 is part of the width",
+  );
   assert.equal(filled.width, 5);
   assert.equal(parseFormatSpec("z_.2e").coerceZero, true);
   assert.equal(parseFormatSpec("").type, undefined);
@@ -98,12 +130,22 @@ test("pattern/format-spec - matchLooseSpec reads a spec the way trollsift does",
   assert.equal(matchLooseSpec("5.1f").precision, ".1");
   assert.equal(matchLooseSpec(">5").type, "", "the type is optional");
   assert.equal(matchLooseSpec("foo").type, "f", "anchored at the start only");
-  assert.equal(matchLooseSpec("qux").type, "", "every part is optional, so it always matches");
+  assert.equal(
+    matchLooseSpec("qux").type,
+    "",
+    "every part is optional, so it always matches",
+  );
 });
 
 test("pattern/format-spec - splitDateSpec separates strftime codes from literal text", () => {
   assert.deepEqual(splitDateSpec("%Y%m%d_t%H%%x%e"), [
-    { code: "Y" }, { code: "m" }, { code: "d" }, { text: "_t" }, { code: "H" }, { code: "%" }, { text: "x%e" },
+    { code: "Y" },
+    { code: "m" },
+    { code: "d" },
+    { text: "_t" },
+    { code: "H" },
+    { code: "%" },
+    { text: "x%e" },
   ]);
   assert.deepEqual(splitDateSpec("%"), [{ text: "%" }]);
 });

@@ -10,14 +10,18 @@ import { decodeRecord, vectors } from "./vectors.js";
 test("pattern/globify - every trollsift 0.5.0 globify vector", () => {
   const cases = vectors().globify;
   assert.ok(cases.length >= 9);
-  for (const c of cases) assert.equal(globify(c.pattern, decodeRecord(c.fixed)), c.glob, c.pattern);
+  for (const c of cases)
+    assert.equal(globify(c.pattern, decodeRecord(c.fixed)), c.glob, c.pattern);
 });
 
 test("pattern/globify - fields become * or ? by spec", () => {
   assert.equal(globify("{a}"), "*");
   assert.equal(globify("{a:%Y%m%d_%H}"), "????????_??");
   assert.equal(globify("{a:%j}{b:%a%p}"), "???**");
-  assert.equal(globify("{a:5.3f}|{b:_<12s}|{c:>010d}|{d:s}"), "?????|????????????|??????????|*");
+  assert.equal(
+    globify("{a:5.3f}|{b:_<12s}|{c:>010d}|{d:s}"),
+    "?????|????????????|??????????|*",
+  );
 });
 
 test("pattern/globify - literal text, glob characters and escaped braces stay", () => {
@@ -35,7 +39,11 @@ test("pattern/globify - fixed values are formatted as compose does", () => {
 test("pattern/globify - a [datetime, codes] pair fixes only those codes", () => {
   const t = new DateTime({ year: 2024, month: 11, day: 22, hour: 12 });
   assert.equal(globify("{a:%Y%m%d_%H}", { a: [t, "Ym"] }), "202411??_??");
-  assert.equal(globify("{a:%Y%m%d}", { a: [t, "Ymd"] }), "20241122", "trollsift 0.5 returns ?×20241122 here");
+  assert.equal(
+    globify("{a:%Y%m%d}", { a: [t, "Ymd"] }),
+    "20241122",
+    "trollsift 0.5 returns ?×20241122 here",
+  );
 });
 
 test("pattern/globify - a zero width gives * where trollsift crashes", () => {

@@ -4,11 +4,25 @@ import { strftime } from "../../../src/pattern/strftime.js";
 import { DateTime } from "../../../src/util/datetime.js";
 
 // Expected strings below come from CPython 3.11 on glibc (C locale).
-const D = new DateTime({ year: 2024, month: 1, day: 2, hour: 3, minute: 4, second: 5, microsecond: 6 });
+const D = new DateTime({
+  year: 2024,
+  month: 1,
+  day: 2,
+  hour: 3,
+  minute: 4,
+  second: 5,
+  microsecond: 6,
+});
 
 test("pattern/strftime - numeric and name codes", () => {
-  assert.equal(strftime(D, "%Y-%m-%d %H:%M:%S.%f"), "2024-01-02 03:04:05.000006");
-  assert.equal(strftime(D, "%y %j %a %A %b %B %w %U %W"), "24 002 Tue Tuesday Jan January 2 00 01");
+  assert.equal(
+    strftime(D, "%Y-%m-%d %H:%M:%S.%f"),
+    "2024-01-02 03:04:05.000006",
+  );
+  assert.equal(
+    strftime(D, "%y %j %a %A %b %B %w %U %W"),
+    "24 002 Tue Tuesday Jan January 2 00 01",
+  );
   assert.equal(strftime(D, "%I %p"), "03 AM");
   const pm = new DateTime({ year: 2024, month: 11, day: 22, hour: 15 });
   assert.equal(strftime(pm, "%I %p %U %W %j"), "03 PM 46 47 327");
@@ -28,12 +42,30 @@ test("pattern/strftime - glibc extras and flags", () => {
 
 test("pattern/strftime - %z and %Z are empty for naive values and set for aware ones", () => {
   assert.equal(strftime(D, "[%z][%Z]"), "[][]");
-  const utc = new DateTime({ year: 2024, month: 11, day: 22, hour: 12, offsetMinutes: 0 });
+  const utc = new DateTime({
+    year: 2024,
+    month: 11,
+    day: 22,
+    hour: 12,
+    offsetMinutes: 0,
+  });
   assert.equal(strftime(utc, "%z %Z"), "+0000 UTC");
-  const ist = new DateTime({ year: 2024, month: 11, day: 22, hour: 12, offsetMinutes: 330 });
+  const ist = new DateTime({
+    year: 2024,
+    month: 11,
+    day: 22,
+    hour: 12,
+    offsetMinutes: 330,
+  });
   assert.equal(strftime(ist, "%z %Z"), "+0530 UTC+05:30");
 });
 
 test("pattern/strftime - a JS Date is taken as naive UTC", () => {
-  assert.equal(strftime(new Date(Date.UTC(2024, 10, 22, 12, 1, 2, 345)), "%Y%m%d%H%M%S.%f"), "20241122120102.345000");
+  assert.equal(
+    strftime(
+      new Date(Date.UTC(2024, 10, 22, 12, 1, 2, 345)),
+      "%Y%m%d%H%M%S.%f",
+    ),
+    "20241122120102.345000",
+  );
 });

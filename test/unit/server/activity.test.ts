@@ -18,7 +18,12 @@ test("activity: one info line with what happened since the last, none when nothi
   assert.equal(lines.length, 1);
   assert.equal(lines[0]!.level, 30);
   assert.deepEqual(
-    { announced: lines[0]!["announced"], pushes: lines[0]!["pushes"], failedPushes: lines[0]!["failedPushes"], bytesSent: lines[0]!["bytesSent"] },
+    {
+      announced: lines[0]!["announced"],
+      pushes: lines[0]!["pushes"],
+      failedPushes: lines[0]!["failedPushes"],
+      bytesSent: lines[0]!["bytesSent"],
+    },
     { announced: 1000, pushes: 998, failedPushes: 2, bytesSent: 10_240_000 },
   );
   // Counted from the last line on: a quiet chain writes nothing.

@@ -8,7 +8,11 @@ import { ServerLedger } from "../../../src/server/ledger.js";
 import { tempDir } from "../../helpers/tmp.js";
 import { waitFor } from "../../helpers/wait.js";
 
-const exists = (p: string): Promise<boolean> => access(p).then(() => true, () => false);
+const exists = (p: string): Promise<boolean> =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
 
 test("server/deleter - deletes after remove_delay, not before (mock timers)", async (t) => {
   const dir = await tempDir(t);
@@ -17,7 +21,12 @@ test("server/deleter - deletes after remove_delay, not before (mock timers)", as
   const ledger = ServerLedger.open(undefined, nullLogger);
   t.after(() => ledger.close());
   t.mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1_000_000 });
-  const deleter = new Deleter({ chain: "c", ledger, log: nullLogger, now: () => Date.now() });
+  const deleter = new Deleter({
+    chain: "c",
+    ledger,
+    log: nullLogger,
+    now: () => Date.now(),
+  });
   await deleter.start();
   void deleter.schedule(file, 30);
   t.mock.timers.tick(29_999);
@@ -38,7 +47,12 @@ test("server/deleter - a file being served is not deleted; postpone moves a due 
   const ledger = ServerLedger.open(undefined, nullLogger);
   t.after(() => ledger.close());
   let serving = true;
-  const deleter = new Deleter({ chain: "c", ledger, log: nullLogger, busy: (p) => serving && p === busy });
+  const deleter = new Deleter({
+    chain: "c",
+    ledger,
+    log: nullLogger,
+    busy: (p) => serving && p === busy,
+  });
   await deleter.start();
   t.after(() => deleter.close());
   void deleter.schedule(busy, 0);
@@ -49,7 +63,11 @@ test("server/deleter - a file being served is not deleted; postpone moves a due 
   assert.equal(await exists(busy), true, "deleted while being served");
   assert.equal(await exists(kept), true, "postponed deletion ran");
   serving = false;
-  await waitFor(async () => !(await exists(busy)), "deletion once the push ended", 5000);
+  await waitFor(
+    async () => !(await exists(busy)),
+    "deletion once the push ended",
+    5000,
+  );
   assert.equal(await exists(kept), true);
 });
 
@@ -57,7 +75,11 @@ test("server/deleter - the schedule survives a restart in the ledger; an old JSO
   const dir = await tempDir(t);
   const state = join(dir, "state");
   await mkdir(state);
-  const [soon, later, legacy] = [join(dir, "soon.dat"), join(dir, "later.dat"), join(dir, "legacy.dat")];
+  const [soon, later, legacy] = [
+    join(dir, "soon.dat"),
+    join(dir, "later.dat"),
+    join(dir, "legacy.dat"),
+  ];
   for (const f of [soon, later, legacy]) await writeFile(f, "x");
   const first = ServerLedger.open(state, nullLogger);
   const d1 = new Deleter({ chain: "c", ledger: first, log: nullLogger });
@@ -68,14 +90,25 @@ test("server/deleter - the schedule survives a restart in the ledger; an old JSO
   first.close();
   assert.equal(await exists(soon), true, "closing must not delete");
   const json = join(state, "c.deletions.json");
-  await writeFile(json, JSON.stringify([{ path: legacy, due: Date.now() - 1000 }]));
+  await writeFile(
+    json,
+    JSON.stringify([{ path: legacy, due: Date.now() - 1000 }]),
+  );
   const second = ServerLedger.open(state, nullLogger);
   t.after(() => second.close());
-  const d2 = new Deleter({ chain: "c", ledger: second, log: nullLogger, legacyStateFile: json });
+  const d2 = new Deleter({
+    chain: "c",
+    ledger: second,
+    log: nullLogger,
+    legacyStateFile: json,
+  });
   await d2.start();
   t.after(() => d2.close());
   assert.equal(await exists(json), false, "old schedule file left behind");
-  await waitFor(async () => !(await exists(legacy)), "migrated overdue deletion");
+  await waitFor(
+    async () => !(await exists(legacy)),
+    "migrated overdue deletion",
+  );
   await waitFor(async () => !(await exists(soon)), "restored deletion");
   assert.equal(await exists(later), true, "deleted before its time");
   await waitFor(() => d2.pending === 1, "schedule holds only the later one");

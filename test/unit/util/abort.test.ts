@@ -33,12 +33,26 @@ test("util/abort - 500 children and 500 sleeps in flight on one parent add one l
   process.on("warning", onWarning);
   try {
     const parent = new AbortController();
-    const children = Array.from({ length: 500 }, () => childController(parent.signal));
-    const sleeps = Array.from({ length: 500 }, () => sleep(60_000, parent.signal).then(() => "slept", (e: unknown) => e));
-    const waits = Array.from({ length: 20 }, () => new Promise<void>((resolve) => onAbort(parent.signal, resolve)));
+    const children = Array.from({ length: 500 }, () =>
+      childController(parent.signal),
+    );
+    const sleeps = Array.from({ length: 500 }, () =>
+      sleep(60_000, parent.signal).then(
+        () => "slept",
+        (e: unknown) => e,
+      ),
+    );
+    const waits = Array.from(
+      { length: 20 },
+      () => new Promise<void>((resolve) => onAbort(parent.signal, resolve)),
+    );
     assert.equal(getEventListeners(parent.signal, "abort").length, 1);
     children[0]!.done();
-    assert.equal(getEventListeners(parent.signal, "abort").length, 1, "one child done: the others still listen");
+    assert.equal(
+      getEventListeners(parent.signal, "abort").length,
+      1,
+      "one child done: the others still listen",
+    );
     const why = new Error("chain closed");
     parent.abort(why);
     assert.ok(children.slice(1).every((c) => c.signal.reason === why));
@@ -46,7 +60,10 @@ test("util/abort - 500 children and 500 sleeps in flight on one parent add one l
     await Promise.all(waits);
     for (const c of children) c.done();
     await new Promise((r) => setImmediate(r));
-    assert.deepEqual(warnings.map((w) => w.name), []);
+    assert.deepEqual(
+      warnings.map((w) => w.name),
+      [],
+    );
   } finally {
     process.off("warning", onWarning);
   }

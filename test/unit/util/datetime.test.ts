@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { civilFromDays, daysFromCivil, daysInMonth, weekday } from "../../../src/util/datetime.js";
+import {
+  civilFromDays,
+  daysFromCivil,
+  daysInMonth,
+  weekday,
+} from "../../../src/util/datetime.js";
 
 test("util/datetime - day numbers and dates round-trip", () => {
   assert.equal(daysFromCivil(1970, 1, 1), 0);
@@ -8,11 +13,24 @@ test("util/datetime - day numbers and dates round-trip", () => {
     const c = civilFromDays(days);
     assert.equal(daysFromCivil(c.year, c.month, c.day), days);
   }
-  assert.deepEqual(civilFromDays(daysFromCivil(2024, 2, 29)), { year: 2024, month: 2, day: 29 });
+  assert.deepEqual(civilFromDays(daysFromCivil(2024, 2, 29)), {
+    year: 2024,
+    month: 2,
+    day: 29,
+  });
 });
 
 test("util/datetime - weekdays and month lengths", () => {
   assert.equal(weekday(1970, 1, 1), 3, "a Thursday");
   assert.equal(weekday(2024, 1, 1), 0, "a Monday");
-  assert.deepEqual([daysInMonth(2024, 2), daysInMonth(2023, 2), daysInMonth(1900, 2), daysInMonth(2000, 2), daysInMonth(2024, 13)], [29, 28, 28, 29, 0]);
+  assert.deepEqual(
+    [
+      daysInMonth(2024, 2),
+      daysInMonth(2023, 2),
+      daysInMonth(1900, 2),
+      daysInMonth(2000, 2),
+      daysInMonth(2024, 13),
+    ],
+    [29, 28, 28, 29, 0],
+  );
 });

@@ -29,12 +29,17 @@ test("line-batch: a daemon's last records reach stderr when it exits in the same
   `;
   let stderr = "";
   try {
-    execFileSync(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "ignore", "pipe"] });
+    execFileSync(process.execPath, ["--input-type=module", "-e", script], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
   } catch (err) {
     stderr = String((err as { stderr: Buffer }).stderr);
     assert.equal((err as { status: number }).status, 3);
   }
-  const records = stderr.trim().split("\n").map((l) => JSON.parse(l) as { msg: string; i: number });
+  const records = stderr
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { msg: string; i: number });
   assert.deepEqual(
     records.map((r) => [r.msg, r.i]),
     [

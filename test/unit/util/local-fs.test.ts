@@ -3,7 +3,17 @@ import { mkdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setImmediate as nextMacrotask } from "node:timers/promises";
 import { test } from "node:test";
-import { isLocalDir, learnDir, linkAs, lstatOf, realpathOf, renameTo, statBig, statOf, unlinkOf } from "../../../src/util/local-fs.js";
+import {
+  isLocalDir,
+  learnDir,
+  linkAs,
+  lstatOf,
+  realpathOf,
+  renameTo,
+  statBig,
+  statOf,
+  unlinkOf,
+} from "../../../src/util/local-fs.js";
 import { tempDir, tmpfs } from "../../helpers/tmp.js";
 
 /** "now" when `p` settled before the next macrotask (no thread-pool round trip), else "pool". */
@@ -26,14 +36,22 @@ test("util/local-fs - an ext4/tmpfs directory is local once learnt; /proc is not
   const fresh = join(dir, "fresh");
   await mkdir(fresh);
   await writeFile(join(fresh, "a"), "x");
-  assert.equal(isLocalDir(fresh), false, "unknown at first: asked in the background, the pool meanwhile");
+  assert.equal(
+    isLocalDir(fresh),
+    false,
+    "unknown at first: asked in the background, the pool meanwhile",
+  );
   assert.equal(await howSettled(statOf(join(fresh, "a"))), "pool");
   assert.equal(await learnDir(fresh), true);
   assert.equal(isLocalDir(fresh), true);
   assert.equal(await howSettled(statOf(join(fresh, "a"))), "now");
   const shm = await tmpfs(t, "1m");
   assert.equal(await learnDir(shm), true, "tmpfs");
-  assert.equal(await learnDir("/proc/self"), false, "procfs is not in the local list");
+  assert.equal(
+    await learnDir("/proc/self"),
+    false,
+    "procfs is not in the local list",
+  );
   assert.equal(isLocalDir("/proc/self"), false);
 });
 

@@ -6,7 +6,15 @@ import { Semaphore } from "../../../src/util/serial.js";
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /** Start `n` tasks on `sem`, each held until its gate opens; counts how many run. */
-function hold(sem: Semaphore, n: number): { gates: Array<ReturnType<typeof deferred<void>>>; running: () => number; peak: () => number; all: Promise<unknown> } {
+function hold(
+  sem: Semaphore,
+  n: number,
+): {
+  gates: Array<ReturnType<typeof deferred<void>>>;
+  running: () => number;
+  peak: () => number;
+  all: Promise<unknown>;
+} {
   let running = 0;
   let peak = 0;
   const gates = Array.from({ length: n }, () => deferred<void>());
@@ -52,7 +60,11 @@ test("util/serial - Semaphore.resize: a larger limit starts waiting tasks at onc
   h.gates[0]!.resolve();
   h.gates[1]!.resolve();
   await turn();
-  assert.equal(h.running(), 1, "two finished, the third still runs: none started");
+  assert.equal(
+    h.running(),
+    1,
+    "two finished, the third still runs: none started",
+  );
   h.gates[2]!.resolve();
   await turn();
   assert.equal(h.running(), 1, "one at a time from now on");
