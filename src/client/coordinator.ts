@@ -35,6 +35,7 @@ import {
   type Deferred,
 } from "../util/abort.js";
 import { Semaphore } from "../util/serial.js";
+import { redactText } from "../util/url.js";
 import { AddressHealth } from "./address-health.js";
 import { deliveredUri, targetPath, type Destination } from "./destination.js";
 import { ClientLedger, type FileBook, type FileRecord } from "./ledger.js";
@@ -217,6 +218,15 @@ const DEFAULTS = {
   retryBaseMs: 2_000,
   retryMaxMs: 300_000,
 };
+/**
+ * The text kept with a failed file (its ledger row, the failed event, an
+ * alert): made here, so credentials an error quotes (a destination URL) are
+ * removed here. Log records are cleaned by the logger's serializer.
+ */
+function failureText(err: unknown): string {
+  return redactText(errorMessage(err));
+}
+
 /** Wait at most this long for the ledger to commit "push sent" before sending it, ms. */
 const SENT_WAIT_MS = 250;
 /** Wake failed files after a success at most this often, ms. */
@@ -638,7 +648,7 @@ export class Coordinator implements Transfers {
         .use(ann.address, ann.msg.subject, () =>
           this.slots.use(() => this.attempt(job, ann)),
         )
-        .catch((err: unknown) => errorMessage(err));
+        .catch((err: unknown) => failureText(err));
       if (typeof outcome !== "string") return this.succeed(job, ann, outcome);
       lastError = outcome;
     }
@@ -793,7 +803,7 @@ export class Coordinator implements Transfers {
       }
       if (!this.owner.signal.aborted)
         log.warn({ err, durationMs: Date.now() - started }, "push failed");
-      return errorMessage(err);
+      return failureText(err);
     } finally {
       this.counters.active--;
       this.health.pushEnded(ann.address);

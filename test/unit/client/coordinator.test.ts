@@ -21,6 +21,9 @@ import {
   serverReply,
 } from "../../helpers/client-fakes.js";
 import { captureLogger } from "../../helpers/log.js";
+import { waitFor } from "../../helpers/wait.js";
+import { ClientLedger } from "../../../src/client/ledger.js";
+import type { ChainEvent } from "../../../src/client/events.js";
 
 const A = "10.0.0.1:9201";
 const B = "10.0.0.2:9211";
@@ -486,6 +489,52 @@ test("client/coordinator - no password reaches a log record or a publication", a
     hooks.published.map((m) => m.encode()).join("\n"),
     /secret/,
   );
+});
+
+test("client/coordinator - an error made on the client is stored and reported without the password it quotes", async (t) => {
+  // A failure of the client's own making (here its check of the delivered file) whose text quotes the destination.
+  class Quoting extends RecordingHooks {
+    override async verify(): Promise<void> {
+      throw new Error("cannot check ftp://user:secret@vm/out/f.dat");
+    }
+  }
+  const ledger = ClientLedger.open(":memory:");
+  t.after(() => ledger.close());
+  const events: ChainEvent[] = [];
+  const coordinator = new Coordinator({
+    requester: new FakeRequester(serverReply),
+    hooks: new Quoting("ftp://vm/out/", "user:secret"),
+    log: nullLogger,
+    book: ledger.book("c"),
+    onEvent: (ev) => events.push(ev),
+    reqTimeoutMs: 1000,
+    transferReqTimeoutMs: 10_000,
+    maxConcurrent: 2,
+    drainMs: 0,
+  });
+  t.after(() => coordinator.destroy());
+  coordinator.handle(announce("f.dat", A), "p1");
+  await waitFor(
+    () => events.find((e) => e.type === "failed"),
+    "the transfer failed",
+  );
+  const failed = events.find((e) => e.type === "failed");
+  assert.ok(failed?.type === "failed");
+  assert.match(failed.error, /cannot check ftp:\/\/vm\/out\/f\.dat/);
+  await waitFor(
+    () =>
+      (
+        ledger.ledger.db
+          .prepare("SELECT last_error FROM client_files")
+          .get() as { last_error: string | null } | undefined
+      )?.last_error,
+    "the failure stored",
+  );
+  const row = ledger.ledger.db
+    .prepare("SELECT last_error FROM client_files")
+    .get() as { last_error: string };
+  assert.doesNotMatch(row.last_error, /secret/);
+  assert.match(row.last_error, /cannot check/);
 });
 
 test("client/coordinator - close lets a transfer in flight finish, then takes nothing more", async (t) => {
