@@ -169,6 +169,23 @@ export const nullLogger: Logger = {
   child: () => nullLogger,
 };
 
+/**
+ * `log.child(fields)`, made when first used. A child costs microseconds to
+ * make; a push makes one in case something goes wrong, and it rarely does.
+ */
+export function lazyChild(log: Logger, fields: object): Logger {
+  let child: Logger | undefined;
+  const made = (): Logger => (child ??= log.child(fields));
+  return {
+    trace: (f, m) => made().trace(f, m),
+    debug: (f, m) => made().debug(f, m),
+    info: (f, m) => made().info(f, m),
+    warn: (f, m) => made().warn(f, m),
+    error: (f, m) => made().error(f, m),
+    child: (f) => made().child(f),
+  };
+}
+
 /** A logger for repeated warnings and errors: each call names a key, and every key is rate-limited. */
 export interface LimitedLogger {
   warn(key: string, fields: object, msg: string): void;

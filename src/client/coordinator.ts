@@ -24,7 +24,7 @@ import {
   TransferError,
   errorMessage,
 } from "../errors.js";
-import type { Logger } from "../log.js";
+import { lazyChild, type Logger } from "../log.js";
 import type { Message } from "../message/index.js";
 import type { Requester } from "../transport/requester.js";
 import {
@@ -435,7 +435,12 @@ export class Coordinator implements Transfers {
       if (!this.relay.prefetch || !first) return;
     }
     if (this.addOffer(ann)) return;
-    if (this.delivered(ann.key)) {
+    // Read once: the ledger row says both whether it was delivered and what is known of it.
+    const record = this.history.has(ann.key)
+      ? undefined
+      : this.book.get(ann.key);
+    if (this.history.has(ann.key) || record?.state === "delivered") {
+      this.history.add(ann.key);
       this.counters.alreadyReceived++;
       this.track(this.ack(ann));
       return;
@@ -457,20 +462,11 @@ export class Coordinator implements Transfers {
       this.waiting = true;
       return;
     }
-    const record = this.book.get(ann.key);
     const candidates =
       record === undefined
         ? [ann]
         : mergeOffers(this.storedOffers(ann.key), ann);
     this.start({ key: ann.key, candidates, unresponsive: new Set(), record });
-  }
-
-  /** Delivered: in the memory cache, or committed in the ledger. */
-  private delivered(key: string): boolean {
-    if (this.history.has(key)) return true;
-    if (this.book.get(key)?.state !== "delivered") return false;
-    this.history.add(key);
-    return true;
   }
 
   /** The offers of `key` stored in the ledger, oldest first. */
@@ -728,7 +724,10 @@ export class Coordinator implements Transfers {
     job: Job,
     ann: Announcement,
   ): Promise<Destination | string> {
-    const log = this.opts.log.child({ uid: job.key, provider: ann.address });
+    const log = lazyChild(this.opts.log, {
+      uid: job.key,
+      provider: ann.address,
+    });
     const started = Date.now();
     let scheme = "unknown";
     this.counters.active++;
@@ -775,8 +774,14 @@ export class Coordinator implements Transfers {
       this.health.answered(ann.address);
       expectReply(reply, PUSH_REPLIES);
       await this.opts.hooks.verify(ann, dest, this.owner.signal);
-      log.info(
-        { destination: dest.public, durationMs: Date.now() - started },
+      // Straight to the chain's logger: a child for one line costs more than the line.
+      this.opts.log.info(
+        {
+          uid: job.key,
+          provider: ann.address,
+          destination: dest.public,
+          durationMs: Date.now() - started,
+        },
         "push completed",
       );
       this.opts.onEvent?.({

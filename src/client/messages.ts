@@ -52,8 +52,15 @@ export function fromEntries(entries: Entries): JsonValue {
 
 /** A string value of a top-level key, if it is one. */
 export function stringField(msg: Message, key: string): string | undefined {
-  const value = entriesOf(msg.data).find(([k]) => k === key)?.[1];
+  const value = fieldOf(msg.data, key);
   return typeof value === "string" ? value : undefined;
+}
+
+/** The value of a top-level key of a JSON object (read in place: several times a file). */
+export function fieldOf(data: unknown, key: string): JsonValue | undefined {
+  if (data instanceof Map) return (data as Map<string, JsonValue>).get(key);
+  if (!isObject(data) || !Object.hasOwn(data, key)) return undefined;
+  return (data as Record<string, JsonValue>)[key];
 }
 
 /** Every `uid` string anywhere in the data (dataset items, collections). */

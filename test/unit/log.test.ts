@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ConnectFailure, StepError, TransferError } from "../../src/errors.js";
-import { createLogger, type LogRecord } from "../../src/log.js";
+import { createLogger, lazyChild, type LogRecord } from "../../src/log.js";
 import { errorReplyText } from "../../src/server/request-server.js";
 
 const SECRET = "pa55-w0rd";
@@ -81,5 +81,34 @@ test("log - the request server's err reply is the message without credentials or
   assert.equal(
     errorReplyText(new DOMException("aborted", "AbortError")),
     "server shutting down",
+  );
+});
+
+test("log - lazyChild makes the child on first use, once, and its lines carry the child's fields", () => {
+  const { log, records } = capture();
+  let made = 0;
+  const counting = {
+    ...log,
+    trace: log.trace.bind(log),
+    debug: log.debug.bind(log),
+    info: log.info.bind(log),
+    warn: log.warn.bind(log),
+    error: log.error.bind(log),
+    child: (fields: object) => {
+      made++;
+      return log.child(fields);
+    },
+  };
+  const lazy = lazyChild(counting, { uid: "a.dat", provider: "rx1:9010" });
+  assert.equal(made, 0, "no child before a line");
+  lazy.warn({ attempt: 1 }, "push failed");
+  lazy.info({}, "again");
+  assert.equal(made, 1);
+  assert.deepEqual(
+    records.map((r) => [r.msg, r["uid"], r["provider"], r["attempt"]]),
+    [
+      ["push failed", "a.dat", "rx1:9010", 1],
+      ["again", "a.dat", "rx1:9010", undefined],
+    ],
   );
 });

@@ -194,3 +194,75 @@ test("observe/metrics - ledger write errors are counters read from the ledgers, 
     12,
   );
 });
+
+test("observe/metrics - the per-file series keep each label set apart (children made once per set)", async () => {
+  const m = new Metrics("move_it_client", "1.2.3", {});
+  const at = Date.parse("2026-12-02T10:00:00Z");
+  const delivered = (chain: string, provider: string, scheme: string) =>
+    m.client({
+      type: "delivered",
+      chain,
+      provider,
+      scheme,
+      uid: "a.dat",
+      uri: "/x/a.dat",
+      localPath: undefined,
+      announcedAt: at,
+      deliveredAt: at + 2000,
+      data: {},
+    });
+  delivered("hrit", "rx1:9010", "file");
+  delivered("hrit", "rx1:9010", "file");
+  delivered("hrit", "rx2:9010", "file");
+  delivered("avhrr", "rx1:9010", "sftp");
+  m.bytesDelivered({ chain: "hrit", provider: "rx2:9010", scheme: "file" }, 7);
+  m.bytesDelivered({ chain: "hrit", provider: "rx2:9010", scheme: "file" }, 5);
+  m.server({ type: "announced", chain: "hrit" });
+  m.server({ type: "announced", chain: "avhrr" });
+  m.server({ type: "announced", chain: "avhrr" });
+  m.server({ type: "request", chain: "hrit", request: "ping" });
+  m.server({ type: "request", chain: "hrit", request: "push" });
+  m.server({ type: "request", chain: "hrit", request: "push" });
+  const f = parseMetrics(await m.text());
+  const count = (name: string, labels: Record<string, string>) =>
+    sample(f, name, labels).value;
+  const D = "move_it_client_files_delivered_total";
+  assert.equal(
+    count(D, { chain: "hrit", provider: "rx1:9010", scheme: "file" }),
+    2,
+  );
+  assert.equal(
+    count(D, { chain: "hrit", provider: "rx2:9010", scheme: "file" }),
+    1,
+  );
+  assert.equal(
+    count(D, { chain: "avhrr", provider: "rx1:9010", scheme: "sftp" }),
+    1,
+  );
+  assert.equal(f.get(D)?.samples.length, 3);
+  assert.equal(
+    count("move_it_client_delivered_bytes_total", {
+      chain: "hrit",
+      provider: "rx2:9010",
+      scheme: "file",
+    }),
+    12,
+  );
+  const latency = sample(f, "move_it_client_delivery_latency_seconds", {
+    chain: "hrit",
+    provider: "rx1:9010",
+  });
+  assert.equal(latency.count, 2);
+  assert.equal(
+    count("move_it_server_files_announced_total", { chain: "avhrr" }),
+    2,
+  );
+  assert.equal(
+    count("move_it_server_requests_total", { chain: "hrit", type: "push" }),
+    2,
+  );
+  assert.equal(
+    count("move_it_server_requests_total", { chain: "hrit", type: "ping" }),
+    1,
+  );
+});
