@@ -160,6 +160,7 @@ interface Statements {
   dropTemporary: Statement;
   temporariesOn: Statement;
   temporaryRemotes: Statement;
+  allTemporaries: Statement;
 }
 
 export class ServerLedger {
@@ -419,6 +420,25 @@ export class ServerLedger {
     ) as NotedTemporary[];
   }
 
+  /** Every temporary noted (committed first), oldest first. */
+  allTemporaries(): NotedTemporary[] {
+    this.ledger.flush();
+    return this.st.allTemporaries.all() as NotedTemporary[];
+  }
+
+  /** Strike off temporaries given up, committed before this returns (throws if what is queued cannot be committed). */
+  forgetTemporaries(
+    rows: ReadonlyArray<
+      Pick<RemoteTemporary, "scheme" | "host" | "port" | "path">
+    >,
+  ): void {
+    this.ledger.flush();
+    this.ledger.db.transaction(() => {
+      for (const t of rows)
+        this.st.dropTemporary.run(t.scheme, t.host, t.port, t.path);
+    })();
+  }
+
   /** The remotes (scheme, host, port) with temporaries noted. */
   temporaryRemotes(): Array<{ scheme: string; host: string; port: number }> {
     return this.ledger.read(() => this.st.temporaryRemotes.all()) as Array<{
@@ -507,6 +527,9 @@ function prepare(db: Database): Statements {
     ),
     temporaryRemotes: p(
       "SELECT DISTINCT scheme, host, port FROM remote_temporaries",
+    ),
+    allTemporaries: p(
+      "SELECT scheme, host, port, user, path, final, chain, destination, noted_at AS notedAt FROM remote_temporaries ORDER BY noted_at",
     ),
   };
 }

@@ -9,8 +9,11 @@
  * for the next try. No credentials are kept: a clean-up logs in as a push
  * would, with the chain's connection parameters, netrc and ssh keys, and the
  * pushed URL's password when a push to that remote and user is what runs it.
+ * A row older than its chain's `ledger_retention` is given up (logged at
+ * warn) rather than tried again at every start and push.
  */
 import type { ServerChainConfig } from "../config/index.js";
+import { DEFAULT_LEDGER_RETENTION } from "../config/server-config.js";
 import type { Logger } from "../log.js";
 import type { RemoteTemporary, TemporaryJournal } from "../movers/mover.js";
 import type { MoverRegistry } from "../movers/registry.js";
@@ -37,6 +40,8 @@ export interface RemoteTemporariesOptions {
   /** The current config of a chain (its connection parameters), if it still exists. */
   chain: (name: string) => ServerChainConfig | undefined;
   log: Logger;
+  /** Injected clock for tests (default Date.now). */
+  now?: () => number;
 }
 
 /** A push's journal: `settled()` once its move ended, so what it could not strike off becomes a leftover. */
@@ -62,10 +67,15 @@ export class RemoteTemporaries {
   readonly #sweeps = new Map<string, Promise<void>>();
   readonly #abort = new AbortController();
 
-  constructor(private readonly opts: RemoteTemporariesOptions) {}
+  readonly #now: () => number;
+
+  constructor(private readonly opts: RemoteTemporariesOptions) {
+    this.#now = opts.now ?? Date.now;
+  }
 
   /** Clean up what the previous process left, in the background (every row noted is a leftover now). */
   start(): void {
+    this.#giveUpOld(this.#allRows());
     const remotes = this.opts.ledger.temporaryRemotes();
     for (const r of remotes) this.#leftovers.set(remoteKey(r), 0);
     for (const r of remotes) void this.#sweep(r, undefined);
@@ -92,7 +102,7 @@ export class RemoteTemporaries {
           ...tmp,
           chain,
           destination,
-          notedAt: Date.now(),
+          notedAt: this.#now(),
         });
         noted.catch((err: unknown) =>
           this.opts.log.warn(
@@ -131,7 +141,8 @@ export class RemoteTemporaries {
     const running = this.#sweeps.get(key);
     if (running !== undefined) return running;
     const due = this.#leftovers.get(key);
-    if (due !== undefined && Date.now() >= due) await this.#sweep(remote, dest);
+    if (due !== undefined && this.#now() >= due)
+      await this.#sweep(remote, dest);
   }
 
   /** Stop clean-ups under way (their rows stay) and wait for them. */
@@ -154,9 +165,11 @@ export class RemoteTemporaries {
   /** Remove the leftovers on one remote, one login (user and chain) at a time. */
   async #clean(remote: Remote, pushed: ParsedUrl | undefined): Promise<void> {
     const key = remoteKey(remote);
-    const rows = this.opts.ledger
-      .temporariesOn(remote.scheme, remote.host, remote.port)
-      .filter((r) => !this.#live.has(temporaryKey(r)));
+    const rows = this.#giveUpOld(
+      this.opts.ledger
+        .temporariesOn(remote.scheme, remote.host, remote.port)
+        .filter((r) => !this.#live.has(temporaryKey(r))),
+    );
     const logins = new Map<string, NotedTemporary[]>();
     for (const r of rows)
       logins.set(`${r.user}\n${r.chain}`, [
@@ -171,8 +184,62 @@ export class RemoteTemporaries {
     else
       this.#leftovers.set(
         key,
-        pushed === undefined ? 0 : Date.now() + RETRY_MS,
+        pushed === undefined ? 0 : this.#now() + RETRY_MS,
       );
+  }
+
+  #allRows(): NotedTemporary[] {
+    try {
+      return this.opts.ledger.allTemporaries();
+    } catch (err) {
+      this.opts.log.warn({ err }, "remote temporaries not read");
+      return [];
+    }
+  }
+
+  /**
+   * Strike off the rows (of uploads not running here) noted longer ago than
+   * their chain's `ledger_retention` (the default one for a chain no longer
+   * configured), logging each at warn: a remote that never comes back is not
+   * tried again forever. Returns the rows kept (all of them if the ledger
+   * cannot be written now).
+   */
+  #giveUpOld(rows: NotedTemporary[]): NotedTemporary[] {
+    const now = this.#now();
+    const old = (r: NotedTemporary): boolean =>
+      !this.#live.has(temporaryKey(r)) &&
+      r.notedAt <
+        now -
+          (this.opts.chain(r.chain)?.ledgerRetention ??
+            DEFAULT_LEDGER_RETENTION) *
+            1000;
+    const expired = rows.filter(old);
+    if (expired.length === 0) return rows;
+    try {
+      this.opts.ledger.forgetTemporaries(expired);
+    } catch (err) {
+      this.opts.log.warn({ err }, "remote temporaries not given up");
+      return rows;
+    }
+    for (const r of expired)
+      this.opts.log.warn(
+        {
+          chain: r.chain,
+          remote: formatUrl({
+            scheme: r.scheme,
+            username: undefined,
+            password: undefined,
+            hostname: r.host,
+            port: r.port,
+            path: "/",
+          }),
+          user: r.user,
+          path: r.path,
+          notedAt: new Date(r.notedAt).toISOString(),
+        },
+        "remote temporary given up (older than ledger_retention), it may still be on its remote",
+      );
+    return rows.filter((r) => !old(r));
   }
 
   /** Remove one login's leftovers; returns how many are still there. */

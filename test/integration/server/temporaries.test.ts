@@ -18,16 +18,18 @@ import { defaultMovers } from "../../../src/movers/registry.js";
 import { ServerLedger } from "../../../src/server/ledger.js";
 import { RemoteTemporaries } from "../../../src/server/temporaries.js";
 import { parseUrl } from "../../../src/util/url.js";
+import { closedPort } from "../../helpers/daemon.js";
 import { ftpdSkip, startFtpd } from "../../helpers/ftpd.js";
 import { captureLog } from "../../helpers/mover-kit.js";
 import { sshdSkip, startSshd } from "../../helpers/sshd.js";
 import { tempDir } from "../../helpers/tmp.js";
 import { waitFor } from "../../helpers/wait.js";
 
-/** A journal on a fresh ledger, for chain `up` configured by `extra` lines. */
+/** A journal on a fresh ledger, for chain `up` configured by `extra` lines (on the clock `now`, if given). */
 async function journal(
   t: TestContext,
   extra = "",
+  now?: () => number,
 ): Promise<{
   temporaries: RemoteTemporaries;
   ledger: ServerLedger;
@@ -44,7 +46,13 @@ async function journal(
   );
   const chain = (name: string): ServerChainConfig | undefined =>
     config.chains.find((c) => c.name === name);
-  const temporaries = new RemoteTemporaries({ ledger, movers, chain, log });
+  const temporaries = new RemoteTemporaries({
+    ledger,
+    movers,
+    chain,
+    log,
+    now,
+  });
   t.after(async () => {
     await temporaries.close();
     await movers.close();
@@ -172,3 +180,76 @@ test(
     assert.deepEqual(rows(ledger, sshd.port, "sftp"), []);
   },
 );
+
+test("server/temporaries - rows older than their chain's ledger_retention are given up (warned, at start and before a push), younger ones kept", async (t) => {
+  // No ftp server: the remote never comes back, each clean-up is refused at connect.
+  const port = await closedPort();
+  let now = Date.UTC(2026, 0, 10);
+  const hour = 3_600_000;
+  const { temporaries, ledger, records } = await journal(
+    t,
+    "ledger_retention = 3600\n",
+    () => now,
+  );
+  const note = (chain: string, name: string, age: number): Promise<void> =>
+    ledger.noteTemporary({
+      scheme: "ftp",
+      host: "127.0.0.1",
+      port,
+      user: "anonymous",
+      path: `/pub/.${name}.1.x.part`,
+      final: `/pub/${name}`,
+      chain,
+      destination: `ftp://anonymous@127.0.0.1:${port}/pub/${name}`,
+      notedAt: now - age,
+    });
+  await note("up", "old.dat", 2 * hour); // past up's 1 h
+  await note("up", "young.dat", hour / 2);
+  // A chain no longer configured: the default retention (7 days).
+  await note("gone", "days.dat", 48 * hour);
+  await note("gone", "weeks.dat", 8 * 24 * hour);
+  const givenUp = (): unknown[] =>
+    records
+      .filter((r) => String(r.msg).startsWith("remote temporary given up"))
+      .map((r) => [r.level, r["chain"], r["remote"], r["user"], r["path"]]);
+  const left = (): string[] => {
+    ledger.flush();
+    return rows(ledger, port, "ftp");
+  };
+
+  temporaries.start();
+  assert.deepEqual(left(), [
+    "/pub/.days.dat.1.x.part",
+    "/pub/.young.dat.1.x.part",
+  ]);
+  const remote = `ftp://127.0.0.1:${port}/`;
+  assert.deepEqual(givenUp(), [
+    [40, "gone", remote, "anonymous", "/pub/.weeks.dat.1.x.part"],
+    [40, "up", remote, "anonymous", "/pub/.old.dat.1.x.part"],
+  ]);
+  // One clean-up per login (user and chain): both refused.
+  await waitFor(
+    () =>
+      records.filter(
+        (r) =>
+          r.msg === "remote temporaries not removed, kept for the next try",
+      ).length === 2,
+    "the start's clean-ups refused",
+  );
+
+  // An hour on, the young row is past the retention too: the next push there gives it up before trying.
+  now += hour;
+  await temporaries.beforePush(
+    parseUrl(`ftp://anonymous:pushed-pw@127.0.0.1:${port}/pub/`),
+  );
+  assert.deepEqual(left(), ["/pub/.days.dat.1.x.part"]);
+  assert.deepEqual(givenUp().at(-1), [
+    40,
+    "up",
+    remote,
+    "anonymous",
+    "/pub/.young.dat.1.x.part",
+  ]);
+  assert.equal(givenUp().length, 3);
+  assert.ok(!JSON.stringify(records).includes("pushed-pw"));
+});
