@@ -212,19 +212,44 @@ async function replace(c: Client, tmp: string, final: string): Promise<void> {
   }
 }
 
-/** DELE; a 550 for a file that is not there (SIZE refused too) counts as removed. */
+/** A 550's text saying the file is not there (ProFTPD, Pure-FTPd, IIS say which; vsftpd does not). */
+const NOT_THERE = /no such file|not found|does not exist|doesn't exist/i;
+/** A 550's text saying it was refused. */
+const REFUSED = /denied|not permitted|not allowed/i;
+
+/**
+ * DELE. Its 550 means "no such file" or "permission denied", and it counts as
+ * removed only when something tells it is not there: the reply's text, or
+ * else a SIZE refused too and a listing of its directory (entered with CWD
+ * first, so a directory that cannot be entered never passes for an empty
+ * one) without its name. When nothing tells, the DELE's error is thrown
+ * (the temporary's row is kept).
+ */
 async function removeIfThere(c: Client, path: string): Promise<void> {
   try {
     await c.remove(path);
   } catch (err) {
-    const missing =
-      err instanceof FTPError &&
-      err.code === 550 &&
-      (await c.size(path).then(
-        () => false,
-        (e: unknown) => e instanceof FTPError,
-      ));
-    if (!missing) throw err;
+    if (!(err instanceof FTPError) || err.code !== 550) throw err;
+    if (NOT_THERE.test(err.message)) return;
+    if (REFUSED.test(err.message) || !(await notThere(c, path))) throw err;
+  }
+}
+
+/** True only when SIZE is refused and the directory, entered, lists no such name. */
+async function notThere(c: Client, path: string): Promise<boolean> {
+  try {
+    await c.size(path);
+    return false;
+  } catch (err) {
+    if (!(err instanceof FTPError)) throw err;
+  }
+  try {
+    await c.cd(posix.dirname(path));
+    const names = (await c.list()).map((f) => f.name);
+    return !names.includes(posix.basename(path));
+  } catch (err) {
+    if (err instanceof FTPError) return false;
+    throw err;
   }
 }
 

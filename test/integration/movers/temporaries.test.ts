@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { watch } from "node:fs";
-import { chmod, mkdir, readdir, rm } from "node:fs/promises";
+import { chmod, mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { FtpMover } from "../../../src/movers/ftp.js";
@@ -246,4 +246,44 @@ describe("movers/temporaries - ftp", { skip: ftpdSkip() }, () => {
     () => remote,
     () => src,
   );
+
+  // vsftpd answers DELE and SIZE with the same 550 whether the file is missing or out of reach.
+  it("counts a 550 to DELE and SIZE as gone only when the directory, entered and listed, lacks the name; else keeps it", async () => {
+    // Out of reach: a directory the ftp account cannot enter (root's, 0700).
+    const locked = join(ftpd.pub, "locked");
+    await mkdir(locked, { mode: 0o700 });
+    await writeFile(join(locked, ".kept.bin.1.x.part"), "partial");
+    // Listed: a directory under a temporary's name (DELE and SIZE refuse it, the listing shows it).
+    const open = join(ftpd.pub, "open");
+    await mkdir(join(open, ".dir.bin.1.x.part"), {
+      recursive: true,
+      mode: 0o755,
+    });
+    const { log, records } = captureLog();
+    const paths = [
+      "/pub/locked/.kept.bin.1.x.part",
+      "/pub/open/.dir.bin.1.x.part",
+      "/pub/open/.never-there.part",
+      // Its directory missing: CWD's 550 cannot tell that from a refusal either.
+      "/pub/no-dir/.x.part",
+    ];
+    assert.deepEqual(
+      await remote.mover.removeTemporaries!({
+        destination: parseUrl(remote.url("")),
+        paths,
+        connectionParameters: {},
+        signal: AbortSignal.timeout(30_000),
+        log,
+      }),
+      ["/pub/open/.never-there.part"],
+    );
+    assert.deepEqual(await readdir(locked), [".kept.bin.1.x.part"]);
+    assert.deepEqual(await readdir(open), [".dir.bin.1.x.part"]);
+    assert.deepEqual(
+      records
+        .filter((r) => r.msg === "remote temporary not removed")
+        .map((r) => r["path"]),
+      [paths[0], paths[1], paths[3]],
+    );
+  });
 });
