@@ -106,6 +106,11 @@ export class ClientChain {
     string,
     { since: number; task: Promise<CatchUpSummary> }
   >();
+  /** Per server, the catch-up asked for while one ran: not sent yet, it starts once that one ended. */
+  private readonly catchUpNext = new Map<
+    string,
+    { since: number; task: Promise<CatchUpSummary> }
+  >();
   /** Providers already logged as without catch-up (once each). */
   private readonly noCatchUp = new Set<string>();
   /** Servers named by a heartbeat already taken up (`provider address`). */
@@ -260,7 +265,9 @@ export class ClientChain {
         ),
       );
       await Promise.allSettled(
-        [...this.catchingUp.values()].map((c) => c.task),
+        [...this.catchingUp.values(), ...this.catchUpNext.values()].map(
+          (c) => c.task,
+        ),
       );
       this.listeners.clear();
       this.registrar?.close();
@@ -483,7 +490,12 @@ export class ClientChain {
     };
   }
 
-  /** One server, one catch-up at a time: a call joins a running one reaching back as far, else follows it. */
+  /**
+   * One server, one catch-up at a time. A call while one runs never joins it
+   * (that one may have been answered before what this call is about was
+   * announced): it follows it, joining the one already waiting to follow,
+   * which reaches back as far as the earliest of the calls it serves.
+   */
   private catchUpFrom(
     provider: string,
     address: string,
@@ -491,12 +503,22 @@ export class ClientChain {
   ): Promise<CatchUpSummary> {
     const id = `${provider} ${address}`;
     const running = this.catchingUp.get(id);
-    if (running !== undefined && running.since <= since.getTime())
-      return running.task;
-    if (running !== undefined)
-      return running.task.then(() =>
-        this.catchUpFrom(provider, address, since),
-      );
+    if (running !== undefined) {
+      const waiting = this.catchUpNext.get(id);
+      if (waiting !== undefined) {
+        waiting.since = Math.min(waiting.since, since.getTime());
+        return waiting.task;
+      }
+      const next: { since: number; task: Promise<CatchUpSummary> } = {
+        since: since.getTime(),
+        task: running.task.then((): Promise<CatchUpSummary> => {
+          this.catchUpNext.delete(id);
+          return this.catchUpFrom(provider, address, new Date(next.since));
+        }),
+      };
+      this.catchUpNext.set(id, next);
+      return next.task;
+    }
     const cfgProvider = this.cfg.providers.find((p) => p.address === provider);
     const topic = cfgProvider?.topic ?? this.cfg.topic;
     const log = this.log.child({ provider: address });
