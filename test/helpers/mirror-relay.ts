@@ -33,6 +33,12 @@ export interface Staging {
 }
 
 const SENTINEL = "sentinel.dat";
+/**
+ * The client's `transfer_req_timeout`, seconds: what a push asked of a mirror killed meanwhile waits before
+ * it is asked again (every kill test waits it out once). Well above a push of these tests' files on a busy
+ * machine (a second or two), far below the 20 s it was.
+ */
+const CLIENT_TRANSFER_REQ_TIMEOUT = 6;
 
 export class MirrorRelay {
   readonly inDir: string;
@@ -157,7 +163,7 @@ export class MirrorRelay {
       this.clientIni = join(this.work, "c.ini");
       await writeFile(
         this.clientIni,
-        `[down]\nproviders = 127.0.0.1:${this.mirrorPorts.pub}\ndestination = file://${this.out}/\ntopic = /gw/data\npublish_port = 0\nnameservers = false\ntransfer_req_timeout = 20\n`,
+        `[down]\nproviders = 127.0.0.1:${this.mirrorPorts.pub}\ndestination = file://${this.out}/\ntopic = /gw/data\npublish_port = 0\nnameservers = false\ntransfer_req_timeout = ${CLIENT_TRANSFER_REQ_TIMEOUT}\n`,
       );
     }
     const log = join(this.work, `move_it_client-${++this.runs}.log`);
