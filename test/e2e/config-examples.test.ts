@@ -1,7 +1,8 @@
 /**
  * The EUMETCast data-exchange set-up of the trollmoves wiki, from
  * `config-examples/eumetcast-wiki/`, run with only directories, ports and
- * host names changed (issue 11, item 7):
+ * host names changed, and the gateways' `remove_delay` shortened (issue 11,
+ * item 7):
  *
  *   TelliServ (move_it_server, xRITDecompress) ──► ProcServ (move_it_client, ftp:///)
  *        │
@@ -143,7 +144,8 @@ test(
             ["publish_port = 9011", `publish_port = ${pub}`],
           ]);
         // Staged through the lab's chrooted FTP server: its /pub/<staging>/ is <stagingDir> on disk.
-        const gateway = (
+        // A staged copy is removed remove_delay after its push: 1 s here, not the default 30 s the test waited out.
+        const gateway = async (
           file: string,
           from: string,
           staging: string,
@@ -152,7 +154,7 @@ test(
           addr: string,
           req: number,
         ) =>
-          adapted(file, [
+          (await adapted(file, [
             [provider[0], `127.0.0.1:${provider[1]}`],
             [
               `ftp://gateway${from}`,
@@ -161,7 +163,7 @@ test(
             [`origin = ${from}`, `origin = ${stagingDir}/`],
             [`request_address = ${addr}`, "request_address = 127.0.0.1"],
             ["request_port = 9094", `request_port = ${req}`],
-          ]);
+          ])) + "remove_delay = 1\n";
         const gwAText = gateway(
           "gateway_local_mirror.ini",
           "/local_disk/gateway/hrit/0deg/",
