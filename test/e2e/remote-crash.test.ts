@@ -41,18 +41,25 @@ import {
 import { S3_KEY, S3_SECRET, s3Skip, startS3 } from "../helpers/s3d.js";
 import { serverProc } from "../helpers/server-proc.js";
 import { sshdSkip, startSshd, type SshdServer } from "../helpers/sshd.js";
+import { startThrottle } from "../helpers/throttle.js";
 import { tempDir } from "../helpers/tmp.js";
 import { waitFor } from "../helpers/wait.js";
 
 const MIB = 1024 * 1024;
 const INOTIFYWAIT = "/usr/bin/inotifywait";
 const needInotify = skipUnless(INOTIFYWAIT, "inotify-tools");
-/** Big enough that the upload is caught half-way on an idle machine (loopback sftp moves ~100 MiB/s here). */
-const SIZE = 256 * MIB;
-/** A bucket object: streamed from s3rver, slower than a local file, so smaller (and s3rver takes it first). */
-const OBJECT_SIZE = 64 * MIB;
-/** Bounds, not speed checks: 256 MiB uploaded again on a busy machine. */
-const DELIVERY_MS = 240_000;
+/**
+ * Every upload goes through a throttle (a relay for ssh and the bucket, vsftpd's own limit for FTP): at RATE,
+ * SIZE takes at least 2.5 s however fast the machine, so the test sees the temporary grow and kills the
+ * server while the upload runs, with a small file. (Before: 256 MiB unthrottled, caught half-way only
+ * because loopback sftp moved ~100 MiB/s here.)
+ */
+const RATE = 3 * MIB;
+const SIZE = 8 * MIB;
+/** A bucket object, streamed from s3rver (through the throttle) to sftp. */
+const OBJECT_SIZE = 8 * MIB;
+/** Bounds, not speed checks: the file uploaded again on a busy machine. */
+const DELIVERY_MS = 120_000;
 
 const sha = (b: Buffer): string => createHash("sha256").update(b).digest("hex");
 
@@ -167,9 +174,25 @@ async function crashDuringUpload(
   );
 }
 
-/** The sshd's login for the server: its client key and known_hosts, in the section's connection parameters. */
-function sshParams(sshd: SshdServer): string {
-  return `connection_parameters__ssh_key_filename = ${sshd.clientKey}\nconnection_parameters__known_hosts = ${sshd.knownHosts}\n`;
+/**
+ * The sshd behind a throttle: its port, and the server's login there (client key, and a known_hosts naming the
+ * throttle's port) as the section's connection parameters.
+ */
+async function slowSsh(
+  t: TestContext,
+  sshd: SshdServer,
+  work: string,
+): Promise<{ port: number; params: string }> {
+  const slow = await startThrottle(t, sshd, RATE);
+  const knownHosts = join(work, "known_hosts");
+  await writeFile(
+    knownHosts,
+    `[${sshd.host}]:${slow.port} ${sshd.hostPublicKey}\n`,
+  );
+  return {
+    port: slow.port,
+    params: `connection_parameters__ssh_key_filename = ${sshd.clientKey}\nconnection_parameters__known_hosts = ${knownHosts}\n`,
+  };
 }
 
 test(
@@ -178,12 +201,14 @@ test(
   async (t) => {
     const sshd = await startSshd();
     t.after(() => sshd.stop());
-    const dir = join(await tempDir(t, "move_it-rcrash-"), "remote");
+    const work = await tempDir(t, "move_it-rcrash-");
+    const dir = join(work, "remote");
     await mkdir(dir);
+    const slow = await slowSsh(t, sshd, work);
     await crashDuringUpload(t, {
-      destination: `sftp://root@${sshd.host}:${sshd.port}${dir}/`,
+      destination: `sftp://root@${sshd.host}:${slow.port}${dir}/`,
       dir,
-      serverExtra: sshParams(sshd),
+      serverExtra: slow.params,
     });
   },
 );
@@ -193,7 +218,7 @@ test(
   { skip: needInotify ?? ftpdSkip(), timeout: 400_000 },
   async (t) => {
     // Anonymous with the default password: the restarted server logs in for the clean-up as the push did.
-    const ftpd = await startFtpd();
+    const ftpd = await startFtpd({ maxRate: RATE });
     t.after(() => ftpd.stop());
     const dir = join(ftpd.pub, "in");
     await mkdir(dir);
@@ -219,16 +244,24 @@ test(
     await chmod(work, 0o755);
     const remote = join(work, "remote");
     await mkdir(remote);
+    const slow = await slowSsh(t, sshd, work);
+    // The server reads the bucket through a throttle too (the test puts the object directly).
+    const s3Port = Number(new URL(s3.endpoint).port);
+    const slowS3 = await startThrottle(
+      t,
+      { host: "127.0.0.1", port: s3Port },
+      RATE,
+    );
     const counter = new DeliveryCounter(t, remote);
     await counter.started();
     const topic = "/rcrash/bucket";
     const extra = [
       "watchdog_timeout = 0.2",
       `working_directory = ${join(work, "staging")}`,
-      `connection_parameters__endpoint_url = ${s3.endpoint}`,
+      `connection_parameters__endpoint_url = http://127.0.0.1:${slowS3.port}`,
       `connection_parameters__key = ${S3_KEY}`,
       `connection_parameters__secret = ${S3_SECRET}`,
-      sshParams(sshd),
+      slow.params,
     ];
     const server = await serverProc(t, work, [
       {
@@ -242,7 +275,7 @@ test(
     const clientLog = join(work, "client.log");
     await writeFile(
       join(work, "client.ini"),
-      `[c]\nproviders = 127.0.0.1:${server.publishPort}\ndestination = sftp://root@${sshd.host}:${sshd.port}${remote}/\ntopic = ${topic}\npublish_port = 0\nnameservers = false\ntransfer_req_timeout = 2\n`,
+      `[c]\nproviders = 127.0.0.1:${server.publishPort}\ndestination = sftp://root@${sshd.host}:${slow.port}${remote}/\ntopic = ${topic}\npublish_port = 0\nnameservers = false\ntransfer_req_timeout = 2\n`,
     );
     runCommand(t, "move_it_client", [
       join(work, "client.ini"),
@@ -279,7 +312,7 @@ test(
         Body: createReadStream(local),
         Metadata: { sha256: sha(body) },
       },
-      partSize: 16 * MIB,
+      partSize: 5 * MIB,
     }).done();
 
     const leftover = await growingTemporary(remote, "big.dat");

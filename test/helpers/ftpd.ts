@@ -70,7 +70,12 @@ async function ftpAccount(): Promise<{ uid: number; gid: number }> {
   return { uid: Number(fields[2]), gid: Number(fields[3]) };
 }
 
-function config(dir: string, port: number, pasv: number): string {
+function config(
+  dir: string,
+  port: number,
+  pasv: number,
+  maxRate: number | undefined,
+): string {
   return [
     "listen=YES",
     "listen_ipv6=NO",
@@ -101,8 +106,16 @@ function config(dir: string, port: number, pasv: number): string {
     "secure_chroot_dir=/var/run/vsftpd/empty",
     "max_clients=50",
     "max_per_ip=50",
+    // Bytes per second of each anonymous transfer (vsftpd's own throttle): 0, unlimited.
+    `anon_max_rate=${maxRate ?? 0}`,
     "",
   ].join("\n");
+}
+
+export interface FtpdOptions {
+  passwords?: string[];
+  /** At most this many bytes per second in each transfer (a slow link: an upload seen while it runs). */
+  maxRate?: number;
 }
 
 /** A vsftpd's files on disk: config dir, anonymous root and its writable `pub`. */
@@ -116,9 +129,7 @@ export interface FtpdTree {
 }
 
 /** Make the directories, account-owned `pub` and password list a vsftpd needs. Root only. */
-export async function ftpdTree(
-  opts: { passwords?: string[] } = {},
-): Promise<FtpdTree> {
+export async function ftpdTree(opts: FtpdOptions = {}): Promise<FtpdTree> {
   requireBinary(VSFTPD, APT);
   if (userInfo().uid !== 0)
     throw new Error("vsftpd must be started as root for these tests");
@@ -140,16 +151,16 @@ export async function ftpdTree(
     passwords,
     configure: async (port, pasv) => {
       const path = join(dir, "vsftpd.conf");
-      await writeFile(path, config(dir, port, pasv), { mode: 0o600 });
+      await writeFile(path, config(dir, port, pasv, opts.maxRate), {
+        mode: 0o600,
+      });
       return path;
     },
   };
 }
 
 /** Start vsftpd; stop it with `stop()` (in `after`). Throws when vsftpd is missing. */
-export async function startFtpd(
-  opts: { passwords?: string[] } = {},
-): Promise<FtpdServer> {
+export async function startFtpd(opts: FtpdOptions = {}): Promise<FtpdServer> {
   const tree = await ftpdTree(opts);
   const { dir, root, pub, passwords } = tree;
   const { daemon, port } = await startOnFreePort(
