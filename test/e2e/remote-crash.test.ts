@@ -271,7 +271,9 @@ test(
         extra: extra.join("\n"),
       },
     ]);
-    // The client first (its subscriber connects before the server binds), then the server: the client hears its first beat.
+    // The client and the server started together, so that the client likely hears the server's first beat (a second
+    // after it binds), else the next one 30 s later. Not the client well before: its subscriber, refused, retries
+    // at growing intervals (0.2 s doubling) and is often between two tries when that first beat goes out.
     const clientLog = join(work, "client.log");
     await writeFile(
       join(work, "client.ini"),
@@ -286,12 +288,12 @@ test(
       "--state-dir",
       join(work, "client-state"),
     ]);
+    await server.start();
     await waitFor(
       async () =>
         (await logRecords(clientLog)).some((r) => r["msg"] === "chain started"),
       "client chain started",
     );
-    await server.start();
     await waitProvidersHeard(clientLog, 1);
 
     const body = randomBytes(OBJECT_SIZE);
