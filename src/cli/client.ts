@@ -9,6 +9,7 @@ import { parseCommand } from "./args.js";
 import { runCheck } from "./check.js";
 import {
   STATE_DIR_OPTION,
+  daemonOf,
   observerFor,
   programArgs,
   readConfig,
@@ -132,21 +133,7 @@ async function main(): Promise<void> {
     await client.reload(next);
     observer.configure(next.chains);
   };
-  await supervise(
-    {
-      reload,
-      close: async () => {
-        await closeStatus();
-        await client.close();
-      },
-      destroy: async (err) => {
-        await closeStatus();
-        await client.destroy(err);
-      },
-    },
-    file,
-    log,
-  );
+  await supervise(daemonOf(client, closeStatus, reload), file, log);
 }
 
 runMain(main);

@@ -277,6 +277,29 @@ export async function startAll(
   }
 }
 
+/**
+ * A started part and the status server startAll() gave it, as one Daemon
+ * for supervise(): an orderly or an aborting stop closes the status server
+ * first, then the part.
+ */
+export function daemonOf(
+  part: Startable & { close(): Promise<void> },
+  closeStatus: () => Promise<void>,
+  reload: () => Promise<void>,
+): Daemon {
+  return {
+    reload,
+    close: async () => {
+      await closeStatus();
+      await part.close();
+    },
+    destroy: async (err) => {
+      await closeStatus();
+      await part.destroy(err);
+    },
+  };
+}
+
 /** How long an orderly stop may take before everything still in flight is aborted, ms. */
 export const STOP_DEADLINE_MS = 15_000;
 /** How long destroy() may take before the process exits anyway, ms. */

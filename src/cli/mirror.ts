@@ -7,6 +7,7 @@ import { parseCommand } from "./args.js";
 import { runCheck } from "./check.js";
 import {
   STATE_DIR_OPTION,
+  daemonOf,
   observerFor,
   programArgs,
   publishPortOption,
@@ -86,21 +87,7 @@ async function main(): Promise<void> {
     await mirror.reload(next);
     observer.configure(next.chains.map((c) => c.client));
   };
-  await supervise(
-    {
-      reload,
-      close: async () => {
-        await closeStatus();
-        await mirror.close();
-      },
-      destroy: async (err) => {
-        await closeStatus();
-        await mirror.destroy(err);
-      },
-    },
-    file,
-    log,
-  );
+  await supervise(daemonOf(mirror, closeStatus, reload), file, log);
 }
 
 runMain(main);

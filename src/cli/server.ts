@@ -7,6 +7,7 @@ import { parseCommand } from "./args.js";
 import { runCheck } from "./check.js";
 import {
   STATE_DIR_OPTION,
+  daemonOf,
   observerFor,
   programArgs,
   publishPortOption,
@@ -90,17 +91,9 @@ async function main(): Promise<void> {
     log,
   );
   await supervise(
-    {
-      reload: async () => server.reload(await readConfig(file, "server", log)),
-      close: async () => {
-        await closeStatus();
-        await server.close();
-      },
-      destroy: async (err) => {
-        await closeStatus();
-        await server.destroy(err);
-      },
-    },
+    daemonOf(server, closeStatus, async () =>
+      server.reload(await readConfig(file, "server", log)),
+    ),
     file,
     log,
   );
