@@ -114,8 +114,10 @@ test(
         clientSection("denied", pub, "/s3e2e/denied", "s3://incoming/denied/"),
     );
     const [srvLog, cliLog] = [join(dir, "server.log"), join(dir, "client.log")];
-    // The subscribers first (this test's on the client's publisher, the client's on the server's): each then hears
-    // the first heartbeat of what it connects to, a second after that binds.
+    // This test's subscriber on the client's publisher first, then the client and the server together: each
+    // subscriber then likely hears the first heartbeat of what it connects to, a second after that binds (a
+    // client started well before its server often misses it: its refused subscriber retries at doubling
+    // intervals, and the next beat is 30 s later).
     const published = collect(t, cpub);
     runCommand(t, "move_it_client", [
       join(dir, "client.ini"),
@@ -124,12 +126,6 @@ test(
       "-l",
       cliLog,
     ]);
-    await waitFor(
-      async () =>
-        (await logRecords(cliLog)).filter((r) => r["msg"] === "chain started")
-          .length === 3,
-      "three client chains started",
-    );
     runCommand(t, "move_it_server", [
       join(dir, "server.ini"),
       "-p",
@@ -141,6 +137,12 @@ test(
       srvLog,
     ]);
     await waitForLog(srvLog, "server started");
+    await waitFor(
+      async () =>
+        (await logRecords(cliLog)).filter((r) => r["msg"] === "chain started")
+          .length === 3,
+      "three client chains started",
+    );
     await waitProvidersHeard(cliLog, 3);
     await waitFor(
       () => published.some((m) => m.type === "beat"),
@@ -230,7 +232,8 @@ test(
       "-v",
     ];
     const srvLog = join(dir, "server1.log");
-    // The client first: it hears the server's first heartbeat, a second after the server binds.
+    // The client and the server together: the client likely hears the server's first heartbeat, a second
+    // after it binds (started well before, its refused subscriber often retries too late for it).
     const cliLog = join(dir, "client.log");
     runCommand(t, "move_it_client", [
       join(dir, "client.ini"),
@@ -239,8 +242,8 @@ test(
       "-l",
       cliLog,
     ]);
-    await waitForLog(cliLog, "chain started");
     const server = runCommand(t, "move_it_server", srvArgs(srvLog));
+    await waitForLog(cliLog, "chain started");
     await waitForLog(srvLog, "server started");
     const req =
       boundPorts(await logRecords(srvLog)).ports["sat"] ??
