@@ -144,6 +144,13 @@ async function crashDuringUpload(
     destination: remote.destination,
     serverExtra: remote.serverExtra,
   });
+  // Every warm-up probe through first: one still uploading (slowly, through the throttle) when the server is
+  // killed would leave a second temporary.
+  await waitFor(
+    async () => (await fleet.probesDelivered()).length === fleet.probes.size,
+    "every warm-up probe delivered",
+    60_000,
+  );
   await fleet.drop("huge.dat", SIZE);
   const leftover = await growingTemporary(remote.dir, "huge.dat");
   await fleet.kill9("server");
