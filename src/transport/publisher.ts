@@ -12,6 +12,13 @@ import { bindSocket, endpointPort, releaseSocket } from "./binding.js";
 
 export const HEARTBEAT_INTERVAL_S = 30;
 
+/**
+ * How long after a subscriber's handshake its extra beat goes out, ms: its
+ * subscription follows the handshake, and a beat sent before the socket has
+ * it is not delivered to that subscriber.
+ */
+export const NEW_SUBSCRIBER_BEAT_MS = 200;
+
 export interface PublisherOptions {
   /** ZeroMQ endpoint to bind, e.g. `tcp://*:9010` or `tcp://127.0.0.1:0`. */
   bind: string;
@@ -34,6 +41,7 @@ export class Publisher {
   });
   private readonly queue = new SerialQueue();
   private timer: NodeJS.Timeout | undefined;
+  private extraBeat: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
   private boundEndpoint = "";
   /** Messages handed to the socket. */
@@ -88,6 +96,7 @@ export class Publisher {
         }),
       ).catch(() => undefined);
     };
+    void this.beatForNewSubscribers(beat);
     // The reference sends its first beat about a second after start.
     this.timer = setTimeout(
       () => {
@@ -100,11 +109,41 @@ export class Publisher {
     this.timer.unref();
   }
 
+  /**
+   * One more beat shortly after each new subscriber's handshake (several
+   * arriving together share it). Without it a subscriber that connects just
+   * after a beat, such as a client started before its server (its refused
+   * connection retried at growing intervals), hears nothing from here for a
+   * whole interval, and what needs a beat waits as long: a client's
+   * catch-up with a server it never heard from, its "provider heard". The
+   * beat is an ordinary one; a Python subscriber only sees beats a little
+   * more often.
+   */
+  private async beatForNewSubscribers(beat: () => void): Promise<void> {
+    const events = this.sock.events;
+    try {
+      while (!events.closed) {
+        const event = await events.receive();
+        if (event.type === "end") return;
+        if (event.type !== "handshake" || this.extraBeat !== undefined)
+          continue;
+        this.extraBeat = setTimeout(() => {
+          this.extraBeat = undefined;
+          if (this.closing === undefined) beat();
+        }, NEW_SUBSCRIBER_BEAT_MS);
+        this.extraBeat.unref();
+      }
+    } catch {
+      // The socket closed: no more events.
+    }
+  }
+
   /** Stop heartbeats, flush what is queued, close the socket. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       clearTimeout(this.timer);
       clearInterval(this.timer);
+      clearTimeout(this.extraBeat);
       await this.queue.idle();
       // Close, never unbind (binding.ts says why); the port is free when close() resolves.
       await releaseSocket(this.sock, this.boundEndpoint);

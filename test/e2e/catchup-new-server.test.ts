@@ -44,7 +44,7 @@ test(
     assert.equal(beat.dataObject["min_interval"], 30);
 
     await fleet.startClient(); // empty state dir: it never heard this server
-    // The server beats every 30 s: the client learns of it at the next one.
+    // The server beats again a moment after the client's subscriber connects: the client learns of it then.
     await fleet.waitAllDelivered(90_000);
     await assertExactlyOnce(fleet, counter);
     assert.equal(counter.counts.size, 50);

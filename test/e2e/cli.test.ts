@@ -169,7 +169,7 @@ test("e2e/cli - server and client processes move files; SIGHUP reloads; metrics;
     "-l",
     clientLog,
   ]);
-  // Subscribed once the server's first heartbeat (1 s after its start, then every 30 s) got through.
+  // Subscribed once a server heartbeat (one follows each new subscriber's handshake) got through.
   await waitForLog(clientLog, "provider heard", 45_000);
   const body = "x".repeat(100_000);
   await writeFile(join(dir, "t1"), body);

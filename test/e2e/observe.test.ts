@@ -170,7 +170,7 @@ test(
     const cStatus = Number(
       (await waitForLog(cliLog, "status server listening"))["port"],
     );
-    // Subscribed once the server's first heartbeat was heard (the next one comes 30 s later).
+    // Subscribed once a server heartbeat was heard (one follows each new subscriber's handshake).
     await waitFor(
       async () =>
         (await status(cStatus)).chains[0]?.providers.find(

@@ -278,9 +278,8 @@ test(
         extra: extra.join("\n"),
       },
     ]);
-    // The client and the server started together, so that the client likely hears the server's first beat (a second
-    // after it binds), else the next one 30 s later. Not the client well before: its subscriber, refused, retries
-    // at growing intervals (0.2 s doubling) and is often between two tries when that first beat goes out.
+    // The client and the server started together: the server beats a moment after the client's subscriber
+    // connects. (Started well before, the client's refused subscriber retries at growing intervals, up to 5 s.)
     const clientLog = join(work, "client.log");
     await writeFile(
       join(work, "client.ini"),

@@ -140,8 +140,8 @@ async function bucketFleet(
           (await count("chain started")) === started + sections.length,
         "client chains started",
       );
-      // Every chain heard the server (a heartbeat): its subscription is in place. Started before the server,
-      // the client hears its first beat (a second after it binds); started later, the next one (every 30 s).
+      // Every chain heard the server (a heartbeat): its subscription is in place. The server beats a moment after
+      // each new subscriber connects, whenever the client starts.
       await waitFor(
         async () => (await count("provider heard")) >= heard + sections.length,
         `"provider heard" in ${sections.length} chains`,

@@ -115,9 +115,8 @@ test(
     );
     const [srvLog, cliLog] = [join(dir, "server.log"), join(dir, "client.log")];
     // This test's subscriber on the client's publisher first, then the client and the server together: each
-    // subscriber then likely hears the first heartbeat of what it connects to, a second after that binds (a
-    // client started well before its server often misses it: its refused subscriber retries at doubling
-    // intervals, and the next beat is 30 s later).
+    // subscriber hears a beat of what it connects to a moment after its handshake (a client started well
+    // before its server connects later: its refused subscriber retries at doubling intervals, up to 5 s).
     const published = collect(t, cpub);
     runCommand(t, "move_it_client", [
       join(dir, "client.ini"),
@@ -232,8 +231,8 @@ test(
       "-v",
     ];
     const srvLog = join(dir, "server1.log");
-    // The client and the server together: the client likely hears the server's first heartbeat, a second
-    // after it binds (started well before, its refused subscriber often retries too late for it).
+    // The client and the server together: the client hears a beat a moment after its subscriber connects
+    // (started well before, its refused subscriber would retry at intervals growing to 5 s).
     const cliLog = join(dir, "client.log");
     runCommand(t, "move_it_client", [
       join(dir, "client.ini"),

@@ -77,11 +77,11 @@ export async function waitForLog(
 /**
  * Wait until the client logging to `file` has heard a provider in each of
  * `chains` chains ("provider heard": its first message, a heartbeat say):
- * their subscriptions are in place. A client started with its server
- * likely hears the server's first heartbeat, a second after the server
- * binds; one started later waits for the next (every 30 s), and so often
- * does one started well before: its refused subscriber retries at doubling
- * intervals (0.2 s up to 5 s) and may be between two tries at that beat.
+ * their subscriptions are in place. A server beats a second after it
+ * binds, then every 30 s, and once more 0.2 s after each new subscriber's
+ * handshake: a client hears it within a moment of connecting, which for one
+ * started well before its server is up to 5 s after the server binds (its
+ * refused subscriber retries at doubling intervals, 0.2 s up to 5 s).
  */
 export async function waitProvidersHeard(
   file: string,
