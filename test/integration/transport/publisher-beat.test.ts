@@ -41,23 +41,22 @@ test("publisher - a subscriber connecting after a beat hears one soon after its 
   });
   await publisher.start();
   t.after(() => publisher.close());
-  const early = new Subscriber({
-    endpoints: [publisher.endpoint],
-    subjects: ["/heartbeat/beat_test"],
-    log,
-  });
-  t.after(() => early.close());
+  const subscriber = (): Subscriber => {
+    const sub = new Subscriber({
+      endpoints: [publisher.endpoint],
+      subjects: ["/heartbeat/beat_test"],
+      log,
+    });
+    t.after(() => sub.close());
+    return sub;
+  };
+  const early = subscriber();
   // The first beat (about a second after start, or the early subscriber's own extra one) has gone out.
   const first = await firstOn(early, "/heartbeat/beat_test");
   assert.equal(first.type, "beat");
   assert.equal(first.dataObject["min_interval"], 3600);
 
-  const late = new Subscriber({
-    endpoints: [publisher.endpoint],
-    subjects: ["/heartbeat/beat_test"],
-    log,
-  });
-  t.after(() => late.close());
+  const late = subscriber();
   const heard = await firstOn(late, "/heartbeat/beat_test");
   assert.equal(heard.type, "beat");
   assert.equal(heard.dataObject["min_interval"], 3600);
