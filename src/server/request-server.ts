@@ -21,11 +21,19 @@ import { handleCatchup } from "./handlers/catchup.js";
 import { handleInfo } from "./handlers/info.js";
 import { handlePing } from "./handlers/ping.js";
 import { handlePush } from "./handlers/push.js";
+import { handlePushes } from "./handlers/pushes.js";
 
-function dispatch(ctx: ChainContext, req: Message): Promise<Message> {
+function dispatch(
+  ctx: ChainContext,
+  req: Message,
+  peer: string,
+): Promise<Message> {
   switch (req.type) {
     case "push":
       return handlePush(ctx, req);
+    case "pushes":
+      // Each item is counted, logged and answered as the push it is.
+      return handlePushes(ctx, req, (push) => respond(ctx, push, peer, true));
     case "ack":
       return handleAck(ctx, req);
     case "ping":
@@ -59,14 +67,26 @@ export async function answer(
       err instanceof MessageDecodeError ? err.message : "malformed request";
     return new Message(ctx.config.topic, "error", reason).encode();
   }
+  return (await respond(ctx, req, incoming.peer)).encode();
+}
+
+/** Count, log and serve one decoded request; never throws (a failure is answered `err`). */
+async function respond(
+  ctx: ChainContext,
+  req: Message,
+  peer: string,
+  batched = false,
+): Promise<Message> {
   ctx.stats.requests[req.type] = (ctx.stats.requests[req.type] ?? 0) + 1;
   ctx.emit({ type: "request", request: req.type });
-  const log = ctx.log.child({ req: req.type, peer: incoming.peer });
+  const log = ctx.log.child(
+    batched ? { req: req.type, peer, batched } : { req: req.type, peer },
+  );
   log.debug({ subject: req.subject }, "request received");
   try {
-    return (await dispatch({ ...ctx, log }, req)).encode();
+    return await dispatch({ ...ctx, log }, req, peer);
   } catch (err) {
-    return failure(ctx, log, req, err).encode();
+    return failure(ctx, log, req, err);
   }
 }
 

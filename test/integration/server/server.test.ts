@@ -213,7 +213,7 @@ test("server - ping, info, unknown and ack reply as C6, C7, C11, C12", async (t)
   // The reference's key first and unchanged; move_it's own keys follow (docs/protocol.md).
   assert.match(
     pong.encode(),
-    / v1\.01 application\/json \{"station": "refstation", "move_it": \{"instance": "[0-9a-f]{16}", "catchup": true, "max_concurrent_pushes": 32\}\}$/,
+    / v1\.01 application\/json \{"station": "refstation", "move_it": \{"instance": "[0-9a-f]{16}", "catchup": true, "max_concurrent_pushes": 32, "pushes": 32\}\}$/,
   );
   await drop(s.dir, s.inDir, "test2.dat", "a");
   await waitFor(async () => {
