@@ -35,7 +35,7 @@ import {
   type Deferred,
 } from "../util/abort.js";
 import { Semaphore } from "../util/serial.js";
-import { redactText } from "../util/url.js";
+import { redactText, urlOrigin } from "../util/url.js";
 import { AddressHealth } from "./address-health.js";
 import { deliveredUri, targetPath, type Destination } from "./destination.js";
 import { ClientLedger, type FileBook, type FileRecord } from "./ledger.js";
@@ -52,10 +52,10 @@ import {
   PUSH_REPLIES,
   expectReply,
   ping,
-  pushAndWait,
   type PongInfo,
   type PushOptions,
 } from "./push.js";
+import { PushBatcher } from "./push-batch.js";
 import { PushLanes } from "./push-lanes.js";
 import { RecentSet } from "./recent.js";
 import {
@@ -189,6 +189,10 @@ export interface CoordinatorStats {
   /** Pushes in flight now, and the most seen at once. */
   active: number;
   peakActive: number;
+  /** `pushes` requests sent (several pushes in one), the pushes they carried, and those the server sent back to go alone. */
+  pushBatches: number;
+  batchedPushes: number;
+  batchDeferred: number;
   /** Files waiting (delay, concurrency bound) or moving now. */
   pending: number;
 }
@@ -242,13 +246,18 @@ export class Coordinator implements Transfers {
   private readonly tasks = new Set<Promise<void>>();
   private readonly intake = new AbortController();
   private readonly owner = new AbortController();
-  private readonly counters: Omit<CoordinatorStats, "pending"> = newCounters();
+  private readonly counters: Omit<
+    CoordinatorStats,
+    "pending" | "pushBatches" | "batchedPushes" | "batchDeferred"
+  > = newCounters();
   private readonly stamp: Stamp;
   private readonly book: FileBook;
   private readonly ownLedger: ClientLedger | undefined;
   private readonly health = new AddressHealth();
   /** Per server: at most as many pushes at once as its pong advertises, one when it says nothing (Python). */
   private readonly lanes: PushLanes;
+  /** Pushes to one server ready in the same turn go in one request, where the server takes that. */
+  private readonly batcher = new PushBatcher();
   /** Files whose last push this process saw end (no earlier push of theirs can still be running). */
   private readonly endedHere: RecentSet;
   private settings: CoordinatorSettings;
@@ -264,15 +273,16 @@ export class Coordinator implements Transfers {
     this.settings = pickSettings(opts);
     this.slots = new Semaphore(opts.maxConcurrent);
     this.lanes = new PushLanes({
-      ask: async (address, subject) =>
-        (
-          await ping(address, subject, {
-            ...this.settings,
-            requester: opts.requester,
-            stamp: this.stamp,
-            signal: this.owner.signal,
-          })
-        ).maxPushes,
+      ask: async (address, subject) => {
+        const info = await ping(address, subject, {
+          ...this.settings,
+          requester: opts.requester,
+          stamp: this.stamp,
+          signal: this.owner.signal,
+        });
+        this.batcher.told(address, info.maxBatch);
+        return info.maxPushes;
+      },
       signal: this.owner.signal,
       onLimit: (address, limit) =>
         opts.log.info(
@@ -343,7 +353,14 @@ export class Coordinator implements Transfers {
 
   /** A snapshot of the counters. */
   get stats(): CoordinatorStats {
-    return { ...this.counters, pending: this.jobs.size };
+    const b = this.batcher.stats;
+    return {
+      ...this.counters,
+      pending: this.jobs.size,
+      pushBatches: b.batches,
+      batchedPushes: b.batched,
+      batchDeferred: b.deferred,
+    };
   }
 
   /** Stop taking announcements, let transfers in flight finish (up to `drainMs`), then abort the rest. Idempotent. */
@@ -766,11 +783,15 @@ export class Coordinator implements Transfers {
         () => stamp,
         dest.backupTargets,
       );
-      const reply = await pushAndWait(
-        ann.address,
-        request,
-        this.pushOptions(ann, log, () => this.lastHope(job, ann)),
-      ).finally(() => this.endedHere.add(job.key));
+      const reply = await this.batcher
+        .push(
+          ann.address,
+          request,
+          this.pushOptions(ann, log, () => this.lastHope(job, ann)),
+          // Pushes in one batch go to the same place: a slow destination host holds back only its own batch.
+          urlOrigin(dest.request),
+        )
+        .finally(() => this.endedHere.add(job.key));
       this.health.answered(ann.address);
       expectReply(reply, PUSH_REPLIES);
       await this.opts.hooks.verify(ann, dest, this.owner.signal);
@@ -892,6 +913,7 @@ export class Coordinator implements Transfers {
         restarted.lastAnsweredAt,
       );
     this.lanes.told(address, pong.maxPushes);
+    this.batcher.told(address, pong.maxBatch);
   }
 
   /**
@@ -1049,7 +1071,10 @@ function pickSettings(s: CoordinatorSettings): CoordinatorSettings {
   };
 }
 
-function newCounters(): Omit<CoordinatorStats, "pending"> {
+function newCounters(): Omit<
+  CoordinatorStats,
+  "pending" | "pushBatches" | "batchedPushes" | "batchDeferred"
+> {
   return {
     announcements: 0,
     duplicates: 0,

@@ -59,6 +59,8 @@ export interface PongInfo {
   pushRunning: boolean | undefined;
   /** `move_it.max_concurrent_pushes`: pushes the server takes at once; undefined when it does not say (Python: one). */
   maxPushes: number | undefined;
+  /** `move_it.pushes`: pushes one `pushes` request may carry; undefined when the server does not take them. */
+  maxBatch: number | undefined;
 }
 
 /** The request is lost on the server (restarted, or it says the push is not running). */
@@ -155,15 +157,18 @@ export function pongInfo(reply: Message): PongInfo {
       : {};
   const instance = keys["instance"];
   const max = keys["max_concurrent_pushes"];
+  const batch = keys["pushes"];
   const running = data["push_running"];
   return {
     instance: typeof instance === "string" ? instance : undefined,
     pushRunning: typeof running === "boolean" ? running : undefined,
-    maxPushes:
-      typeof max === "number" && Number.isInteger(max) && max >= 1
-        ? max
-        : undefined,
+    maxPushes: positiveInteger(max),
+    maxBatch: positiveInteger(batch),
   };
+}
+
+function positiveInteger(v: unknown): number | undefined {
+  return typeof v === "number" && Number.isInteger(v) && v >= 1 ? v : undefined;
 }
 
 /**

@@ -172,7 +172,7 @@ export function readClientChain(
     maxConcurrentTransfers: section.read(
       "max_concurrent_transfers",
       (value, where) => readInt(value, where, 1),
-      8,
+      32,
     ),
     verifyChecksum: section.bool("verify_checksum", true),
     maxRetryAge: section.read("max_retry_age", readPositiveSeconds, 86_400),

@@ -3,6 +3,7 @@
  * publishers, filtered by subject prefix, read as an async iterable of
  * decoded messages. Frames that are not messages are logged and skipped.
  */
+import { setImmediate as nextTurn } from "node:timers/promises";
 import * as zmq from "zeromq";
 import { MessageDecodeError } from "../errors.js";
 import { rateLimitedLogger, type Logger } from "../log.js";
@@ -10,6 +11,13 @@ import { Message } from "../message/index.js";
 import { secureConnecting } from "./security.js";
 
 export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Messages read in one turn of the event loop at most. A burst of
+ * announcements queued in the socket would otherwise all be read (and
+ * routed) before the first push, commit or reply of the daemon got a turn.
+ */
+const READS_PER_TURN = 64;
 
 export interface SubscriberOptions {
   /** `tcp://host:port` endpoints to connect to. */
@@ -67,7 +75,9 @@ export class Subscriber implements AsyncIterable<Message> {
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Message> {
-    for (;;) {
+    for (let n = 1; ; n++) {
+      // Messages already queued are read without leaving the turn: let the rest of the daemon in now and then.
+      if (n % READS_PER_TURN === 0) await nextTurn();
       let frames: Buffer[];
       try {
         frames = await this.sock.receive();

@@ -15,6 +15,12 @@ export interface ParsedUrl {
 
 const URL_RE = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/([^/]*)(.*)$/;
 
+/** `scheme://user@host:port` of a URL, as written (credentials kept); `file://` for a bare path. */
+export function urlOrigin(text: string): string {
+  const m = URL_RE.exec(text);
+  return m === null ? "file://" : `${m[1]}://${m[2]}`;
+}
+
 /** Split a URL or bare path. Throws TypeError on a malformed port. */
 export function parseUrl(text: string): ParsedUrl {
   const m = URL_RE.exec(text);

@@ -47,7 +47,7 @@ test("config/client-config - defaults (docs/client.md)", () => {
     delete: false,
     reqTimeout: 1,
     transferReqTimeout: 10,
-    maxConcurrentTransfers: 8,
+    maxConcurrentTransfers: 32,
     verifyChecksum: true,
     maxRetryAge: 86_400,
     ledgerRetention: 604_800,
