@@ -3,7 +3,6 @@
  * publishers, filtered by subject prefix, read as an async iterable of
  * decoded messages. Frames that are not messages are logged and skipped.
  */
-import { setImmediate as nextTurn } from "node:timers/promises";
 import * as zmq from "zeromq";
 import { MessageDecodeError } from "../errors.js";
 import { rateLimitedLogger, type Logger } from "../log.js";
@@ -11,13 +10,6 @@ import { Message } from "../message/index.js";
 import { secureConnecting } from "./security.js";
 
 export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
-
-/**
- * Messages read in one turn of the event loop at most. A burst of
- * announcements queued in the socket would otherwise all be read (and
- * routed) before the first push, commit or reply of the daemon got a turn.
- */
-const READS_PER_TURN = 64;
 
 export interface SubscriberOptions {
   /** `tcp://host:port` endpoints to connect to. */
@@ -75,9 +67,7 @@ export class Subscriber implements AsyncIterable<Message> {
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Message> {
-    for (let n = 1; ; n++) {
-      // Messages already queued are read without leaving the turn: let the rest of the daemon in now and then.
-      if (n % READS_PER_TURN === 0) await nextTurn();
+    for (;;) {
       let frames: Buffer[];
       try {
         frames = await this.sock.receive();
