@@ -11,9 +11,9 @@ import { DateTime } from "../../src/util/datetime.js";
 import { waitForLog } from "../helpers/procs.js";
 import { serverProc } from "../helpers/server-proc.js";
 import { tempDir } from "../helpers/tmp.js";
-import { probeUntil } from "../helpers/lab.js";
+import { collectAnnounced } from "../helpers/lab.js";
 import { waitFor } from "../helpers/wait.js";
-import { collect, request } from "../helpers/zmq.js";
+import { request } from "../helpers/zmq.js";
 
 const run = promisify(execFile);
 
@@ -96,14 +96,12 @@ test("e2e/server-ledger-faults - state directory full: logged and counted, annou
     const status = Number(
       (await waitForLog(srv.log, "status server listening"))["port"],
     );
-    const got = collect(t, srv.publishPort, ["/f/full"]);
-    await probeUntil(
-      async (i) => (
-        await writeFile(join(origin, `probe${i}.dat`), "p"),
-        `probe${i}.dat`
-      ),
-      () => got.length > 0,
-      200,
+    const got = await collectAnnounced(
+      t,
+      srv.publishPort,
+      ["/f/full"],
+      origin,
+      "p",
     );
     const since = DateTime.fromDate(new Date(Date.now() - 60_000)).isoformat();
     // Fill the state filesystem to the last byte.

@@ -6,9 +6,9 @@ import { Message } from "../../src/message/index.js";
 import { silentServer } from "../helpers/daemon.js";
 import { serverProc } from "../helpers/server-proc.js";
 import { tempDir } from "../helpers/tmp.js";
-import { probeUntil } from "../helpers/lab.js";
+import { collectAnnounced } from "../helpers/lab.js";
 import { waitFor } from "../helpers/wait.js";
-import { collect, request } from "../helpers/zmq.js";
+import { request } from "../helpers/zmq.js";
 
 interface Pong {
   station?: string;
@@ -54,14 +54,11 @@ test("e2e/server-pong - pong names the process instance (new after a restart) an
   assert.equal((await ping({ push_uid: "nothing.dat" })).push_running, false);
 
   // A push to an FTP server that never greets stays in flight until that server goes away.
-  const announced = collect(t, srv.publishPort, ["/pong/test"]);
-  await probeUntil(
-    async (i) => (
-      await writeFile(join(origin, `probe${i}.dat`), "x"),
-      `probe${i}.dat`
-    ),
-    () => announced.length > 0,
-    200,
+  const announced = await collectAnnounced(
+    t,
+    srv.publishPort,
+    ["/pong/test"],
+    origin,
   );
   await writeFile(join(origin, "held.dat"), "held");
   await waitFor(

@@ -16,12 +16,12 @@ import { Message, type JsonValue } from "../../src/message/index.js";
 import { BATCH_QUICK_BYTES } from "../../src/server/handlers/pushes.js";
 import { silentServer } from "../helpers/daemon.js";
 import { assertExactlyOnce, runningFleet, sha256 } from "../helpers/fleet.js";
-import { probeUntil } from "../helpers/lab.js";
+import { collectAnnounced } from "../helpers/lab.js";
 import { logRecords } from "../helpers/procs.js";
 import { serverProc } from "../helpers/server-proc.js";
 import { tempDir } from "../helpers/tmp.js";
 import { waitFor } from "../helpers/wait.js";
-import { collect, request } from "../helpers/zmq.js";
+import { request } from "../helpers/zmq.js";
 
 const TOPIC = "/pushes/test";
 
@@ -57,15 +57,7 @@ test("e2e/server-pushes - each item served as its push, in order; long files def
     "the pong says how many pushes a request may carry",
   );
 
-  const announced = collect(t, srv.publishPort, [TOPIC]);
-  await probeUntil(
-    async (i) => (
-      await writeFile(join(origin, `probe${i}.dat`), "x"),
-      `probe${i}.dat`
-    ),
-    () => announced.length > 0,
-    200,
-  );
+  const announced = await collectAnnounced(t, srv.publishPort, [TOPIC], origin);
   const bodies = new Map<string, Buffer>();
   for (const [name, bytes] of [
     ["a", 1000],

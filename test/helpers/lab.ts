@@ -22,6 +22,7 @@ import type { TestContext } from "node:test";
 import { Message } from "../../src/message/index.js";
 import type { NetLab, NsSubscriber } from "./netns.js";
 import { delay, waitFor } from "./wait.js";
+import { collect } from "./zmq.js";
 
 /**
  * Create a lab with `create`, run `body` in it, tear it down after the test.
@@ -84,6 +85,31 @@ export async function probeUntil(
   throw new Error(
     `no probe got through within ${timeoutMs} ms (${sent.length} tried)`,
   );
+}
+
+/**
+ * `collect` from a server's publisher, once the subscription is live: a
+ * probe file (`body`) is written into the watched `dir` every 0.2 s until
+ * one is announced (what a publisher sends before a subscriber is connected
+ * is lost). The probes stay in `dir`.
+ */
+export async function collectAnnounced(
+  t: TestContext,
+  port: number,
+  subjects: string[],
+  dir: string,
+  body = "x",
+): Promise<Message[]> {
+  const got = collect(t, port, subjects);
+  await probeUntil(
+    async (i) => (
+      await writeFile(join(dir, `probe${i}.dat`), body),
+      `probe${i}.dat`
+    ),
+    () => got.length > 0,
+    200,
+  );
+  return got;
 }
 
 /** Decoded messages of one type a subscriber received. */
