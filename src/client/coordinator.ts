@@ -246,10 +246,7 @@ export class Coordinator implements Transfers {
   private readonly tasks = new Set<Promise<void>>();
   private readonly intake = new AbortController();
   private readonly owner = new AbortController();
-  private readonly counters: Omit<
-    CoordinatorStats,
-    "pending" | "pushBatches" | "batchedPushes" | "batchDeferred"
-  > = newCounters();
+  private readonly counters: Counters = newCounters();
   private readonly stamp: Stamp;
   private readonly book: FileBook;
   private readonly ownLedger: ClientLedger | undefined;
@@ -1071,10 +1068,13 @@ function pickSettings(s: CoordinatorSettings): CoordinatorSettings {
   };
 }
 
-function newCounters(): Omit<
+/** The counts the coordinator keeps itself; the rest of its stats come from the pending book and the batcher. */
+type Counters = Omit<
   CoordinatorStats,
   "pending" | "pushBatches" | "batchedPushes" | "batchDeferred"
-> {
+>;
+
+function newCounters(): Counters {
   return {
     announcements: 0,
     duplicates: 0,
