@@ -5,11 +5,17 @@
  * destination directory and renamed into place.
  */
 import { createWriteStream } from "node:fs";
-import { access, copyFile, constants, mkdir, unlink } from "node:fs/promises";
+import { access, mkdir, unlink } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
 import { basename, dirname } from "node:path";
 import { TransferError, errorMessage } from "../errors.js";
-import { linkAs, renameTo, statOf, unlinkOf } from "../util/local-fs.js";
+import {
+  copyNew,
+  linkAs,
+  renameTo,
+  statOf,
+  unlinkOf,
+} from "../util/local-fs.js";
 import { formatUrl } from "../util/url.js";
 import {
   targetPath,
@@ -108,6 +114,7 @@ async function linkNew(
   source: string,
   final: string,
 ): Promise<number | undefined> {
+  if (unlinkable.knows(source, final)) return undefined;
   try {
     await linkAs(source, final);
   } catch {
@@ -115,6 +122,41 @@ async function linkNew(
   }
   return (await statOf(final)).size;
 }
+
+/**
+ * Pairs of directories (source, destination) between which a hard link was
+ * refused as impossible (EXDEV and the like), for a minute: a burst to
+ * another filesystem then costs one copy a file, not two failed links and
+ * their errors first. Asked again after the minute, so a remount is noticed.
+ */
+class NoLinkPairs {
+  private static readonly FOR_MS = 60_000;
+  private static readonly MAX = 4096;
+  private readonly until = new Map<string, number>();
+
+  knows(source: string, target: string): boolean {
+    const key = NoLinkPairs.key(source, target);
+    const until = this.until.get(key);
+    if (until === undefined) return false;
+    if (Date.now() < until) return true;
+    this.until.delete(key);
+    return false;
+  }
+
+  learn(source: string, target: string): void {
+    if (this.until.size >= NoLinkPairs.MAX) this.until.clear();
+    this.until.set(
+      NoLinkPairs.key(source, target),
+      Date.now() + NoLinkPairs.FOR_MS,
+    );
+  }
+
+  private static key(source: string, target: string): string {
+    return `${dirname(source)}\0${dirname(target)}`;
+  }
+}
+
+const unlinkable = new NoLinkPairs();
 
 function exists(path: string): Promise<boolean> {
   return access(path).then(
@@ -127,14 +169,17 @@ async function linkOrCopy(
   source: string,
   tmp: string,
 ): Promise<"link" | "copy"> {
-  try {
-    await linkAs(source, tmp);
-    return "link";
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? "";
-    if (!NO_LINK.has(code)) throw err;
+  if (!unlinkable.knows(source, tmp)) {
+    try {
+      await linkAs(source, tmp);
+      return "link";
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? "";
+      if (!NO_LINK.has(code)) throw err;
+      unlinkable.learn(source, tmp);
+    }
   }
-  await copyFile(source, tmp, constants.COPYFILE_FICLONE);
+  await copyNew(source, tmp);
   return "copy";
 }
 

@@ -18,6 +18,8 @@
  * the pool) and asked again after a minute, so a remount is noticed.
  */
 import {
+  constants,
+  copyFileSync,
   linkSync,
   lstatSync,
   realpathSync,
@@ -28,6 +30,7 @@ import {
   type Stats,
 } from "node:fs";
 import {
+  copyFile,
   link,
   lstat,
   realpath,
@@ -180,4 +183,32 @@ export function unlinkOf(path: string): Promise<void> {
     () => unlinkSync(path),
     () => unlink(path),
   );
+}
+
+/**
+ * Files up to this size are copied on the spot between local directories:
+ * the copy takes a few microseconds, less than the thread-pool round trip.
+ */
+export const SYNC_COPY_MAX = 64 * 1024;
+
+/**
+ * Copy `source` to `target` (a reflink where the filesystem can), which must
+ * not exist yet. Small files between local directories are copied on the
+ * spot; anything else, and every file on a network filesystem, through the
+ * thread pool, so a big copy never holds up the event loop.
+ */
+export function copyNew(source: string, target: string): Promise<void> {
+  const flags = constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE;
+  const local = isLocalDir(dirname(source)) && isLocalDir(dirname(target));
+  if (local) {
+    try {
+      if (statSync(source).size <= SYNC_COPY_MAX) {
+        copyFileSync(source, target, flags);
+        return Promise.resolve();
+      }
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+  return copyFile(source, target, flags);
 }
