@@ -9,6 +9,7 @@ import { Message, type JsonValue } from "../message/index.js";
 import { secureBinding } from "./security.js";
 import { SerialQueue } from "../util/serial.js";
 import { bindSocket, endpointPort, releaseSocket } from "./binding.js";
+import { watchSocketEvents } from "./socket-events.js";
 
 export const HEARTBEAT_INTERVAL_S = 30;
 
@@ -119,23 +120,15 @@ export class Publisher {
    * beat is an ordinary one; a Python subscriber only sees beats a little
    * more often.
    */
-  private async beatForNewSubscribers(beat: () => void): Promise<void> {
-    const events = this.sock.events;
-    try {
-      while (!events.closed) {
-        const event = await events.receive();
-        if (event.type === "end") return;
-        if (event.type !== "handshake" || this.extraBeat !== undefined)
-          continue;
-        this.extraBeat = setTimeout(() => {
-          this.extraBeat = undefined;
-          if (this.closing === undefined) beat();
-        }, NEW_SUBSCRIBER_BEAT_MS);
-        this.extraBeat.unref();
-      }
-    } catch {
-      // The socket closed: no more events.
-    }
+  private beatForNewSubscribers(beat: () => void): Promise<void> {
+    return watchSocketEvents(this.sock, (event) => {
+      if (event.type !== "handshake" || this.extraBeat !== undefined) return;
+      this.extraBeat = setTimeout(() => {
+        this.extraBeat = undefined;
+        if (this.closing === undefined) beat();
+      }, NEW_SUBSCRIBER_BEAT_MS);
+      this.extraBeat.unref();
+    });
   }
 
   /** Stop heartbeats, flush what is queued, close the socket. Idempotent. */

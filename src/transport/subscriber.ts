@@ -8,6 +8,7 @@ import { MessageDecodeError } from "../errors.js";
 import { rateLimitedLogger, type Logger } from "../log.js";
 import { Message } from "../message/index.js";
 import { secureConnecting } from "./security.js";
+import { watchSocketEvents } from "./socket-events.js";
 
 export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 
@@ -45,25 +46,18 @@ export class Subscriber implements AsyncIterable<Message> {
   }
 
   /** Read the socket's events until it closes: a connect after a disconnect is a reconnection. */
-  private async watchReconnects(
+  private watchReconnects(
     onReconnect: (lostAt: number) => void,
   ): Promise<void> {
-    const events = this.sock.events;
     let lostAt: number | undefined;
-    try {
-      while (!events.closed) {
-        const event = await events.receive();
-        if (event.type === "end") return;
-        if (event.type === "disconnect") lostAt ??= Date.now();
-        if (event.type === "connect" && lostAt !== undefined) {
-          const since = lostAt;
-          lostAt = undefined;
-          onReconnect(since);
-        }
+    return watchSocketEvents(this.sock, (event) => {
+      if (event.type === "disconnect") lostAt ??= Date.now();
+      if (event.type === "connect" && lostAt !== undefined) {
+        const since = lostAt;
+        lostAt = undefined;
+        onReconnect(since);
       }
-    } catch {
-      // The socket closed: no more events.
-    }
+    });
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Message> {
