@@ -87,7 +87,10 @@ export class Metrics {
   private readonly hot: ReturnType<typeof hotChildren>;
 
   constructor(program: string, version: string, sources: MetricSources) {
-    collectDefaultMetrics({ register: this.registry });
+    collectDefaultMetrics({
+      register: this.registry,
+      eventLoopMonitoringPrecision: 100,
+    });
     const info = new Gauge({
       name: "move_it_info",
       help: "Always 1; the labels say which program and version this is.",
