@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { readdir, stat, writeFile } from "node:fs/promises";
+import { appendFile, readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
 import { FileMover } from "../../../src/movers/file.js";
@@ -36,6 +36,19 @@ async function twoFilesystems(
     "the tmpfs is another filesystem",
   );
   return { src, other };
+}
+
+/** Append to `path` until its filesystem says it is full. */
+async function fillUp(path: string): Promise<void> {
+  const chunk = randomBytes(16 * 1024);
+  for (;;) {
+    try {
+      await appendFile(path, chunk);
+    } catch (err) {
+      assert.equal((err as NodeJS.ErrnoException).code, "ENOSPC");
+      return;
+    }
+  }
 }
 
 async function move(source: string, destDir: string) {
@@ -123,9 +136,7 @@ describe("FileMover", () => {
     await assert.rejects(move(big.path, other), /no space left on device/);
     assert.deepEqual(await readdir(other), []);
     // Fill it, then a small (on-the-spot) copy fails the same way.
-    await writeFile(join(other, "filler"), randomBytes(1024 * 1024)).catch(
-      () => undefined,
-    );
+    await fillUp(join(other, "filler"));
     const small = await randomFile(src, "small.dat", 32 * 1024);
     await assert.rejects(move(small.path, other), /no space left on device/);
     assert.deepEqual(await readdir(other), ["filler"]);
