@@ -1,7 +1,7 @@
 /**
- * Per-file metadata calls (stat, realpath, link, rename, unlink) made on the
- * spot when the directory is on a local filesystem, through libuv's thread
- * pool otherwise.
+ * Per-file metadata calls (stat, realpath, link, rename, unlink) and copies
+ * of small files made on the spot when the directory is on a local
+ * filesystem, through libuv's thread pool otherwise.
  *
  * Why: on the machines move_it runs on (virtual machines, two cores), one
  * thread-pool round trip costs far more than the call itself: the worker is
