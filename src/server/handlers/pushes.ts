@@ -19,6 +19,7 @@ import { RefusedError } from "../../errors.js";
 import { Message, type JsonValue } from "../../message/index.js";
 import type { ChainContext } from "../context.js";
 import { uriPath } from "../path-guard.js";
+import { MAX_BATCH_PUSHES } from "./ping.js";
 import { requestedItems, requestedUids } from "./push.js";
 
 /** The longest file a push served inside a batch may name, bytes. */
@@ -26,8 +27,6 @@ export const BATCH_QUICK_BYTES = 4 * 1024 * 1024;
 
 /** The reply type of an item not carried out in the batch (sent again on its own). */
 export const DEFERRED = "deferred";
-
-import { MAX_BATCH_PUSHES } from "./ping.js";
 
 /** Serves one item as a `push` request; never throws (a failure is its `err` reply). */
 export type AnswerOne = (push: Message) => Promise<Message>;
