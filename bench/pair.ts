@@ -180,7 +180,7 @@ export async function startPair(
 }
 
 /** Drop probe files (one more each round, waiting longer each time) until any of them arrives; clean them up after. */
-async function probe(pair: Pair, timeoutMs: number): Promise<void> {
+export async function probe(pair: Pair, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const names: string[] = [];
   for (let k = 0; ; k++) {

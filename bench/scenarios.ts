@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { cpBaseline } from "./baseline.js";
 import { Announcements } from "./announce.js";
+import { startFloor } from "./floor.js";
 import {
   KiB,
   MiB,
@@ -345,10 +346,14 @@ interface PacedRun {
   /** Of which: rename → announcement, and announcement → complete at the destination (medians). */
   announceP50: number;
   fetchP50: number;
+  /** The same files through the floor's processes (floor.ts), in the same run. */
+  floorP50: number;
+  floorP99: number;
 }
 
 async function pacedRun(
   pair: Pair,
+  floor: Pair,
   ann: Announcements,
   payloads: readonly Payload[],
   tag: string,
@@ -369,15 +374,31 @@ async function pacedRun(
   );
   ann.seen.clear();
   await reset(pair, dropped);
-  return { p50, p99, announceP50, fetchP50 };
+  const floorDropped = await dropPaced(floor, payloads, `${tag}f`, 100);
+  await collect(floor, floorDropped, 10_000);
+  const floorLat = latencyPercentiles(timings(floor, floorDropped).latencies);
+  await reset(floor, floorDropped);
+  return {
+    p50,
+    p99,
+    announceP50,
+    fetchP50,
+    floorP50: floorLat.p50,
+    floorP99: floorLat.p99,
+  };
 }
 
 function pacedMetrics(runs: readonly PacedRun[]): Metric[] {
+  const floor = { baselineName: "floor" };
   return [
     metricOf(runs, "latency p50", "ms", (r) => r.p50, {
+      ...floor,
+      baseline: runs.map((r) => r.floorP50),
       targets: [{ kind: "atMost", value: 1 }],
     }),
     metricOf(runs, "latency p99", "ms", (r) => r.p99, {
+      ...floor,
+      baseline: runs.map((r) => r.floorP99),
       targets: [{ kind: "atMost", value: 3 }],
     }),
     metricOf(runs, "of which rename→announce p50", "ms", (r) => r.announceP50),
@@ -388,7 +409,8 @@ function pacedMetrics(runs: readonly PacedRun[]): Metric[] {
 /**
  * One 1 MiB file every 100 ms: latency from rename to the complete file at
  * the destination, split at the announcement (a SUB socket here listens to
- * the server's publisher too).
+ * the server's publisher too), beside the same files through the floor's
+ * processes (floor.ts) in each run.
  */
 export async function paced(ctx: Ctx, dest: Dest): Promise<ScenarioResult> {
   const started = performance.now();
@@ -399,14 +421,22 @@ export async function paced(ctx: Ctx, dest: Dest): Promise<ScenarioResult> {
     destDir: destDirFor(ctx, label, dest),
   });
   const ann = new Announcements(pair.publishPort);
+  let floor: Pair | undefined;
   try {
     const payloads = stagePayloads(pair.stageDir, "f", count, MiB);
+    floor = await startFloor({
+      base: join(ctx.dirs.work, `${label}-floor`),
+      stageDir: pair.stageDir,
+      destDir: destDirFor(ctx, `${label}-floor`, dest),
+    });
     await warmUp(pair, payloads);
+    await warmUp(floor, payloads);
     const runs: PacedRun[] = [];
     for (let r = 0; r < ctx.runs; r++) {
-      runs.push(await pacedRun(pair, ann, payloads, `r${r}`));
+      const run = await pacedRun(pair, floor, ann, payloads, `r${r}`);
+      runs.push(run);
       ctx.say(
-        `  ${label} run ${r + 1}/${ctx.runs}: p50 ${runs[r]?.p50.toFixed(2)} ms (announce ${runs[r]?.announceP50.toFixed(2)} + fetch ${runs[r]?.fetchP50.toFixed(2)}), p99 ${runs[r]?.p99.toFixed(2)} ms`,
+        `  ${label} run ${r + 1}/${ctx.runs}: p50 ${run.p50.toFixed(2)} ms (announce ${run.announceP50.toFixed(2)} + fetch ${run.fetchP50.toFixed(2)}), p99 ${run.p99.toFixed(2)} ms; floor p50 ${run.floorP50.toFixed(2)}, p99 ${run.floorP99.toFixed(2)} ms`,
       );
     }
     return {
@@ -416,11 +446,13 @@ export async function paced(ctx: Ctx, dest: Dest): Promise<ScenarioResult> {
       status: "ok",
       params: { count, size: MiB, intervalMs: 100, runs: ctx.runs },
       metrics: pacedMetrics(runs),
-      notes: [],
+      notes: [
+        "floor: the same files through two processes making the same hand-offs and no other work (bench/floor.ts)",
+      ],
       seconds: (performance.now() - started) / 1000,
     };
   } finally {
     ann.close();
-    await pair.stop();
+    await Promise.allSettled([pair.stop(), floor?.stop()]);
   }
 }
