@@ -171,19 +171,34 @@ export const nullLogger: Logger = {
 
 /**
  * `log.child(fields)`, made when first used. A child costs microseconds to
- * make; a push makes one in case something goes wrong, and it rarely does.
+ * make; a push or a request makes one in case something goes wrong, and it
+ * rarely does. A trace or debug line `log` would drop (a bunyan logger says
+ * its lowest level) makes no child either: the request path logs at debug.
  */
 export function lazyChild(log: Logger, fields: object): Logger {
   let child: Logger | undefined;
   const made = (): Logger => (child ??= log.child(fields));
+  const lowest = lowestLevel(log);
   return {
-    trace: (f, m) => made().trace(f, m),
-    debug: (f, m) => made().debug(f, m),
+    trace: (f, m) => {
+      if (lowest <= bunyan.TRACE) made().trace(f, m);
+    },
+    debug: (f, m) => {
+      if (lowest <= bunyan.DEBUG) made().debug(f, m);
+    },
     info: (f, m) => made().info(f, m),
     warn: (f, m) => made().warn(f, m),
     error: (f, m) => made().error(f, m),
     child: (f) => made().child(f),
   };
+}
+
+/** The lowest level `log` writes, if it can say (bunyan's `level()`); else every level. */
+function lowestLevel(log: Logger): number {
+  const level = (log as { level?: unknown }).level;
+  if (typeof level !== "function") return bunyan.TRACE;
+  const n: unknown = level.call(log);
+  return typeof n === "number" ? n : bunyan.TRACE;
 }
 
 /** A logger for repeated warnings and errors: each call names a key, and every key is rate-limited. */

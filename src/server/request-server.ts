@@ -11,7 +11,7 @@ import {
   errorMessage,
   isAbortError,
 } from "../errors.js";
-import { rateLimitedLogger, type LimitedLogger } from "../log.js";
+import { lazyChild, rateLimitedLogger, type LimitedLogger } from "../log.js";
 import { Message } from "../message/index.js";
 import { RouterSocket, type IncomingRequest } from "../transport/router.js";
 import { redactText } from "../util/url.js";
@@ -79,7 +79,9 @@ async function respond(
 ): Promise<Message> {
   ctx.stats.requests[req.type] = (ctx.stats.requests[req.type] ?? 0) + 1;
   ctx.emit({ type: "request", request: req.type });
-  const log = ctx.log.child(
+  // Made only if something is logged above debug (or debug is on): a child a request is most of a line's cost.
+  const log = lazyChild(
+    ctx.log,
     batched ? { req: req.type, peer, batched } : { req: req.type, peer },
   );
   log.debug({ subject: req.subject }, "request received");

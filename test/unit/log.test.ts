@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import bunyan from "bunyan";
 import { ConnectFailure, StepError, TransferError } from "../../src/errors.js";
 import { createLogger, lazyChild, type LogRecord } from "../../src/log.js";
 import { errorReplyText } from "../../src/server/request-server.js";
@@ -111,4 +112,44 @@ test("log - lazyChild makes the child on first use, once, and its lines carry th
       ["again", "a.dat", "rx1:9010", undefined],
     ],
   );
+});
+
+test("log - lazyChild makes no child for a debug line its logger drops, and one for a debug line it writes", () => {
+  for (const level of ["info", "debug"] as const) {
+    const records: LogRecord[] = [];
+    const root = bunyan.createLogger({
+      name: "log-test",
+      streams: [
+        {
+          level,
+          type: "raw",
+          stream: { write: (r: unknown) => records.push(r as LogRecord) },
+        },
+      ],
+    });
+    let made = 0;
+    const counting = {
+      trace: root.trace.bind(root),
+      debug: root.debug.bind(root),
+      info: root.info.bind(root),
+      warn: root.warn.bind(root),
+      error: root.error.bind(root),
+      level: () => root.level(),
+      child: (fields: object) => {
+        made++;
+        return root.child(fields);
+      },
+    };
+    const lazy = lazyChild(counting, { req: "push", peer: "ab12" });
+    lazy.trace({}, "frame");
+    lazy.debug({ subject: "/x" }, "request received");
+    assert.equal(made, level === "info" ? 0 : 1, `at ${level}`);
+    assert.deepEqual(
+      records.map((r) => [r.msg, r["req"], r["subject"]]),
+      level === "info" ? [] : [["request received", "push", "/x"]],
+    );
+    lazy.warn({}, "request refused");
+    assert.equal(made, 1, `at ${level}, a warning makes the child once`);
+    assert.equal(records.at(-1)?.["peer"], "ab12");
+  }
 });
