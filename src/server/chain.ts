@@ -22,7 +22,7 @@ import type { Publisher } from "../transport/publisher.js";
 import type { RouterSocket } from "../transport/router.js";
 import { unpack } from "../unpack/index.js";
 import { localAddress } from "../util/host.js";
-import { deferred, sleep } from "../util/abort.js";
+import { deferred, settlesWithin, sleep } from "../util/abort.js";
 import { Semaphore } from "../util/serial.js";
 import { announcement } from "./announcer.js";
 import { BucketChain, isBucketOrigin } from "./bucket.js";
@@ -45,6 +45,9 @@ import { ActivityLog } from "./activity.js";
 import type { ServerEvent, ServerEventSink } from "./events.js";
 import { newServerStats, type ServerStats } from "./stats.js";
 import { Watcher, watchRoot, type FileEvent } from "./watcher.js";
+
+/** How long a relayed file's ledger row may take to commit before it is re-announced all the same, ms. */
+const RECORD_WAIT_MS = 250;
 
 export interface ServerChainOptions {
   config: ServerChainConfig;
@@ -508,6 +511,7 @@ export class ServerChain {
     );
     const encoded = msg.encode();
     const now = Date.now();
+    const recorded: Promise<void>[] = [];
     for (const path of paths) {
       const st = await stat(path, { bigint: true }).catch(() => undefined);
       if (st === undefined || !st.isFile()) {
@@ -518,7 +522,7 @@ export class ServerChain {
         );
         continue;
       }
-      void this.opts.ledger
+      const row = this.opts.ledger
         .announced({
           chain: config.name,
           uid: basename(path),
@@ -534,9 +538,13 @@ export class ServerChain {
           announcedAt: now,
         })
         .catch(() => undefined);
+      recorded.push(row);
     }
     for (const uid of uidsOf(msg.data))
       this.registry.remember(config.topic, uid);
+    // No watched directory holds a relayed file: once announced, the ledger is all that knows it, so its row is
+    // committed first, or a kill -9 just after would leave it out of catch-up. Bounded: a full disk must not stop this.
+    await settlesWithin(Promise.all(recorded), RECORD_WAIT_MS);
     await this.opts.publisher.publish(msg);
     this.stats.announced++;
     log.info(
