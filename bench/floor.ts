@@ -9,8 +9,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { Arrivals } from "./arrivals.js";
-import { probe, type Pair } from "./pair.js";
+import { readyPair, type Pair } from "./pair.js";
 import { REPO_ROOT, freePort, startProc } from "./procs.js";
 
 export interface FloorOptions {
@@ -42,26 +41,12 @@ export async function startFloor(opts: FloorOptions): Promise<Pair> {
     [peer, "client", pubPort, reqPort],
     join(opts.base, "client.log"),
   );
-  const arrivals = new Arrivals(opts.destDir);
-  const floor: Pair = {
+  return readyPair({
     server,
     client,
     publishPort: Number(pubPort),
     inDir,
     stageDir: opts.stageDir,
     destDir: opts.destDir,
-    arrivals,
-    alive: () => server.alive() && client.alive(),
-    stop: async () => {
-      arrivals.close();
-      await Promise.allSettled([client.stop(), server.stop()]);
-    },
-  };
-  try {
-    await probe(floor, 30_000);
-  } catch (err) {
-    await floor.stop();
-    throw err;
-  }
-  return floor;
+  });
 }

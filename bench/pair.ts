@@ -155,14 +155,24 @@ export async function startPair(
     join(base, "client.log"),
     dirs.profDir,
   );
-  const arrivals = new Arrivals(opts.destDir);
-  const pair: Pair = {
+  return readyPair({
     server,
     client,
     publishPort,
     inDir,
     stageDir,
     destDir: opts.destDir,
+  });
+}
+
+/** A started server and client (move_it's, or the floor's) as a pair, once a probe file came through; stopped if none did. */
+export async function readyPair(
+  parts: Omit<Pair, "arrivals" | "alive" | "stop">,
+): Promise<Pair> {
+  const { server, client } = parts;
+  const arrivals = new Arrivals(parts.destDir);
+  const pair: Pair = {
+    ...parts,
     arrivals,
     alive: () => server.alive() && client.alive(),
     stop: async () => {
@@ -180,7 +190,7 @@ export async function startPair(
 }
 
 /** Drop probe files (one more each round, waiting longer each time) until any of them arrives; clean them up after. */
-export async function probe(pair: Pair, timeoutMs: number): Promise<void> {
+async function probe(pair: Pair, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const names: string[] = [];
   for (let k = 0; ; k++) {
